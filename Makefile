@@ -1,0 +1,25 @@
+# The two commands of the README. Each creates .venv and installs Lookout into it on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: up demo test test-quick lint
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+up: $(STAMP)  ## run the whole suite: embedded NATS, SQLite, the example school
+	$(BIN)/lookout up
+
+test: $(STAMP)  ## lint, import boundaries, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q
+
+test-quick: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"

@@ -1,0 +1,1 @@
+"""Lookout: the shared kernel of an event-driven suite for a school's School Safety Officer."""

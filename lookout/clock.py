@@ -1,0 +1,78 @@
+"""Injected time. Every rule that depends on "now" takes a Clock, so tests run a week in ms."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to: for tests."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware start")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+
+
+class ScaledClock:
+    """Simulated time running `speed` times faster than the wall clock from `origin`.
+
+    `anchor` is the wall-clock instant (epoch seconds) at which simulated time equals `origin`;
+    processes given the same anchor agree on "now", which is how a supervised suite shares it.
+    """
+
+    def __init__(self, origin: datetime, speed: float, anchor: float | None = None) -> None:
+        if origin.tzinfo is None:
+            raise ValueError("the clock origin needs a timezone")
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self.origin = origin.astimezone(UTC)
+        self.speed = speed
+        self.anchor = time.time() if anchor is None else anchor
+
+    def now(self) -> datetime:
+        return self.origin + timedelta(seconds=(time.time() - self.anchor) * self.speed)
+
+    def spec(self) -> str:
+        return f"{self.origin.isoformat()}@x{self.speed:g}@{self.anchor:.6f}"
+
+
+def clock_from_spec(spec: str | None) -> Clock:
+    """Parse `LOOKOUT_CLOCK`: empty → system time; `ISO@xSPEED[@ANCHOR]` → scaled time."""
+    if not spec:
+        return SystemClock()
+    parts = spec.split("@")
+    try:
+        origin = datetime.fromisoformat(parts[0])
+        speed = float(parts[1].removeprefix("x")) if len(parts) > 1 else 1.0
+        anchor = float(parts[2]) if len(parts) > 2 else None
+    except ValueError as exc:
+        raise ValueError(
+            f"LOOKOUT_CLOCK {spec!r} is not ISO-TIME@xSPEED (e.g. 2026-11-23T07:00-05:00@x120)"
+        ) from exc
+    if len(parts) > 3:
+        raise ValueError(f"LOOKOUT_CLOCK {spec!r} has too many '@' parts")
+    return ScaledClock(origin, speed, anchor)

@@ -1,0 +1,85 @@
+"""Settings from `LOOKOUT_*` environment variables, and loading of the school YAML files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lookout.clock import Clock, clock_from_spec
+from lookout.school import SchoolConfig
+
+EXAMPLE_SCHOOL = Path(__file__).parent / "examples" / "lhs.yaml"
+SERVICES = ("patrol", "visitors", "alerts", "reports")
+
+
+class Settings(BaseSettings):
+    """Deployment settings. One machine needs none; production sets URLs and credentials."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOKOUT_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    nats_url: str | None = None  # unset: `lookout up` embeds a nats-server
+    schools: str = ""  # comma-separated school YAML paths; empty: the bundled example school
+    patrol_db_url: str | None = None
+    visitors_db_url: str | None = None
+    alerts_db_url: str | None = None
+    reports_db_url: str | None = None
+    clock: str = ""  # ISO@xSPEED[@ANCHOR] for simulated time
+    duplicate_window_seconds: float = 120.0
+    stream_replicas: int = 1
+    consumer_batch_size: int = 500
+    consumer_batch_timeout_seconds: float = 0.05
+    log_level: str = "INFO"
+
+    def database_url(self, service: str) -> str:
+        """The service's own database: its env var, else a SQLite file under the data dir."""
+        url: str | None = getattr(self, f"{service}_db_url")
+        if url:
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def school_paths(self) -> list[Path]:
+        if not self.schools.strip():
+            return [EXAMPLE_SCHOOL]
+        return [Path(p.strip()) for p in self.schools.split(",") if p.strip()]
+
+    def make_clock(self) -> Clock:
+        return clock_from_spec(self.clock)
+
+    def nats_servers(self) -> str:
+        return self.nats_url or "nats://127.0.0.1:4222"
+
+
+class SchoolConfigError(ValueError):
+    """A school file that cannot be used; the message is one line naming the file and field."""
+
+
+def load_school(path: Path) -> SchoolConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SchoolConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SchoolConfigError(f"{path}:{where} is not valid YAML") from None
+    try:
+        return SchoolConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"]) or "<file>"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SchoolConfigError(f"{path}: {field}: {err['msg']}{more}") from None
+
+
+def load_schools(settings: Settings) -> dict[str, SchoolConfig]:
+    schools: dict[str, SchoolConfig] = {}
+    for path in settings.school_paths():
+        school = load_school(path)
+        if school.id in schools:
+            raise SchoolConfigError(f"{path}: school id {school.id!r} is configured twice")
+        schools[school.id] = school
+    return schools

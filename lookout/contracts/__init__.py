@@ -1,0 +1,1 @@
+"""Event contracts shared by every service: pydantic models and the subject catalogue."""

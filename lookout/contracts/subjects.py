@@ -1,0 +1,228 @@
+"""The subject catalogue: every event type, its subject template, stream and model.
+
+Subjects carry the tenant so NATS permissions can fence each school and role:
+`<domain>.<school_id>.<entity>.<verb>`, shortened to `<domain>.<school_id>.<verb>` where the
+entity is the domain itself (`concern.lhs.raised`, `visitor.lhs.checked_in`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from lookout.contracts import alerts, patrol, reports, visitors
+from lookout.contracts.envelope import Event
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One entry of the catalogue."""
+
+    model: type[Event]
+    template: str  # with `{school}` where the school id goes
+    stream: str
+    description: str
+
+    @property
+    def type(self) -> str:
+        return str(self.model.model_fields["type"].default)
+
+    @property
+    def wildcard(self) -> str:
+        """The subject for every school, as a consumer filter (`patrol.*.checkpoint.scanned`)."""
+        return self.template.format(school="*")
+
+    def for_school(self, school_id: str) -> str:
+        return self.template.format(school=school_id)
+
+
+# Streams and the subjects they hold. DLQ keeps dead letters for operators to inspect/replay.
+STREAMS: dict[str, list[str]] = {
+    "PATROL": ["patrol.>"],
+    "CONCERNS": ["concern.>"],
+    "VISITORS": ["visitor.>"],
+    "ALERTS": ["alert.>"],
+    "REPORTS": ["report.>"],
+    "DLQ": ["dlq.>"],
+}
+
+CATALOGUE: tuple[Subject, ...] = (
+    Subject(
+        patrol.CheckpointScanned,
+        "patrol.{school}.checkpoint.scanned",
+        "PATROL",
+        "The SSO scanned a checkpoint tag on patrol.",
+    ),
+    Subject(
+        patrol.ObservationLogged,
+        "patrol.{school}.observation.logged",
+        "PATROL",
+        "The SSO logged an observation about a place.",
+    ),
+    Subject(
+        patrol.ContactLogged,
+        "patrol.{school}.contact.logged",
+        "PATROL",
+        "A positive contact, check-in, de-escalation or referral.",
+    ),
+    Subject(
+        patrol.CheckMissed,
+        "patrol.{school}.check.missed",
+        "PATROL",
+        "A patrol window closed with its zone unchecked.",
+    ),
+    Subject(
+        patrol.ConcernRaised,
+        "concern.{school}.raised",
+        "CONCERNS",
+        "A concern about students was raised.",
+    ),
+    Subject(
+        patrol.ConcernUpdated,
+        "concern.{school}.updated",
+        "CONCERNS",
+        "An open concern was updated.",
+    ),
+    Subject(
+        patrol.ConcernResolved,
+        "concern.{school}.resolved",
+        "CONCERNS",
+        "A concern was resolved with an outcome.",
+    ),
+    Subject(
+        visitors.VisitorCheckedIn,
+        "visitor.{school}.checked_in",
+        "VISITORS",
+        "A visitor signed in at the front office.",
+    ),
+    Subject(
+        visitors.VisitorCheckedOut,
+        "visitor.{school}.checked_out",
+        "VISITORS",
+        "A visitor signed out (or was checked out at end of day).",
+    ),
+    Subject(
+        visitors.ScreeningFlagged,
+        "visitor.{school}.screening_flagged",
+        "VISITORS",
+        "Staff confirmed or could not rule out a watchlist match.",
+    ),
+    Subject(
+        visitors.VisitorSighted,
+        "visitor.{school}.sighted",
+        "VISITORS",
+        "The SSO saw a visitor's badge in a zone.",
+    ),
+    Subject(
+        visitors.VisitorOverdue,
+        "visitor.{school}.overdue",
+        "VISITORS",
+        "A visit ran past its expected duration plus grace.",
+    ),
+    Subject(
+        visitors.VisitorOutOfBounds,
+        "visitor.{school}.out_of_bounds",
+        "VISITORS",
+        "A visitor was seen outside their destination zones.",
+    ),
+    Subject(alerts.AlertOpened, "alert.{school}.opened", "ALERTS", "An alert was opened."),
+    Subject(
+        alerts.AlertEscalated,
+        "alert.{school}.escalated",
+        "ALERTS",
+        "An alert reached an escalation step.",
+    ),
+    Subject(
+        alerts.AlertNotified,
+        "alert.{school}.notified",
+        "ALERTS",
+        "One notification attempt and its outcome.",
+    ),
+    Subject(
+        alerts.AlertAcknowledged,
+        "alert.{school}.acknowledged",
+        "ALERTS",
+        "Someone acknowledged an alert.",
+    ),
+    Subject(
+        alerts.AlertResolved,
+        "alert.{school}.resolved",
+        "ALERTS",
+        "An alert was resolved with an outcome note.",
+    ),
+    Subject(
+        alerts.HeartbeatMissed,
+        "alert.{school}.heartbeat.missed",
+        "ALERTS",
+        "The SSO's phone went silent during school hours.",
+    ),
+    Subject(
+        reports.WeeklySummarySent,
+        "report.{school}.weekly_summary.sent",
+        "REPORTS",
+        "A weekly summary email was sent.",
+    ),
+)
+
+BY_TYPE: dict[str, Subject] = {s.type: s for s in CATALOGUE}
+BY_MODEL: dict[type[Event], Subject] = {s.model: s for s in CATALOGUE}
+
+
+class InvalidEvent(ValueError):
+    """A message that can never be processed: the reason goes to the dead-letter subject."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def subject_of(event: Event) -> str:
+    return BY_MODEL[type(event)].for_school(event.school_id)
+
+
+def lookup(subject: str) -> tuple[Subject, str]:
+    """The catalogue entry for a concrete subject, and the school id it carries."""
+    tokens = subject.split(".")
+    for spec in CATALOGUE:
+        pattern = spec.wildcard.split(".")
+        if len(pattern) == len(tokens) and all(
+            p in ("*", t) for p, t in zip(pattern, tokens, strict=True)
+        ):
+            return spec, tokens[pattern.index("*")]
+    raise InvalidEvent(f"unknown subject {subject!r}")
+
+
+def parse_event(subject: str, data: bytes) -> Event:
+    """Decode and validate a message; raise InvalidEvent with a reason that names the problem.
+
+    The reason names fields and error kinds only, never the offending values, because those may
+    be student notes or names.
+    """
+    spec, school_id = lookup(subject)
+    try:
+        payload = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"undecodable JSON: {exc.__class__.__name__}") from None
+    if not isinstance(payload, dict):
+        raise InvalidEvent("payload is not a JSON object")
+    try:
+        event = spec.model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(f"schema violation for {spec.type}: {describe(exc)}") from None
+    if event.school_id != school_id:
+        raise InvalidEvent(
+            f"school_id {event.school_id!r} does not match subject school {school_id!r}"
+        )
+    return event
+
+
+def describe(exc: ValidationError, limit: int = 5) -> str:
+    """Name each failing field and what is wrong, without echoing input values."""
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)[:limit]
+    ]
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

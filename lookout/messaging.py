@@ -1,0 +1,298 @@
+"""Messaging: broker from settings, stream definitions, publish-with-id, consumer error policy.
+
+Error policy, in one place:
+- undecodable or schema-invalid messages, unknown schools and domain rejections are copied with
+  the reason and the original bytes to `dlq.<service>`, then terminated — never retried forever;
+- a transient failure (database unavailable) naks the batch with backoff; the messages return;
+- any other failure is retried message by message, so one poison message is dead-lettered alone
+  and the rest of its batch is applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import nats
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+
+from lookout.contracts.envelope import Event
+from lookout.contracts.subjects import BY_MODEL, STREAMS, InvalidEvent, parse_event, subject_of
+from lookout.storage import Inbox
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from lookout.clock import Clock
+    from lookout.config import Settings
+
+log = logging.getLogger("lookout.messaging")
+
+DLQ_REASON = "Lookout-Dlq-Reason"
+DLQ_SUBJECT = "Lookout-Dlq-Subject"
+DLQ_SEQUENCE = "Lookout-Dlq-Stream-Seq"
+DLQ_STREAM = "Lookout-Dlq-Stream"
+
+
+def make_broker(settings: Settings) -> NatsBroker:
+    return NatsBroker(
+        settings.nats_servers(),
+        max_reconnect_attempts=-1,  # ride out a broker restart instead of dying
+        reconnect_time_wait=0.5,
+        logger=logging.getLogger("lookout.broker"),
+    )
+
+
+def stream_configs(settings: Settings) -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            duplicate_window=settings.duplicate_window_seconds,
+            num_replicas=settings.stream_replicas,
+        )
+        for name, subjects in STREAMS.items()
+    ]
+
+
+async def ensure_streams(settings: Settings) -> None:
+    """Create or update every stream. Idempotent; deploys may run it as a separate step."""
+    nc = await nats.connect(settings.nats_servers())
+    try:
+        js = nc.jetstream()
+        for config in stream_configs(settings):
+            try:
+                await js.add_stream(config)
+            except BadRequestError:  # exists with other settings: bring it to ours
+                await js.update_stream(config)
+    finally:
+        await nc.close()
+
+
+def msg_id_headers(event: Event) -> dict[str, str]:
+    # JetStream drops a second publish with the same Nats-Msg-Id inside the duplicate window.
+    return {"Nats-Msg-Id": str(event.event_id)}
+
+
+async def publish_event(broker: NatsBroker, event: Event) -> Any:
+    """Publish to the event's subject with `Nats-Msg-Id = event_id`; returns the PubAck."""
+    spec = BY_MODEL[type(event)]
+    return await broker.publish(
+        event.model_dump_json().encode(),
+        subject_of(event),
+        headers=msg_id_headers(event),
+        stream=spec.stream,
+    )
+
+
+def stream_subscriber(
+    stream: str,
+    subject: str,
+    service: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Keyword arguments for `broker.subscriber`: the service's durable pull consumer on a
+    stream, fetching batches, acknowledged by the kernel only after the commit."""
+    return {
+        "subject": subject,
+        "stream": JStream(stream, declare=False),
+        "durable": f"{service}-{stream.lower()}",
+        "pull_sub": PullSub(
+            batch_size=settings.consumer_batch_size,
+            timeout=settings.consumer_batch_timeout_seconds,
+            batch=True,
+        ),
+        "ack_policy": AckPolicy.MANUAL,
+        "decoder": _raw_bodies,
+        "title": f"{service}:{stream}",
+    }
+
+
+async def _raw_bodies(message: Any) -> Any:
+    # The kernel validates each message itself, so one bad body cannot fail the whole batch.
+    return [m.data for m in message.raw_message]
+
+
+# Applies valid, not-yet-seen events inside the open transaction. Returns the events it refused
+# (event_id → reason); it must not have written anything for those.
+Apply = Callable[["AsyncSession", Sequence[Event]], Awaitable[Mapping[uuid.UUID, str]]]
+
+
+class TransientError(Exception):
+    """A failure worth retrying later (e.g. the database is unavailable)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError | OperationalError | SAInterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, ConnectionError | OSError | TimeoutError)
+
+
+@dataclass
+class BatchOutcome:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+
+
+class EventConsumer:
+    """The consumer error policy and the inbox, for one service."""
+
+    def __init__(
+        self,
+        service: str,
+        broker: NatsBroker,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Inbox,
+        clock: Clock,
+        known_schools: Callable[[], frozenset[str]],
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.broker = broker
+        self.sessions = sessions
+        self.inbox = inbox
+        self.clock = clock
+        self.known_schools = known_schools
+        self.after_commit = after_commit
+
+    async def consume(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
+        return await self.consume_messages(batch.raw_message, apply)
+
+    async def consume_messages(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
+        outcome = BatchOutcome()
+        valid: list[tuple[Msg, Event]] = []
+        schools = self.known_schools()
+        for msg in msgs:
+            try:
+                event = parse_event(msg.subject, msg.data)
+                if event.school_id not in schools:
+                    raise InvalidEvent(f"unknown school {event.school_id!r}")
+            except InvalidEvent as exc:
+                await self.dead_letter(msg, exc.reason)
+                outcome.dead_lettered += 1
+                continue
+            valid.append((msg, event))
+        if not valid:
+            return outcome
+        try:
+            await self._apply_together(valid, apply, outcome)
+        except Exception as exc:
+            if is_transient(exc):
+                await self._retry_later(valid, exc)
+                outcome.retried += len(valid)
+                return outcome
+            # Isolate the poison: apply one at a time, so only the bad one is dead-lettered.
+            log.warning(
+                "event=batch_failed service=%s size=%d error=%s; applying one by one",
+                self.service,
+                len(valid),
+                type(exc).__name__,
+            )
+            for pair in valid:
+                try:
+                    await self._apply_together([pair], apply, outcome)
+                except Exception as one_exc:
+                    if is_transient(one_exc):
+                        await self._retry_later([pair], one_exc)
+                        outcome.retried += 1
+                    else:
+                        reason = f"processing failed: {type(one_exc).__name__}"
+                        await self.dead_letter(pair[0], reason)
+                        outcome.dead_lettered += 1
+        return outcome
+
+    async def _apply_together(
+        self, pairs: Sequence[tuple[Msg, Event]], apply: Apply, outcome: BatchOutcome
+    ) -> None:
+        # The same event may arrive several times in one batch (a phone retrying): apply once.
+        first: dict[uuid.UUID, Event] = {}
+        for _, event in pairs:
+            first.setdefault(event.event_id, event)
+        async with self.sessions.begin() as session:
+            seen = await self.inbox.seen(session, (str(i) for i in first))
+            fresh = [e for i, e in first.items() if str(i) not in seen]
+            rejected = await apply(session, fresh) if fresh else {}
+            accepted = [e for e in fresh if e.event_id not in rejected]
+            await self.inbox.record(session, accepted, self.clock.now())
+        if self.after_commit is not None and accepted:
+            self.after_commit()
+        outcome.applied += len(accepted)
+        outcome.duplicates += len(pairs) - len(fresh) - len(rejected)
+        # Ack only after the commit: a crash before this line means redelivery, and the inbox
+        # turns the redelivery into a no-op.
+        dead: set[uuid.UUID] = set()
+        for msg, event in pairs:
+            if event.event_id in rejected and event.event_id not in dead:
+                dead.add(event.event_id)
+                await self.dead_letter(msg, rejected[event.event_id])
+                outcome.dead_lettered += 1
+            elif event.event_id in rejected:
+                await msg.term()  # a second copy of a refused event: already dead-lettered
+            else:
+                await msg.ack()
+
+    async def _retry_later(self, pairs: Sequence[tuple[Msg, Event]], exc: BaseException) -> None:
+        log.warning(
+            "event=transient_failure service=%s size=%d error=%s",
+            self.service,
+            len(pairs),
+            type(exc).__name__,
+        )
+        for msg, _ in pairs:
+            await msg.nak(delay=backoff_seconds(_deliveries(msg)))
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate."""
+        stream, seq = _origin(msg)
+        headers = {
+            DLQ_REASON: reason[:1000],
+            DLQ_SUBJECT: msg.subject,
+            DLQ_STREAM: stream,
+            DLQ_SEQUENCE: str(seq),
+            "Nats-Msg-Id": f"dlq-{self.service}-{stream}-{seq}",
+        }
+        await self.broker.publish(msg.data, f"dlq.{self.service}", headers=headers, stream="DLQ")
+        log.warning(
+            "event=dead_lettered service=%s subject=%s stream_seq=%s reason=%r",
+            self.service,
+            msg.subject,
+            seq,
+            reason,
+        )
+        await msg.term()
+
+
+def backoff_seconds(deliveries: int) -> float:
+    """0.5 s doubling per delivery, capped at 30 s."""
+    return float(min(30.0, 0.5 * 2 ** max(0, deliveries - 1)))
+
+
+def _deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:  # not a JetStream message (e.g. the in-memory test broker)
+        return 1
+
+
+def _origin(msg: Msg) -> tuple[str, int | str]:
+    try:
+        meta = msg.metadata
+        return meta.stream, meta.sequence.stream
+    except Exception:
+        return "none", uuid.uuid4().hex

@@ -1,0 +1,92 @@
+"""The outbox relay: publishes what services wrote to their outbox, then marks it sent.
+
+A crash between the state change's commit and the publish loses nothing: the row is still
+unsent and is published on the next pass; `Nats-Msg-Id` makes a re-publish a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lookout.clock import Clock
+from lookout.contracts.subjects import STREAMS
+from lookout.messaging import is_transient
+from lookout.storage import Outbox
+
+log = logging.getLogger("lookout.relay")
+
+
+def stream_for(subject: str) -> str:
+    domain = subject.split(".", 1)[0]
+    for name, subjects in STREAMS.items():
+        if f"{domain}.>" in subjects:
+            return name
+    raise ValueError(f"no stream holds {subject!r}")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        clock: Clock,
+        batch_size: int = 200,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.broker = broker
+        self.sessions = sessions
+        self.outbox = outbox
+        self.clock = clock
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Called after a commit that wrote outbox rows: publish without waiting for the tick."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish every unsent row in order; returns how many were sent."""
+        sent = 0
+        while True:
+            async with self.sessions.begin() as session:
+                rows = await self.outbox.claim_pending(session, self.batch_size)
+                for row in rows:
+                    await self.broker.publish(
+                        row.payload,
+                        row.subject,
+                        headers={"Nats-Msg-Id": row.event_id},
+                        stream=stream_for(row.subject),
+                    )
+                await self.outbox.mark_sent(session, [r.id for r in rows], self.clock.now())
+            sent += len(rows)
+            if len(rows) < self.batch_size:
+                return sent
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.publish_pending()
+            except Exception as exc:  # keep relaying after a broker or database hiccup
+                level = logging.WARNING if is_transient(exc) else logging.ERROR
+                log.log(level, "event=relay_failed error=%s", type(exc).__name__)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

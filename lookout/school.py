@@ -1,0 +1,239 @@
+"""The school configuration model: one YAML file per school, validated at start-up."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from enum import StrEnum
+from functools import cached_property
+from itertools import pairwise
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from lookout.contracts.envelope import SchoolId, Token
+from lookout.contracts.patrol import ConcernCategory, Severity
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZoneKind(StrEnum):
+    BATHROOM = "bathroom"
+    HALLWAY = "hallway"
+    STAIRWELL = "stairwell"
+    CAFETERIA = "cafeteria"
+    ENTRANCE = "entrance"
+    PARKING = "parking"
+    GYM = "gym"
+    LIBRARY = "library"
+    OFFICE = "office"
+    COURTYARD = "courtyard"
+    OTHER = "other"
+
+
+class Zone(Strict):
+    id: Token
+    name: Name
+    kind: ZoneKind
+    checkpoints: list[Token] = Field(min_length=1, description="Tag ids mounted in the zone.")
+
+
+class PeriodKind(StrEnum):
+    BEFORE_SCHOOL = "before_school"
+    CLASS = "class"
+    PASSING = "passing"
+    LUNCH = "lunch"
+    AFTER_SCHOOL = "after_school"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class Period(Strict):
+    name: Token
+    kind: PeriodKind
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(f"period {self.name} ends at {self.end} before it starts")
+        return self
+
+
+class BellSchedule(Strict):
+    school_days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+    )
+    periods: list[Period] = Field(min_length=1)
+    no_school_days: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Self:
+        names = [p.name for p in self.periods]
+        if len(set(names)) != len(names):
+            raise ValueError("period names must be unique")
+        ordered = sorted(self.periods, key=lambda p: p.start)
+        for before, after in pairwise(ordered):
+            if after.start < before.end:
+                raise ValueError(f"period {after.name} overlaps {before.name}")
+        return self
+
+
+class PatrolRule(Strict):
+    """Check `zones` during the named periods/kinds, or inside a fixed daily window."""
+
+    zones: list[Token] = Field(min_length=1)
+    during: list[str] = Field(
+        default_factory=list, description="Period kinds (passing, lunch…) or period names."
+    )
+    window: Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d-\d\d:\d\d$")] | None = None
+    every_minutes: int | None = Field(default=None, ge=1, le=600)
+    grace_minutes: int = Field(default=5, ge=0, le=120)
+    unannounced_checks: int = Field(default=0, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _has_when(self) -> Self:
+        if not self.during and self.window is None:
+            raise ValueError("a patrol rule needs `during` periods or a `window`")
+        return self
+
+
+class Role(StrEnum):
+    SSO = "sso"
+    ASSISTANT_PRINCIPAL = "assistant_principal"
+    PRINCIPAL = "principal"
+    COUNSELOR = "counselor"
+    DISTRICT_SAFETY = "district_safety"
+    FRONT_OFFICE = "front_office"
+    ADMIN = "admin"
+
+
+class Person(Strict):
+    id: Token
+    name: Name
+    roles: list[Role] = Field(min_length=1)
+    email: EmailStr | None = None
+    on_duty: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+    )
+
+
+class StepWhen(StrEnum):
+    ALWAYS = "always"
+    SCHOOL_HOURS = "school_hours"
+    AFTER_HOURS = "after_hours"
+
+
+class EscalationStepConfig(Strict):
+    targets: list[Token] = Field(min_length=1, description="Role names or person ids.")
+    delay_minutes: int = Field(ge=0, le=24 * 60)
+    when: StepWhen = StepWhen.ALWAYS
+
+
+class EscalationPolicyConfig(Strict):
+    name: Token
+    categories: list[str] = Field(
+        min_length=1, description="Concern categories or alert sources; `*` matches any."
+    )
+    severities: list[Severity] = Field(default_factory=lambda: list(Severity))
+    steps: list[EscalationStepConfig] = Field(min_length=1)
+    repeat: int = Field(default=0, ge=0, le=5)
+    ack_timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+
+class ReportSchedule(Strict):
+    weekday: Weekday = Weekday.FRI
+    at: time = time(15, 0)
+    recipients: list[Token] = Field(default_factory=list, description="Person ids.")
+
+
+class WatchlistSource(Strict):
+    csv_path: str | None = None
+
+
+class SchoolConfig(Strict):
+    id: SchoolId
+    name: Name
+    timezone: str
+    student_count: int = Field(ge=1, le=20_000)
+    zones: list[Zone] = Field(min_length=1)
+    bell_schedule: BellSchedule
+    patrol_plan: list[PatrolRule] = Field(default_factory=list)
+    heartbeat_limit_minutes: int = Field(default=10, ge=1, le=240)
+    escalation_policies: list[EscalationPolicyConfig] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    reports: ReportSchedule = Field(default_factory=ReportSchedule)
+    watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name") from None
+        zone_ids = [z.id for z in self.zones]
+        if len(set(zone_ids)) != len(zone_ids):
+            raise ValueError("zone ids must be unique")
+        tags = [t for z in self.zones for t in z.checkpoints]
+        if len(set(tags)) != len(tags):
+            raise ValueError("a checkpoint tag may belong to only one zone")
+        period_words = {p.name for p in self.bell_schedule.periods} | set(PeriodKind)
+        for i, rule in enumerate(self.patrol_plan):
+            for zone in rule.zones:
+                if zone not in zone_ids:
+                    raise ValueError(f"patrol_plan.{i}: unknown zone {zone!r}")
+            for word in rule.during:
+                if word not in period_words:
+                    raise ValueError(f"patrol_plan.{i}: {word!r} is no period name or kind")
+        person_ids = {p.id for p in self.people}
+        targets = person_ids | set(Role)
+        known_categories = set(ConcernCategory) | {"*"} | _ALERT_SOURCES
+        for i, policy in enumerate(self.escalation_policies):
+            for cat in policy.categories:
+                if cat not in known_categories:
+                    raise ValueError(f"escalation_policies.{i}: unknown category {cat!r}")
+            for j, step in enumerate(policy.steps):
+                for target in step.targets:
+                    if target not in targets:
+                        raise ValueError(
+                            f"escalation_policies.{i}.steps.{j}: unknown target {target!r}"
+                        )
+        for rid in self.reports.recipients:
+            if rid not in person_ids:
+                raise ValueError(f"reports.recipients: unknown person {rid!r}")
+        return self
+
+    @cached_property
+    def zone_by_checkpoint(self) -> dict[str, str]:
+        return {tag: z.id for z in self.zones for tag in z.checkpoints}
+
+    @cached_property
+    def zone_ids(self) -> frozenset[str]:
+        return frozenset(z.id for z in self.zones)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_ALERT_SOURCES = {
+    "check_missed",
+    "heartbeat_missed",
+    "screening_flagged",
+    "visitor_overdue",
+    "visitor_out_of_bounds",
+    "follow_up_missed",
+}

@@ -1,0 +1,120 @@
+"""What every service process has: settings, clock, schools, its database, broker, inbox,
+outbox relay and the consumer error policy — assembled once, started and stopped in order."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from faststream import FastStream
+from faststream.nats import NatsRouter
+from faststream.nats.message import NatsBatchMessage
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.clock import Clock
+from lookout.config import Settings, load_schools
+from lookout.contracts.envelope import Event
+from lookout.contracts.subjects import STREAMS
+from lookout.log import configure_logging
+from lookout.messaging import (
+    Apply,
+    BatchOutcome,
+    EventConsumer,
+    ensure_streams,
+    make_broker,
+    stream_subscriber,
+)
+from lookout.relay import OutboxRelay
+from lookout.school import SchoolConfig
+from lookout.storage import Inbox, Outbox, make_engine, make_sessionmaker, upgrade_database
+
+
+class ServiceKernel:
+    def __init__(
+        self,
+        name: str,
+        *,
+        inbox: Table,
+        outbox: Table,
+        migrations: Path,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        schools: Mapping[str, SchoolConfig] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings or Settings()
+        self.clock = clock or self.settings.make_clock()
+        self.schools: Mapping[str, SchoolConfig] = (
+            schools if schools is not None else load_schools(self.settings)
+        )
+        self.migrations = migrations
+        self.engine = make_engine(self.settings.database_url(name))
+        self.sessions = make_sessionmaker(self.engine)
+        self.broker = make_broker(self.settings)
+        self.outbox = Outbox(outbox)
+        self.relay = OutboxRelay(self.broker, self.sessions, self.outbox, self.clock)
+        self.consumer = EventConsumer(
+            name,
+            self.broker,
+            self.sessions,
+            Inbox(inbox),
+            self.clock,
+            known_schools=lambda: frozenset(self.schools),
+            after_commit=self.relay.wake,
+        )
+        self.log = logging.getLogger(f"lookout.{name}")
+
+    def stream_consumer(self, stream: str, subject: str | None = None) -> dict[str, Any]:
+        """Subscriber arguments: this service's durable batch consumer on one stream."""
+        return stream_subscriber(stream, subject or STREAMS[stream][0], self.name, self.settings)
+
+    async def ingest(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
+        return await self.consumer.consume(batch, apply)
+
+    async def prepare(self) -> None:
+        """Before consuming: schema at head, streams present."""
+        await upgrade_database(self.engine, self.migrations, self.name)
+        await ensure_streams(self.settings)
+
+    def app(self, *routers: NatsRouter) -> FastStream:
+        for router in routers:
+            self.broker.include_router(router)
+        configure_logging(self.settings.log_level, self.name)
+        app = FastStream(self.broker, logger=self.log)
+        app.on_startup(self.prepare)
+        app.after_startup(self._started)
+        app.on_shutdown(self.relay.stop)
+        app.after_shutdown(self.engine.dispose)
+        return app
+
+    async def _started(self) -> None:
+        self.relay.start()
+        self.log.info(
+            "event=started schools=%s database=%s",
+            ",".join(sorted(self.schools)),
+            self.engine.url.render_as_string(hide_password=True),
+        )
+
+
+def by_type(handlers: Mapping[type[Event], Apply], ignore: Sequence[type[Event]] = ()) -> Apply:
+    """One Apply for a stream: runs of consecutive events of one type go to that type's handler,
+    in stream order (a concern's resolve never overtakes its raise)."""
+    ignored = tuple(ignore)
+
+    async def apply(session: AsyncSession, events: Sequence[Event]) -> dict[uuid.UUID, str]:
+        rejected: dict[uuid.UUID, str] = {}
+        for kind, run in itertools.groupby(events, key=type):
+            group = list(run)
+            if kind in handlers:
+                rejected.update(await handlers[kind](session, group))
+            elif not issubclass(kind, ignored):
+                for e in group:
+                    rejected[e.event_id] = f"{e.type} is not consumed by this service"
+        return rejected
+
+    return apply

@@ -1,0 +1,254 @@
+"""Storage shared by every service: async engines, UTC timestamps, the inbox and the outbox.
+
+Each service owns its own database (a SQLite file by default, any SQLAlchemy async URL by
+setting). Table names carry the service name so several services can share one PostgreSQL
+database in tests and small deployments without colliding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from lookout.contracts.envelope import Event
+from lookout.contracts.subjects import subject_of
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """Metadata with stable constraint names across SQLite and PostgreSQL."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, returns timezone-aware datetimes on every backend (SQLite has no tz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored: a timezone is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite files get WAL and a busy timeout so readers never block writers."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def _alembic_config(migrations_dir: Path, service: str, url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("version_table", f"{service}_alembic_version")
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+async def upgrade_database(engine: AsyncEngine, migrations_dir: Path, service: str) -> None:
+    """Run the service's Alembic migrations to head on this engine (idempotent)."""
+    from alembic import command
+
+    cfg = _alembic_config(migrations_dir, service)
+
+    def _upgrade(connection: Connection) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+def run_alembic_env(target_metadata: MetaData) -> None:
+    """The body of every service's migrations/env.py: use the connection we were handed, or
+    connect to `sqlalchemy.url` when run from the `alembic` command line."""
+    from alembic import context
+
+    config = context.config
+    version_table = config.get_main_option("version_table") or "alembic_version"
+
+    def _run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table=version_table,
+            render_as_batch=True,  # SQLite needs batch mode for ALTER TABLE
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+
+    async def _online() -> None:
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+        async with engine.begin() as conn:
+            await conn.run_sync(_run)
+        await engine.dispose()
+
+    asyncio.run(_online())
+
+
+# --- inbox: exactly-once effect on at-least-once delivery ---------------------------------------
+
+
+def inbox_table(metadata: MetaData, service: str) -> Table:
+    return Table(
+        f"{service}_inbox",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(64), nullable=False),
+        Column("received_at", UTCDateTime(), nullable=False),
+    )
+
+
+class Inbox:
+    """Event ids already applied. Written in the same transaction as the state change."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def seen(self, session: AsyncSession, event_ids: Iterable[str]) -> set[str]:
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        col = self.table.c.event_id
+        seen: set[str] = set()
+        for i in range(0, len(ids), 500):  # stay under bind-parameter limits
+            rows = await session.execute(select(col).where(col.in_(ids[i : i + 500])))
+            seen.update(r[0] for r in rows)
+        return seen
+
+    async def record(self, session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
+        if events:
+            await session.execute(
+                insert(self.table),
+                [
+                    {"event_id": str(e.event_id), "event_type": e.type, "received_at": now}
+                    for e in events
+                ],
+            )
+
+
+# --- outbox: what a service emits because of a state change -------------------------------------
+
+
+def outbox_table(metadata: MetaData, service: str) -> Table:
+    return Table(
+        f"{service}_outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("sent_at", UTCDateTime(), nullable=True, index=True),
+    )
+
+
+class Outbox:
+    """Events to publish, written in the state change's transaction; a relay sends them."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def add(self, session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
+        if events:
+            await session.execute(
+                insert(self.table),
+                [
+                    {
+                        "event_id": str(e.event_id),
+                        "subject": subject_of(e),
+                        "payload": e.model_dump_json().encode(),
+                        "created_at": now,
+                    }
+                    for e in events
+                ],
+            )
+
+    async def claim_pending(self, session: AsyncSession, limit: int) -> list[Any]:
+        """Unsent rows in order; on PostgreSQL, rows another relay holds are skipped."""
+        t = self.table
+        stmt = select(t).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(limit)
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await session.execute(stmt)).all())
+
+    async def mark_sent(self, session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+        if ids:
+            await session.execute(
+                update(self.table).where(self.table.c.id.in_(ids)).values(sent_at=now)
+            )
+
+    async def unsent_count(self, session: AsyncSession) -> int:
+        rows = await session.execute(select(self.table.c.id).where(self.table.c.sent_at.is_(None)))
+        return len(rows.all())

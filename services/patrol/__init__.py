@@ -1,0 +1,1 @@
+"""The patrol service: checkpoint scans, observations, concerns and contacts from the SSO."""

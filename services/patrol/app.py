@@ -1,0 +1,74 @@
+"""The patrol service process: which events it consumes and who handles them.
+
+Run with `lookout run patrol` (or `faststream run services.patrol.app:create_app --factory`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faststream import Context, FastStream
+from faststream.nats import NatsRouter
+from faststream.nats.message import NatsBatchMessage
+
+from lookout.clock import Clock
+from lookout.config import Settings
+from lookout.contracts.patrol import (
+    CheckMissed,
+    CheckpointScanned,
+    ConcernRaised,
+    ConcernResolved,
+    ConcernUpdated,
+    ContactLogged,
+    ObservationLogged,
+)
+from lookout.service import ServiceKernel, by_type
+from services.patrol import store
+from services.patrol.handlers import PatrolHandlers
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_kernel(settings: Settings | None = None, clock: Clock | None = None) -> ServiceKernel:
+    return ServiceKernel(
+        store.SERVICE,
+        inbox=store.inbox,
+        outbox=store.outbox,
+        migrations=MIGRATIONS,
+        settings=settings,
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastStream:
+    kernel = create_kernel(settings, clock)
+    handlers = PatrolHandlers(kernel.schools)
+    router = NatsRouter()
+
+    apply_patrol = by_type(
+        {
+            CheckpointScanned: handlers.checkpoint_scans,
+            ObservationLogged: handlers.observations,
+            ContactLogged: handlers.contacts,
+        },
+        ignore=[CheckMissed],  # our own output, on the same stream
+    )
+    apply_concerns = by_type(
+        {
+            ConcernRaised: handlers.concern_events,
+            ConcernUpdated: handlers.concern_events,
+            ConcernResolved: handlers.concern_events,
+        }
+    )
+
+    @router.subscriber(**kernel.stream_consumer("PATROL"))
+    async def patrol_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Checkpoint scans, observations and contacts from the SSO's phone."""
+        await kernel.ingest(message, apply_patrol)
+
+    @router.subscriber(**kernel.stream_consumer("CONCERNS"))
+    async def concern_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Concerns raised, updated and resolved, by the SSO, staff or sensors."""
+        await kernel.ingest(message, apply_concerns)
+
+    return kernel.app(router)
