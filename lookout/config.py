@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     stream_replicas: int = 1
     consumer_batch_size: int = 500
     consumer_batch_timeout_seconds: float = 0.05
+    # How long a delivered, unacknowledged message waits before JetStream redelivers it.
+    consumer_ack_wait_seconds: float = 30.0
     log_level: str = "INFO"
 
     def database_url(self, service: str) -> str:

@@ -20,7 +20,7 @@ import nats
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
@@ -113,6 +113,10 @@ def stream_subscriber(
             batch_size=settings.consumer_batch_size,
             timeout=settings.consumer_batch_timeout_seconds,
             batch=True,
+        ),
+        "config": ConsumerConfig(
+            ack_wait=settings.consumer_ack_wait_seconds,
+            max_ack_pending=max(1000, settings.consumer_batch_size * 4),
         ),
         "ack_policy": AckPolicy.MANUAL,
         "decoder": _raw_bodies,

@@ -41,7 +41,11 @@ def create_kernel(settings: Settings | None = None, clock: Clock | None = None) 
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastStream:
-    kernel = create_kernel(settings, clock)
+    return build_app(create_kernel(settings, clock))
+
+
+def build_app(kernel: ServiceKernel) -> FastStream:
+    """The patrol app on a given kernel (tests build the kernel themselves to reach its parts)."""
     handlers = PatrolHandlers(kernel.schools)
     router = NatsRouter()
 
