@@ -46,7 +46,7 @@ class NotificationOutcome(StrEnum):
 
 
 class AlertOpened(Event):
-    type: Literal["alert.opened"] = "alert.opened"
+    type: Literal["alert.opened"]
     alert_id: uuid.UUID
     dedup_key: ShortText
     source: AlertSource
@@ -56,7 +56,7 @@ class AlertOpened(Event):
 
 
 class AlertEscalated(Event):
-    type: Literal["alert.escalated"] = "alert.escalated"
+    type: Literal["alert.escalated"]
     alert_id: uuid.UUID
     step: int = Field(ge=0, le=50, description="Index of the escalation step reached.")
     repeat: int = Field(ge=0, le=5, description="Which pass through the policy this is.")
@@ -66,7 +66,7 @@ class AlertEscalated(Event):
 class AlertNotified(Event):
     """One notification attempt to one person, and its outcome."""
 
-    type: Literal["alert.notified"] = "alert.notified"
+    type: Literal["alert.notified"]
     alert_id: uuid.UUID
     person_id: Token
     channel: NotificationChannel
@@ -74,13 +74,13 @@ class AlertNotified(Event):
 
 
 class AlertAcknowledged(Event):
-    type: Literal["alert.acknowledged"] = "alert.acknowledged"
+    type: Literal["alert.acknowledged"]
     alert_id: uuid.UUID
     by_person_id: Token
 
 
 class AlertResolved(Event):
-    type: Literal["alert.resolved"] = "alert.resolved"
+    type: Literal["alert.resolved"]
     alert_id: uuid.UUID
     by_person_id: Token
     outcome_note: Note = Field(min_length=1)
@@ -89,7 +89,7 @@ class AlertResolved(Event):
 class HeartbeatMissed(Event):
     """The SSO's phone went silent during school hours (lone-worker safety)."""
 
-    type: Literal["heartbeat.missed"] = "heartbeat.missed"
+    type: Literal["heartbeat.missed"]
     device_id: Token
     officer_id: Token
     last_seen_at: AwareDatetime | None = None

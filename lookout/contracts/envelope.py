@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Self, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -70,6 +70,12 @@ class Event(BaseModel):
     actor: Actor
 
     @classmethod
+    def event_type(cls) -> str:
+        """The `type` this class fixes with its Literal annotation."""
+        annotation = cls.model_fields["type"].annotation
+        return str(get_args(annotation)[0])
+
+    @classmethod
     def new(cls, **fields: object) -> Self:
-        """Build an event with a fresh event_id (the emitter's job)."""
-        return cls(event_id=uuid.uuid4(), **fields)  # type: ignore[arg-type]
+        """Build an event with a fresh event_id (the emitter's job) and this class's type."""
+        return cls(event_id=uuid.uuid4(), type=cls.event_type(), **fields)  # type: ignore[arg-type]

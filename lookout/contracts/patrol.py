@@ -67,7 +67,7 @@ StudentRefs = list[StudentRef]
 class CheckpointScanned(Event):
     """The SSO scanned a checkpoint tag while on patrol."""
 
-    type: Literal["checkpoint.scanned"] = "checkpoint.scanned"
+    type: Literal["checkpoint.scanned"]
     zone_id: Token = Field(description="Zone the checkpoint belongs to.")
     checkpoint_tag: Token = Field(description="The tag id printed on/programmed into the tag.")
     method: ScanMethod
@@ -76,7 +76,7 @@ class CheckpointScanned(Event):
 class ObservationLogged(Event):
     """Something the SSO noticed about a place (not a person)."""
 
-    type: Literal["observation.logged"] = "observation.logged"
+    type: Literal["observation.logged"]
     zone_id: Token
     category: ObservationCategory
     note: Note = ""
@@ -85,7 +85,7 @@ class ObservationLogged(Event):
 class ConcernRaised(Event):
     """A concern about one or more students; raised by the SSO, staff or a sensor."""
 
-    type: Literal["concern.raised"] = "concern.raised"
+    type: Literal["concern.raised"]
     concern_id: uuid.UUID = Field(description="Made by the emitter; stable across updates.")
     category: ConcernCategory
     severity: Severity
@@ -97,7 +97,7 @@ class ConcernRaised(Event):
 class ConcernUpdated(Event):
     """New information on an open concern; omitted fields are unchanged."""
 
-    type: Literal["concern.updated"] = "concern.updated"
+    type: Literal["concern.updated"]
     concern_id: uuid.UUID
     severity: Severity | None = None
     zone_id: Token | None = None
@@ -108,7 +108,7 @@ class ConcernUpdated(Event):
 class ConcernResolved(Event):
     """The concern was handled; the outcome is required."""
 
-    type: Literal["concern.resolved"] = "concern.resolved"
+    type: Literal["concern.resolved"]
     concern_id: uuid.UUID
     outcome: ResolutionOutcome
     note: Note = ""
@@ -117,7 +117,7 @@ class ConcernResolved(Event):
 class ContactLogged(Event):
     """A preventive contact with students: positive, check-in, de-escalation, referral."""
 
-    type: Literal["contact.logged"] = "contact.logged"
+    type: Literal["contact.logged"]
     kind: ContactKind
     zone_id: Token | None = None
     student_refs: StudentRefs = Field(min_length=1, max_length=20)
@@ -130,7 +130,7 @@ class ContactLogged(Event):
 class CheckMissed(Event):
     """A patrol window closed without a scan of its zone (emitted by the patrol service)."""
 
-    type: Literal["check.missed"] = "check.missed"
+    type: Literal["check.missed"]
     zone_id: Token
     window_start: AwareDatetime
     window_end: AwareDatetime

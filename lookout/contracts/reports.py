@@ -12,6 +12,6 @@ IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0
 
 
 class WeeklySummarySent(Event):
-    type: Literal["weekly_summary.sent"] = "weekly_summary.sent"
+    type: Literal["weekly_summary.sent"]
     week: IsoWeek = Field(description="ISO week, e.g. 2026-W48.")
     recipient_count: int = Field(ge=0, le=1000)

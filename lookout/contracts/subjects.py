@@ -27,7 +27,7 @@ class Subject:
 
     @property
     def type(self) -> str:
-        return str(self.model.model_fields["type"].default)
+        return self.model.event_type()
 
     @property
     def wildcard(self) -> str:

@@ -30,7 +30,7 @@ class CheckoutMethod(StrEnum):
 
 
 class VisitorCheckedIn(Event):
-    type: Literal["visitor.checked_in"] = "visitor.checked_in"
+    type: Literal["visitor.checked_in"]
     visit_id: uuid.UUID
     badge_number: Token
     visitor_type: VisitorType
@@ -41,7 +41,7 @@ class VisitorCheckedIn(Event):
 
 
 class VisitorCheckedOut(Event):
-    type: Literal["visitor.checked_out"] = "visitor.checked_out"
+    type: Literal["visitor.checked_out"]
     visit_id: uuid.UUID
     badge_number: Token
     method: CheckoutMethod
@@ -50,7 +50,7 @@ class VisitorCheckedOut(Event):
 class ScreeningFlagged(Event):
     """Staff confirmed (or could not rule out) a watchlist match for a visitor."""
 
-    type: Literal["visitor.screening_flagged"] = "visitor.screening_flagged"
+    type: Literal["visitor.screening_flagged"]
     visit_id: uuid.UUID
     watchlist_entry_id: Token
     score: float = Field(ge=0, le=1)
@@ -59,20 +59,20 @@ class ScreeningFlagged(Event):
 
 
 class VisitorSighted(Event):
-    type: Literal["visitor.sighted"] = "visitor.sighted"
+    type: Literal["visitor.sighted"]
     badge_number: Token
     zone_id: Token
 
 
 class VisitorOverdue(Event):
-    type: Literal["visitor.overdue"] = "visitor.overdue"
+    type: Literal["visitor.overdue"]
     visit_id: uuid.UUID
     badge_number: Token
     expected_until: AwareDatetime
 
 
 class VisitorOutOfBounds(Event):
-    type: Literal["visitor.out_of_bounds"] = "visitor.out_of_bounds"
+    type: Literal["visitor.out_of_bounds"]
     visit_id: uuid.UUID
     badge_number: Token
     zone_id: Token

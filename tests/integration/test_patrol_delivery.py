@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from lookout.service import ServiceKernel
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until
+from tests.strategies import invalid_payloads
 
 pytestmark = pytest.mark.nats
 
@@ -267,3 +270,32 @@ async def test_database_unavailable_naks_with_backoff_then_applies_once(
     assert info.delivered.stream_seq == 5
     assert await count(kernel, store.checkpoint_scans) == 5
     assert await dead_letters(js) == []
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(payloads=st.lists(invalid_payloads, min_size=1, max_size=12))
+async def test_invalid_payloads_are_dead_lettered_and_the_consumer_stays_alive(
+    make_kernel: Callable[..., ServiceKernel], js: JetStreamContext, payloads: list[bytes]
+) -> None:
+    kernel = make_kernel()
+    async with running(kernel, build_app):
+        letters_before = await stream_messages(js, "DLQ")
+        scans_before = await count(kernel, store.checkpoint_scans)
+        for data in payloads:
+            await js.publish("patrol.lhs.checkpoint.scanned", data)
+        sentinel = scan(scans_before)
+        await publish(js, sentinel)
+
+        async def sentinel_stored() -> bool:
+            return await count(kernel, store.checkpoint_scans) == scans_before + 1
+
+        await wait_until(sentinel_stored, what="the valid event after the poison")
+        await wait_until(lambda: consumer_drained(js, "PATROL", "patrol-patrol"), what="drain")
+        assert await stream_messages(js, "DLQ") == letters_before + len(payloads)
+        letters = (await dead_letters(js))[letters_before:]
+        assert all(m.headers and m.headers[DLQ_REASON] for m in letters)
+        assert [m.data for m in letters] == payloads

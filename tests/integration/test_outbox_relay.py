@@ -1,0 +1,83 @@
+"""The transactional outbox and its relay against a real nats-server and database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.js import JetStreamContext
+from sqlalchemy import select, update
+
+from lookout.clock import ManualClock
+from lookout.config import Settings
+from lookout.contracts.patrol import CheckMissed
+from lookout.messaging import ensure_streams
+from lookout.relay import OutboxRelay
+from lookout.storage import upgrade_database
+from services.patrol import store
+from services.patrol.app import MIGRATIONS, create_kernel
+from tests.integration.conftest import stream_messages, wait_until
+
+pytestmark = pytest.mark.nats
+
+WINDOW = datetime(2026, 11, 23, 14, 35, tzinfo=UTC)
+
+
+def missed(zone: str) -> CheckMissed:
+    return CheckMissed.new(
+        school_id="lhs",
+        occurred_at=WINDOW + timedelta(minutes=7),
+        actor={"kind": "service", "id": "patrol"},
+        zone_id=zone,
+        window_start=WINDOW,
+        window_end=WINDOW + timedelta(minutes=7),
+    )
+
+
+async def test_rows_committed_before_a_crash_are_published_once_by_the_next_relay(
+    nats_server: Any, database_url: str, tmp_path: Path, js: JetStreamContext, clock: ManualClock
+) -> None:
+    settings = Settings(data_dir=tmp_path, nats_url=nats_server.url, patrol_db_url=database_url)
+    kernel = create_kernel(settings, clock)
+    await upgrade_database(kernel.engine, MIGRATIONS, "patrol")
+    await ensure_streams(settings)
+    event = missed("bath-2s-girls")
+    async with kernel.sessions.begin() as session:
+        await kernel.outbox.add(session, [event], clock.now())
+    # The process that wrote the row died before relaying it; a new relay picks it up.
+    await kernel.broker.connect()
+    relay = OutboxRelay(kernel.broker, kernel.sessions, kernel.outbox, clock)
+    assert await relay.publish_pending() == 1
+
+    sub = await js.subscribe("patrol.lhs.check.missed", ordered_consumer=True)
+    msg = await sub.next_msg(timeout=5)
+    assert msg.headers is not None and msg.headers["Nats-Msg-Id"] == str(event.event_id)
+    assert CheckMissed.model_validate_json(msg.data) == event
+    async with kernel.sessions() as session:
+        sent_at = (await session.execute(select(store.outbox.c.sent_at))).scalar_one()
+    assert sent_at == clock.now()
+
+    # Crash after the publish but before marking it sent: the re-publish is de-duplicated.
+    async with kernel.sessions.begin() as session:
+        await session.execute(update(store.outbox).values(sent_at=None))
+    assert await relay.publish_pending() == 1
+    assert await stream_messages(js, "PATROL") == 1
+
+    # A running relay publishes as soon as it is woken after a commit.
+    relay.start()
+    second = missed("bath-2s-boys")
+    async with kernel.sessions.begin() as session:
+        await kernel.outbox.add(session, [second], clock.now())
+    relay.wake()
+
+    async def published() -> bool:
+        return await stream_messages(js, "PATROL") == 2
+
+    await wait_until(published, what="the woken relay to publish")
+    await relay.stop()
+    async with kernel.sessions() as session:
+        assert await kernel.outbox.unsent_count(session) == 0
+    await kernel.broker.stop()
+    await kernel.engine.dispose()
