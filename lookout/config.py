@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     consumer_batch_timeout_seconds: float = 0.05
     # How long a delivered, unacknowledged message waits before JetStream redelivers it.
     consumer_ack_wait_seconds: float = 30.0
+    tick_seconds: float = 1.0  # how often (real seconds) timers are checked when not woken
     log_level: str = "INFO"
 
     def database_url(self, service: str) -> str:

@@ -32,6 +32,7 @@ from lookout.messaging import (
 from lookout.relay import OutboxRelay
 from lookout.school import SchoolConfig
 from lookout.storage import Inbox, Outbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.ticker import Ticker, TimerModule
 
 
 class ServiceKernel:
@@ -68,6 +69,18 @@ class ServiceKernel:
             after_commit=self.relay.wake,
         )
         self.log = logging.getLogger(f"lookout.{name}")
+        self.ticker: Ticker | None = None
+
+    def use_timers(self, *modules: TimerModule) -> Ticker:
+        """Fire these timer modules every tick (and right after a wake) while the service runs."""
+        self.ticker = Ticker(
+            self.sessions,
+            self.clock,
+            modules,
+            after_fire=self.relay.wake,
+            interval_seconds=self.settings.tick_seconds,
+        )
+        return self.ticker
 
     def stream_consumer(self, stream: str, subject: str | None = None) -> dict[str, Any]:
         """Subscriber arguments: this service's durable batch consumer on one stream."""
@@ -88,12 +101,19 @@ class ServiceKernel:
         app = FastStream(self.broker, logger=self.log)
         app.on_startup(self.prepare)
         app.after_startup(self._started)
-        app.on_shutdown(self.relay.stop)
+        app.on_shutdown(self._stopping)
         app.after_shutdown(self.engine.dispose)
         return app
 
+    async def _stopping(self) -> None:
+        if self.ticker is not None:
+            await self.ticker.stop()
+        await self.relay.stop()
+
     async def _started(self) -> None:
         self.relay.start()
+        if self.ticker is not None:
+            self.ticker.start()
         self.log.info(
             "event=started schools=%s database=%s",
             ",".join(sorted(self.schools)),
