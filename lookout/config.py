@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lookout.clock import Clock, clock_from_spec
@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     consumer_batch_timeout_seconds: float = 0.05
     # How long a delivered, unacknowledged message waits before JetStream redelivers it.
     consumer_ack_wait_seconds: float = 30.0
+    # Outgoing mail (alerts, weekly reports). `lookout up` points these at its local mail sink.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "lookout@localhost"
     tick_seconds: float = 1.0  # how often (real seconds) timers are checked when not woken
     log_level: str = "INFO"
 
