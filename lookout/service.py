@@ -82,9 +82,14 @@ class ServiceKernel:
         )
         return self.ticker
 
-    def stream_consumer(self, stream: str, subject: str | None = None) -> dict[str, Any]:
-        """Subscriber arguments: this service's durable batch consumer on one stream."""
-        return stream_subscriber(stream, subject or STREAMS[stream][0], self.name, self.settings)
+    def stream_consumer(
+        self, stream: str, subject: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """Subscriber arguments: this service's durable batch consumer on one stream (all of
+        it, or only `subject`; give a `name` when one service has two consumers on a stream)."""
+        return stream_subscriber(
+            stream, subject or STREAMS[stream][0], self.name, self.settings, name=name
+        )
 
     async def ingest(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
         return await self.consumer.consume(batch, apply)

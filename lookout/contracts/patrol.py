@@ -134,3 +134,14 @@ class CheckMissed(Event):
     zone_id: Token
     window_start: AwareDatetime
     window_end: AwareDatetime
+
+
+class FollowUpMissed(Event):
+    """A welfare re-check scheduled when a concern was resolved was not done by its due time."""
+
+    type: Literal["follow_up.missed"]
+    concern_id: uuid.UUID
+    category: ConcernCategory
+    severity: Severity
+    zone_id: Token | None = None
+    due_at: AwareDatetime

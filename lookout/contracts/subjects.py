@@ -221,7 +221,7 @@ def parse_event(subject: str, data: bytes) -> Event:
 def describe(exc: ValidationError, limit: int = 5) -> str:
     """Name each failing field and what is wrong, without echoing input values."""
     parts = [
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        f"{'.'.join(str(p)[:40] for p in err['loc']) or '<root>'}: {err['msg']}"
         for err in exc.errors(include_input=False, include_url=False)[:limit]
     ]
     more = exc.error_count() - limit

@@ -299,3 +299,18 @@ async def test_invalid_payloads_are_dead_lettered_and_the_consumer_stays_alive(
         letters = (await dead_letters(js))[letters_before:]
         assert all(m.headers and m.headers[DLQ_REASON] for m in letters)
         assert [m.data for m in letters] == payloads
+
+
+async def test_a_reason_quoting_an_unprintable_field_name_still_reaches_the_dlq(
+    make_kernel: Callable[..., ServiceKernel], js: JetStreamContext
+) -> None:
+    # Found by the property test: NATS headers cannot carry a newline, so the reason is escaped.
+    kernel = make_kernel()
+    payload = scan().model_dump(mode="json") | {"bad\nkey é": 1}
+    async with running(kernel, build_app):
+        await js.publish("patrol.lhs.checkpoint.scanned", json.dumps(payload).encode())
+        await wait_until(lambda: consumer_drained(js, "PATROL", "patrol-patrol"), what="drain")
+        letters = await dead_letters(js)
+    assert [m.headers[DLQ_REASON] for m in letters if m.headers] == [
+        "schema violation for checkpoint.scanned: bad\\nkey \\xe9: Extra inputs are not permitted"
+    ]

@@ -1,0 +1,162 @@
+"""`lookout docs`: AsyncAPI from the services' FastStream apps, JSON Schemas from the catalogue.
+
+FastStream describes each service's channels (subjects, consumers, descriptions). The services
+validate message bodies themselves (against the catalogue), so FastStream sees no payload type;
+the catalogue fills that in: each channel's message is `oneOf` the events its subject filter can
+carry, and every catalogue model is added to `components/schemas`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from collections.abc import Iterable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic.json_schema import models_json_schema
+
+from lookout.config import SERVICES, Settings
+from lookout.contracts.subjects import CATALOGUE, STREAMS, Subject
+
+SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def existing_services(names: Iterable[str] = SERVICES) -> list[str]:
+    """Services whose `services.<name>.app` module can be imported (checked without running it).
+
+    Imported by name only: the kernel never imports a service statically.
+    """
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(f"services.{name}.app")
+        except ModuleNotFoundError:
+            spec = None
+        if spec is not None:
+            found.append(name)
+    return found
+
+
+def service_module(name: str) -> Any:
+    return importlib.import_module(f"services.{name}.app")
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard match where `subject` may itself contain `*` tokens (catalogue wildcards)."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or tok not in ("*", s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def catalogue_schemas() -> dict[str, Any]:
+    """Every catalogue model's JSON Schema with shared definitions, refs into components."""
+    _, defs = models_json_schema(
+        [(spec.model, "validation") for spec in CATALOGUE], ref_template=SCHEMA_REF
+    )
+    return dict(defs.get("$defs", {}))
+
+
+def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, Any]:
+    from faststream.specification import AsyncAPI
+
+    brokers = [service_module(name).create_app(settings).broker for name in services]
+    spec = AsyncAPI(
+        *brokers,
+        title="Lookout",
+        version=_version(),
+        description=(
+            "Events of the Lookout School Safety Officer suite. Subjects are "
+            "`<domain>.<school_id>.<entity>.<verb>`; every publish sets "
+            "`Nats-Msg-Id = event_id`."
+        ),
+        schema_version="3.0.0",
+    )
+    doc: dict[str, Any] = spec.to_specification().to_jsonable()
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(catalogue_schemas())
+    for message in components.get("messages", {}).values():
+        channel = _channel_for_message(doc, message)
+        events = [s for s in CATALOGUE if channel and subject_matches(channel, s.wildcard)]
+        if events:
+            message["payload"] = {
+                "oneOf": [{"$ref": SCHEMA_REF.format(model=s.model.__name__)} for s in events]
+            }
+            message["x-lookout-events"] = [_event_entry(s) for s in events]
+    if not _uses_empty(doc):
+        schemas.pop("EmptyPayload", None)
+    doc["x-lookout-catalogue"] = [_event_entry(s) for s in CATALOGUE]
+    doc["x-lookout-streams"] = STREAMS
+    # Stable output, so the committed docs only change when the contracts do.
+    for key in ("channels", "operations"):
+        if key in doc:
+            doc[key] = dict(sorted(doc[key].items()))
+    for key in ("messages", "schemas"):
+        if key in components:
+            components[key] = dict(sorted(components[key].items()))
+    return doc
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lookout")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "0"
+
+
+def _event_entry(spec: Subject) -> dict[str, str]:
+    return {
+        "type": spec.type,
+        "subject": spec.template.replace("{school}", "{school_id}"),
+        "stream": spec.stream,
+        "description": spec.description,
+        "schema": SCHEMA_REF.format(model=spec.model.__name__),
+    }
+
+
+def _channel_for_message(doc: dict[str, Any], message: dict[str, Any]) -> str | None:
+    title = message.get("title", "")
+    for channel in doc.get("channels", {}).values():
+        for ref in channel.get("messages", {}).values():
+            if ref.get("$ref", "").rsplit("/", 1)[-1] == title:
+                return str(channel.get("address"))
+    return None
+
+
+def _uses_empty(doc: dict[str, Any]) -> bool:
+    return "#/components/schemas/EmptyPayload" in json.dumps(doc.get("components", {}))
+
+
+def write_docs(out: Path, services: Sequence[str] | None = None) -> list[Path]:
+    """Write asyncapi.json/.yaml and schemas/<type>.json under `out`; returns the files."""
+    services = existing_services() if services is None else services
+    # Building an app must not create databases or data directories: point them at memory.
+    settings = Settings(**{f"{name}_db_url": "sqlite+aiosqlite:///:memory:" for name in SERVICES})
+    doc = asyncapi_document(services, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    path = out / "asyncapi.json"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    written.append(path)
+    path = out / "asyncapi.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    written.append(path)
+    schema_dir = out / "schemas"
+    schema_dir.mkdir(exist_ok=True)
+    for spec in CATALOGUE:
+        schema = spec.model.model_json_schema()
+        schema["$id"] = f"{spec.type}.json"
+        schema["x-lookout-subject"] = spec.template.replace("{school}", "{school_id}")
+        schema["x-lookout-stream"] = spec.stream
+        path = schema_dir / f"{spec.type}.json"
+        path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

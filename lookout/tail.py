@@ -1,0 +1,222 @@
+"""`lookout tail` and `lookout dlq list`: follow events, one readable line each.
+
+Privacy: a line shows ids, enums, counts and times — never free text (notes, purposes, outcome
+notes) and never student references (shown as a count: "2 students").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from lookout.cli_emit import CliError, connect
+from lookout.contracts.envelope import Event
+from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
+from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
+
+ENVELOPE = frozenset({"event_id", "type", "schema_version", "school_id", "occurred_at", "actor"})
+# String fields safe to show: ids and tags (tokens). Every other string is treated as free text.
+SHOWN_STRINGS = frozenset({"checkpoint_tag", "badge_number", "week"})
+
+
+def stream_filters(subject: str) -> dict[str, str]:
+    """For each stream that can hold messages matching `subject`, the consumer filter to use
+    (the intersection of the two; our streams are all `<prefix>.>`)."""
+    tokens = subject.split(".")
+    filters: dict[str, str] = {}
+    for stream, subjects in STREAMS.items():
+        for stream_subject in subjects:
+            prefix = stream_subject.split(".")[0]
+            head, rest = tokens[0], tokens[1:]
+            if head == ">":
+                filters[stream] = stream_subject
+            elif head in ("*", prefix):
+                if not rest:  # `patrol` alone matches no `patrol.…` subject
+                    continue
+                filters[stream] = ".".join([prefix, *rest])
+    return filters
+
+
+def _value(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, uuid.UUID):
+        return str(value)[:8]
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, str):
+        return value if (name.endswith("_id") or name in SHOWN_STRINGS) else None
+    return None
+
+
+def describe_event(event: Event) -> str:
+    """Key fields as `name=value`; lists as counts; free text only as a flag."""
+    parts: list[str] = []
+    for name in type(event).model_fields:
+        if name in ENVELOPE:
+            continue
+        value = getattr(event, name)
+        if name == "student_refs":
+            if value is not None:
+                n = len(value)
+                parts.append(f"{n} student{'s' if n != 1 else ''}")
+            continue
+        if isinstance(value, list | tuple):
+            parts.append(f"{len(value)} {name}")
+            continue
+        shown = _value(name, value)
+        if shown is not None:
+            parts.append(f"{name}={shown}")
+        elif isinstance(value, str) and value:
+            parts.append(f"+{name}")  # present, not shown
+    parts.append(f"by={event.actor.kind.value}:{event.actor.id}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Line:
+    time: str
+    subject: str
+    kind: str
+    detail: str
+
+    def render(self) -> str:
+        return f"{self.time}  {self.subject}  {self.kind}  {self.detail}".rstrip()
+
+
+def describe_message(msg: Msg) -> Line:
+    headers = msg.headers or {}
+    seq = _stream_seq(msg)
+    if msg.subject.startswith("dlq."):
+        reason = headers.get(DLQ_REASON, "?")
+        origin = (
+            f"from={headers.get(DLQ_SUBJECT, '?')} "
+            f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')}"
+        )
+        return Line(_stored_time(msg), msg.subject, "dead-letter", f"{origin} reason={reason}")
+    try:
+        event = parse_event(msg.subject, msg.data)
+    except InvalidEvent as exc:
+        return Line(_stored_time(msg), msg.subject, "invalid", f"seq={seq} {exc.reason}")
+    return Line(
+        event.occurred_at.isoformat(timespec="seconds"),
+        msg.subject,
+        event.type,
+        describe_event(event),
+    )
+
+
+def _stream_seq(msg: Msg) -> str:
+    try:
+        return str(msg.metadata.sequence.stream)
+    except Exception:
+        return "?"
+
+
+def _stored_time(msg: Msg) -> str:
+    try:
+        return msg.metadata.timestamp.isoformat(timespec="seconds")
+    except Exception:
+        return "-"
+
+
+async def follow(
+    url: str,
+    subject: str,
+    emit: Callable[[Line], None],
+    from_start: bool = False,
+    limit: int | None = None,
+    streams: Iterable[str] | None = None,
+    idle_exit: float | None = None,
+) -> int:
+    """Print matching messages as they arrive, from an ordered (ephemeral) consumer per stream.
+
+    Stops after `limit` messages, or after `idle_exit` seconds with nothing new; returns the
+    number printed.
+    """
+    filters = stream_filters(subject)
+    if streams is not None:
+        wanted = set(streams)
+        filters = {s: f for s, f in filters.items() if s in wanted}
+    if not filters:
+        raise CliError(f"subject {subject!r} matches no Lookout stream ({', '.join(STREAMS)})", 2)
+    nc = await connect(url)
+    queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+    async def on_msg(msg: Msg) -> None:
+        await queue.put(msg)
+
+    try:
+        js = nc.jetstream()
+        policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
+        subscribed = 0
+        for stream, filter_subject in filters.items():
+            try:
+                await js.subscribe(
+                    filter_subject,
+                    stream=stream,
+                    cb=on_msg,
+                    ordered_consumer=True,
+                    deliver_policy=policy,
+                    config=ConsumerConfig(headers_only=False),
+                )
+                subscribed += 1
+            except NotFoundError:
+                continue  # that stream does not exist (yet)
+        if not subscribed:
+            raise CliError(f"no Lookout streams at {url} (is `lookout up` running?)")
+        count = 0
+        while limit is None or count < limit:
+            try:
+                msg = await asyncio.wait_for(queue.get(), timeout=idle_exit)
+            except TimeoutError:
+                break
+            emit(describe_message(msg))
+            count += 1
+        return count
+    finally:
+        await nc.close()
+
+
+async def dead_letters(url: str, service: str | None = None) -> list[Line]:
+    """Every dead letter now in the DLQ stream (reason and origin; never the payload)."""
+    subject = f"dlq.{service}" if service else "dlq.>"
+    nc = await connect(url)
+    try:
+        js = nc.jetstream()
+        try:
+            psub = await js.pull_subscribe(
+                subject,
+                stream="DLQ",
+                config=ConsumerConfig(
+                    ack_policy=AckPolicy.NONE,
+                    deliver_policy=DeliverPolicy.ALL,
+                    inactive_threshold=30.0,
+                ),
+            )
+        except NotFoundError:
+            raise CliError(f"no DLQ stream at {url} (is `lookout up` running?)") from None
+        lines: list[Line] = []
+        pending = (await psub.consumer_info()).num_pending
+        while pending > 0:
+            msgs = await psub.fetch(batch=min(pending, 256), timeout=5)
+            for msg in msgs:
+                lines.append(describe_message(msg))
+                pending = msg.metadata.num_pending
+        await psub.unsubscribe()
+        return lines
+    finally:
+        await nc.close()
