@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
@@ -233,6 +233,39 @@ class SchoolConfig(Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def is_school_day(self, day: date) -> bool:
+        weekday = list(Weekday)[day.weekday()]
+        sched = self.bell_schedule
+        return weekday in sched.school_days and day not in sched.no_school_days
+
+    def school_hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """First period start to last period end of `day` (aware, school time), or None."""
+        if not self.is_school_day(day):
+            return None
+        periods = self.bell_schedule.periods
+        start = min(p.start for p in periods)
+        end = max(p.end for p in periods)
+        return (
+            datetime.combine(day, start, tzinfo=self.tz),
+            datetime.combine(day, end, tzinfo=self.tz),
+        )
+
+    def in_school_hours(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.tz)
+        hours = self.school_hours(local.date())
+        return hours is not None and hours[0] <= local < hours[1]
+
+    def period_at(self, moment: datetime) -> Period | None:
+        """The bell period a moment falls in (school time), or None outside the school day."""
+        local = moment.astimezone(self.tz)
+        if not self.is_school_day(local.date()):
+            return None
+        t = local.time()
+        for period in self.bell_schedule.periods:
+            if period.start <= t < period.end:
+                return period
+        return None
 
 
 _ALERT_SOURCES = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from lookout.contracts.envelope import Event, Note, StudentRef, Token
 
@@ -112,6 +112,12 @@ class ConcernResolved(Event):
     concern_id: uuid.UUID
     outcome: ResolutionOutcome
     note: Note = ""
+    follow_up_in_school_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        description="Check back on the students after this many school days (welfare re-check).",
+    )
 
 
 class ContactLogged(Event):
@@ -145,3 +151,68 @@ class FollowUpMissed(Event):
     severity: Severity
     zone_id: Token | None = None
     due_at: AwareDatetime
+
+
+class WindowOutcome(StrEnum):
+    CHECKED = "checked"
+    LATE = "late"
+    MISSED = "missed"
+
+
+class CheckWindowClosed(Event):
+    """A planned or unannounced check window closed: checked on time, late (in grace), or missed."""
+
+    type: Literal["check.window_closed"]
+    zone_id: Token
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    outcome: WindowOutcome
+    unannounced: bool = False
+    period: Token | None = Field(default=None, description="Bell period the window belongs to.")
+
+
+class DeviceHeartbeat(Event):
+    """The SSO's phone is alive (lone-worker safety); silence is noticed by the patrol service."""
+
+    type: Literal["device.heartbeat"]
+    device_id: Token
+    officer_id: Token
+
+
+class FollowUpDue(Event):
+    """Reminder to the SSO: a welfare re-check of a resolved concern is due."""
+
+    type: Literal["follow_up.due"]
+    officer_id: Token
+    concern_id: uuid.UUID
+    zone_id: Token | None = None
+    due_at: AwareDatetime
+
+
+class UnannouncedCheckScheduled(Event):
+    """An unannounced check, drawn at random, sent only to the SSO so students can't learn it."""
+
+    type: Literal["unannounced_check.scheduled"]
+    officer_id: Token
+    zone_id: Token
+    check_at: AwareDatetime
+    window_end: AwareDatetime
+
+
+class FocusItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zone_id: Token
+    period: Token
+    score: float = Field(ge=0)
+    concerns: int = Field(ge=0)
+    observations: int = Field(ge=0)
+    reason: Annotated[str, StringConstraints(max_length=300)]
+
+
+class PatrolFocusPublished(Event):
+    """The recommended patrol focus for a week: where and when extra checks are worth it."""
+
+    type: Literal["patrol_focus.published"]
+    week: Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
+    items: list[FocusItem] = Field(max_length=50)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from string import Formatter
 
 from pydantic import ValidationError
 
@@ -21,7 +22,9 @@ class Subject:
     """One entry of the catalogue."""
 
     model: type[Event]
-    template: str  # with `{school}` where the school id goes
+    # `{school}` is the school id; any other `{field}` is that field of the event, for
+    # subjects addressed to one person (`patrol.{school}.sso.{officer_id}.follow_up_due`).
+    template: str
     stream: str
     description: str
 
@@ -30,12 +33,16 @@ class Subject:
         return self.model.event_type()
 
     @property
+    def placeholders(self) -> list[str]:
+        return [name for _, name, _, _ in Formatter().parse(self.template) if name]
+
+    @property
     def wildcard(self) -> str:
         """The subject for every school, as a consumer filter (`patrol.*.checkpoint.scanned`)."""
-        return self.template.format(school="*")
+        return self.template.format(**dict.fromkeys(self.placeholders, "*"))
 
-    def for_school(self, school_id: str) -> str:
-        return self.template.format(school=school_id)
+    def for_school(self, school_id: str, **fields: str) -> str:
+        return self.template.format(school=school_id, **fields)
 
 
 # Streams and the subjects they hold. DLQ keeps dead letters for operators to inspect/replay.
@@ -179,7 +186,9 @@ class InvalidEvent(ValueError):
 
 
 def subject_of(event: Event) -> str:
-    return BY_MODEL[type(event)].for_school(event.school_id)
+    spec = BY_MODEL[type(event)]
+    fields = {name: str(getattr(event, name)) for name in spec.placeholders if name != "school"}
+    return spec.for_school(event.school_id, **fields)
 
 
 def lookup(subject: str) -> tuple[Subject, str]:

@@ -16,11 +16,17 @@ from lookout.config import Settings
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
+    CheckWindowClosed,
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
     ContactLogged,
+    DeviceHeartbeat,
+    FollowUpDue,
+    FollowUpMissed,
     ObservationLogged,
+    PatrolFocusPublished,
+    UnannouncedCheckScheduled,
 )
 from lookout.service import ServiceKernel, by_type
 from services.patrol import store
@@ -55,7 +61,16 @@ def build_app(kernel: ServiceKernel) -> FastStream:
             ObservationLogged: handlers.observations,
             ContactLogged: handlers.contacts,
         },
-        ignore=[CheckMissed],  # our own output, on the same stream
+        # Our own outputs share the stream; they are acknowledged and otherwise ignored.
+        ignore=[
+            CheckMissed,
+            CheckWindowClosed,
+            FollowUpDue,
+            FollowUpMissed,
+            UnannouncedCheckScheduled,
+            PatrolFocusPublished,
+            DeviceHeartbeat,
+        ],
     )
     apply_concerns = by_type(
         {
