@@ -7,13 +7,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     insert,
     select,
@@ -106,6 +109,86 @@ contacts = Table(
     Column("note", Text, nullable=False),
     Column("officer_id", String(64), nullable=False),
     Column("contacted_at", UTCDateTime(), nullable=False),
+)
+
+
+# One row per check window of the plan (timers are data): closed by a scan or by the ticker.
+check_windows = Table(
+    "check_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("school_id", String(32), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Column("deadline_at", UTCDateTime(), nullable=False),
+    Column("period", String(64), nullable=True),
+    Column("unannounced", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),  # open | checked | late | missed
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("scan_event_id", String(36), nullable=True),
+    UniqueConstraint("school_id", "zone_id", "window_start", "window_end", "unannounced"),
+    Index("ix_check_windows_due", "status", "deadline_at"),
+    Index("ix_check_windows_zone", "school_id", "zone_id", "window_start"),
+)
+
+# Days whose windows have been written, so a restart or a second replica never plans twice.
+planned_days = Table(
+    "planned_days",
+    metadata,
+    Column("school_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("planned_at", UTCDateTime(), nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("school_id", String(32), primary_key=True),
+    Column("device_id", String(64), primary_key=True),
+    Column("officer_id", String(64), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("silent_at", UTCDateTime(), nullable=False),
+    Column("silence_reported", Boolean, nullable=False, default=False),
+    Index("ix_devices_silent", "silence_reported", "silent_at"),
+)
+
+# Welfare re-checks scheduled when a concern was resolved with "check back".
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("concern_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("officer_id", String(64), nullable=False),
+    Column("zone_id", String(64), nullable=True),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("remind_at", UTCDateTime(), nullable=False),
+    Column("deadline_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # scheduled | reminded | done | missed
+    Column("done_at", UTCDateTime(), nullable=True),
+    Index("ix_follow_ups_due", "status", "remind_at", "deadline_at"),
+)
+
+# Who read student-level data through a query, what, and when (FERPA access log).
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("school_id", String(32), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("query", String(64), nullable=False),
+    Column("subject_ids", JSON, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+# Weeks whose patrol focus was published (published once per school and week).
+published_focus = Table(
+    "published_focus",
+    metadata,
+    Column("school_id", String(32), primary_key=True),
+    Column("week", String(8), primary_key=True),
+    Column("published_at", UTCDateTime(), nullable=False),
 )
 
 
