@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "lookout@localhost"
+    # Seeds the draw of unannounced check times: set a secret per deployment so the times are
+    # reproducible for the school but cannot be computed by anyone reading this code.
+    patrol_seed: SecretStr = SecretStr("")
     tick_seconds: float = 1.0  # how often (real seconds) timers are checked when not woken
     log_level: str = "INFO"
 

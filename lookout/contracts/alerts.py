@@ -53,6 +53,8 @@ class AlertOpened(Event):
     severity: Severity
     source_event_id: uuid.UUID
     zone_id: Token | None = None
+    category: Token | None = Field(default=None, description="Concern category or the source.")
+    policy: Token | None = Field(default=None, description="The escalation policy it follows.")
 
 
 class AlertEscalated(Event):
@@ -94,3 +96,123 @@ class HeartbeatMissed(Event):
     officer_id: Token
     last_seen_at: AwareDatetime | None = None
     silent_minutes: int = Field(ge=0, le=100_000)
+
+
+# --- per-person notification -------------------------------------------------------------------
+
+
+class AlertNotification(Event):
+    """What one person's client receives when an escalation step reaches them.
+
+    Published on `alert.<school>.notify.<person_id>`. It carries ids,
+    enums and the zone id only: never student references or note text.
+    """
+
+    type: Literal["alert.notification"]
+    alert_id: uuid.UUID
+    person_id: Token = Field(description="The person this notification is for.")
+    source: AlertSource
+    category: Token = Field(description="Concern category, or the alert source.")
+    severity: Severity
+    zone_id: Token | None = None
+    step: int = Field(ge=0, le=50, description="Index of the escalation step reached.")
+    repeat: int = Field(ge=0, le=5, description="Which pass through the policy this is.")
+    count: int = Field(ge=1, description="How many reports were folded into this alert.")
+    opened_at: AwareDatetime
+
+
+# --- commands and queries (request-reply on command./query.<school>.alerts.<name>) -------------
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AckRequest(_Request):
+    """`command.<school>.alerts.ack`: stop the escalation; it re-triggers after the ack timeout."""
+
+    alert_id: uuid.UUID
+    by_person_id: Token = Field(description="Who acknowledges (a person id, or `cli`).")
+
+
+class ResolveRequest(_Request):
+    """`command.<school>.alerts.resolve`: close the alert. An outcome note is required."""
+
+    alert_id: uuid.UUID
+    by_person_id: Token
+    note: Note = Field(default="", description="Outcome note; a blank note is refused.")
+
+
+class ShowRequest(_Request):
+    """`query.<school>.alerts.show`: one alert and its timeline."""
+
+    alert_id: uuid.UUID
+    by_person_id: Token = Field(default="cli", description="Who reads it (access log).")
+
+
+class ListRequest(_Request):
+    """`query.<school>.alerts.list`: alerts, newest first."""
+
+    open_only: bool = Field(default=True, description="Only alerts not yet resolved.")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlertSummary(BaseModel):
+    """An alert as the principal's client lists it (no note text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert_id: uuid.UUID
+    school_id: str
+    status: AlertStatus
+    source: AlertSource
+    category: str
+    severity: Severity
+    zone_id: str | None
+    count: int
+    policy: str
+    step: int = Field(description="The next escalation step to fire.")
+    repeat: int
+    next_step_at: AwareDatetime | None = Field(
+        description="When the next step (or the ack timeout) is due; None when nothing is."
+    )
+    opened_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None
+    acknowledged_by: str | None
+    resolved_at: AwareDatetime | None
+    resolved_by: str | None
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: AwareDatetime
+    kind: str = Field(description="opened, repeated, escalated, skipped, held, notified…")
+    step: int | None = None
+    repeat: int | None = None
+    person_id: str | None = None
+    channel: str | None = None
+    outcome: str | None = None
+    detail: str | None = None
+
+
+class AlertDetail(BaseModel):
+    """`show`: the alert, its outcome note once resolved, and its whole timeline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert: AlertSummary
+    resolution_note: str | None
+    timeline: list[TimelineEntry]
+
+
+class AlertList(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alerts: list[AlertSummary]

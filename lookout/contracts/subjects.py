@@ -81,6 +81,42 @@ CATALOGUE: tuple[Subject, ...] = (
         "A patrol window closed with its zone unchecked.",
     ),
     Subject(
+        patrol.FollowUpMissed,
+        "patrol.{school}.follow_up.missed",
+        "PATROL",
+        "A welfare re-check after a concern was not done in time.",
+    ),
+    Subject(
+        patrol.CheckWindowClosed,
+        "patrol.{school}.check.window_closed",
+        "PATROL",
+        "A check window closed: checked, late or missed.",
+    ),
+    Subject(
+        patrol.DeviceHeartbeat,
+        "patrol.{school}.device.heartbeat",
+        "PATROL",
+        "The SSO's phone is alive.",
+    ),
+    Subject(
+        patrol.FollowUpDue,
+        "patrol.{school}.sso.{officer_id}.follow_up_due",
+        "PATROL",
+        "Reminder to one SSO: a welfare re-check is due.",
+    ),
+    Subject(
+        patrol.UnannouncedCheckScheduled,
+        "patrol.{school}.sso.{officer_id}.unannounced_check",
+        "PATROL",
+        "An unannounced check time, sent only to the SSO.",
+    ),
+    Subject(
+        patrol.PatrolFocusPublished,
+        "patrol.{school}.focus.published",
+        "PATROL",
+        "The recommended patrol focus for next week.",
+    ),
+    Subject(
         patrol.ConcernRaised,
         "concern.{school}.raised",
         "CONCERNS",
@@ -164,6 +200,12 @@ CATALOGUE: tuple[Subject, ...] = (
         "alert.{school}.heartbeat.missed",
         "ALERTS",
         "The SSO's phone went silent during school hours.",
+    ),
+    Subject(
+        alerts.AlertNotification,
+        "alert.{school}.notify.{person_id}",
+        "ALERTS",
+        "An escalation step reached one person (what their client subscribes to).",
     ),
     Subject(
         reports.WeeklySummarySent,

@@ -31,6 +31,13 @@ from lookout.contracts.patrol import (
 from lookout.service import ServiceKernel, by_type
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
+from services.patrol.timers import (
+    DayPlanner,
+    FollowUpDeadlines,
+    FollowUpReminders,
+    SilenceWatch,
+    WindowCloser,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -52,7 +59,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 def build_app(kernel: ServiceKernel) -> FastStream:
     """The patrol app on a given kernel (tests build the kernel themselves to reach its parts)."""
-    handlers = PatrolHandlers(kernel.schools)
+    handlers = PatrolHandlers(kernel.schools, kernel.outbox, kernel.clock)
+    kernel.use_timers(
+        DayPlanner(kernel.schools, kernel.outbox, kernel.settings.patrol_seed.get_secret_value()),
+        WindowCloser(kernel.outbox),
+        SilenceWatch(kernel.schools, kernel.outbox),
+        FollowUpReminders(kernel.outbox),
+        FollowUpDeadlines(kernel.outbox),
+    )
     router = NatsRouter()
 
     apply_patrol = by_type(
@@ -60,6 +74,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
             CheckpointScanned: handlers.checkpoint_scans,
             ObservationLogged: handlers.observations,
             ContactLogged: handlers.contacts,
+            DeviceHeartbeat: handlers.heartbeats,
         },
         # Our own outputs share the stream; they are acknowledged and otherwise ignored.
         ignore=[
@@ -69,7 +84,6 @@ def build_app(kernel: ServiceKernel) -> FastStream:
             FollowUpMissed,
             UnannouncedCheckScheduled,
             PatrolFocusPublished,
-            DeviceHeartbeat,
         ],
     )
     apply_concerns = by_type(

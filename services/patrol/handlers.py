@@ -11,17 +11,24 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.contracts.envelope import Event
+from lookout.clock import Clock
+from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import (
+    CheckpointScanned,
+    CheckWindowClosed,
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
+    DeviceHeartbeat,
+    WindowOutcome,
 )
 from lookout.school import SchoolConfig
+from lookout.storage import Outbox
 from services.patrol import domain
-from services.patrol.store import PatrolRepository
+from services.patrol.store import PatrolRepository, PlanRepository
 
 E = TypeVar("E", bound=Event)
+SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
 Refusals = dict[uuid.UUID, str]
 
 
@@ -42,14 +49,74 @@ def _split(
 
 
 class PatrolHandlers:
-    def __init__(self, schools: Mapping[str, SchoolConfig]) -> None:
+    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox, clock: Clock) -> None:
         self.schools = schools
+        self.outbox = outbox
+        self.clock = clock
 
     async def checkpoint_scans(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         ok, refused = _split(events, self.schools, domain.refuse_scan)
         if ok:
             await PatrolRepository(session).add_scans(ok)
+            await self._close_windows(session, ok)
         return refused
+
+    async def _close_windows(self, session: AsyncSession, scans: list[CheckpointScanned]) -> None:
+        """Scans inside a window check it; scans in its grace check it late."""
+        repo = PlanRepository(session)
+        closed: list[Event] = []
+        by_school: dict[str, list[CheckpointScanned]] = {}
+        for scan in scans:
+            by_school.setdefault(scan.school_id, []).append(scan)
+        for school_id, school_scans in by_school.items():
+            times = [s.occurred_at for s in school_scans]
+            rows = await repo.open_windows_for(
+                school_id, sorted({s.zone_id for s in school_scans}), min(times), max(times)
+            )
+            for row in rows:
+                window = domain.PlannedWindow(
+                    row.zone_id,
+                    row.window_start,
+                    row.window_end,
+                    row.deadline_at - row.window_end,
+                    row.period,
+                    row.unannounced,
+                )
+                first = _first_closing_scan(window, school_scans)
+                if first is None:
+                    continue
+                scan, outcome = first
+                if await repo.close_window(
+                    row.id, outcome.value, scan.occurred_at, str(scan.event_id)
+                ):
+                    closed.append(
+                        CheckWindowClosed.new(
+                            school_id=school_id,
+                            occurred_at=scan.occurred_at,
+                            actor=SERVICE_ACTOR,
+                            zone_id=row.zone_id,
+                            window_start=row.window_start,
+                            window_end=row.window_end,
+                            outcome=outcome,
+                            unannounced=row.unannounced,
+                            period=row.period,
+                        )
+                    )
+        await self.outbox.add(session, closed, self.clock.now())
+
+    async def heartbeats(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        repo = PlanRepository(session)
+        for e in events:
+            assert isinstance(e, DeviceHeartbeat)
+            school = self.schools[e.school_id]
+            await repo.saw_device(
+                e.school_id,
+                e.device_id,
+                e.officer_id,
+                e.occurred_at,
+                domain.silence_deadline(school, e.occurred_at),
+            )
+        return {}
 
     async def observations(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         ok, refused = _split(events, self.schools, domain.refuse_observation)
@@ -61,6 +128,11 @@ class PatrolHandlers:
         ok, refused = _split(events, self.schools, domain.refuse_contact)
         if ok:
             await PatrolRepository(session).add_contacts(ok)
+            plan = PlanRepository(session)
+            for contact in ok:
+                # A contact about a resolved concern on or after its re-check day is the re-check.
+                if contact.concern_id is not None:
+                    await plan.complete_follow_up(str(contact.concern_id), contact.occurred_at)
         return refused
 
     async def concern_events(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
@@ -79,4 +151,43 @@ class PatrolHandlers:
                 await repo.update_concern(e)
             else:
                 await repo.resolve_concern(e)
+                if e.follow_up_in_school_days:
+                    await self._schedule_follow_up(session, e)
         return refused
+
+    async def _schedule_follow_up(self, session: AsyncSession, e: ConcernResolved) -> None:
+        plan = PlanRepository(session)
+        concern = await plan.concern_row(str(e.concern_id))
+        assert e.follow_up_in_school_days is not None
+        remind_at, deadline_at = domain.follow_up_times(
+            self.schools[e.school_id], e.occurred_at, e.follow_up_in_school_days
+        )
+        await plan.schedule_follow_up(
+            {
+                "concern_id": str(e.concern_id),
+                "school_id": e.school_id,
+                "officer_id": e.actor.id,
+                "zone_id": concern.zone_id,
+                "category": concern.category,
+                "severity": concern.severity,
+                "remind_at": remind_at,
+                "deadline_at": deadline_at,
+                "status": "scheduled",
+            }
+        )
+
+
+def _first_closing_scan(
+    window: domain.PlannedWindow, scans: Sequence[CheckpointScanned]
+) -> tuple[CheckpointScanned, WindowOutcome] | None:
+    """The earliest scan of the window's zone that checks it (on time beats late)."""
+    best: tuple[CheckpointScanned, WindowOutcome] | None = None
+    for scan in sorted(scans, key=lambda s: s.occurred_at):
+        if scan.zone_id != window.zone_id:
+            continue
+        outcome = domain.scan_outcome(window, scan.occurred_at)
+        if outcome is WindowOutcome.CHECKED:
+            return scan, outcome
+        if outcome is WindowOutcome.LATE and best is None:
+            best = (scan, outcome)
+    return best

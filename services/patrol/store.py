@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +24,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.contracts.patrol import (
@@ -33,7 +37,7 @@ from lookout.contracts.patrol import (
     ObservationLogged,
 )
 from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
-from services.patrol.domain import ConcernState, ConcernStatus
+from services.patrol.domain import ConcernState, ConcernStatus, PlannedWindow
 
 SERVICE = "patrol"
 metadata = new_metadata()
@@ -322,3 +326,125 @@ class PatrolRepository:
 
 async def count_rows(session: AsyncSession, table: Table) -> int:
     return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+class PlanRepository:
+    """The plan's timer rows: windows, planned days, devices, follow-ups."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_day(self, school_id: str, day: date, now: datetime) -> bool:
+        """Mark `day` planned; False when it already was (by us earlier or by another replica)."""
+        exists = await self.session.execute(
+            select(planned_days.c.day).where(
+                planned_days.c.school_id == school_id, planned_days.c.day == day
+            )
+        )
+        if exists.first() is not None:
+            return False
+        stmt = (
+            dialect_insert(self.session, planned_days)
+            .values(school_id=school_id, day=day, planned_at=now)
+            .on_conflict_do_nothing()
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)
+
+    async def add_windows(self, school_id: str, windows: Sequence[PlannedWindow]) -> None:
+        if windows:
+            await self.session.execute(
+                insert(check_windows),
+                [
+                    {
+                        "school_id": school_id,
+                        "zone_id": w.zone_id,
+                        "window_start": w.start,
+                        "window_end": w.end,
+                        "deadline_at": w.deadline,
+                        "period": w.period,
+                        "unannounced": w.unannounced,
+                        "status": "open",
+                    }
+                    for w in windows
+                ],
+            )
+
+    async def open_windows_for(
+        self, school_id: str, zone_ids: Sequence[str], earliest: datetime, latest: datetime
+    ) -> list[Any]:
+        """Open windows of these zones that a scan between `earliest` and `latest` could close."""
+        t = check_windows
+        rows = await self.session.execute(
+            select(t).where(
+                t.c.school_id == school_id,
+                t.c.zone_id.in_(list(zone_ids)),
+                t.c.status == "open",
+                t.c.window_start <= latest,
+                t.c.deadline_at >= earliest,
+            )
+        )
+        return list(rows.all())
+
+    async def close_window(
+        self, window_id: int, status: str, closed_at: datetime, scan_event_id: str | None
+    ) -> bool:
+        """Close an open window; False if something else closed it first (no double close)."""
+        result = await self.session.execute(
+            sql_update(check_windows)
+            .where(check_windows.c.id == window_id, check_windows.c.status == "open")
+            .values(status=status, closed_at=closed_at, scan_event_id=scan_event_id)
+        )
+        return bool(result.rowcount)
+
+    async def saw_device(
+        self,
+        school_id: str,
+        device_id: str,
+        officer_id: str,
+        seen_at: datetime,
+        silent_at: datetime,
+    ) -> None:
+        t = devices
+        key = (t.c.school_id == school_id, t.c.device_id == device_id)
+        row = (await self.session.execute(select(t.c.last_seen_at).where(*key))).first()
+        values = {
+            "officer_id": officer_id,
+            "last_seen_at": seen_at,
+            "silent_at": silent_at,
+            "silence_reported": False,
+        }
+        if row is None:
+            await self.session.execute(
+                insert(t).values(school_id=school_id, device_id=device_id, **values)
+            )
+        elif row.last_seen_at < seen_at:  # an old heartbeat arriving late changes nothing
+            await self.session.execute(sql_update(t).where(*key).values(**values))
+
+    async def schedule_follow_up(self, row: dict[str, Any]) -> None:
+        await self.session.execute(insert(follow_ups).values(**row))
+
+    async def complete_follow_up(self, concern_id: str, done_at: datetime) -> bool:
+        result = await self.session.execute(
+            sql_update(follow_ups)
+            .where(
+                follow_ups.c.concern_id == concern_id,
+                follow_ups.c.status.in_(["scheduled", "reminded"]),
+                follow_ups.c.remind_at <= done_at,
+            )
+            .values(status="done", done_at=done_at)
+        )
+        return bool(result.rowcount)
+
+    async def concern_row(self, concern_id: str) -> Any:
+        return (
+            await self.session.execute(select(concerns).where(concerns.c.concern_id == concern_id))
+        ).first()
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """INSERT with ON CONFLICT support on both SQLite and PostgreSQL."""
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)

@@ -80,7 +80,8 @@ def test_school_in_subject_must_match_payload() -> None:
 
 def test_every_catalogue_subject_resolves_back_to_its_model() -> None:
     for spec in CATALOGUE:
-        found, school = lookup(spec.for_school("lhs"))
+        person = {name: "sso-1" for name in spec.placeholders if name != "school"}
+        found, school = lookup(spec.for_school("lhs", **person))
         assert (found.model, school) == (spec.model, "lhs")
     assert len({s.type for s in CATALOGUE}) == len(CATALOGUE)
 
@@ -94,3 +95,32 @@ def test_event_ids_are_made_by_the_emitter() -> None:
     a, b = scan(), scan()
     assert a.event_id != b.event_id
     assert isinstance(a.event_id, uuid.UUID)
+
+
+def test_every_event_model_is_in_the_catalogue() -> None:
+    from lookout.contracts import alerts, patrol, reports, visitors
+    from lookout.contracts.envelope import Event
+    from lookout.contracts.subjects import BY_MODEL
+
+    models = {
+        obj
+        for module in (patrol, visitors, alerts, reports)
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event
+    }
+    assert models - set(BY_MODEL) == set()
+
+
+def test_a_per_person_subject_carries_the_officer() -> None:
+    from lookout.contracts.patrol import FollowUpDue
+
+    due = FollowUpDue.new(
+        school_id="lhs",
+        occurred_at=NOW,
+        actor={"kind": "service", "id": "patrol"},
+        officer_id="sso-rivera",
+        concern_id=uuid.uuid4(),
+        due_at=NOW,
+    )
+    assert subject_of(due) == "patrol.lhs.sso.sso-rivera.follow_up_due"
+    assert parse_event(subject_of(due), due.model_dump_json().encode()) == due

@@ -1,0 +1,349 @@
+"""Patrol queries (NATS request-reply on `query.<school>.patrol.<name>`): typed requests and
+replies shared by the patrol service and its clients (CLI, dashboards).
+
+Every request names who asks (`requested_by`, a person id): answers that carry student
+references are written to the patrol service's access log. Replies are wrapped by the kernel's
+request helper as `{"ok": true, "result": <reply>}` or `{"ok": false, "error": "…"}`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from lookout.contracts.envelope import ActorKind, StudentRef, Token
+from lookout.contracts.patrol import (
+    ConcernCategory,
+    ContactKind,
+    FocusItem,
+    ObservationCategory,
+    Severity,
+)
+
+IsoWeek = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"),
+    Field(description="ISO week, e.g. `2026-W49`."),
+]
+MAX_RANGE_DAYS = 366
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PatrolRequest(_Strict):
+    requested_by: Token = Field(description="Person id of who asks (written to the access log).")
+
+
+class _DateRange(PatrolRequest):
+    """A range of school-local days, both ends included (default: the last 4 weeks)."""
+
+    date_from: date | None = Field(default=None, description="First day (default: 27 days ago).")
+    date_to: date | None = Field(default=None, description="Last day, included (default: today).")
+
+    @field_validator("date_to")
+    @classmethod
+    def _ordered(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("date_from")
+        if value is not None and start is not None:
+            if value < start:
+                raise ValueError("date_to is before date_from")
+            if (value - start).days >= MAX_RANGE_DAYS:
+                raise ValueError(f"the range is longer than {MAX_RANGE_DAYS} days")
+        return value
+
+
+# --- open concerns (student-level: access-logged) ---------------------------------------------
+
+
+class OpenConcernsRequest(PatrolRequest):
+    zone_id: Token | None = Field(default=None, description="Only concerns in this zone.")
+    min_severity: Severity = Field(default=Severity.LOW, description="Only this severe or worse.")
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class OpenConcern(_Strict):
+    concern_id: uuid.UUID
+    category: ConcernCategory
+    severity: Severity
+    zone_id: Token | None
+    student_refs: list[StudentRef]
+    raised_by_kind: ActorKind
+    raised_by: Token
+    raised_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class OpenConcernsReply(_Strict):
+    concerns: list[OpenConcern] = Field(description="Most severe first, then oldest first.")
+    total: int = Field(ge=0, description="Open concerns matching the filters (may exceed limit).")
+
+
+# --- zone status ------------------------------------------------------------------------------
+
+
+class ZoneStatusRequest(PatrolRequest):
+    zone_id: Token | None = Field(default=None, description="Only this zone.")
+
+
+class DueWindow(_Strict):
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    deadline_at: AwareDatetime = Field(description="Window end plus grace.")
+    period: Token | None
+
+
+class ZoneStatus(_Strict):
+    zone_id: Token
+    last_check_at: AwareDatetime | None
+    last_checkpoint_tag: Token | None
+    last_checked_by: Token | None = Field(description="Officer id (or device id if unknown).")
+    next_window: DueWindow | None = Field(
+        description="The earliest planned window still open (unannounced checks are not shown)."
+    )
+
+
+class ZoneStatusReply(_Strict):
+    as_of: AwareDatetime
+    zones: list[ZoneStatus] = Field(description="In the school file's zone order.")
+
+
+# --- shift summary ----------------------------------------------------------------------------
+
+
+class ShiftSummaryRequest(PatrolRequest):
+    officer_id: Token = Field(description="The SSO's person id (their devices are included).")
+    day: date = Field(description="School-local day.")
+
+
+class ShiftSummaryReply(_Strict):
+    officer_id: Token
+    day: date
+    scans: int = Field(ge=0, description="Checkpoint scans by the officer.")
+    checks_done: int = Field(ge=0, description="Windows checked on time by the officer's scans.")
+    checks_late: int = Field(ge=0, description="Windows checked late (in grace) by the officer.")
+    checks_missed: int = Field(
+        ge=0, description="The school's windows missed that day (the plan is per school)."
+    )
+    contacts: dict[ContactKind, int] = Field(description="Contacts logged, by kind.")
+    concerns_raised: int = Field(ge=0)
+    concerns_resolved: int = Field(ge=0)
+
+
+# --- tour-exception statistics ----------------------------------------------------------------
+
+
+class TourStatsRequest(_DateRange):
+    padding_minutes: int = Field(
+        default=2, ge=1, le=60, description="Same tag by the same officer again within N minutes."
+    )
+    zone_id: Token | None = None
+    officer_id: Token | None = None
+
+
+class Gaps(_Strict):
+    """Time between consecutive scans on the same school day, in seconds."""
+
+    count: int = Field(ge=0)
+    min_seconds: float | None
+    avg_seconds: float | None
+    max_seconds: float | None
+
+
+class ZoneTourStats(_Strict):
+    zone_id: Token
+    scans: int = Field(ge=0)
+    checkpoints: dict[str, int] = Field(description="Scans per tag; configured tags included.")
+    gaps: Gaps = Field(description="Between consecutive scans of the zone (any officer).")
+    padding_flags: int = Field(ge=0)
+
+
+class OfficerTourStats(_Strict):
+    officer_id: Token
+    scans: int = Field(ge=0)
+    zones: int = Field(ge=0, description="Distinct zones scanned.")
+    checkpoints: dict[str, int]
+    gaps: Gaps = Field(description="Between the officer's consecutive scans (any zone).")
+    padding_flags: int = Field(ge=0)
+
+
+class PaddingFlag(_Strict):
+    officer_id: Token
+    zone_id: Token
+    checkpoint_tag: Token
+    first_at: AwareDatetime
+    again_at: AwareDatetime
+    gap_seconds: float = Field(ge=0)
+
+
+class TourStatsReply(_Strict):
+    date_from: date
+    date_to: date
+    padding_minutes: int
+    zones: list[ZoneTourStats]
+    officers: list[OfficerTourStats]
+    padding: list[PaddingFlag] = Field(max_length=500, description="Oldest first, at most 500.")
+
+
+# --- hotspots and focus -----------------------------------------------------------------------
+
+
+class HotspotsRequest(PatrolRequest):
+    as_of: date | None = Field(default=None, description="Last day of the window (default today).")
+    weeks: int = Field(default=4, ge=1, le=26, description="Trailing window length.")
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class Hotspot(_Strict):
+    zone_id: Token
+    period: Token
+    score: float = Field(ge=0, description="Weighted count per school day in the window.")
+    concerns: int = Field(ge=0)
+    observations: int = Field(ge=0)
+    severity_points: int = Field(ge=0, description="low 1, medium 2, high 3, critical 5.")
+    concerns_by_category: dict[ConcernCategory, int]
+    observations_by_category: dict[ObservationCategory, int]
+    in_plan: bool = Field(description="The patrol plan has windows for this zone and period.")
+
+
+class HotspotsReply(_Strict):
+    window_start: date
+    window_end: date = Field(description="Last day of the window, included.")
+    school_days: int = Field(ge=0)
+    items: list[Hotspot] = Field(description="Highest score first.")
+
+
+class FocusRequest(PatrolRequest):
+    week: IsoWeek
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class FocusReply(_Strict):
+    week: IsoWeek
+    window_start: date
+    window_end: date
+    school_days: int = Field(ge=0)
+    items: list[FocusItem] = Field(description="What the weekly PatrolFocusPublished carries.")
+
+
+# --- deterrence -------------------------------------------------------------------------------
+
+
+class DeterrenceRequest(_DateRange):
+    minutes: int = Field(default=15, ge=1, le=120, description="How long after a check counts.")
+
+
+class ZoneDeterrence(_Strict):
+    zone_id: Token
+    checks: int = Field(ge=0, description="Scans of the zone in school hours.")
+    concerns_after_check: int = Field(ge=0)
+    hours_after_check: float = Field(ge=0)
+    concerns_other: int = Field(ge=0)
+    hours_other: float = Field(ge=0)
+    rate_after_check: float | None = Field(description="Concerns per hour after a check.")
+    rate_other: float | None = Field(description="Concerns per hour at other school times.")
+    ratio: float | None = Field(description="rate_after_check / rate_other; < 1 means deterrence.")
+    explanation: Annotated[str, StringConstraints(max_length=300)]
+
+
+class DeterrenceReply(_Strict):
+    date_from: date
+    date_to: date
+    minutes: int
+    zones: list[ZoneDeterrence]
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatrolQuery:
+    """One query: its subject name, request and reply models, and whether it is access-logged."""
+
+    name: str
+    request: type[PatrolRequest]
+    reply: type[BaseModel]
+    student_level: bool
+    description: str
+
+    def subject(self, school_id: str) -> str:
+        return f"query.{school_id}.patrol.{self.name}"
+
+    @property
+    def wildcard(self) -> str:
+        return self.subject("*")
+
+
+OPEN_CONCERNS = PatrolQuery(
+    "open_concerns",
+    OpenConcernsRequest,
+    OpenConcernsReply,
+    True,
+    "Open concerns by zone and minimum severity (student-level; access-logged).",
+)
+ZONE_STATUS = PatrolQuery(
+    "zone_status",
+    ZoneStatusRequest,
+    ZoneStatusReply,
+    False,
+    "Last check per zone and the next planned window.",
+)
+SHIFT_SUMMARY = PatrolQuery(
+    "shift_summary",
+    ShiftSummaryRequest,
+    ShiftSummaryReply,
+    False,
+    "An SSO's day: checks done, late and missed; contacts by kind; concerns raised/resolved.",
+)
+TOUR_STATS = PatrolQuery(
+    "tour_stats",
+    TourStatsRequest,
+    TourStatsReply,
+    False,
+    "Tour exceptions per zone and officer: scans per tag, gaps between scans, padding.",
+)
+HOTSPOTS = PatrolQuery(
+    "hotspots",
+    HotspotsRequest,
+    HotspotsReply,
+    False,
+    "Concerns and observations per zone and bell period over a trailing window, scored.",
+)
+FOCUS = PatrolQuery(
+    "focus",
+    FocusRequest,
+    FocusReply,
+    False,
+    "The recommended patrol focus for an ISO week, with the counts behind each line.",
+)
+DETERRENCE = PatrolQuery(
+    "deterrence",
+    DeterrenceRequest,
+    DeterrenceReply,
+    False,
+    "Concerns per hour shortly after a check vs. at other school times, per zone.",
+)
+
+QUERIES: tuple[PatrolQuery, ...] = (
+    OPEN_CONCERNS,
+    ZONE_STATUS,
+    SHIFT_SUMMARY,
+    TOUR_STATS,
+    HOTSPOTS,
+    FOCUS,
+    DETERRENCE,
+)
+BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

@@ -1,0 +1,234 @@
+"""The patrol service's timers: planning each day's windows, closing missed windows, noticing a
+silent phone, reminding and watching welfare follow-ups. Each is a ticker module: it claims its
+due rows and writes what it emits to the outbox in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.contracts.alerts import HeartbeatMissed
+from lookout.contracts.envelope import Actor, ActorKind, Event
+from lookout.contracts.patrol import (
+    CheckMissed,
+    CheckWindowClosed,
+    ConcernCategory,
+    FollowUpDue,
+    FollowUpMissed,
+    Severity,
+    UnannouncedCheckScheduled,
+    WindowOutcome,
+)
+from lookout.school import Role, SchoolConfig
+from lookout.storage import Outbox
+from lookout.ticker import claim_due
+from services.patrol import domain
+from services.patrol.store import PlanRepository, check_windows, devices, follow_ups
+
+SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
+
+
+class DayPlanner:
+    """Writes today's and tomorrow's windows once per school and day (restart- and replica-safe)
+    and sends the day's unannounced check times to the school's SSOs only."""
+
+    name = "day_planner"
+
+    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox, seed: str) -> None:
+        self.schools = schools
+        self.outbox = outbox
+        self.seed = seed
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        repo = PlanRepository(session)
+        planned = 0
+        for school in self.schools.values():
+            today = now.astimezone(school.tz).date()
+            for day in (today, today + timedelta(days=1)):
+                if not await repo.claim_day(school.id, day, now):
+                    continue
+                windows = domain.windows_for_day(school, day, self.seed)
+                await repo.add_windows(school.id, windows)
+                await self.outbox.add(session, _unannounced_notices(school, windows, now), now)
+                planned += 1
+        return planned
+
+
+def _unannounced_notices(
+    school: SchoolConfig, windows: list[domain.PlannedWindow], now: datetime
+) -> list[Event]:
+    officers = [p.id for p in school.people if Role.SSO in p.roles]
+    return [
+        UnannouncedCheckScheduled.new(
+            school_id=school.id,
+            occurred_at=now,
+            actor=SERVICE_ACTOR,
+            officer_id=officer,
+            zone_id=w.zone_id,
+            check_at=w.start,
+            window_end=w.end,
+        )
+        for w in windows
+        if w.unannounced
+        for officer in officers
+    ]
+
+
+class WindowCloser:
+    """A window still open at its deadline was missed: mark it and say so."""
+
+    name = "window_closer"
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        t = check_windows
+        rows = (
+            await session.execute(claim_due(session, t, t.c.deadline_at, now, t.c.status == "open"))
+        ).all()
+        if not rows:
+            return 0
+        await session.execute(
+            update(t).where(t.c.id.in_([r.id for r in rows])).values(status="missed", closed_at=now)
+        )
+        events: list[Event] = []
+        for r in rows:
+            common = {
+                "school_id": r.school_id,
+                "occurred_at": r.deadline_at,
+                "actor": SERVICE_ACTOR,
+                "zone_id": r.zone_id,
+                "window_start": r.window_start,
+                "window_end": r.window_end,
+            }
+            events.append(CheckMissed.new(**common))
+            events.append(
+                CheckWindowClosed.new(
+                    **common,
+                    outcome=WindowOutcome.MISSED,
+                    unannounced=r.unannounced,
+                    period=r.period,
+                )
+            )
+        await self.outbox.add(session, events, now)
+        return len(rows)
+
+
+class SilenceWatch:
+    """The SSO's phone stopped sending heartbeats: during school hours that is worth an alert."""
+
+    name = "silence_watch"
+
+    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox) -> None:
+        self.schools = schools
+        self.outbox = outbox
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        t = devices
+        rows = (
+            await session.execute(
+                claim_due(session, t, t.c.silent_at, now, t.c.silence_reported.is_(False))
+            )
+        ).all()
+        events: list[Event] = []
+        for r in rows:
+            await session.execute(
+                update(t)
+                .where(t.c.school_id == r.school_id, t.c.device_id == r.device_id)
+                .values(silence_reported=True)
+            )
+            school = self.schools.get(r.school_id)
+            if school is None or not domain.silence_is_alarming(school, r.silent_at):
+                continue
+            events.append(
+                HeartbeatMissed.new(
+                    school_id=r.school_id,
+                    occurred_at=r.silent_at,
+                    actor=SERVICE_ACTOR,
+                    device_id=r.device_id,
+                    officer_id=r.officer_id,
+                    last_seen_at=r.last_seen_at,
+                    silent_minutes=int((now - r.last_seen_at).total_seconds() // 60),
+                )
+            )
+        await self.outbox.add(session, events, now)
+        return len(events)
+
+
+class FollowUpReminders:
+    """A welfare re-check is due today: remind the SSO who resolved the concern."""
+
+    name = "follow_up_reminders"
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        t = follow_ups
+        rows = (
+            await session.execute(
+                claim_due(session, t, t.c.remind_at, now, t.c.status == "scheduled")
+            )
+        ).all()
+        if not rows:
+            return 0
+        await session.execute(
+            update(t)
+            .where(t.c.concern_id.in_([r.concern_id for r in rows]))
+            .values(status="reminded")
+        )
+        events = [
+            FollowUpDue.new(
+                school_id=r.school_id,
+                occurred_at=r.remind_at,
+                actor=SERVICE_ACTOR,
+                officer_id=r.officer_id,
+                concern_id=uuid.UUID(r.concern_id),
+                zone_id=r.zone_id,
+                due_at=r.deadline_at,
+            )
+            for r in rows
+        ]
+        await self.outbox.add(session, events, now)
+        return len(events)
+
+
+class FollowUpDeadlines:
+    """The school day of a re-check ended without it: that is alert-worthy."""
+
+    name = "follow_up_deadlines"
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        t = follow_ups
+        pending = t.c.status.in_(["scheduled", "reminded"])
+        rows = (await session.execute(claim_due(session, t, t.c.deadline_at, now, pending))).all()
+        if not rows:
+            return 0
+        await session.execute(
+            update(t)
+            .where(t.c.concern_id.in_([r.concern_id for r in rows]))
+            .values(status="missed")
+        )
+        events = [
+            FollowUpMissed.new(
+                school_id=r.school_id,
+                occurred_at=r.deadline_at,
+                actor=SERVICE_ACTOR,
+                concern_id=uuid.UUID(r.concern_id),
+                category=ConcernCategory(r.category),
+                severity=Severity(r.severity),
+                zone_id=r.zone_id,
+                due_at=r.deadline_at,
+            )
+            for r in rows
+        ]
+        await self.outbox.add(session, events, now)
+        return len(events)

@@ -1,0 +1,266 @@
+"""A scripted school day against the real patrol handlers and timers, clock injected.
+
+A small school keeps the expected events countable: zone A is checked during passing periods,
+the main entrance before school, the cafeteria every 10 minutes at lunch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from lookout.clock import ManualClock
+from lookout.config import Settings
+from lookout.contracts.envelope import Event
+from lookout.contracts.patrol import (
+    CheckpointScanned,
+    ConcernRaised,
+    ConcernResolved,
+    ContactLogged,
+    DeviceHeartbeat,
+)
+from lookout.contracts.subjects import parse_event
+from lookout.school import SchoolConfig
+from lookout.service import ServiceKernel
+from lookout.storage import upgrade_database
+from services.patrol import store
+from services.patrol.app import MIGRATIONS, build_app
+from services.patrol.handlers import PatrolHandlers
+
+SCHOOL = {
+    "id": "tiny",
+    "name": "Tiny High",
+    "timezone": "America/Chicago",
+    "student_count": 300,
+    "heartbeat_limit_minutes": 10,
+    "zones": [
+        {"id": "bath-a", "name": "Bathroom A", "kind": "bathroom", "checkpoints": ["T-A"]},
+        {"id": "entrance", "name": "Entrance", "kind": "entrance", "checkpoints": ["T-E"]},
+        {"id": "cafeteria", "name": "Cafeteria", "kind": "cafeteria", "checkpoints": ["T-C"]},
+    ],
+    "bell_schedule": {
+        "periods": [
+            {"name": "p1", "kind": "class", "start": "07:45", "end": "08:35"},
+            {"name": "pass-1", "kind": "passing", "start": "08:35", "end": "08:42"},
+            {"name": "p2", "kind": "class", "start": "08:42", "end": "09:32"},
+            {"name": "pass-2", "kind": "passing", "start": "09:32", "end": "09:39"},
+            {"name": "p3", "kind": "class", "start": "09:39", "end": "11:00"},
+            {"name": "lunch", "kind": "lunch", "start": "11:00", "end": "11:30"},
+            {"name": "p4", "kind": "class", "start": "11:30", "end": "15:00"},
+        ],
+        "no_school_days": ["2026-11-26"],
+    },
+    "patrol_plan": [
+        {"zones": ["bath-a"], "during": ["passing"], "grace_minutes": 3},
+        {"zones": ["entrance"], "window": "07:15-07:45", "grace_minutes": 5},
+        {"zones": ["cafeteria"], "during": ["lunch"], "every_minutes": 10, "grace_minutes": 2},
+    ],
+    "people": [{"id": "sso-kim", "name": "Jo Kim", "roles": ["sso"]}],
+}
+CHICAGO = -6  # UTC offset in late November
+ACTOR = {"kind": "sso_device", "id": "phone-kim"}
+
+
+def at(hhmm: str, day: int = 23) -> datetime:
+    """School-local time on Monday 23 November 2026 (or another day of that month), in UTC."""
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC) - timedelta(hours=CHICAGO)
+
+
+class Day:
+    """One patrol service instance: kernel, handlers and ticker on a shared database."""
+
+    def __init__(self, database_url: str, clock: ManualClock, tmp: Any) -> None:
+        school = SchoolConfig.model_validate(SCHOOL)
+        settings = Settings(data_dir=tmp, patrol_db_url=database_url, nats_url="nats://none:1")
+        self.kernel = ServiceKernel(
+            "patrol",
+            inbox=store.inbox,
+            outbox=store.outbox,
+            migrations=MIGRATIONS,
+            settings=settings,
+            clock=clock,
+            schools={"tiny": school},
+        )
+        build_app(self.kernel)  # registers the timers on the kernel
+        self.handlers = PatrolHandlers(self.kernel.schools, self.kernel.outbox, clock)
+        self.clock = clock
+
+    async def tick_at(self, hhmm: str, day: int = 23) -> dict[str, int]:
+        self.clock.set(at(hhmm, day))
+        assert self.kernel.ticker is not None
+        return await self.kernel.ticker.tick()
+
+    async def scan(self, zone: str, tag: str, hhmm: str, day: int = 23) -> None:
+        event = CheckpointScanned.new(
+            school_id="tiny",
+            occurred_at=at(hhmm, day),
+            actor=ACTOR,
+            zone_id=zone,
+            checkpoint_tag=tag,
+            method="nfc",
+        )
+        self.clock.set(at(hhmm, day))
+        async with self.kernel.sessions.begin() as session:
+            assert await self.handlers.checkpoint_scans(session, [event]) == {}
+
+    async def apply(self, handler: Any, event: Event) -> None:
+        async with self.kernel.sessions.begin() as session:
+            assert await handler(session, [event]) == {}
+
+    async def emitted(self) -> list[Event]:
+        async with self.kernel.sessions() as session:
+            rows = await session.execute(select(store.outbox).order_by(store.outbox.c.id))
+            return [parse_event(r.subject, r.payload) for r in rows]
+
+
+def closed(events: list[Event]) -> list[tuple[str, str, str]]:
+    """(zone, local window start, outcome) of every window-closed event."""
+    return [
+        (e.zone_id, f"{(e.window_start + timedelta(hours=CHICAGO)):%H:%M}", e.outcome.value)  # type: ignore[attr-defined]
+        for e in events
+        if e.type == "check.window_closed"
+    ]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(at("06:30"))
+
+
+@pytest.fixture
+async def day(database_url: str, clock: ManualClock, tmp_path: Any) -> Any:
+    d = Day(database_url, clock, tmp_path)
+    await upgrade_database(d.kernel.engine, MIGRATIONS, "patrol")
+    yield d
+    await d.kernel.engine.dispose()
+
+
+async def test_a_day_of_checks_late_checks_and_misses(
+    day: Day, database_url: str, tmp_path: Any
+) -> None:
+    # 06:30: today and tomorrow are planned; nothing is due yet.
+    assert await day.tick_at("06:30") == {
+        "day_planner": 2,
+        "window_closer": 0,
+        "silence_watch": 0,
+        "follow_up_reminders": 0,
+        "follow_up_deadlines": 0,
+    }
+    await day.scan("entrance", "T-E", "07:20")  # in the window: checked
+    await day.scan("bath-a", "T-A", "08:44")  # pass-1 ended 08:42, grace to 08:45: late
+    assert (await day.tick_at("09:00"))["window_closer"] == 0
+    assert (await day.tick_at("09:43"))["window_closer"] == 1  # pass-2 never checked
+
+    # The service restarts mid-day: a new instance on the same database loses nothing.
+    restarted = Day(database_url, day.clock, tmp_path)
+    assert (await restarted.tick_at("10:00"))["day_planner"] == 0
+    await restarted.scan("cafeteria", "T-C", "11:05")
+    await restarted.scan("cafeteria", "T-C", "11:25")
+    assert (await restarted.tick_at("11:33"))["window_closer"] == 1  # 11:10-11:20 slot
+    assert (await restarted.tick_at("16:00"))["window_closer"] == 0
+
+    events = await restarted.emitted()
+    assert closed(events) == [
+        ("entrance", "07:15", "checked"),
+        ("bath-a", "08:35", "late"),
+        ("bath-a", "09:32", "missed"),
+        ("cafeteria", "11:00", "checked"),
+        ("cafeteria", "11:20", "checked"),
+        ("cafeteria", "11:10", "missed"),
+    ]
+    missed = [(e.zone_id, e.occurred_at) for e in events if e.type == "check.missed"]  # type: ignore[attr-defined]
+    assert missed == [("bath-a", at("09:42")), ("cafeteria", at("11:22"))]
+    # Ticking again, by either instance, fires nothing twice.
+    assert (await day.tick_at("16:05"))["window_closer"] == 0
+    assert len(await day.emitted()) == len(events)
+
+
+async def test_no_windows_on_a_no_school_day(day: Day) -> None:
+    assert (await day.tick_at("07:00", day=25))["day_planner"] == 2  # Wed and Thanksgiving
+    async with day.kernel.sessions() as session:
+        rows = (await session.execute(select(store.check_windows.c.window_start))).scalars().all()
+    assert {r.astimezone(UTC).day for r in rows} == {25}
+    assert len(rows) == 6  # 2 passing periods, 1 entrance window, 3 lunch slots
+    assert (await day.tick_at("23:00", day=25))["window_closer"] == 6  # Wednesday unpatrolled
+    thanksgiving = await day.tick_at("23:00", day=26)
+    assert (thanksgiving["window_closer"], thanksgiving["day_planner"]) == (0, 1)  # plans Fri
+
+
+async def test_a_silent_phone_in_school_hours_is_reported_once(day: Day) -> None:
+    def beat(hhmm: str) -> DeviceHeartbeat:
+        return DeviceHeartbeat.new(
+            school_id="tiny",
+            occurred_at=at(hhmm),
+            actor=ACTOR,
+            device_id="phone-kim",
+            officer_id="sso-kim",
+        )
+
+    await day.apply(day.handlers.heartbeats, beat("08:00"))
+    assert (await day.tick_at("08:09"))["silence_watch"] == 0
+    assert (await day.tick_at("08:11"))["silence_watch"] == 1
+    assert (await day.tick_at("08:30"))["silence_watch"] == 0  # reported once per silence
+    await day.apply(day.handlers.heartbeats, beat("08:31"))
+    await day.apply(day.handlers.heartbeats, beat("08:20"))  # late, older: changes nothing
+    assert (await day.tick_at("08:40"))["silence_watch"] == 0
+    await day.apply(day.handlers.heartbeats, beat("14:55"))
+    assert (await day.tick_at("15:10"))["silence_watch"] == 0  # silent after school ends: fine
+    reports = [e for e in await day.emitted() if e.type == "heartbeat.missed"]
+    assert [(e.officer_id, e.last_seen_at, e.silent_minutes) for e in reports] == [  # type: ignore[attr-defined]
+        ("sso-kim", at("08:00"), 11)
+    ]
+
+
+async def test_follow_up_reminds_then_is_done_or_missed(day: Day) -> None:
+    def raised(cid: uuid.UUID) -> ConcernRaised:
+        return ConcernRaised.new(
+            school_id="tiny",
+            occurred_at=at("10:00", 20),
+            actor=ACTOR,
+            concern_id=cid,
+            category="emotional_distress",
+            severity="medium",
+            zone_id="cafeteria",
+            student_refs=["S-2001"],
+        )
+
+    def resolved(cid: uuid.UUID) -> ConcernResolved:
+        return ConcernResolved.new(
+            school_id="tiny",
+            occurred_at=at("10:30", 20),
+            actor=ACTOR,
+            concern_id=cid,
+            outcome="resolved_by_sso",
+            follow_up_in_school_days=2,
+        )
+
+    checked, forgotten = uuid.uuid4(), uuid.uuid4()
+    for cid in (checked, forgotten):
+        await day.apply(day.handlers.concern_events, raised(cid))
+        await day.apply(day.handlers.concern_events, resolved(cid))
+    # Friday 20th + 2 school days = Tuesday 24th: reminded at the first bell, due by the last.
+    assert (await day.tick_at("07:44", 24))["follow_up_reminders"] == 0
+    assert (await day.tick_at("07:45", 24))["follow_up_reminders"] == 2
+    contact = ContactLogged.new(
+        school_id="tiny",
+        occurred_at=at("09:00", 24),
+        actor=ACTOR,
+        kind="check_in",
+        student_refs=["S-2001"],
+        concern_id=checked,
+    )
+    await day.apply(day.handlers.contacts, contact)
+    assert (await day.tick_at("15:00", 24))["follow_up_deadlines"] == 1
+    assert (await day.tick_at("16:00", 24))["follow_up_deadlines"] == 0
+    events = await day.emitted()
+    due = [(e.officer_id, e.concern_id) for e in events if e.type == "follow_up.due"]  # type: ignore[attr-defined]
+    assert sorted(due) == sorted([("phone-kim", checked), ("phone-kim", forgotten)])
+    missed = [
+        (e.concern_id, e.severity.value, e.due_at) for e in events if e.type == "follow_up.missed"
+    ]  # type: ignore[attr-defined]
+    assert missed == [(forgotten, "medium", at("15:00", 24))]
