@@ -65,6 +65,12 @@ async def dead_letters(js: JetStreamContext) -> list[Msg]:
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    # A Saturday: no check windows are planned, so the only events are the ones a test sends.
+    return ManualClock(datetime(2026, 11, 28, 16, 0, tzinfo=UTC))
+
+
+@pytest.fixture
 def make_kernel(
     nats_server: Any, database_url: str, tmp_path: Any, clock: ManualClock
 ) -> Callable[..., ServiceKernel]:
