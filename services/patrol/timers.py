@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,9 @@ class DayPlanner:
         self.schools = schools
         self.outbox = outbox
         self.seed = seed
+        # Days known to be planned (by us or another replica). A planned day never becomes
+        # unplanned, so remembering it only saves a query per school and tick.
+        self._known: set[tuple[str, date]] = set()
 
     async def fire_due(self, session: AsyncSession, now: datetime) -> int:
         repo = PlanRepository(session)
@@ -49,7 +52,12 @@ class DayPlanner:
         for school in self.schools.values():
             today = now.astimezone(school.tz).date()
             for day in (today, today + timedelta(days=1)):
+                if (school.id, day) in self._known:
+                    continue
                 if not await repo.claim_day(school.id, day, now):
+                    # Planned and committed earlier; a day we plan now is remembered next tick,
+                    # once this transaction has really committed.
+                    self._known.add((school.id, day))
                     continue
                 windows = domain.windows_for_day(school, day, self.seed)
                 await repo.add_windows(school.id, windows)
@@ -83,14 +91,25 @@ class WindowCloser:
 
     name = "window_closer"
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, claim_limit: int = 500) -> None:
         self.outbox = outbox
+        self.claim_limit = claim_limit
 
     async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        # At a bell every zone's window closes at once: keep claiming until the backlog is gone.
+        fired = 0
+        while True:
+            batch = await self._close_batch(session, now)
+            fired += batch
+            if batch < self.claim_limit:
+                return fired
+
+    async def _close_batch(self, session: AsyncSession, now: datetime) -> int:
         t = check_windows
-        rows = (
-            await session.execute(claim_due(session, t, t.c.deadline_at, now, t.c.status == "open"))
-        ).all()
+        claim = claim_due(
+            session, t, t.c.deadline_at, now, t.c.status == "open", limit=self.claim_limit
+        )
+        rows = (await session.execute(claim)).all()
         if not rows:
             return 0
         await session.execute(
