@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import pairwise
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 from lookout.contracts.patrol import WindowOutcome
 from lookout.school import SchoolConfig
