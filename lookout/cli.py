@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperGroup
 
+from lookout.cli_alerts import app as alerts_app
 from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone, pick_school
 from lookout.config import SERVICES, SchoolConfigError, Settings, load_schools
 from lookout.contracts.envelope import Event
@@ -89,6 +90,7 @@ app.add_typer(emit_app, name="emit")
 emit_app.add_typer(concern_app, name="concern")
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(alerts_app, name="alerts")
 
 
 def _say(message: str, style: str | None = None) -> None:

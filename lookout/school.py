@@ -129,6 +129,28 @@ class Person(Strict):
     on_duty: list[Weekday] = Field(
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
     )
+    duty_hours: Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d-\d\d:\d\d$")] | None = Field(
+        default=None,
+        description="`HH:MM-HH:MM` in school time on duty days; unset: on duty the whole day.",
+    )
+    on_duty_no_school_days: bool = Field(
+        default=False,
+        description="Also on duty on the bell schedule's no-school days (on-call district staff).",
+    )
+
+    @model_validator(mode="after")
+    def _duty_window_ordered(self) -> Self:
+        window = self.duty_window
+        if window is not None and window[1] <= window[0]:
+            raise ValueError(f"person {self.id}: duty_hours must end after they start")
+        return self
+
+    @property
+    def duty_window(self) -> tuple[time, time] | None:
+        if self.duty_hours is None:
+            return None
+        start, end = self.duty_hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
 
 
 class StepWhen(StrEnum):
@@ -255,6 +277,17 @@ class SchoolConfig(Strict):
         local = moment.astimezone(self.tz)
         hours = self.school_hours(local.date())
         return hours is not None and hours[0] <= local < hours[1]
+
+    def on_duty(self, person: Person, moment: datetime) -> bool:
+        """Whether `person` is on duty at `moment` by the duty roster (weekdays, hours, and
+        no-school days, which only on-call staff work)."""
+        local = moment.astimezone(self.tz)
+        if list(Weekday)[local.weekday()] not in person.on_duty:
+            return False
+        if local.date() in self.bell_schedule.no_school_days and not person.on_duty_no_school_days:
+            return False
+        window = person.duty_window
+        return window is None or window[0] <= local.time().replace(tzinfo=None) < window[1]
 
     def period_at(self, moment: datetime) -> Period | None:
         """The bell period a moment falls in (school time), or None outside the school day."""

@@ -1,0 +1,188 @@
+"""`lookout alerts ack|resolve|show|list`: a client of the alerts service over NATS
+request-reply (`command.<school>.alerts.*`, `query.<school>.alerts.*`), using only contracts.
+
+An error reply (unknown alert, missing note…) or an unreachable service is one line on stderr
+and a non-zero exit, raised as CliError for the `lookout` command to print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import typer
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from lookout.cli_emit import CliError, UsageError, connect, parse_uuid, pick_school
+from lookout.config import Settings, load_schools
+from lookout.contracts.alerts import (
+    AckRequest,
+    AlertDetail,
+    AlertList,
+    AlertSummary,
+    ListRequest,
+    ResolveRequest,
+    ShowRequest,
+)
+from lookout.contracts.subjects import describe
+from lookout.queries import command_subject, query_subject
+
+app = typer.Typer(
+    help="Acknowledge, resolve, show and list alerts (talks to the alerts service).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console(soft_wrap=True, highlight=False)
+
+SCHOOL = typer.Option(None, "--school", help="School id (default: the only configured school).")
+BY = typer.Option("cli", "--by", help="Your person id, recorded on the alert's timeline.")
+TIMEOUT = typer.Option(5.0, "--timeout", help="Seconds to wait for the alerts service.")
+
+
+def _say(message: str) -> None:
+    console.print(message, markup=False)
+
+
+def _school_id(school: str | None) -> str:
+    return pick_school(load_schools(Settings()), school).id
+
+
+def _request(subject: str, request: BaseModel, timeout: float) -> Any:
+    """Send the request, return the reply's `result`, or raise CliError with its error."""
+    from lookout.cli import resolve_nats_url  # the `lookout` command imports us
+
+    url = resolve_nats_url(Settings())
+
+    async def _go() -> bytes:
+        nc = await connect(url)
+        try:
+            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
+            return bytes(msg.data)
+        except NoRespondersError:
+            raise CliError(f"no alerts service answers {subject} at {url}") from None
+        except NatsTimeoutError:
+            raise CliError(f"no reply from the alerts service within {timeout:g}s") from None
+        finally:
+            await nc.close()
+
+    raw = asyncio.run(_go())
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        raise CliError("the alerts service sent an unreadable reply") from None
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
+    if not reply["ok"]:
+        raise CliError(str(reply.get("error", "refused")))
+    return reply["result"]
+
+
+def _build(model: type[BaseModel], **fields: Any) -> BaseModel:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise UsageError(describe(exc)) from None
+
+
+def _alert_id(value: str) -> uuid.UUID:
+    return parse_uuid(value, "alert id")
+
+
+def _line(a: AlertSummary) -> str:
+    where = f" at {a.zone_id}" if a.zone_id else ""
+    return (
+        f"{a.alert_id}  {a.status.value:<12} {a.severity.value:<8} {a.category}{where}  "
+        f"x{a.count}  opened {a.opened_at.isoformat(timespec='seconds')}"
+    )
+
+
+@app.command("ack")
+def ack(
+    alert_id: str = typer.Argument(..., help="The alert id."),
+    by: str = BY,
+    school: str | None = SCHOOL,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Acknowledge: escalation stops, and re-triggers after the policy's ack timeout unless
+    the alert is resolved by then."""
+    sid = _school_id(school)
+    req = _build(AckRequest, alert_id=_alert_id(alert_id), by_person_id=by)
+    alert = AlertSummary.model_validate(
+        _request(command_subject(sid, "alerts", "ack"), req, timeout)
+    )
+    until = alert.next_step_at.isoformat(timespec="seconds") if alert.next_step_at else "never"
+    _say(f"acknowledged {alert.alert_id}; re-triggers at {until} unless resolved")
+
+
+@app.command("resolve")
+def resolve(
+    alert_id: str = typer.Argument(..., help="The alert id."),
+    note: str = typer.Option("", "--note", help="Outcome note (required; never printed)."),
+    by: str = BY,
+    school: str | None = SCHOOL,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Resolve with an outcome note: the escalation ends."""
+    sid = _school_id(school)
+    req = _build(ResolveRequest, alert_id=_alert_id(alert_id), by_person_id=by, note=note)
+    subject = command_subject(sid, "alerts", "resolve")
+    alert = AlertSummary.model_validate(_request(subject, req, timeout))
+    _say(f"resolved {alert.alert_id}")
+
+
+@app.command("show")
+def show(
+    alert_id: str = typer.Argument(..., help="The alert id."),
+    by: str = BY,
+    school: str | None = SCHOOL,
+    timeout: float = TIMEOUT,
+) -> None:
+    """One alert and its timeline: opened, each step, each notification, ack, resolve."""
+    sid = _school_id(school)
+    req = _build(ShowRequest, alert_id=_alert_id(alert_id), by_person_id=by)
+    detail = AlertDetail.model_validate(
+        _request(query_subject(sid, "alerts", "show"), req, timeout)
+    )
+    a = detail.alert
+    _say(_line(a))
+    _say(f"  source {a.source.value}, policy {a.policy}, next step {a.step} (pass {a.repeat})")
+    if a.next_step_at:
+        _say(f"  next step / ack timeout due {a.next_step_at.isoformat(timespec='seconds')}")
+    if a.acknowledged_at:
+        _say(f"  acknowledged by {a.acknowledged_by} at {a.acknowledged_at.isoformat()}")
+    if a.resolved_at:
+        _say(f"  resolved by {a.resolved_by} at {a.resolved_at.isoformat()}")
+        _say(f"  outcome note: {detail.resolution_note}")
+    for e in detail.timeline:
+        parts = [e.at.isoformat(timespec="seconds"), e.kind]
+        if e.step is not None:
+            parts.append(f"step {e.step} pass {e.repeat}")
+        for value in (e.person_id, e.channel, e.outcome):
+            if value:
+                parts.append(value)
+        if e.detail:
+            parts.append(f"({e.detail})")
+        _say("  " + " ".join(parts))
+
+
+@app.command("list")
+def list_alerts(
+    open_only: bool = typer.Option(True, "--open/--all", help="Unresolved alerts only."),
+    limit: int = typer.Option(100, "--limit", help="At most this many, newest first."),
+    school: str | None = SCHOOL,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Alerts, newest first."""
+    sid = _school_id(school)
+    req = _build(ListRequest, open_only=open_only, limit=limit)
+    found = AlertList.model_validate(_request(query_subject(sid, "alerts", "list"), req, timeout))
+    for a in found.alerts:
+        _say(_line(a))
+    _say(f"{len(found.alerts)} alert(s)")

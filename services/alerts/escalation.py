@@ -1,0 +1,255 @@
+"""Applying the escalation rules inside a transaction: open or fold an alert, fire its due
+step, acknowledge, resolve. Every change writes a timeline row and what it emits goes to the
+outbox (or, for email, to `alert_emails`) in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertNotification,
+    AlertOpened,
+    AlertResolved,
+    EscalationTarget,
+    TargetKind,
+)
+from lookout.contracts.envelope import Actor, ActorKind, Event
+from lookout.school import SchoolConfig
+from lookout.storage import Outbox
+from services.alerts import domain
+from services.alerts.store import SERVICE, AlertRepository, AlertRow
+
+ACTOR = Actor(kind=ActorKind.SERVICE, id=SERVICE)
+
+
+class Escalator:
+    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox) -> None:
+        self.schools = schools
+        self.outbox = outbox
+
+    async def report(self, session: AsyncSession, event: Event, now: datetime) -> None:
+        """An event that raises an alert: fold it into the unresolved alert with its dedup key,
+        or open one (and fire step 0 at once when its delay is 0)."""
+        school = self.schools[event.school_id]
+        seed = domain.seed_for(event)
+        repo = AlertRepository(session)
+        existing = await repo.unresolved(school.id, seed.dedup_key)
+        if existing is not None:
+            count = await repo.fold(existing.alert_id, now)
+            await repo.timeline(
+                existing.alert_id, now, "repeated", detail=f"report {count} ({event.type})"
+            )
+            return
+        policy = domain.choose_policy(school, seed)
+        state = domain.opened(policy, now)
+        alert_id = domain.alert_id_for(event.event_id)
+        # Two replicas opening the same key at once: the unique index refuses the second; the
+        # consumer then re-applies that event on its own, and it folds into the first alert.
+        row = await repo.open(alert_id, school.id, seed, event.event_id, policy, state, now)
+        await repo.timeline(
+            alert_id, now, "opened", detail=f"{seed.source.value}; policy {policy.name}"
+        )
+        opened = AlertOpened.new(
+            school_id=school.id,
+            occurred_at=now,
+            actor=ACTOR,
+            alert_id=alert_id,
+            dedup_key=seed.dedup_key,
+            source=seed.source,
+            severity=seed.severity,
+            source_event_id=event.event_id,
+            zone_id=seed.zone_id,
+            category=seed.category,
+            policy=policy.name,
+        )
+        await self.outbox.add(session, [opened], now)
+        if state.next_step_at is not None and state.next_step_at <= now:
+            await self.fire(session, row, now)
+
+    async def fire(self, session: AsyncSession, alert: AlertRow, now: datetime) -> None:
+        """The alert's timer is due: apply `domain.fire` and record what it did."""
+        school = self.schools.get(alert.school_id)
+        repo = AlertRepository(session)
+        if school is None:  # the school left the configuration: stop its timers, say so
+            await repo.set_state(alert.alert_id, domain.Escalation(alert.state.status, 0, 0, None))
+            await repo.timeline(alert.alert_id, now, "unroutable", detail="school not configured")
+            return
+        outcome = domain.fire(school, alert.policy, alert.state, now)
+        aid = alert.alert_id
+        if outcome.retriggered:
+            await repo.timeline(
+                aid,
+                now,
+                "retriggered",
+                detail=f"acknowledged but not resolved within {alert.policy.ack_timeout_minutes}"
+                " min",
+            )
+        emitted: list[Event] = []
+        for action in outcome.actions:
+            if isinstance(action, domain.Skipped):
+                await repo.timeline(
+                    aid,
+                    now,
+                    "skipped",
+                    step=action.step,
+                    repeat=action.repeat,
+                    detail=action.reason,
+                )
+                continue
+            emitted += await self._fired(repo, school, alert, action, now)
+        if outcome.held_until is not None:
+            await repo.timeline(
+                aid,
+                now,
+                "held",
+                detail=f"nobody reachable now; next attempt {outcome.held_until.isoformat()}",
+            )
+        if outcome.unroutable:
+            await repo.timeline(
+                aid,
+                now,
+                "unroutable",
+                detail=f"no step of policy {alert.policy.name} reaches anyone within "
+                f"{domain.HOLD_HORIZON_DAYS} days",
+            )
+        if outcome.exhausted:
+            await repo.timeline(
+                aid, now, "exhausted", detail="policy finished; open until acknowledged"
+            )
+        await repo.set_state(aid, outcome.state)
+        await self.outbox.add(session, emitted, now)
+
+    async def _fired(
+        self,
+        repo: AlertRepository,
+        school: SchoolConfig,
+        alert: AlertRow,
+        fired: domain.Fired,
+        now: datetime,
+    ) -> list[Event]:
+        aid, facts = alert.alert_id, alert.facts
+        detail = "notified " + ", ".join(p.id for p in fired.notified)
+        if fired.off_duty:
+            detail += "; off duty " + ", ".join(fired.off_duty)
+        await repo.timeline(
+            aid, now, "escalated", step=fired.step, repeat=fired.repeat, detail=detail[:500]
+        )
+        events: list[Event] = [
+            AlertEscalated.new(
+                school_id=school.id,
+                occurred_at=now,
+                actor=ACTOR,
+                alert_id=aid,
+                step=fired.step,
+                repeat=fired.repeat,
+                targets=[EscalationTarget(kind=TargetKind.PERSON, id=p.id) for p in fired.notified],
+            )
+        ]
+        for person in fired.notified:
+            events.append(
+                AlertNotification.new(
+                    school_id=school.id,
+                    occurred_at=now,
+                    actor=ACTOR,
+                    alert_id=aid,
+                    person_id=person.id,
+                    source=facts.source,
+                    category=facts.category,
+                    severity=facts.severity,
+                    zone_id=facts.zone_id,
+                    step=fired.step,
+                    repeat=fired.repeat,
+                    count=facts.count,
+                    opened_at=facts.opened_at,
+                )
+            )
+            await repo.timeline(
+                aid,
+                now,
+                "notified",
+                step=fired.step,
+                repeat=fired.repeat,
+                person_id=person.id,
+                channel="nats",
+                outcome="queued",
+            )
+            if person.email is None:
+                continue
+            subject, body = domain.render_email(school, facts, person, fired, alert.policy)
+            await repo.add_email(
+                notification_id=str(uuid.uuid4()),
+                alert_id=str(aid),
+                school_id=school.id,
+                person_id=person.id,
+                address=str(person.email),
+                severity=facts.severity.value,
+                step=fired.step,
+                repeat=fired.repeat,
+                subject=subject[:300],
+                body=body,
+                status="pending",
+                attempts=0,
+                due_at=now,
+                created_at=now,
+            )
+            await repo.timeline(
+                aid,
+                now,
+                "notified",
+                step=fired.step,
+                repeat=fired.repeat,
+                person_id=person.id,
+                channel="email",
+                outcome="queued",
+            )
+        return events
+
+    async def acknowledge(
+        self, session: AsyncSession, alert: AlertRow, by: str, now: datetime
+    ) -> None:
+        state = domain.acknowledge(alert.policy, alert.state, now)
+        repo = AlertRepository(session)
+        await repo.set_state(alert.alert_id, state, acknowledged_at=now, acknowledged_by=by)
+        await repo.timeline(
+            alert.alert_id,
+            now,
+            "acknowledged",
+            person_id=by,
+            detail=f"re-triggers at {state.next_step_at.isoformat()} unless resolved"
+            if state.next_step_at
+            else None,
+        )
+        event = AlertAcknowledged.new(
+            school_id=alert.school_id,
+            occurred_at=now,
+            actor=ACTOR,
+            alert_id=alert.alert_id,
+            by_person_id=by,
+        )
+        await self.outbox.add(session, [event], now)
+
+    async def resolve(
+        self, session: AsyncSession, alert: AlertRow, by: str, note: str, now: datetime
+    ) -> None:
+        state = domain.resolve(alert.state, note)
+        repo = AlertRepository(session)
+        await repo.set_state(
+            alert.alert_id, state, resolved_at=now, resolved_by=by, resolution_note=note
+        )
+        # The note stays in the alert row (read through `show`, which is access-logged).
+        await repo.timeline(alert.alert_id, now, "resolved", person_id=by)
+        event = AlertResolved.new(
+            school_id=alert.school_id,
+            occurred_at=now,
+            actor=ACTOR,
+            alert_id=alert.alert_id,
+            by_person_id=by,
+            outcome_note=note,
+        )
+        await self.outbox.add(session, [event], now)

@@ -1,0 +1,135 @@
+"""Alerts handlers: events that raise or resolve alerts (inside the consumer's transaction), and
+the ack/resolve commands and show/list queries (request-reply, one transaction each)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lookout.clock import Clock
+from lookout.contracts.alerts import (
+    AckRequest,
+    AlertDetail,
+    AlertList,
+    AlertSummary,
+    ListRequest,
+    ResolveRequest,
+    ShowRequest,
+)
+from lookout.contracts.envelope import Event
+from lookout.contracts.patrol import ConcernResolved
+from lookout.queries import Refused
+from lookout.school import SchoolConfig
+from services.alerts import domain
+from services.alerts.escalation import Escalator
+from services.alerts.store import AlertRepository, AlertRow
+
+Refusals = dict[uuid.UUID, str]
+
+
+class AlertHandlers:
+    """Events from the other services' streams."""
+
+    def __init__(self, escalator: Escalator, clock: Clock) -> None:
+        self.escalator = escalator
+        self.clock = clock
+
+    async def raise_alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        # In order, one at a time: a repeat in the same batch folds into the alert just opened.
+        for event in events:
+            await self.escalator.report(session, event, self.clock.now())
+        return {}
+
+    async def concerns_resolved(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """A resolved concern resolves its alert (the concern's outcome is the note)."""
+        repo = AlertRepository(session)
+        for event in events:
+            assert isinstance(event, ConcernResolved)
+            alert = await repo.unresolved(event.school_id, domain.concern_key(event.concern_id))
+            if alert is not None:
+                note = f"concern resolved: {event.outcome.value}"
+                await self.escalator.resolve(session, alert, event.actor.id, note, self.clock.now())
+        return {}
+
+
+class AlertCommands:
+    """Request-reply: acknowledge, resolve, show, list. Unknown alert or missing note → Refused."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        schools: Mapping[str, SchoolConfig],
+        escalator: Escalator,
+        clock: Clock,
+        after_commit: Callable[[], None],
+    ) -> None:
+        self.sessions = sessions
+        self.schools = schools
+        self.escalator = escalator
+        self.clock = clock
+        self.after_commit = after_commit
+
+    def _school(self, school_id: str) -> str:
+        if school_id not in self.schools:
+            raise Refused(f"unknown school {school_id!r}")
+        return school_id
+
+    async def _alert(
+        self, repo: AlertRepository, school_id: str, alert_id: uuid.UUID, lock: bool = False
+    ) -> AlertRow:
+        alert = await repo.get(alert_id, lock=lock)
+        if alert is None or alert.school_id != school_id:
+            raise Refused(f"unknown alert {alert_id} in school {school_id!r}")
+        return alert
+
+    async def ack(self, school_id: str, request: AckRequest) -> AlertSummary:
+        return await self._change(school_id, request.alert_id, request.by_person_id, None)
+
+    async def resolve(self, school_id: str, request: ResolveRequest) -> AlertSummary:
+        if not request.note.strip():  # before looking anything up: the clearest error first
+            raise Refused("resolving an alert needs an outcome note (--note)")
+        return await self._change(school_id, request.alert_id, request.by_person_id, request.note)
+
+    async def _change(
+        self, school_id: str, alert_id: uuid.UUID, by: str, note: str | None
+    ) -> AlertSummary:
+        self._school(school_id)
+        async with self.sessions.begin() as session:
+            repo = AlertRepository(session)
+            alert = await self._alert(repo, school_id, alert_id, lock=True)
+            now = self.clock.now()
+            try:
+                if note is None:
+                    await self.escalator.acknowledge(session, alert, by, now)
+                else:
+                    await self.escalator.resolve(session, alert, by, note, now)
+            except domain.Refusal as exc:
+                raise Refused(f"alert {alert_id}: {exc}") from None
+            found = await repo.summary(alert_id)
+        self.after_commit()
+        assert found is not None
+        return found[0]
+
+    async def show(self, school_id: str, request: ShowRequest) -> AlertDetail:
+        self._school(school_id)
+        async with self.sessions.begin() as session:
+            repo = AlertRepository(session)
+            await self._alert(repo, school_id, request.alert_id)
+            found = await repo.summary(request.alert_id)
+            assert found is not None
+            timeline = await repo.entries(request.alert_id)
+            await repo.log_access(
+                school_id, request.alert_id, request.by_person_id, "show", self.clock.now()
+            )
+        summary, note = found
+        return AlertDetail(alert=summary, resolution_note=note, timeline=timeline)
+
+    async def list(self, school_id: str, request: ListRequest) -> AlertList:
+        self._school(school_id)
+        async with self.sessions() as session:
+            alerts = await AlertRepository(session).listing(
+                school_id, request.open_only, request.limit
+            )
+        return AlertList(alerts=alerts)

@@ -1,0 +1,349 @@
+"""Alerts tables and the repository over them. Inbox and outbox come from the kernel.
+
+- `alerts`: one row per alert, with its policy snapshot and its timer (`next_step_at`);
+- `alert_timeline`: every state change and every notification attempt, in order;
+- `alert_emails`: emails to send — an outbox of its own, worked by the mailer (`due_at` is
+  its timer: the next attempt, or the end of a sending lease);
+- `alerts_access_log`: who read an alert (its outcome note may concern students).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.contracts.alerts import AlertSource, AlertStatus, AlertSummary, TimelineEntry
+from lookout.contracts.patrol import Severity
+from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from services.alerts.domain import AlertFacts, AlertSeed, Escalation, PolicySnapshot
+
+SERVICE = "alerts"
+metadata = new_metadata()
+inbox = inbox_table(metadata, SERVICE)
+outbox = outbox_table(metadata, SERVICE)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("dedup_key", String(200), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("zone_id", String(64), nullable=True),
+    Column("source_event_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("policy_name", String(64), nullable=False),
+    Column("policy", JSON, nullable=False),  # the snapshot the alert escalates by
+    Column("step", Integer, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("next_step_at", UTCDateTime(), nullable=True),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    Column("resolution_note", Text, nullable=True),
+    Index("ix_alerts_next_step_at", "next_step_at"),
+    Index("ix_alerts_school_status", "school_id", "status", "opened_at"),
+    # One unresolved alert per dedup key: repeats fold into it, even across replicas.
+    Index(
+        "uq_alerts_unresolved_dedup_key",
+        "school_id",
+        "dedup_key",
+        unique=True,
+        sqlite_where=text("status != 'resolved'"),
+        postgresql_where=text("status != 'resolved'"),
+    ),
+)
+
+alert_timeline = Table(
+    "alert_timeline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(36), ForeignKey("alerts.alert_id"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("step", Integer, nullable=True),
+    Column("repeat", Integer, nullable=True),
+    Column("person_id", String(64), nullable=True),
+    Column("channel", String(16), nullable=True),
+    Column("outcome", String(16), nullable=True),
+    Column("detail", String(500), nullable=True),
+    Index("ix_alert_timeline_alert", "alert_id", "id"),
+)
+
+alert_emails = Table(
+    "alert_emails",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", String(36), nullable=False, unique=True),
+    Column("alert_id", String(36), ForeignKey("alerts.alert_id"), nullable=False),
+    Column("school_id", String(32), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sending, delivered, failed…
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Index("ix_alert_emails_due_at", "due_at"),
+    Index("ix_alert_emails_person_done", "person_id", "status", "done_at"),
+)
+
+access_log = Table(
+    "alerts_access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("school_id", String(32), nullable=False),
+    Column("alert_id", String(36), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("query", String(32), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert as loaded for the rules."""
+
+    alert_id: uuid.UUID
+    school_id: str
+    policy: PolicySnapshot
+    state: Escalation
+    facts: AlertFacts
+
+
+def row_to_alert(r: Any) -> AlertRow:
+    return AlertRow(
+        uuid.UUID(r.alert_id),
+        r.school_id,
+        PolicySnapshot.from_json(r.policy),
+        Escalation(AlertStatus(r.status), r.step, r.repeat, r.next_step_at),
+        AlertFacts(
+            uuid.UUID(r.alert_id),
+            AlertSource(r.source),
+            r.category,
+            Severity(r.severity),
+            r.zone_id,
+            r.count,
+            r.opened_at,
+        ),
+    )
+
+
+def _summary(r: Any) -> AlertSummary:
+    return AlertSummary(
+        alert_id=uuid.UUID(r.alert_id),
+        school_id=r.school_id,
+        status=AlertStatus(r.status),
+        source=AlertSource(r.source),
+        category=r.category,
+        severity=Severity(r.severity),
+        zone_id=r.zone_id,
+        count=r.count,
+        policy=r.policy_name,
+        step=r.step,
+        repeat=r.repeat,
+        next_step_at=r.next_step_at,
+        opened_at=r.opened_at,
+        acknowledged_at=r.acknowledged_at,
+        acknowledged_by=r.acknowledged_by,
+        resolved_at=r.resolved_at,
+        resolved_by=r.resolved_by,
+    )
+
+
+class AlertRepository:
+    """Reads and writes of alerts inside a caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def unresolved(self, school_id: str, dedup_key: str) -> AlertRow | None:
+        row = (
+            await self.session.execute(
+                select(alerts).where(
+                    alerts.c.school_id == school_id,
+                    alerts.c.dedup_key == dedup_key,
+                    alerts.c.status != AlertStatus.RESOLVED.value,
+                )
+            )
+        ).first()
+        return None if row is None else row_to_alert(row)
+
+    async def get(self, alert_id: uuid.UUID, *, lock: bool = False) -> AlertRow | None:
+        stmt = select(alerts).where(alerts.c.alert_id == str(alert_id))
+        if lock and self._postgres:
+            stmt = stmt.with_for_update()  # the ticker skips it meanwhile; we wait for its fire
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else row_to_alert(row)
+
+    @property
+    def _postgres(self) -> bool:
+        bind = self.session.bind
+        return bind is not None and bind.dialect.name == "postgresql"
+
+    async def open(
+        self,
+        alert_id: uuid.UUID,
+        school_id: str,
+        seed: AlertSeed,
+        source_event_id: uuid.UUID,
+        policy: PolicySnapshot,
+        state: Escalation,
+        now: datetime,
+    ) -> AlertRow:
+        await self.session.execute(
+            insert(alerts).values(
+                alert_id=str(alert_id),
+                school_id=school_id,
+                dedup_key=seed.dedup_key,
+                source=seed.source.value,
+                category=seed.category,
+                severity=seed.severity.value,
+                zone_id=seed.zone_id,
+                source_event_id=str(source_event_id),
+                status=state.status.value,
+                count=1,
+                policy_name=policy.name,
+                policy=policy.to_json(),
+                step=state.step,
+                repeat=state.repeat,
+                next_step_at=state.next_step_at,
+                opened_at=now,
+                last_seen_at=now,
+            )
+        )
+        facts = AlertFacts(
+            alert_id, seed.source, seed.category, seed.severity, seed.zone_id, 1, now
+        )
+        return AlertRow(alert_id, school_id, policy, state, facts)
+
+    async def fold(self, alert_id: uuid.UUID, now: datetime) -> int:
+        """One more report of an open alert; returns the new count."""
+        await self.session.execute(
+            update(alerts)
+            .where(alerts.c.alert_id == str(alert_id))
+            .values(count=alerts.c.count + 1, last_seen_at=now)
+        )
+        count = await self.session.scalar(
+            select(alerts.c.count).where(alerts.c.alert_id == str(alert_id))
+        )
+        return int(count or 0)
+
+    async def set_state(self, alert_id: uuid.UUID, state: Escalation, **values: Any) -> None:
+        await self.session.execute(
+            update(alerts)
+            .where(alerts.c.alert_id == str(alert_id))
+            .values(
+                status=state.status.value,
+                step=state.step,
+                repeat=state.repeat,
+                next_step_at=state.next_step_at,
+                **values,
+            )
+        )
+
+    async def timeline(self, alert_id: uuid.UUID, at: datetime, kind: str, **values: Any) -> None:
+        await self.session.execute(
+            insert(alert_timeline).values(alert_id=str(alert_id), at=at, kind=kind, **values)
+        )
+
+    async def add_email(self, **values: Any) -> None:
+        await self.session.execute(insert(alert_emails).values(**values))
+
+    async def summary(self, alert_id: uuid.UUID) -> tuple[AlertSummary, str | None] | None:
+        row = (
+            await self.session.execute(select(alerts).where(alerts.c.alert_id == str(alert_id)))
+        ).first()
+        return None if row is None else (_summary(row), row.resolution_note)
+
+    async def entries(self, alert_id: uuid.UUID) -> list[TimelineEntry]:
+        t = alert_timeline
+        rows = await self.session.execute(
+            select(t).where(t.c.alert_id == str(alert_id)).order_by(t.c.id)
+        )
+        return [
+            TimelineEntry(
+                at=r.at,
+                kind=r.kind,
+                step=r.step,
+                repeat=r.repeat,
+                person_id=r.person_id,
+                channel=r.channel,
+                outcome=r.outcome,
+                detail=r.detail,
+            )
+            for r in rows
+        ]
+
+    async def listing(self, school_id: str, open_only: bool, limit: int) -> list[AlertSummary]:
+        stmt = select(alerts).where(alerts.c.school_id == school_id)
+        if open_only:
+            stmt = stmt.where(alerts.c.status != AlertStatus.RESOLVED.value)
+        stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.alert_id).limit(limit)
+        return [_summary(r) for r in await self.session.execute(stmt)]
+
+    async def log_access(
+        self, school_id: str, alert_id: uuid.UUID, person_id: str, query: str, now: datetime
+    ) -> None:
+        await self.session.execute(
+            insert(access_log).values(
+                at=now,
+                school_id=school_id,
+                alert_id=str(alert_id),
+                person_id=person_id,
+                query=query,
+            )
+        )
+
+    async def next_deadline(self) -> datetime | None:
+        return await self.session.scalar(select(func.min(alerts.c.next_step_at)))
+
+    async def next_email_due(self) -> datetime | None:
+        return await self.session.scalar(select(func.min(alert_emails.c.due_at)))
+
+    async def emails_delivered_since(self, person_id: str, since: datetime) -> int:
+        e = alert_emails
+        n = await self.session.scalar(
+            select(func.count())
+            .select_from(e)
+            .where(e.c.person_id == person_id, e.c.status == "delivered", e.c.done_at > since)
+        )
+        return int(n or 0)
+
+
+async def count_rows(session: AsyncSession, table: Table, *where: Any) -> int:
+    stmt = select(func.count()).select_from(table)
+    if where:
+        stmt = stmt.where(*where)
+    return int((await session.execute(stmt)).scalar_one())

@@ -1,0 +1,324 @@
+"""The alerts service's timers: escalation steps (`alerts.next_step_at`) and emails
+(`alert_emails.due_at`), each driven by a loop that wakes at its next deadline.
+
+Escalation steps are fired by a kernel `Ticker` module that claims due alerts with
+`claim_due` (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and fires them in the claiming
+transaction, so two replicas never fire one step twice.
+
+Email is sent outside any transaction: the mailer (1) claims due rows and leases them
+(`status=sending`, `due_at` = end of the lease) and commits, (2) talks SMTP, (3) records each
+outcome on the timeline and as `alert.<school>.notified`. A crash before (1) commits sends
+nothing; a crash after (2) and before (3) lets the lease expire and the email is sent again:
+delivery is at least once, and the repeat carries the same Message-ID so mail systems that
+de-duplicate by Message-ID show it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lookout.clock import Clock
+from lookout.config import Settings
+from lookout.contracts.alerts import AlertNotified, NotificationChannel, NotificationOutcome
+from lookout.contracts.patrol import Severity
+from lookout.storage import Outbox
+from lookout.ticker import claim_due
+from services.alerts import domain
+from services.alerts.escalation import ACTOR, Escalator
+from services.alerts.store import AlertRepository, alert_emails, alerts, row_to_alert
+
+log = logging.getLogger("lookout.alerts.timers")
+
+
+class EscalationTimers:
+    """Ticker module: fire every alert whose `next_step_at` is due."""
+
+    name = "escalations"
+
+    def __init__(self, escalator: Escalator, limit: int = 200) -> None:
+        self.escalator = escalator
+        self.limit = limit
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        stmt = claim_due(session, alerts, alerts.c.next_step_at, now, limit=self.limit)
+        rows = (await session.execute(stmt)).all()
+        for row in rows:
+            await self.escalator.fire(session, row_to_alert(row), now)
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    per_person_limit: int = 6  # emails per person per window (critical alerts are exempt)
+    window: timedelta = timedelta(minutes=30)
+    max_attempts: int = 3
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 50
+    smtp_timeout_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    notification_id: str
+    alert_id: str
+    school_id: str
+    person_id: str
+    address: str
+    subject: str
+    body: str
+    attempts: int
+
+
+class Mailer:
+    """Sends the emails escalation steps queued, with retries and a per-person rate limit."""
+
+    name = "emails"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        outbox: Outbox,
+        policy: MailPolicy | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self.outbox = outbox
+        self.policy = policy or MailPolicy()
+
+    async def run_once(self) -> int:
+        """Claim due emails, send them, record the outcomes; returns how many were claimed."""
+        claimed, handled = await self._claim()
+        results = [(c, await self._send(c)) for c in claimed]
+        if results:
+            await self._record(results)
+        return handled
+
+    async def _claim(self) -> tuple[list[_Claimed], int]:
+        p = self.policy
+        now = self.clock.now()
+        to_send: list[_Claimed] = []
+        async with self.sessions.begin() as session:
+            stmt = claim_due(session, alert_emails, alert_emails.c.due_at, now, limit=p.batch)
+            rows = (await session.execute(stmt)).all()
+            repo = AlertRepository(session)
+            sent: dict[str, int] = {}
+            events = []
+            for row in rows:
+                if row.person_id not in sent:
+                    sent[row.person_id] = await repo.emails_delivered_since(
+                        row.person_id, now - p.window
+                    )
+                # A row reclaimed after a lost lease was already let through the limit.
+                if row.attempts == 0 and domain.is_rate_limited(
+                    Severity(row.severity), sent[row.person_id], p.per_person_limit
+                ):
+                    await self._finish(session, row.id, "rate_limited", now)
+                    await self._timeline(
+                        repo, row, now, NotificationOutcome.RATE_LIMITED,
+                        f"over {p.per_person_limit} emails in {p.window}; not sent",
+                    )  # fmt: skip
+                    events.append(self._event(row, now, NotificationOutcome.RATE_LIMITED))
+                    continue
+                sent[row.person_id] += 1
+                await session.execute(
+                    update(alert_emails)
+                    .where(alert_emails.c.id == row.id)
+                    .values(status="sending", attempts=row.attempts + 1, due_at=now + p.lease)
+                )
+                to_send.append(
+                    _Claimed(
+                        row.id,
+                        row.notification_id,
+                        row.alert_id,
+                        row.school_id,
+                        row.person_id,
+                        row.address,
+                        row.subject,
+                        row.body,
+                        row.attempts + 1,
+                    )
+                )
+            await self.outbox.add(session, events, now)
+        return to_send, len(rows)
+
+    async def _send(self, c: _Claimed) -> BaseException | None:
+        s = self.settings
+        msg = EmailMessage()
+        msg["From"] = s.smtp_sender
+        msg["To"] = c.address
+        msg["Subject"] = c.subject
+        msg["Date"] = email.utils.format_datetime(self.clock.now())
+        msg["Message-ID"] = f"<{c.notification_id}@lookout.{c.school_id}>"
+        msg.set_content(c.body)
+        try:
+            await aiosmtplib.send(
+                msg,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                start_tls=s.smtp_starttls,
+                username=s.smtp_username,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                timeout=self.policy.smtp_timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return exc
+        return None
+
+    async def _record(self, results: list[tuple[_Claimed, BaseException | None]]) -> None:
+        now = self.clock.now()
+        async with self.sessions.begin() as session:
+            repo = AlertRepository(session)
+            events = []
+            for c, error in results:
+                # Only if the lease is still ours: a replica may have taken over an expired one.
+                mine = (alert_emails.c.id == c.id) & (alert_emails.c.attempts == c.attempts)
+                if error is None:
+                    values: dict[str, Any] = {"status": "delivered", "due_at": None}
+                    values["done_at"] = now
+                    outcome, detail = NotificationOutcome.DELIVERED, f"attempt {c.attempts}"
+                else:
+                    retry = c.attempts < self.policy.max_attempts and not _permanent(error)
+                    why = _describe(error)
+                    values = {"last_error": why[:200]}
+                    if retry:
+                        values |= {"status": "pending"}
+                        values["due_at"] = now + domain.email_retry_delay(c.attempts)
+                    else:
+                        values |= {"status": "failed", "due_at": None, "done_at": now}
+                    outcome = NotificationOutcome.FAILED
+                    detail = f"attempt {c.attempts}: {why}; " + (
+                        "will retry" if retry else "gave up"
+                    )
+                result = await session.execute(update(alert_emails).where(mine).values(**values))
+                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    continue
+                await self._timeline(repo, c, now, outcome, detail)
+                events.append(self._event(c, now, outcome))
+            await self.outbox.add(session, events, now)
+
+    async def _finish(self, session: AsyncSession, row_id: int, status: str, now: datetime) -> None:
+        await session.execute(
+            update(alert_emails)
+            .where(alert_emails.c.id == row_id)
+            .values(status=status, due_at=None, done_at=now)
+        )
+
+    @staticmethod
+    async def _timeline(
+        repo: AlertRepository, row: Any, now: datetime, outcome: NotificationOutcome, detail: str
+    ) -> None:
+        await repo.timeline(
+            uuid.UUID(row.alert_id),
+            now,
+            "notified",
+            person_id=row.person_id,
+            channel="email",
+            outcome=outcome.value,
+            detail=detail[:500],
+        )
+
+    @staticmethod
+    def _event(row: Any, now: datetime, outcome: NotificationOutcome) -> AlertNotified:
+        return AlertNotified.new(
+            school_id=row.school_id,
+            occurred_at=now,
+            actor=ACTOR,
+            alert_id=row.alert_id,
+            person_id=row.person_id,
+            channel=NotificationChannel.EMAIL,
+            outcome=outcome,
+        )
+
+
+def _permanent(exc: BaseException) -> bool:
+    """5xx replies (unknown mailbox, refused sender) will not get better by retrying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(500 <= r.code < 600 for r in exc.recipients)
+    code = getattr(exc, "code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def _describe(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return f"{type(exc).__name__}" + (f" {code}" if isinstance(code, int) and code > 0 else "")
+
+
+class DeadlineLoop:
+    """Runs `step` when something is due: at the next deadline, at once when a batch was full
+    or after `wake()`, and at least every `interval` seconds (real time)."""
+
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[int]],
+        next_deadline: Callable[[], Awaitable[datetime | None]],
+        clock: Clock,
+        interval: float,
+        full: int,
+    ) -> None:
+        self.name = name
+        self.step = step
+        self.next_deadline = next_deadline
+        self.clock = clock
+        self.interval = interval
+        self.full = full
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def seconds_to_wait(self, done: int) -> float:
+        if done >= self.full:
+            return 0.0  # a full batch: more may be due right now
+        deadline = await self.next_deadline()
+        if deadline is None:
+            return self.interval
+        # Simulated clocks run faster than the wall clock: wait their real-time equivalent.
+        speed = float(getattr(self.clock, "speed", 1.0))
+        wait = (deadline - self.clock.now()).total_seconds() / speed
+        if wait <= 0:
+            # Due but not claimed by us (another replica holds it, or firing failed): back off.
+            return min(self.interval, 0.05) if done == 0 else 0.0
+        return min(wait, self.interval)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()  # before the step: a wake during it is not lost
+            done = 0
+            try:
+                done = await self.step()
+                wait = await self.seconds_to_wait(done)
+            except Exception as exc:  # keep the timers running through a database hiccup
+                log.warning("event=timer_failed loop=%s error=%s", self.name, type(exc).__name__)
+                wait = self.interval
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"alerts-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

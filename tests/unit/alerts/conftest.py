@@ -1,0 +1,57 @@
+"""An alerts database migrated once per module (SQLite, and PostgreSQL when configured) and
+emptied before each test: creating and migrating a PostgreSQL database per test costs seconds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from lookout.storage import make_engine, upgrade_database
+from services.alerts import store
+from services.alerts.app import MIGRATIONS
+from tests.conftest import POSTGRES_URL, _database_params
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=_database_params())
+async def migrated_alerts_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('alerts') / 'alerts.db'}"
+        drop = None
+    else:
+        import asyncpg
+
+        name = f"lookout_alerts_{uuid.uuid4().hex[:12]}"
+        admin_dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(admin_dsn)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+        drop = (admin_dsn, name)
+    engine = make_engine(url)
+    await upgrade_database(engine, MIGRATIONS, store.SERVICE)
+    await engine.dispose()
+    yield url
+    if drop is not None:
+        conn = await asyncpg.connect(drop[0])
+        await conn.execute(f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)')
+        await conn.close()
+
+
+async def empty(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        for table in reversed(store.metadata.sorted_tables):
+            await conn.execute(table.delete())
+    await engine.dispose()
+
+
+@pytest.fixture
+async def alerts_db(migrated_alerts_db: str) -> str:
+    """The module's migrated database, with every alerts table empty."""
+    await empty(migrated_alerts_db)
+    return migrated_alerts_db
