@@ -7,6 +7,7 @@ LOOKOUT_DEBUG=1 to see the traceback of an unexpected failure.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -508,13 +509,24 @@ def tail(
 @app.command()
 def docs(
     out: Path = typer.Option(Path("docs"), "--out", help="Directory to write into."),
+    services: list[str] | None = typer.Option(
+        None, "--service", help="Only these services' apps (default: every installed service)."
+    ),
 ) -> None:
     """Write asyncapi.json/.yaml (from the services' FastStream apps) and a JSON Schema per
     event type (schemas/<type>.json)."""
-    from lookout.docs import write_docs
+    from lookout.docs import DocsError, write_docs
 
-    written = write_docs(out)
+    for name in services or []:
+        _check_service(name)
+    try:
+        written = write_docs(out, services or None)
+    except DocsError as exc:
+        raise CliError(str(exc)) from None
     _say(f"wrote {len(written)} files under {out}: asyncapi.json, asyncapi.yaml, schemas/*.json")
+    doc = json.loads((out / "asyncapi.json").read_text(encoding="utf-8"))
+    for note in doc.get("x-lookout-warnings", []):
+        click.echo(f"lookout: warning: {note}", err=True)
 
 
 # --- db -----------------------------------------------------------------------------------------

@@ -86,12 +86,13 @@ def build(
         "actor": {"kind": ActorKind.CLI, "id": actor_id},
     }
     try:
-        if event_id is not None:
-            return model(event_id=parse_uuid(event_id, "event_id"), **envelope, **payload)
-        return model.new(**envelope, **payload)
+        event = model.new(**envelope, **payload)
     except ValidationError as exc:
         spec = BY_MODEL[model]
         raise UsageError(f"invalid {spec.type}: {describe(exc)}") from None
+    if event_id is not None:  # a retry of an earlier event: same id, JetStream de-duplicates
+        event = event.model_copy(update={"event_id": parse_uuid(event_id, "event_id")})
+    return event
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ async def connect(url: str, connect_timeout: float = 3.0) -> nats.NATS:
             url,
             connect_timeout=connect_timeout,
             allow_reconnect=False,
-            max_reconnect_attempts=0,
+            max_reconnect_attempts=1,  # 0 would mean "retry forever" on the first connect
+            reconnect_time_wait=0.1,
             error_cb=_quiet,
         )
     except Exception:

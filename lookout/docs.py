@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,10 @@ from lookout.config import SERVICES, Settings
 from lookout.contracts.subjects import CATALOGUE, STREAMS, Subject
 
 SCHEMA_REF = "#/components/schemas/{model}"
+
+
+class DocsError(RuntimeError):
+    """A service's app cannot be described; the message names the service."""
 
 
 def existing_services(names: Iterable[str] = SERVICES) -> list[str]:
@@ -67,7 +72,18 @@ def catalogue_schemas() -> dict[str, Any]:
 def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, Any]:
     from faststream.specification import AsyncAPI
 
-    brokers = [service_module(name).create_app(settings).broker for name in services]
+    brokers = []
+    for name in services:
+        try:
+            broker = service_module(name).create_app(settings).broker
+            with warnings.catch_warnings():  # reported once, below
+                warnings.simplefilter("ignore")
+                AsyncAPI(broker).to_specification()  # fail here, naming the service
+        except Exception as exc:
+            raise DocsError(
+                f"{name}: cannot describe its FastStream app: {type(exc).__name__}: {exc}"
+            ) from exc
+        brokers.append(broker)
     spec = AsyncAPI(
         *brokers,
         title="Lookout",
@@ -79,7 +95,12 @@ def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, 
         ),
         schema_version="3.0.0",
     )
-    doc: dict[str, Any] = spec.to_specification().to_jsonable()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        doc: dict[str, Any] = spec.to_specification().to_jsonable()
+    notes = sorted({str(w.message) for w in caught})
+    if notes:
+        doc["x-lookout-warnings"] = notes
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(catalogue_schemas())
@@ -139,7 +160,10 @@ def write_docs(out: Path, services: Sequence[str] | None = None) -> list[Path]:
     """Write asyncapi.json/.yaml and schemas/<type>.json under `out`; returns the files."""
     services = existing_services() if services is None else services
     # Building an app must not create databases or data directories: point them at memory.
-    settings = Settings(**{f"{name}_db_url": "sqlite+aiosqlite:///:memory:" for name in SERVICES})
+    settings = Settings(
+        log_level="WARNING",
+        **{f"{name}_db_url": "sqlite+aiosqlite:///:memory:" for name in SERVICES},
+    )
     doc = asyncapi_document(services, settings)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -139,9 +139,21 @@ class EmbeddedNats:
         self.start()
 
 
+async def _ignore_error(_exc: Exception) -> None:
+    return None
+
+
 async def nats_is_reachable(url: str, connect_timeout: float = 2.0) -> bool:
     try:
-        nc = await nats.connect(url, connect_timeout=connect_timeout, max_reconnect_attempts=0)
+        # max_reconnect_attempts=0 would mean "forever" in nats-py's first-connect loop.
+        nc = await nats.connect(
+            url,
+            connect_timeout=connect_timeout,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
+            error_cb=_ignore_error,
+        )
     except Exception:
         return False
     await nc.close()
@@ -172,10 +184,19 @@ class ServiceProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM: the service finishes its batch and exits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> None:
+        self.terminate()
+        self.wait_stopped(timeout)
+
+    def wait_stopped(self, timeout: float = 10.0) -> None:
+        """Wait for an exit already asked for; kill it if it takes longer than `timeout`."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -234,8 +255,10 @@ class Supervisor:
                 self.report(f"{child.name} restarted (restart #{child.restarts})")
 
     def stop(self) -> None:
+        for child in self.children:  # all at once, then wait for each
+            child.terminate()
         for child in self.children:
-            child.stop()
+            child.wait_stopped()
 
 
 def child_env(overrides: dict[str, str]) -> dict[str, str]:

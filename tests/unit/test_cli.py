@@ -1,0 +1,186 @@
+"""The CLI's input checks: one line on stderr naming the field, exit code 2, no NATS needed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app, resolve_nats_url
+from lookout.config import EXAMPLE_SCHOOL, Settings
+from lookout.contracts.envelope import Actor, ActorKind
+from lookout.contracts.patrol import ConcernRaised, ContactLogged
+from lookout.tail import describe_event, stream_filters
+
+runner = CliRunner()
+# Nothing listens on port 1: a command that got as far as connecting would fail with exit 1.
+UNREACHABLE = {"LOOKOUT_NATS_URL": "nats://127.0.0.1:1"}
+
+
+def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_bad_school_file_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
+    text = EXAMPLE_SCHOOL.read_text(encoding="utf-8").replace(
+        "timezone: America/Chicago", "timezone: Mars/Olympus_Mons"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["up"], env={"LOOKOUT_SCHOOLS": str(bad), **UNREACHABLE})
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert str(bad) in line
+    assert "timezone" in line
+
+
+def test_unreadable_yaml_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("id: [unclosed\n", encoding="utf-8")
+    result = runner.invoke(app, ["emit", "scan", "--zone", "gym", "--tag", "T-GYM"],
+                           env={"LOOKOUT_SCHOOLS": str(bad), **UNREACHABLE})  # fmt: skip
+    assert result.exit_code == 2
+    assert "broken.yaml" in one_line_error(result)
+
+
+@pytest.mark.parametrize("name", ["nope", "visitors-x", "os"])
+def test_run_unknown_service(name: str) -> None:
+    result = runner.invoke(app, ["run", name])
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert f"unknown service {name!r}" in line
+
+
+def test_db_upgrade_unknown_service() -> None:
+    result = runner.invoke(app, ["db", "upgrade", "nope"])
+    assert result.exit_code == 2
+    assert "unknown service" in one_line_error(result)
+
+
+def test_emit_unknown_zone() -> None:
+    result = runner.invoke(
+        app, ["emit", "scan", "--zone", "bath-9z", "--tag", "T-1NB"], env=UNREACHABLE
+    )
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert line.startswith("lookout: error: zone:")
+    assert "bath-9z" in line
+
+
+def test_emit_tag_of_another_zone() -> None:
+    result = runner.invoke(
+        app, ["emit", "scan", "--zone", "bath-1n-boys", "--tag", "T-1NG"], env=UNREACHABLE
+    )
+    assert result.exit_code == 2
+    assert "tag:" in one_line_error(result)
+
+
+def test_emit_unknown_school() -> None:
+    result = runner.invoke(
+        app,
+        ["emit", "observation", "--school", "xhs", "--zone", "gym", "--category", "hazard"],
+        env=UNREACHABLE,
+    )
+    assert result.exit_code == 2
+    assert "school:" in one_line_error(result)
+
+
+@pytest.mark.parametrize("name", ["Jane Doe", "JaneDoe"])
+def test_emit_student_name_is_refused_without_echoing_it(name: str) -> None:
+    result = runner.invoke(
+        app,
+        ["emit", "concern", "raise", "--category", "bullying", "--severity", "high",
+         "--student", "S-1234", "--student", name],
+        env=UNREACHABLE,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert "student_refs.1" in line
+    assert name not in result.output  # a name never reaches the screen
+
+
+def test_emit_contact_needs_a_student() -> None:
+    result = runner.invoke(
+        app, ["emit", "contact", "--kind", "check_in", "--zone", "gym"], env=UNREACHABLE
+    )
+    assert result.exit_code == 2
+    assert "student_refs" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["emit", "scan", "--zone", "gym", "--tag", "T-GYM", "--method", "telepathy"], "method"),
+        (["emit", "observation", "--zone", "gym", "--category", "mood"], "category"),
+        (["emit", "concern", "raise", "--category", "vaping", "--severity", "dire"], "severity"),
+        (["emit", "concern", "resolve", str(uuid.uuid4()), "--outcome", "shrug"], "outcome"),
+        (["emit", "concern", "update", "not-a-uuid", "--severity", "low"], "concern_id"),
+        (["emit", "scan", "--zone", "gym", "--tag", "T-GYM", "--actor", "a b"], "actor.id"),
+        (["emit", "scan", "--zone", "gym", "--tag", "T-GYM", "--event-id", "x"], "event_id"),
+    ],
+)
+def test_emit_invalid_field_names_it(args: list[str], field: str) -> None:
+    result = runner.invoke(app, args, env=UNREACHABLE)
+    assert result.exit_code == 2
+    assert field in one_line_error(result)
+
+
+def test_emit_valid_event_without_nats_says_where_it_tried() -> None:
+    result = runner.invoke(app, ["emit", "scan", "--zone", "gym", "--tag", "T-GYM"],
+                           env=UNREACHABLE)  # fmt: skip
+    assert result.exit_code == 1
+    assert one_line_error(result) == "lookout: error: cannot reach NATS at nats://127.0.0.1:1"
+
+
+def test_nats_url_from_env_then_up_state_file(tmp_path: Path) -> None:
+    assert resolve_nats_url(Settings(nats_url="nats://a:1", data_dir=tmp_path)) == "nats://a:1"
+    assert resolve_nats_url(Settings(nats_url=None, data_dir=tmp_path)).endswith(":4222")
+    (tmp_path / "nats.url").write_text("nats://127.0.0.1:5555\n")
+    assert resolve_nats_url(Settings(nats_url=None, data_dir=tmp_path)) == "nats://127.0.0.1:5555"
+
+
+def test_tail_line_shows_counts_never_notes_or_students() -> None:
+    now = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    actor = Actor(kind=ActorKind.SSO_DEVICE, id="phone-1")
+    raised = ConcernRaised.new(
+        school_id="lhs", occurred_at=now, actor=actor, concern_id=uuid.uuid4(),
+        category="bullying", severity="high", zone_id="cafeteria",
+        student_refs=["S-1234", "S-5678"], note="private words about a student",
+    )  # fmt: skip
+    line = describe_event(raised)
+    assert "2 students" in line
+    assert "S-1234" not in line and "S-5678" not in line
+    assert "private" not in line
+    assert "+note" in line
+    assert "severity=high" in line and "zone_id=cafeteria" in line
+    contact = ContactLogged.new(
+        school_id="lhs", occurred_at=now, actor=actor, kind="check_in", student_refs=["S-1234"]
+    )
+    assert "1 student " in describe_event(contact) + " "
+
+
+def test_tail_filters_intersect_streams() -> None:
+    assert stream_filters(">")["PATROL"] == "patrol.>"
+    assert set(stream_filters(">")) >= {"PATROL", "CONCERNS", "DLQ"}
+    assert stream_filters("patrol.lhs.>") == {"PATROL": "patrol.lhs.>"}
+    assert stream_filters("*.lhs.>") == {
+        "PATROL": "patrol.lhs.>",
+        "CONCERNS": "concern.lhs.>",
+        "VISITORS": "visitor.lhs.>",
+        "ALERTS": "alert.lhs.>",
+        "REPORTS": "report.lhs.>",
+        "DLQ": "dlq.lhs.>",
+    }
+    assert stream_filters("nothing.>") == {}
+
+
+def test_tail_unknown_subject_is_usage_error() -> None:
+    result = runner.invoke(app, ["tail", "--subject", "nothing.>"], env=UNREACHABLE)
+    assert result.exit_code == 2
+    assert "matches no Lookout stream" in one_line_error(result)
