@@ -1,0 +1,494 @@
+"""Patrol queries over NATS request-reply (`query.<school>.patrol.<name>`), and the weekly
+patrol-focus publisher (a timer module).
+
+Every request gets a reply: the result, or an error naming the field or the unknown school or
+zone — never a timeout. Answers with student references are written to the access log in the
+same transaction as the read.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from faststream import Context
+from faststream.nats import NatsRouter
+from faststream.nats.message import NatsMessage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lookout.clock import Clock
+from lookout.contracts.envelope import Actor, ActorKind
+from lookout.contracts.patrol import (
+    ConcernCategory,
+    FocusItem,
+    ObservationCategory,
+    PatrolFocusPublished,
+    Severity,
+)
+from lookout.contracts.patrol_queries import (
+    DETERRENCE,
+    FOCUS,
+    HOTSPOTS,
+    OPEN_CONCERNS,
+    SHIFT_SUMMARY,
+    TOUR_STATS,
+    ZONE_STATUS,
+    DeterrenceReply,
+    DeterrenceRequest,
+    DueWindow,
+    FocusReply,
+    FocusRequest,
+    Gaps,
+    Hotspot,
+    HotspotsReply,
+    HotspotsRequest,
+    OfficerTourStats,
+    OpenConcern,
+    OpenConcernsReply,
+    OpenConcernsRequest,
+    PaddingFlag,
+    PatrolQuery,
+    PatrolRequest,
+    ShiftSummaryReply,
+    ShiftSummaryRequest,
+    TourStatsReply,
+    TourStatsRequest,
+    ZoneDeterrence,
+    ZoneStatus,
+    ZoneStatusReply,
+    ZoneStatusRequest,
+    ZoneTourStats,
+)
+from lookout.queries import ErrorReply, Refused, answer, request_subscriber
+from lookout.school import SchoolConfig
+from lookout.service import ServiceKernel
+from lookout.storage import Outbox
+from services.patrol import planning, reads
+from services.patrol.store import SERVICE
+
+log = logging.getLogger("lookout.patrol.queries")
+
+Req = TypeVar("Req", bound=PatrolRequest)
+Handler = Callable[[SchoolConfig, Any], Awaitable[Any]]
+DEFAULT_WEEKS = 4
+MAX_PADDING_FLAGS = 500
+FOCUS_NAMESPACE = uuid.UUID("5a0c6c0e-5d1f-4bd8-9a8e-3f5b2a4c7d10")
+
+
+def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
+    """Add a request subscriber for every patrol query to `router`."""
+    queries = PatrolQueries(kernel.sessions, kernel.clock, kernel.schools)
+    table: list[tuple[PatrolQuery, Handler]] = [
+        (OPEN_CONCERNS, queries.open_concerns),
+        (ZONE_STATUS, queries.zone_status),
+        (SHIFT_SUMMARY, queries.shift_summary),
+        (TOUR_STATS, queries.tour_stats),
+        (HOTSPOTS, queries.hotspots),
+        (FOCUS, queries.focus),
+        (DETERRENCE, queries.deterrence),
+    ]
+    for query, handle in table:
+        _subscribe(router, kernel.schools, query, handle)
+
+
+def _subscribe(
+    router: NatsRouter, schools: Mapping[str, SchoolConfig], query: PatrolQuery, handle: Handler
+) -> None:
+    async def on_request(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        school_id = message.raw_message.subject.split(".")[1]
+        school = schools.get(school_id)
+        if school is None:
+            return ErrorReply(error=f"unknown school {school_id!r}").model_dump()
+
+        async def run(request: Any) -> Any:
+            return await handle(school, request)
+
+        return await answer(body if isinstance(body, bytes) else b"", query.request, run)
+
+    on_request.__name__ = f"query_{query.name}"
+    router.subscriber(**request_subscriber(query.wildcard, SERVICE), description=query.description)(
+        on_request
+    )
+
+
+class PatrolQueries:
+    """The query handlers: validated request in, reply model out (Refused for bad ids)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        schools: Mapping[str, SchoolConfig],
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.schools = schools
+
+    def _today(self, school: SchoolConfig) -> date:
+        return self.clock.now().astimezone(school.tz).date()
+
+    def _range(
+        self, school: SchoolConfig, req: TourStatsRequest | DeterrenceRequest
+    ) -> tuple[date, date]:
+        last = req.date_to or (
+            req.date_from + timedelta(days=7 * DEFAULT_WEEKS - 1)
+            if req.date_from
+            else self._today(school)
+        )
+        first = req.date_from or last - timedelta(days=7 * DEFAULT_WEEKS - 1)
+        if (last - first).days >= 366:
+            raise Refused("the date range is longer than 366 days")
+        return first, last
+
+    async def open_concerns(
+        self, school: SchoolConfig, req: OpenConcernsRequest
+    ) -> OpenConcernsReply:
+        _check_zone(school, req.zone_id)
+        async with self.sessions.begin() as session:
+            rows, total = await reads.open_concerns(
+                session=session,
+                school_id=school.id,
+                zone_id=req.zone_id,
+                min_severity=req.min_severity,
+                limit=req.limit,
+            )
+            items = [
+                OpenConcern(
+                    concern_id=uuid.UUID(r.concern_id),
+                    category=ConcernCategory(r.category),
+                    severity=Severity(r.severity),
+                    zone_id=r.zone_id,
+                    student_refs=list(r.student_refs),
+                    raised_by_kind=ActorKind(r.raised_by_kind),
+                    raised_by=r.raised_by,
+                    raised_at=r.raised_at,
+                    updated_at=r.updated_at,
+                )
+                for r in rows
+            ]
+            await reads.record_access(
+                session=session,
+                school_id=school.id,
+                requested_by=req.requested_by,
+                query=OPEN_CONCERNS.name,
+                subject_ids={
+                    "concern_ids": [str(c.concern_id) for c in items],
+                    "student_refs": sorted({ref for c in items for ref in c.student_refs}),
+                },
+                at=self.clock.now(),
+            )
+        log.info(
+            "event=student_data_read query=%s school=%s requested_by=%s concerns=%d",
+            OPEN_CONCERNS.name,
+            school.id,
+            req.requested_by,
+            len(items),
+        )
+        return OpenConcernsReply(concerns=items, total=total)
+
+    async def zone_status(self, school: SchoolConfig, req: ZoneStatusRequest) -> ZoneStatusReply:
+        _check_zone(school, req.zone_id)
+        now = self.clock.now()
+        async with self.sessions() as session:
+            last = await reads.last_scans(session=session, school_id=school.id)
+            due = await reads.next_windows(session=session, school_id=school.id, now=now)
+            officer_of = await reads.device_officers(session=session, school_id=school.id)
+        zones = []
+        for zone in school.zones:
+            if req.zone_id not in (None, zone.id):
+                continue
+            scan = last.get(zone.id)
+            window = due.get(zone.id)
+            zones.append(
+                ZoneStatus(
+                    zone_id=zone.id,
+                    last_check_at=scan.scanned_at if scan else None,
+                    last_checkpoint_tag=scan.checkpoint_tag if scan else None,
+                    last_checked_by=(
+                        officer_of.get(scan.officer_id, scan.officer_id) if scan else None
+                    ),
+                    next_window=(
+                        DueWindow(
+                            window_start=window.window_start,
+                            window_end=window.window_end,
+                            deadline_at=window.deadline_at,
+                            period=window.period,
+                        )
+                        if window
+                        else None
+                    ),
+                )
+            )
+        return ZoneStatusReply(as_of=now, zones=zones)
+
+    async def shift_summary(
+        self, school: SchoolConfig, req: ShiftSummaryRequest
+    ) -> ShiftSummaryReply:
+        start, end = planning.day_bounds(school, req.day, req.day)
+        async with self.sessions() as session:
+            ids = await reads.actor_ids_of(
+                session=session, school_id=school.id, officer_id=req.officer_id
+            )
+            span: dict[str, Any] = {
+                "session": session,
+                "school_id": school.id,
+                "start": start,
+                "end": end,
+                "actor_ids": ids,
+            }
+            windows = await reads.window_outcomes(**span)
+            scans = await reads.count_scans(**span)
+            by_kind = await reads.contacts_by_kind(**span)
+            raised, resolved = await reads.concern_activity(**span)
+        return ShiftSummaryReply(
+            officer_id=req.officer_id,
+            day=req.day,
+            scans=scans,
+            checks_done=windows["checked"],
+            checks_late=windows["late"],
+            checks_missed=windows["missed"],
+            contacts=by_kind,
+            concerns_raised=raised,
+            concerns_resolved=resolved,
+        )
+
+    async def tour_stats(self, school: SchoolConfig, req: TourStatsRequest) -> TourStatsReply:
+        _check_zone(school, req.zone_id)
+        first, last = self._range(school, req)
+        start, end = planning.day_bounds(school, first, last)
+        async with self.sessions() as session:
+            scans = await reads.scans_between(
+                session=session, school_id=school.id, start=start, end=end
+            )
+        if req.officer_id is not None:
+            scans = [s for s in scans if s.officer_id == req.officer_id]
+        stats = planning.tour_stats(
+            school,
+            scans,
+            padding_minutes=req.padding_minutes,
+            zone_ids=[req.zone_id] if req.zone_id else None,
+        )
+        if req.zone_id is not None:
+            scans_in_zone = [s for s in scans if s.zone_id == req.zone_id]
+            stats = planning.TourStats(
+                stats.zones,
+                planning.tour_stats(
+                    school, scans_in_zone, padding_minutes=req.padding_minutes
+                ).officers,
+                [p for p in stats.padding if p.zone_id == req.zone_id],
+            )
+        return TourStatsReply(
+            date_from=first,
+            date_to=last,
+            padding_minutes=req.padding_minutes,
+            zones=[
+                ZoneTourStats(
+                    zone_id=z.zone_id,
+                    scans=z.scans,
+                    checkpoints=z.checkpoints,
+                    gaps=_gaps(z.gaps),
+                    padding_flags=z.padding_flags,
+                )
+                for z in stats.zones
+            ],
+            officers=[
+                OfficerTourStats(
+                    officer_id=o.officer_id,
+                    scans=o.scans,
+                    zones=o.zones,
+                    checkpoints=o.checkpoints,
+                    gaps=_gaps(o.gaps),
+                    padding_flags=o.padding_flags,
+                )
+                for o in stats.officers
+            ],
+            padding=[
+                PaddingFlag(
+                    officer_id=p.officer_id,
+                    zone_id=p.zone_id,
+                    checkpoint_tag=p.checkpoint_tag,
+                    first_at=p.first_at,
+                    again_at=p.again_at,
+                    gap_seconds=p.gap_seconds,
+                )
+                for p in stats.padding[:MAX_PADDING_FLAGS]
+            ],
+        )
+
+    async def hotspots(self, school: SchoolConfig, req: HotspotsRequest) -> HotspotsReply:
+        window = planning.trailing_window(
+            school, last=req.as_of or self._today(school), weeks=req.weeks
+        )
+        async with self.sessions() as session:
+            cells = await hotspot_cells(session, school, window)
+        return HotspotsReply(
+            window_start=window.first,
+            window_end=window.last,
+            school_days=window.school_days,
+            items=[
+                Hotspot(
+                    zone_id=c.zone_id,
+                    period=c.period,
+                    score=c.score,
+                    concerns=c.concerns,
+                    observations=c.observations,
+                    severity_points=c.severity_points,
+                    concerns_by_category={
+                        ConcernCategory(k): n for k, n in c.concerns_by_category.items()
+                    },
+                    observations_by_category={
+                        ObservationCategory(k): n for k, n in c.observations_by_category.items()
+                    },
+                    in_plan=c.in_plan,
+                )
+                for c in cells[: req.limit]
+            ],
+        )
+
+    async def focus(self, school: SchoolConfig, req: FocusRequest) -> FocusReply:
+        async with self.sessions() as session:
+            return await weekly_focus(session, school, req.week, req.limit)
+
+    async def deterrence(self, school: SchoolConfig, req: DeterrenceRequest) -> DeterrenceReply:
+        first, last = self._range(school, req)
+        start, end = planning.day_bounds(school, first, last)
+        async with self.sessions() as session:
+            scans = await reads.scans_between(
+                session=session, school_id=school.id, start=start, end=end
+            )
+            concerns = await reads.concerns_between(
+                session=session, school_id=school.id, start=start, end=end
+            )
+        results = planning.deterrence(
+            school, scans, concerns, first=first, last=last, minutes=req.minutes
+        )
+        return DeterrenceReply(
+            date_from=first,
+            date_to=last,
+            minutes=req.minutes,
+            zones=[
+                ZoneDeterrence(
+                    zone_id=d.zone_id,
+                    checks=d.checks,
+                    concerns_after_check=d.concerns_after_check,
+                    hours_after_check=d.hours_after_check,
+                    concerns_other=d.concerns_other,
+                    hours_other=d.hours_other,
+                    rate_after_check=d.rate_after_check,
+                    rate_other=d.rate_other,
+                    ratio=d.ratio,
+                    explanation=d.explanation(),
+                )
+                for d in results
+            ],
+        )
+
+
+def _check_zone(school: SchoolConfig, zone_id: str | None) -> None:
+    if zone_id is not None and zone_id not in school.zone_ids:
+        raise Refused(f"zone_id: unknown zone {zone_id!r} in school {school.id!r}")
+
+
+def _gaps(g: planning.GapStats) -> Gaps:
+    return Gaps(
+        count=g.count,
+        min_seconds=g.min_seconds,
+        avg_seconds=g.avg_seconds,
+        max_seconds=g.max_seconds,
+    )
+
+
+async def hotspot_cells(
+    session: AsyncSession, school: SchoolConfig, window: planning.DayWindow
+) -> list[planning.HotspotCell]:
+    """Read the window's concerns and observations and score them per zone and period."""
+    start, end = planning.day_bounds(school, window.first, window.last)
+    concerns = await reads.concerns_between(
+        session=session, school_id=school.id, start=start, end=end
+    )
+    observations = await reads.observations_between(
+        session=session, school_id=school.id, start=start, end=end
+    )
+    return planning.hotspots(school, concerns, observations, window=window)
+
+
+async def weekly_focus(
+    session: AsyncSession, school: SchoolConfig, week: str, limit: int = 10
+) -> FocusReply:
+    """The recommended focus for an ISO week, from the four weeks before its Monday."""
+    try:
+        window = planning.focus_window(school, week, DEFAULT_WEEKS)
+    except ValueError:
+        raise Refused(f"week: {week} does not exist") from None
+    cells = await hotspot_cells(session, school, window)
+    lines = planning.recommend_focus(cells, window=window, limit=limit)
+    return FocusReply(
+        week=week,
+        window_start=window.first,
+        window_end=window.last,
+        school_days=window.school_days,
+        items=[
+            FocusItem(
+                zone_id=line.zone_id,
+                period=line.period,
+                score=line.score,
+                concerns=line.concerns,
+                observations=line.observations,
+                reason=line.reason,
+            )
+            for line in lines
+        ],
+    )
+
+
+class FocusPublisher:
+    """Timer module: once the school's report moment of a week has passed (reports.weekday and
+    .at, school time), publish the coming week's PatrolFocusPublished — once per school and
+    week, also across replicas (the `published_focus` row is inserted once; only the
+    transaction that inserted it emits)."""
+
+    name = "patrol_focus"
+
+    def __init__(
+        self, schools: Mapping[str, SchoolConfig], outbox: Outbox, *, limit: int = 10
+    ) -> None:
+        self.schools = schools
+        self.outbox = outbox
+        self.limit = limit
+        self._published: set[tuple[str, str]] = set()  # committed markers seen; saves a query
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        fired = 0
+        for school in self.schools.values():
+            week = planning.due_focus_week(school, now)
+            if week is None or (school.id, week) in self._published:
+                continue
+            if await reads.focus_published(session=session, school_id=school.id, week=week):
+                self._published.add((school.id, week))
+                continue
+            if not await reads.claim_focus_week(
+                session=session, school_id=school.id, week=week, at=now
+            ):
+                continue
+            focus = await weekly_focus(session, school, week, self.limit)
+            event = PatrolFocusPublished(
+                event_id=uuid.uuid5(FOCUS_NAMESPACE, f"{school.id}/{week}"),
+                type=PatrolFocusPublished.event_type(),
+                school_id=school.id,
+                occurred_at=now,
+                actor=Actor(kind=ActorKind.SERVICE, id=SERVICE),
+                week=week,
+                items=focus.items,
+            )
+            await self.outbox.add(session, [event], now)
+            log.info(
+                "event=focus_published school=%s week=%s items=%d",
+                school.id,
+                week,
+                len(focus.items),
+            )
+            fired += 1
+        return fired
