@@ -49,8 +49,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Called after a commit that wrote outbox rows: publish without waiting for the tick."""
-        self._wake.set()
+        """Called after a commit: publish right away if it wrote outbox rows."""
+        if self.outbox.written:
+            self.outbox.written = False
+            self._wake.set()
 
     async def publish_pending(self) -> int:
         """One pass: publish every unsent row in order; returns how many were sent."""

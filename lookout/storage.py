@@ -219,9 +219,12 @@ class Outbox:
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        # Set when rows were written, so the relay is woken only when there is something to send.
+        self.written = False
 
     async def add(self, session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
         if events:
+            self.written = True
             await session.execute(
                 insert(self.table),
                 [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from string import Formatter
 
 from pydantic import ValidationError
@@ -233,11 +234,14 @@ def subject_of(event: Event) -> str:
     return spec.for_school(event.school_id, **fields)
 
 
+_PATTERNS = [(spec, spec.wildcard.split(".")) for spec in CATALOGUE]
+
+
+@lru_cache(maxsize=4096)
 def lookup(subject: str) -> tuple[Subject, str]:
     """The catalogue entry for a concrete subject, and the school id it carries."""
     tokens = subject.split(".")
-    for spec in CATALOGUE:
-        pattern = spec.wildcard.split(".")
+    for spec, pattern in _PATTERNS:
         if len(pattern) == len(tokens) and all(
             p in ("*", t) for p, t in zip(pattern, tokens, strict=True)
         ):
