@@ -183,7 +183,36 @@ class ReportSchedule(Strict):
 
 
 class WatchlistSource(Strict):
-    csv_path: str | None = None
+    csv_path: str | None = Field(
+        default=None,
+        description="The school's private watchlist CSV; a relative path is resolved against "
+        "the directory of the school's YAML file.",
+    )
+
+
+class VisitorPolicy(Strict):
+    """How the visitors service treats visits at this school."""
+
+    overdue_grace_minutes: int = Field(
+        default=15, ge=0, le=240, description="After the expected departure, before `overdue`."
+    )
+    auto_checkout_margin_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=12 * 60,
+        description="After the last bell period ends, visitors still signed in are checked out.",
+    )
+    retention_days: int = Field(
+        default=365, ge=1, le=10 * 365, description="Visitor PII is purged this long after a visit."
+    )
+    match_threshold: float = Field(
+        default=0.85, gt=0, le=1, description="Watchlist score from which sign-in is held."
+    )
+    always_allowed_zones: list[Token] = Field(
+        default_factory=list,
+        description="Zones every visitor may be seen in (entrance, main office) without being "
+        "out of bounds.",
+    )
 
 
 class SchoolConfig(Strict):
@@ -199,6 +228,7 @@ class SchoolConfig(Strict):
     people: list[Person] = Field(default_factory=list)
     reports: ReportSchedule = Field(default_factory=ReportSchedule)
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
+    visitors: VisitorPolicy = Field(default_factory=VisitorPolicy)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -239,6 +269,9 @@ class SchoolConfig(Strict):
                         raise ValueError(
                             f"escalation_policies.{i}.steps.{j}: unknown target {target!r}"
                         )
+        for zone in self.visitors.always_allowed_zones:
+            if zone not in zone_ids:
+                raise ValueError(f"visitors.always_allowed_zones: unknown zone {zone!r}")
         for rid in self.reports.recipients:
             if rid not in person_ids:
                 raise ValueError(f"reports.recipients: unknown person {rid!r}")

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from lookout.contracts.envelope import Event, ShortText, Token
 
@@ -77,3 +85,157 @@ class VisitorOutOfBounds(Event):
     badge_number: Token
     zone_id: Token
     destination_zones: list[Token] = Field(min_length=1, max_length=10)
+
+
+# --- front-office requests and replies (request-reply, never on a stream) -----------------------
+#
+# Requests go to `command.<school>.visitors.<verb>` and `query.<school>.visitors.<name>`; the
+# replies are `{"ok": true, "result": <Reply>}` or `{"ok": false, "error": "..."}`. Unlike events,
+# the roster and screening replies carry visitor names: the front office needs them (evacuation
+# list, judging a watchlist match), and request-reply messages are not stored by any stream.
+
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    Field(description="As written on the ID."),
+]
+IdLast4 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9]{4}$"),
+    Field(description="The last 4 characters of the ID number, never the whole number."),
+]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdType(StrEnum):
+    DRIVERS_LICENSE = "drivers_license"
+    STATE_ID = "state_id"
+    PASSPORT = "passport"
+    MILITARY_ID = "military_id"
+    OTHER = "other"
+
+
+class VisitStatus(StrEnum):
+    PENDING_SCREENING = "pending_screening"
+    ON_SITE = "on_site"
+    CHECKED_OUT = "checked_out"
+    DENIED = "denied"
+
+
+class ScreeningAnswer(StrEnum):
+    YES = "yes"
+    NO = "no"
+    NOT_SURE = "not_sure"
+
+
+class SignIn(Request):
+    """Sign a visitor in at the front office (`command.<school>.visitors.sign_in`)."""
+
+    request_id: uuid.UUID = Field(
+        description="Made by the client, so a retry after a lost reply is the same sign-in."
+    )
+    first_name: PersonName
+    last_name: PersonName
+    date_of_birth: date | None = Field(default=None, description="Only for screening.")
+    visitor_type: VisitorType
+    id_type: IdType
+    id_last4: IdLast4
+    purpose: ShortText
+    host_id: Token = Field(description="The staff member visited (a person id of the school).")
+    destination_zones: list[Token] = Field(min_length=1, max_length=10)
+    expected_minutes: int = Field(ge=5, le=12 * 60, description="Expected length of the visit.")
+    signed_in_by: Token = Field(description="Front-office staff person id.")
+
+
+class SignOut(Request):
+    """Sign a visitor out by badge number or visit id (`command.<school>.visitors.sign_out`)."""
+
+    visit_id: uuid.UUID | None = None
+    badge_number: Token | None = None
+    signed_out_by: Token = Field(description="Front-office staff person id.")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Self:
+        if (self.visit_id is None) == (self.badge_number is None):
+            raise ValueError("give exactly one of visit_id or badge_number")
+        return self
+
+
+class Screen(Request):
+    """A staff member's answer about a possible watchlist match
+    (`command.<school>.visitors.screen`)."""
+
+    visit_id: uuid.UUID
+    watchlist_entry_id: Token | None = Field(
+        default=None, description="Which match; may be left out when the visit has only one."
+    )
+    answer: ScreeningAnswer
+    decided_by: Token = Field(description="Staff person id.")
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Roster(Request):
+    """Who is in the building right now (`query.<school>.visitors.roster`)."""
+
+    include_pending: bool = Field(
+        default=True, description="Also list visitors waiting on a screening decision."
+    )
+
+
+class PossibleMatch(BaseModel):
+    """A watchlist entry the visitor may be, for the staff member who decides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    watchlist_entry_id: Token
+    score: float = Field(ge=0, le=1)
+    listed_name: str = Field(description="The name on the watchlist entry.")
+    kind: str = Field(description="custody_restriction, trespass_order, banned…")
+    note: str = ""
+    answer: ScreeningAnswer | None = Field(default=None, description="The latest answer, if any.")
+
+
+class VisitReply(BaseModel):
+    """A visit as the front office sees it after a command."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: uuid.UUID
+    status: VisitStatus
+    badge_number: Token | None = Field(description="None until the visitor is admitted.")
+    destination_zones: list[Token]
+    expected_until: AwareDatetime | None = None
+    badge_valid_until: AwareDatetime | None = Field(
+        default=None, description="End of the school day: the badge expires by itself."
+    )
+    checked_out_at: AwareDatetime | None = None
+    checkout_method: CheckoutMethod | None = None
+    possible_matches: list[PossibleMatch] = Field(default_factory=list)
+
+
+class RosterEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: uuid.UUID
+    status: VisitStatus
+    badge_number: Token | None
+    name: str
+    visitor_type: VisitorType
+    host_id: Token
+    host_name: str
+    destination_zones: list[Token]
+    since: AwareDatetime = Field(description="Signed in at.")
+    expected_until: AwareDatetime | None
+    overdue: bool
+    last_seen_zone: Token | None = None
+    last_seen_at: AwareDatetime | None = None
+
+
+class RosterReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of: AwareDatetime
+    visitors: list[RosterEntry]

@@ -1,0 +1,112 @@
+"""The visitors service process: front-office commands and queries (request-reply), badge
+sightings from the SSO (VISITORS stream), and its timers.
+
+Run with `lookout run visitors` (or `faststream run services.visitors.app:create_app --factory`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from faststream import Context, FastStream
+from faststream.nats import NatsRouter
+from faststream.nats.message import NatsBatchMessage, NatsMessage
+
+from lookout.clock import Clock
+from lookout.config import Settings, load_school
+from lookout.contracts.subjects import BY_MODEL
+from lookout.contracts.visitors import Roster, Screen, SignIn, SignOut, VisitorSighted
+from lookout.queries import command_subject, query_subject, request_subscriber
+from lookout.service import ServiceKernel, by_type
+from services.visitors import store
+from services.visitors.handlers import VisitorHandlers
+from services.visitors.timers import EndOfDayCheckout, OverdueVisits, PiiPurge
+from services.visitors.watchlist import (
+    CsvWatchlist,
+    EmptyWatchlist,
+    WatchlistProvider,
+    resolve_path,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_kernel(settings: Settings | None = None, clock: Clock | None = None) -> ServiceKernel:
+    return ServiceKernel(
+        store.SERVICE,
+        inbox=store.inbox,
+        outbox=store.outbox,
+        migrations=MIGRATIONS,
+        settings=settings,
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastStream:
+    return build_app(create_kernel(settings, clock))
+
+
+def watchlists(kernel: ServiceKernel) -> dict[str, WatchlistProvider]:
+    """Each school's watchlist provider: its CSV (relative to its YAML file), or none."""
+    files = {load_school(path).id: path for path in kernel.settings.school_paths()}
+    providers: dict[str, WatchlistProvider] = {}
+    for school_id, school in kernel.schools.items():
+        csv_path = school.watchlist.csv_path
+        providers[school_id] = (
+            CsvWatchlist(resolve_path(csv_path, files.get(school_id)))
+            if csv_path
+            else EmptyWatchlist()
+        )
+    return providers
+
+
+def build_app(kernel: ServiceKernel) -> FastStream:
+    """The visitors app on a given kernel (tests build the kernel themselves to reach its parts)."""
+    handlers = VisitorHandlers(
+        kernel.schools,
+        watchlists(kernel),
+        kernel.sessions,
+        kernel.outbox,
+        kernel.clock,
+        after_commit=kernel.relay.wake,
+    )
+    kernel.use_timers(
+        OverdueVisits(kernel.outbox), EndOfDayCheckout(kernel.outbox, kernel.schools), PiiPurge()
+    )
+    router = NatsRouter()
+    apply_sightings = by_type({VisitorSighted: handlers.sightings})
+
+    # Only the SSO's sightings: our own outputs share the VISITORS stream.
+    sighted = BY_MODEL[VisitorSighted].wildcard
+
+    @router.subscriber(**kernel.stream_consumer("VISITORS", sighted, name="sightings"))
+    async def sightings(message: NatsBatchMessage = Context("message")) -> None:
+        """Badge sightings from the SSO: out of bounds when outside the visit's zones."""
+        await kernel.ingest(message, apply_sightings)
+
+    def request(kind: str, name: str) -> dict[str, Any]:
+        make = command_subject if kind == "command" else query_subject
+        return request_subscriber(make("*", store.SERVICE, name), store.SERVICE)
+
+    @router.subscriber(**request("command", "sign_in"))
+    async def sign_in(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Sign a visitor in: screened against the watchlist; admitted or held for a decision."""
+        return await handlers.request(message.raw_message.subject, body, SignIn, handlers.sign_in)
+
+    @router.subscriber(**request("command", "sign_out"))
+    async def sign_out(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Sign a visitor out by badge number or visit id."""
+        return await handlers.request(message.raw_message.subject, body, SignOut, handlers.sign_out)
+
+    @router.subscriber(**request("command", "screen"))
+    async def screen(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """A staff member's Yes / No / Not sure about a possible watchlist match."""
+        return await handlers.request(message.raw_message.subject, body, Screen, handlers.screen)
+
+    @router.subscriber(**request("query", "roster"))
+    async def roster(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Who is in the building right now: the evacuation list."""
+        return await handlers.request(message.raw_message.subject, body, Roster, handlers.roster)
+
+    return kernel.app(router)

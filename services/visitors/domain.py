@@ -1,0 +1,115 @@
+"""Visitor rules, pure: what a sign-in must name, when a visit is overdue or closed for the
+day, what a screening answer does to a visit, and whether a sighting is out of bounds.
+
+Refusals name the field and ids (they go back to the front office as one line), never the
+visitor's name, ID digits or date of birth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from lookout.contracts.visitors import ScreeningAnswer, SignIn, VisitStatus
+from lookout.school import SchoolConfig
+
+
+def refuse_sign_in(school: SchoolConfig, request: SignIn) -> str | None:
+    """None when the school knows the host, the zones and the staff member; else the reason."""
+    people = {p.id for p in school.people}
+    if request.host_id not in people:
+        return f"host_id: {request.host_id!r} is not a person of school {school.id!r}"
+    for zone in request.destination_zones:
+        if zone not in school.zone_ids:
+            return f"destination_zones: {zone!r} is not a zone of school {school.id!r}"
+    if len(set(request.destination_zones)) != len(request.destination_zones):
+        return "destination_zones: a zone is listed twice"
+    return refuse_staff(school, "signed_in_by", request.signed_in_by)
+
+
+def refuse_staff(school: SchoolConfig, field: str, person_id: str) -> str | None:
+    if person_id not in {p.id for p in school.people}:
+        return f"{field}: {person_id!r} is not a person of school {school.id!r}"
+    return None
+
+
+def badge_number(day: date, seq: int) -> str:
+    """Printed on the badge: month, day and the day's sequence (`1123-007`)."""
+    return f"{day:%m%d}-{seq:03d}"
+
+
+def day_end(school: SchoolConfig, moment: datetime) -> datetime:
+    """When visits still open at `moment` are checked out automatically (UTC): the last bell
+    period's end plus the margin on a school day; on a no-school day, or once that time has
+    passed, local midnight — a badge never outlives the day it was issued."""
+    local = moment.astimezone(school.tz)
+    day = local.date()
+    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=school.tz)
+    hours = school.school_hours(day)
+    if hours is not None:
+        close = hours[1] + timedelta(minutes=school.visitors.auto_checkout_margin_minutes)
+        if local < close:
+            return min(close, midnight).astimezone(UTC)
+    return midnight.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Timers of an admitted visit."""
+
+    expected_until: datetime
+    overdue_at: datetime | None  # None: the end-of-day checkout comes first
+    auto_checkout_at: datetime
+
+
+def admit(school: SchoolConfig, at: datetime, expected_minutes: int) -> Admission:
+    expected = at + timedelta(minutes=expected_minutes)
+    overdue = expected + timedelta(minutes=school.visitors.overdue_grace_minutes)
+    checkout = day_end(school, at)
+    return Admission(expected, overdue if overdue < checkout else None, checkout)
+
+
+def screening_status(answers: Mapping[str, ScreeningAnswer | None]) -> VisitStatus:
+    """A held visit after the latest answer for each possible match: any Yes denies entry;
+    No for every match admits; otherwise (unanswered or Not sure) it stays pending."""
+    latest = list(answers.values())
+    if ScreeningAnswer.YES in latest:
+        return VisitStatus.DENIED
+    if latest and all(a is ScreeningAnswer.NO for a in latest):
+        return VisitStatus.ON_SITE
+    return VisitStatus.PENDING_SCREENING
+
+
+def flags(answer: ScreeningAnswer) -> bool:
+    """Yes and Not sure publish `screening flagged` (the alerts service escalates it)."""
+    return answer in (ScreeningAnswer.YES, ScreeningAnswer.NOT_SURE)
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """What a sighting needs to know of the visit behind a badge."""
+
+    checked_in_at: datetime
+    checked_out_at: datetime | None
+    destination_zones: tuple[str, ...]
+
+
+def out_of_bounds(
+    school: SchoolConfig, visit: VisitWindow, zone_id: str, seen_at: datetime
+) -> bool:
+    """Seen outside the destination zones (and the zones every visitor may be in), or seen
+    while the badge was not valid: before check-in or after check-out."""
+    if seen_at < visit.checked_in_at or (
+        visit.checked_out_at is not None and seen_at >= visit.checked_out_at
+    ):
+        return True
+    return zone_id not in allowed_zones(school, visit.destination_zones)
+
+
+def allowed_zones(school: SchoolConfig, destinations: Iterable[str]) -> set[str]:
+    return set(destinations) | set(school.visitors.always_allowed_zones)
+
+
+def purge_at(school: SchoolConfig, closed_at: datetime) -> datetime:
+    return closed_at + timedelta(days=school.visitors.retention_days)

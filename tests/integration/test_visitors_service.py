@@ -1,0 +1,376 @@
+"""The visitors service on a real nats-server: front-office requests, SSO sightings, timers.
+
+The scripted day signs visitors in (one watchlist match confirmed, one dismissed), reports
+sightings in and out of bounds, lets one visit run overdue, signs visitors out and closes the
+day — and checks exactly which events were published and what the roster says at each point.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from sqlalchemy import select
+
+from lookout.clock import ManualClock
+from lookout.config import Settings
+from lookout.contracts.subjects import parse_event, subject_of
+from lookout.contracts.visitors import VisitorSighted
+from lookout.service import ServiceKernel
+from services.visitors import store
+from services.visitors.app import build_app, create_kernel
+from tests.integration.conftest import consumer_drained, running, wait_until
+
+pytestmark = pytest.mark.nats
+
+# Monday 23 November 2026; Chicago is UTC-6.
+MON = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def local(hh: int, mm: int) -> datetime:
+    return MON + timedelta(hours=hh + 6, minutes=mm)
+
+
+def sign_in_body(first: str, last: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "request_id": str(uuid.uuid4()),
+        "first_name": first,
+        "last_name": last,
+        "visitor_type": "parent",
+        "id_type": "drivers_license",
+        "id_last4": "4821",
+        "purpose": "Meeting",
+        "host_id": "counselor-patel",
+        "destination_zones": ["library"],
+        "expected_minutes": 60,
+        "signed_in_by": "office-garcia",
+    }
+    return body | overrides
+
+
+class FrontOffice:
+    """The front-office client: request-reply on command./query. subjects."""
+
+    def __init__(self, nc: nats.NATS) -> None:
+        self.nc = nc
+
+    async def call(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.nc.request(
+            f"{kind}.lhs.visitors.{name}", json.dumps(body).encode(), timeout=10
+        )
+        return dict(json.loads(reply.data))
+
+    async def ok(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.call(kind, name, body)
+        assert reply["ok"] is True, reply
+        return dict(reply["result"])
+
+    async def roster(self) -> list[tuple[Any, ...]]:
+        result = await self.ok("query", "roster", {})
+        return [
+            (
+                v["name"],
+                v["status"],
+                v["badge_number"],
+                v["visitor_type"],
+                v["host_name"],
+                v["destination_zones"],
+                v["since"],
+                v["overdue"],
+                v["last_seen_zone"],
+            )
+            for v in result["visitors"]
+        ]
+
+
+class Published:
+    """Everything the service published on the VISITORS stream (its outputs, not sightings)."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.events: list[Any] = []
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        self._sub = await self.js.subscribe("visitor.lhs.>", ordered_consumer=True)
+
+    async def _drain(self) -> None:
+        while True:
+            try:
+                msg = await self._sub.next_msg(timeout=0.05)
+            except nats.errors.TimeoutError:
+                return
+            event = parse_event(msg.subject, msg.data)
+            if not isinstance(event, VisitorSighted):
+                self.events.append(event)
+
+    async def wait_for(self, count: int) -> list[Any]:
+        async def enough() -> bool:
+            await self._drain()
+            return len(self.events) >= count
+
+        await wait_until(enough, what=f"{count} published visitor events")
+        return self.events
+
+
+def summary(event: Any) -> tuple[Any, ...]:
+    fields = {
+        "visitor.checked_in": ("badge_number", "visitor_type", "destination_zones"),
+        "visitor.checked_out": ("badge_number", "method"),
+        "visitor.screening_flagged": ("watchlist_entry_id", "score", "decision", "decided_by"),
+        "visitor.out_of_bounds": ("badge_number", "zone_id", "destination_zones"),
+        "visitor.overdue": ("badge_number", "expected_until"),
+    }[event.type]
+    values = [getattr(event, f) for f in fields]
+    return (event.type, str(event.visit_id), event.occurred_at, *[_plain(v) for v in values])
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+@pytest.fixture
+def make_kernel(
+    nats_server: Any, database_url: str, tmp_path: Any, clock: ManualClock
+) -> Callable[..., ServiceKernel]:
+    def make() -> ServiceKernel:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            nats_url=nats_server.url,
+            visitors_db_url=database_url,
+            consumer_batch_timeout_seconds=0.05,
+            tick_seconds=3600,  # the test fires the ticker itself, at the times it chooses
+        )
+        return create_kernel(settings, clock)
+
+    return make
+
+
+@pytest.fixture
+async def nc(nats_server: Any) -> Any:
+    conn = await nats.connect(nats_server.url)
+    yield conn
+    await conn.close()
+
+
+async def sight(js: JetStreamContext, badge: str, zone: str, at: datetime) -> None:
+    event = VisitorSighted.new(
+        school_id="lhs",
+        occurred_at=at,
+        actor={"kind": "sso_device", "id": "phone-rivera"},
+        badge_number=badge,
+        zone_id=zone,
+    )
+    await js.publish(
+        subject_of(event),
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(event.event_id)},
+    )
+
+
+async def sightings_applied(js: JetStreamContext) -> None:
+    await wait_until(
+        lambda: consumer_drained(js, "VISITORS", "visitors-sightings"), what="sightings"
+    )
+
+
+async def test_a_scripted_day(
+    make_kernel: Callable[..., ServiceKernel],
+    nc: Any,
+    js: JetStreamContext,
+    clock: ManualClock,
+) -> None:
+    office = FrontOffice(nc)
+    published = Published(js)
+    kernel = make_kernel()
+    async with running(kernel, build_app):
+        await published.start()
+        assert kernel.ticker is not None
+
+        # 08:00 a parent for the counselor, to the library for 2 h: admitted, badge 1123-001.
+        clock.set(local(8, 0))
+        maria = await office.ok(
+            "command", "sign_in", sign_in_body("María", "López", expected_minutes=120)
+        )
+        assert (maria["status"], maria["badge_number"], maria["possible_matches"]) == (
+            "on_site",
+            "1123-001",
+            [],
+        )
+        assert maria["expected_until"] == "2026-11-23T16:00:00Z"
+        assert maria["badge_valid_until"] == "2026-11-23T22:45:00Z"  # 15:45 + 60 min local
+        a = maria["visit_id"]
+
+        # 08:05 a nickname, transposed, of a custody-restricted person with the same DOB: held.
+        clock.set(local(8, 5))
+        greg = await office.ok(
+            "command",
+            "sign_in",
+            sign_in_body("Hollander", "Greg", date_of_birth="1979-03-14", visitor_type="guest"),
+        )
+        assert (greg["status"], greg["badge_number"]) == ("pending_screening", None)
+        assert [
+            (m["watchlist_entry_id"], m["score"], m["kind"], m["answer"])
+            for m in greg["possible_matches"]
+        ] == [("WL-001", 0.965, "custody_restriction", None)]
+        b = greg["visit_id"]
+
+        # 08:06 the same name as a trespass order without a DOB on the list: held too.
+        clock.set(local(8, 6))
+        pat = await office.ok(
+            "command",
+            "sign_in",
+            sign_in_body(
+                "Pat",
+                "Vandermeer",
+                visitor_type="volunteer",
+                destination_zones=["cafeteria", "library"],
+                expected_minutes=120,
+            ),
+        )
+        assert pat["status"] == "pending_screening"
+        c = pat["visit_id"]
+        assert [(m["watchlist_entry_id"], m["score"]) for m in pat["possible_matches"]] == [
+            ("WL-002", 1.0)
+        ]
+        assert await office.roster() == [
+            ("María López", "on_site", "1123-001", "parent", "Ravi Patel", ["library"],
+             "2026-11-23T14:00:00Z", False, None),
+            ("Hollander Greg", "pending_screening", None, "guest", "Ravi Patel", ["library"],
+             "2026-11-23T14:05:00Z", False, None),
+            ("Pat Vandermeer", "pending_screening", None, "volunteer", "Ravi Patel",
+             ["cafeteria", "library"], "2026-11-23T14:06:00Z", False, None),
+        ]  # fmt: skip
+
+        # 08:10 the AP dismisses Pat's match (admitted) and confirms Greg's (denied, flagged).
+        clock.set(local(8, 10))
+        pat = await office.ok(
+            "command",
+            "screen",
+            {"visit_id": c, "answer": "no", "decided_by": "ap-chen", "note": "different person"},
+        )
+        assert (pat["status"], pat["badge_number"]) == ("on_site", "1123-002")
+        assert pat["possible_matches"][0]["answer"] == "no"
+        greg = await office.ok(
+            "command",
+            "screen",
+            {
+                "visit_id": b,
+                "watchlist_entry_id": "WL-001",
+                "answer": "yes",
+                "decided_by": "ap-chen",
+            },
+        )
+        assert (greg["status"], greg["badge_number"]) == ("denied", None)
+        # A decided visit takes no further answers.
+        assert await office.call(
+            "command", "screen", {"visit_id": b, "answer": "no", "decided_by": "ap-chen"}
+        ) == {"ok": False, "error": f"visit {b} is denied, not pending screening"}
+
+        # 08:30 a contractor to the gym for 30 minutes.
+        clock.set(local(8, 30))
+        dave = await office.ok(
+            "command",
+            "sign_in",
+            sign_in_body(
+                "Dave",
+                "Okoro",
+                visitor_type="contractor",
+                host_id="principal-okafor",
+                destination_zones=["gym"],
+                expected_minutes=30,
+            ),
+        )
+        assert dave["badge_number"] == "1123-003"
+        d = dave["visit_id"]
+
+        events = await published.wait_for(4)
+        assert [summary(e) for e in events] == [
+            ("visitor.checked_in", a, local(8, 0), "1123-001", "parent", ["library"]),
+            ("visitor.checked_in", c, local(8, 10), "1123-002", "volunteer",
+             ["cafeteria", "library"]),
+            ("visitor.screening_flagged", b, local(8, 10), "WL-001", 0.965, "yes", "ap-chen"),
+            ("visitor.checked_in", d, local(8, 30), "1123-003", "contractor", ["gym"]),
+        ]  # fmt: skip
+
+        # Sightings: in bounds (library, the main office everyone may use) and out of bounds.
+        clock.set(local(8, 45))
+        await sight(js, "1123-001", "library", local(8, 40))
+        await sight(js, "1123-001", "hall-2-south", local(8, 42))
+        await sight(js, "1123-002", "main-office", local(8, 43))
+        await sight(js, "1123-002", "gym", local(8, 44))
+        await sightings_applied(js)
+        events = await published.wait_for(6)
+        assert [summary(e) for e in events[4:]] == [
+            ("visitor.out_of_bounds", a, local(8, 42), "1123-001", "hall-2-south", ["library"]),
+            ("visitor.out_of_bounds", c, local(8, 44), "1123-002", "gym",
+             ["cafeteria", "library"]),
+        ]  # fmt: skip
+
+        # 09:15 is Dave's deadline (09:00 + 15 min grace): not yet at 09:14, once at 09:16.
+        clock.set(local(9, 14))
+        assert (await kernel.ticker.tick())["visitor-overdue"] == 0
+        clock.set(local(9, 16))
+        assert (await kernel.ticker.tick())["visitor-overdue"] == 1
+        assert (await kernel.ticker.tick())["visitor-overdue"] == 0
+        events = await published.wait_for(7)
+        assert summary(events[6]) == (
+            "visitor.overdue", d, local(9, 15), "1123-003", local(9, 0)
+        )  # fmt: skip
+        assert await office.roster() == [
+            ("María López", "on_site", "1123-001", "parent", "Ravi Patel", ["library"],
+             "2026-11-23T14:00:00Z", False, "hall-2-south"),
+            ("Pat Vandermeer", "on_site", "1123-002", "volunteer", "Ravi Patel",
+             ["cafeteria", "library"], "2026-11-23T14:06:00Z", False, "gym"),
+            ("Dave Okoro", "on_site", "1123-003", "contractor", "Ada Okafor", ["gym"],
+             "2026-11-23T14:30:00Z", True, None),
+        ]  # fmt: skip
+
+        # Sign-outs: María by badge, Pat by visit id; a repeat is answered the same, no event.
+        clock.set(local(9, 30))
+        out = await office.ok(
+            "command", "sign_out", {"badge_number": "1123-001", "signed_out_by": "office-garcia"}
+        )
+        assert (out["status"], out["checked_out_at"], out["checkout_method"]) == (
+            "checked_out",
+            "2026-11-23T15:30:00Z",
+            "front_office",
+        )
+        clock.set(local(10, 0))
+        await office.ok("command", "sign_out", {"visit_id": c, "signed_out_by": "office-garcia"})
+        again = await office.ok(
+            "command", "sign_out", {"visit_id": c, "signed_out_by": "office-garcia"}
+        )
+        assert again["checked_out_at"] == "2026-11-23T16:00:00Z"
+
+        # After sign-out María's badge is no longer valid anywhere.
+        await sight(js, "1123-001", "library", local(10, 5))
+        await sightings_applied(js)
+
+        # 16:45 the day closes: Dave is checked out automatically.
+        clock.set(local(16, 44))
+        assert (await kernel.ticker.tick())["visitor-auto-checkout"] == 0
+        clock.set(local(16, 46))
+        assert (await kernel.ticker.tick())["visitor-auto-checkout"] == 1
+        events = await published.wait_for(11)
+        assert [summary(e) for e in events[7:]] == [
+            ("visitor.checked_out", a, local(9, 30), "1123-001", "front_office"),
+            ("visitor.checked_out", c, local(10, 0), "1123-002", "front_office"),
+            ("visitor.out_of_bounds", a, local(10, 5), "1123-001", "library", ["library"]),
+            ("visitor.checked_out", d, local(16, 45), "1123-003", "automatic_end_of_day"),
+        ]
+        assert await office.roster() == []
+
+        async with kernel.sessions() as session:
+            decisions = (await session.execute(select(store.screening_decisions))).all()
+            unsent = await kernel.outbox.unsent_count(session)
+        assert sorted((str(r.visit_id), r.watchlist_entry_id, r.answer) for r in decisions) == (
+            sorted([(c, "WL-002", "no"), (b, "WL-001", "yes")])
+        )
+        assert unsent == 0
