@@ -26,6 +26,8 @@ from typer.core import TyperGroup
 
 from lookout.cli_alerts import app as alerts_app
 from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone, pick_school
+from lookout.cli_patrol import app as patrol_app
+from lookout.cli_visitors import app as visitors_app
 from lookout.config import SERVICES, SchoolConfigError, Settings, load_schools
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned as CheckpointScannedEvent
@@ -92,6 +94,8 @@ emit_app.add_typer(concern_app, name="concern")
 app.add_typer(db_app, name="db")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(patrol_app, name="patrol")
+app.add_typer(visitors_app, name="visitors")
 
 
 def _say(message: str, style: str | None = None) -> None:
@@ -263,8 +267,15 @@ def run(service: str = typer.Argument(..., help="patrol, visitors, alerts or rep
     """Run one service in the foreground (what `lookout up` starts for each service)."""
     _check_service(service)
     from lookout.docs import service_module
+    from lookout.runtime import nats_is_reachable
 
-    application = service_module(service).create_app()
+    settings = Settings()
+    load_schools(settings)  # a bad school file: one line, before anything starts
+    url = settings.nats_servers()
+    # Once running, the service rides out a NATS restart; at start, say plainly if it is absent.
+    if not asyncio.run(nats_is_reachable(url)):
+        raise CliError(f"cannot reach NATS at {url}")
+    application = service_module(service).create_app(settings)
     asyncio.run(application.run())
 
 
@@ -576,6 +587,25 @@ def dlq_list(
     for line in lines:
         _say(line.render())
     _say(f"{len(lines)} dead letter(s)")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    service: str | None = typer.Option(None, "--service", help="Only this service's."),
+    seqs: list[int] | None = typer.Option(
+        None, "--seq", help="Only this DLQ sequence number (from `dlq list`). Repeatable."
+    ),
+    keep: bool = typer.Option(False, "--keep", help="Leave them in the DLQ too."),
+) -> None:
+    """Send dead letters back to their original subject once the cause is fixed."""
+    from lookout.tail import replay_dead_letters
+
+    if service is not None and service not in SERVICES:
+        raise UsageError(f"service: unknown service {service!r} (one of: {', '.join(SERVICES)})")
+    done = asyncio.run(replay_dead_letters(resolve_nats_url(Settings()), service, seqs or (), keep))
+    for line in done:
+        _say(line)
+    _say(f"{sum(' -> ' in line for line in done)} dead letter(s) replayed")
 
 
 def main() -> None:

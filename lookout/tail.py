@@ -16,6 +16,7 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from lookout.cli_emit import CliError, connect
@@ -103,7 +104,7 @@ def describe_message(msg: Msg) -> Line:
     if msg.subject.startswith("dlq."):
         reason = headers.get(DLQ_REASON, "?")
         origin = (
-            f"from={headers.get(DLQ_SUBJECT, '?')} "
+            f"#{seq} from={headers.get(DLQ_SUBJECT, '?')} "
             f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')}"
         )
         return Line(_stored_time(msg), msg.subject, "dead-letter", f"{origin} reason={reason}")
@@ -191,32 +192,73 @@ async def follow(
         await nc.close()
 
 
+async def _each_dead_letter(js: JetStreamContext, url: str, service: str | None) -> Any:
+    """Every message now in the DLQ stream (for one service or all), oldest first."""
+    subject = f"dlq.{service}" if service else "dlq.>"
+    try:
+        psub = await js.pull_subscribe(
+            subject,
+            stream="DLQ",
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE,
+                deliver_policy=DeliverPolicy.ALL,
+                inactive_threshold=30.0,
+            ),
+        )
+    except NotFoundError:
+        raise CliError(f"no DLQ stream at {url} (is `lookout up` running?)") from None
+    try:
+        pending = (await psub.consumer_info()).num_pending
+        while pending > 0:
+            for msg in await psub.fetch(batch=min(pending, 256), timeout=5):
+                yield msg
+                pending = msg.metadata.num_pending
+    finally:
+        await psub.unsubscribe()
+
+
 async def dead_letters(url: str, service: str | None = None) -> list[Line]:
     """Every dead letter now in the DLQ stream (reason and origin; never the payload)."""
-    subject = f"dlq.{service}" if service else "dlq.>"
+    nc = await connect(url)
+    try:
+        return [describe_message(m) async for m in _each_dead_letter(nc.jetstream(), url, service)]
+    finally:
+        await nc.close()
+
+
+async def replay_dead_letters(
+    url: str, service: str | None = None, seqs: Iterable[int] = (), keep: bool = False
+) -> list[str]:
+    """Publish dead letters back to their original subject (after the cause was fixed, e.g. a
+    zone added to the school file), then delete them from the DLQ unless `keep`.
+
+    Each replay carries `Nats-Msg-Id = replay-dlq-<seq>`, so replaying one entry twice in the
+    duplicate window publishes it once; the services' inboxes make a replay of an event they
+    already applied a no-op. Returns one line per replayed message (no payload)."""
+    wanted = set(seqs)
+    done: list[str] = []
     nc = await connect(url)
     try:
         js = nc.jetstream()
-        try:
-            psub = await js.pull_subscribe(
-                subject,
-                stream="DLQ",
-                config=ConsumerConfig(
-                    ack_policy=AckPolicy.NONE,
-                    deliver_policy=DeliverPolicy.ALL,
-                    inactive_threshold=30.0,
-                ),
+        async for msg in _each_dead_letter(js, url, service):
+            seq = msg.metadata.sequence.stream
+            if wanted and seq not in wanted:
+                continue
+            headers = msg.headers or {}
+            origin = headers.get(DLQ_SUBJECT)
+            if not origin:
+                done.append(f"DLQ#{seq} skipped: no {DLQ_SUBJECT} header")
+                continue
+            ack = await js.publish(
+                origin,
+                msg.data,
+                headers={"Nats-Msg-Id": f"replay-dlq-{seq}"},
+                stream=headers.get(DLQ_STREAM) or None,
             )
-        except NotFoundError:
-            raise CliError(f"no DLQ stream at {url} (is `lookout up` running?)") from None
-        lines: list[Line] = []
-        pending = (await psub.consumer_info()).num_pending
-        while pending > 0:
-            msgs = await psub.fetch(batch=min(pending, 256), timeout=5)
-            for msg in msgs:
-                lines.append(describe_message(msg))
-                pending = msg.metadata.num_pending
-        await psub.unsubscribe()
-        return lines
+            if not keep:
+                await js.delete_msg("DLQ", seq)
+            dup = " (duplicate, already replayed)" if ack.duplicate else ""
+            done.append(f"DLQ#{seq} -> {origin} ({ack.stream} seq {ack.seq}){dup}")
+        return done
     finally:
         await nc.close()

@@ -165,6 +165,17 @@ def test_dlq_list_and_tail_show_reason_not_payload(streams: str) -> None:
     tailed = invoke(["tail", "--from-start", "--subject", "dlq.>", "--limit", "1"], streams)
     assert "dead-letter" in tailed.stdout and "secret" not in tailed.stdout
 
+    # Once the cause is fixed, replay sends it back to where it came from and clears the DLQ.
+    seq = re.search(r"#(\d+) from=", listed.stdout).group(1)  # type: ignore[union-attr]
+    replayed = invoke(["dlq", "replay", "--service", "patrol", "--seq", seq], streams)
+    assert f"DLQ#{seq} -> patrol.lhs.observation.logged (PATROL" in replayed.stdout
+    assert "1 dead letter(s) replayed" in replayed.stdout
+    msg = asyncio.run(_last(streams, "PATROL", "patrol.lhs.observation.logged"))
+    assert msg.data == b'{"note": "secret payload"}'
+    assert msg.headers["Nats-Msg-Id"] == f"replay-dlq-{seq}"
+    assert "0 dead letter(s)" in invoke(["dlq", "list"], streams).stdout
+    assert "0 dead letter(s) replayed" in invoke(["dlq", "replay"], streams).stdout
+
 
 def test_docs_writes_asyncapi_and_schemas(tmp_path: Path) -> None:
     result = runner.invoke(app, ["docs", "--out", str(tmp_path)])

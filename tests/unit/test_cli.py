@@ -184,3 +184,16 @@ def test_tail_unknown_subject_is_usage_error() -> None:
     result = runner.invoke(app, ["tail", "--subject", "nothing.>"], env=UNREACHABLE)
     assert result.exit_code == 2
     assert "matches no Lookout stream" in one_line_error(result)
+
+
+def test_run_without_nats_is_one_line() -> None:
+    result = runner.invoke(app, ["run", "patrol"], env=UNREACHABLE)
+    assert result.exit_code == 1
+    assert one_line_error(result) == "lookout: error: cannot reach NATS at nats://127.0.0.1:1"
+
+
+def test_up_with_unreachable_nats_url_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["up"], env={"LOOKOUT_DATA_DIR": str(tmp_path), **UNREACHABLE})
+    assert result.exit_code == 1
+    assert "cannot reach NATS at nats://127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.output
