@@ -785,3 +785,75 @@ async def test_two_kernels_publish_the_weeks_focus_once(
     finally:
         for k in kernels:
             await k.engine.dispose()
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+async def lookout(*args: str, url: str) -> Any:
+    """Run `lookout …` in a thread (it runs its own event loop) against the test's NATS."""
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    env = {"LOOKOUT_NATS_URL": url, "COLUMNS": "250", "LOOKOUT_USER": "ap-chen"}
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+
+
+async def test_cli_prints_the_plan_and_answers_in_json(
+    seeded: tuple[ServiceKernel, Seed], nc: Client, nats_server: Any
+) -> None:
+    url = nats_server.url
+    table = await lookout("patrol", "plan", "--school", "lhs", "--week", "2026-W49", url=url)
+    assert table.exit_code == 0, table.output
+    assert "Patrol focus 2026-W49 (lhs), from 2026-11-02 to 2026-11-29, 18 school days" in (
+        table.output
+    )
+    assert "extra checks: 2 concerns (2 vaping) and 2 observations in the last 4 weeks" in (
+        table.output
+    )
+    assert "unannounced checks (no planned window): 1 concern (1 conflict)" in table.output
+
+    as_json = await lookout(
+        "patrol", "plan", "--school", "lhs", "--week", "2026-W49", "--format", "json", url=url
+    )
+    focus = await ask(nc, "focus", {"requested_by": "ap-chen", "week": "2026-W49"})
+    assert json.loads(as_json.stdout) == focus["result"]
+
+    summary = await lookout(
+        "patrol", "summary", "--officer", "sso-rivera", "--date", "2026-11-23", "--format",
+        "json", url=url,
+    )  # fmt: skip
+    assert json.loads(summary.stdout)["checks_missed"] == 2
+    for args in (
+        ("patrol", "status"),
+        ("patrol", "summary", "--officer", "sso-rivera", "--date", "2026-11-23"),
+        ("patrol", "stats", "--from", "2026-11-23", "--to", "2026-11-24"),
+        ("patrol", "hotspots", "--as-of", "2026-11-28"),
+        ("patrol", "deterrence", "--from", "2026-11-23", "--to", "2026-11-23"),
+    ):
+        result = await lookout(*args, url=url)
+        assert result.exit_code == 0, (args, result.output)
+    status = await lookout("patrol", "status", "--zone", "bath-1n-boys", url=url)
+    assert "Tue 24 Nov 08:36" in status.output and "Mon 30 Nov 08:35-08:42" in status.output
+
+    bad = await lookout("patrol", "plan", "--week", "2026-W99", url=url)
+    assert (bad.exit_code, bad.stderr) == (
+        2,
+        "lookout: error: week: String should match pattern '^\\d{4}-W(0[1-9]|[1-4]\\d|5[0-3])$'\n",
+    )
+    refused = await lookout("patrol", "status", "--zone", "roof", url=url)
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "lookout: error: zone_id: unknown zone 'roof' in school 'lhs'\n",
+    )
+
+
+async def test_cli_says_when_the_patrol_service_does_not_answer(nats_server: Any) -> None:
+    result = await lookout("patrol", "status", "--timeout", "0.5", url=nats_server.url)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "lookout: error: patrol service did not answer on query.lhs.patrol.zone_status "
+        "(is `lookout up` running?)\n",
+    )
+    assert "Traceback" not in result.output
