@@ -7,6 +7,7 @@ day — and checks exactly which events were published and what the roster says 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from lookout.clock import ManualClock
 from lookout.config import Settings
@@ -374,3 +376,132 @@ async def test_a_scripted_day(
             sorted([(c, "WL-002", "no"), (b, "WL-001", "yes")])
         )
         assert unsent == 0
+
+
+async def test_restart_mid_day_fires_each_overdue_once(
+    make_kernel: Callable[..., ServiceKernel],
+    nc: Any,
+    js: JetStreamContext,
+    clock: ManualClock,
+) -> None:
+    office = FrontOffice(nc)
+    published = Published(js)
+    first = make_kernel()
+    async with running(first, build_app):
+        await published.start()
+        clock.set(local(8, 0))
+        early = await office.ok(
+            "command", "sign_in", sign_in_body("Ann", "Early", expected_minutes=30)
+        )
+        clock.set(local(8, 20))
+        late = await office.ok(
+            "command", "sign_in", sign_in_body("Bo", "Later", expected_minutes=30)
+        )
+        clock.set(local(8, 50))  # past 08:45 (early's deadline), before 09:05 (late's)
+        assert first.ticker is not None
+        assert (await first.ticker.tick())["visitor-overdue"] == 1
+        await published.wait_for(3)
+
+    clock.set(local(9, 30))  # both deadlines passed while the service was down
+    second = make_kernel()
+    async with running(second, build_app):  # the ticker fires once as it starts
+        events = await published.wait_for(4)
+        assert second.ticker is not None
+        assert (await second.ticker.tick())["visitor-overdue"] == 0
+    overdue = [summary(e) for e in events if e.type == "visitor.overdue"]
+    assert overdue == [
+        ("visitor.overdue", early["visit_id"], local(8, 45), "1123-001", local(8, 30)),
+        ("visitor.overdue", late["visit_id"], local(9, 5), "1123-002", local(8, 50)),
+    ]
+    assert len(events) == 4
+
+
+async def test_cli_signs_in_screens_lists_and_signs_out(
+    make_kernel: Callable[..., ServiceKernel],
+    nats_server: Any,
+    js: JetStreamContext,
+    clock: ManualClock,
+    tmp_path: Any,
+) -> None:
+    from lookout.cli import app as cli
+
+    env = {"LOOKOUT_NATS_URL": nats_server.url, "LOOKOUT_DATA_DIR": str(tmp_path / "cli")}
+    runner = CliRunner()
+
+    async def lookout(*args: str) -> Any:
+        return await asyncio.to_thread(runner.invoke, cli, ["visitors", *args], env=env)
+
+    kernel = make_kernel()
+    published = Published(js)
+    async with running(kernel, build_app):
+        await published.start()
+        clock.set(local(8, 0))
+        signed = await lookout(
+            "sign-in", "--first-name", "Patricia", "--last-name", "Vandermeer",
+            "--type", "guest", "--id-type", "passport", "--id-last4", "X9Z1",
+            "--purpose", "Book fair", "--host", "counselor-patel", "--zone", "library",
+            "--minutes", "45", "--by", "office-garcia",
+        )  # fmt: skip
+        assert signed.exit_code == 0, signed.output
+        visit_id = signed.output.split()[1].rstrip(":")
+        assert signed.output.splitlines()[0] == f"visit {visit_id}: pending_screening"
+        assert "possible watchlist match WL-002 score 1.000 (trespass_order)" in signed.output
+        assert "X9Z1" not in signed.output
+
+        screened = await lookout("screen", "not_sure", "--visit", visit_id, "--by", "ap-chen")
+        assert screened.exit_code == 0, screened.output
+        assert screened.output.splitlines()[0] == f"visit {visit_id}: pending_screening"
+        screened = await lookout("screen", "no", "--visit", visit_id, "--by", "principal-okafor")
+        assert screened.output.splitlines()[:2] == [
+            f"visit {visit_id}: on_site",
+            "badge 1123-001 (valid until 2026-11-23T22:45:00+00:00)",
+        ]
+
+        table = await lookout("roster")
+        assert table.exit_code == 0, table.output
+        assert table.output.splitlines()[-1] == (
+            "1 visitor(s) on site as of 2026-11-23T14:00:00+00:00"
+        )
+        as_csv = await lookout("roster", "--format", "csv")
+        assert as_csv.output.splitlines() == [
+            "badge,name,type,host,destination,since,expected_until,overdue,status,last_seen",
+            "1123-001,Patricia Vandermeer,guest,Ravi Patel,library,2026-11-23T14:00:00+00:00,"
+            "2026-11-23T14:45:00+00:00,no,on_site,",
+        ]
+
+        bad = await lookout("sign-out", "--badge", "1123-999", "--by", "office-garcia")
+        assert (bad.exit_code, bad.output) == (
+            1,
+            "lookout: error: badge_number: no visit with badge '1123-999'\n",
+        )
+        bad_field = await lookout(
+            "sign-in", "--first-name", "A", "--last-name", "B", "--type", "alien",
+            "--id-type", "passport", "--id-last4", "123456", "--purpose", "x",
+            "--host", "counselor-patel", "--zone", "library", "--by", "office-garcia",
+        )  # fmt: skip
+        assert bad_field.exit_code == 2
+        assert bad_field.output.startswith("lookout: error: visitor_type: Input should be")
+        assert "id_last4: String should match pattern" in bad_field.output
+        assert "Traceback" not in bad_field.output
+
+        out = await lookout("sign-out", "--badge", "1123-001", "--by", "office-garcia")
+        assert out.exit_code == 0, out.output
+        assert "checked out 2026-11-23T14:00:00+00:00 (front_office)" in out.output
+
+        events = await published.wait_for(3)
+        assert [(e.type, str(e.visit_id)) for e in events] == [
+            ("visitor.screening_flagged", visit_id),
+            ("visitor.checked_in", visit_id),
+            ("visitor.checked_out", visit_id),
+        ]
+        assert events[0].decision.value == "not_sure"
+    async with kernel.sessions() as session:
+        answers = [
+            (r.answer, r.decided_by)
+            for r in (
+                await session.execute(
+                    select(store.screening_decisions).order_by(store.screening_decisions.c.id)
+                )
+            ).all()
+        ]
+    assert answers == [("not_sure", "ap-chen"), ("no", "principal-okafor")]

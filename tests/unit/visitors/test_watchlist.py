@@ -1,0 +1,77 @@
+"""The CSV watchlist provider: file checks, re-reading an edited file, path resolution."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lookout.config import EXAMPLE_SCHOOL
+from services.visitors.watchlist import CsvWatchlist, WatchlistError, read_csv, resolve_path
+
+HEADER = "entry_id,first_name,last_name,date_of_birth,kind,note\n"
+
+
+def write(path: Path, rows: str) -> Path:
+    path.write_text(HEADER + rows, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_example_loads() -> None:
+    entries = read_csv(resolve_path("lhs-watchlist.csv", EXAMPLE_SCHOOL))
+    assert [(e.entry_id, e.kind, e.date_of_birth) for e in entries] == [
+        ("WL-001", "custody_restriction", date(1979, 3, 14)),
+        ("WL-002", "trespass_order", None),
+        ("WL-003", "banned", date(1985, 11, 2)),
+        ("WL-004", "custody_restriction", date(1990, 7, 21)),
+        ("WL-005", "trespass_order", date(1972, 1, 30)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ("W1,Ann,Lee,1980-13-01,banned,\n", "line 2: date_of_birth: not a YYYY-MM-DD date"),
+        ("W1,Ann,Lee,,banished,\n", "line 2: kind: one of custody_restriction, trespass_order"),
+        ("W1,Ann,Lee,,banned,\nW1,Bo,Li,,banned,\n", "line 3: entry_id: 'W1' appears twice"),
+        ("W1,,Lee,,banned,\n", "line 2: first_name: empty"),
+        ("W 1,Ann,Lee,,banned,\n", "line 2: entry_id: letters, digits, - and _ only (1-64)"),
+    ],
+)
+def test_bad_rows_name_line_and_column(tmp_path: Path, rows: str, error: str) -> None:
+    path = write(tmp_path / "w.csv", rows)
+    with pytest.raises(WatchlistError) as exc:
+        read_csv(path)
+    assert str(exc.value).startswith(f"{path}: {error}")
+    assert "1980-13-01" not in str(exc.value)
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("entry_id,first_name,last_name\n", encoding="utf-8")
+    with pytest.raises(WatchlistError, match="line 1: missing column\\(s\\) date_of_birth, kind"):
+        read_csv(path)
+
+
+def test_an_edited_file_is_reread_and_a_broken_edit_keeps_the_last_good_list(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "w.csv", "W1,Ann,Lee,,banned,\n")
+    provider = CsvWatchlist(path)
+    assert [m.entry.entry_id for m in provider.screen("Ann", "Lee", None, 0.85)] == ["W1"]
+
+    write(path, "W2,Bo,Li,,banned,\n")
+    os.utime(path, ns=(1, 10**18))  # a different modification time, as an editor would leave
+    assert provider.screen("Ann", "Lee", None, 0.85) == []
+    assert [m.entry.entry_id for m in provider.screen("Bo", "Li", None, 0.85)] == ["W2"]
+
+    write(path, "W3,Cy,Ng,,nonsense,\n")
+    os.utime(path, ns=(1, 2 * 10**18))
+    assert [m.entry.entry_id for m in provider.screen("Bo", "Li", None, 0.85)] == ["W2"]
+
+
+def test_relative_paths_are_relative_to_the_school_file(tmp_path: Path) -> None:
+    assert resolve_path("w.csv", tmp_path / "school.yaml") == tmp_path / "w.csv"
+    assert resolve_path("/etc/w.csv", tmp_path / "school.yaml") == Path("/etc/w.csv")
