@@ -11,7 +11,7 @@ import asyncio
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import typer
@@ -50,8 +50,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console(soft_wrap=True, highlight=False)
-
-Reply = TypeVar("Reply", bound=BaseModel)
 
 
 class Format(StrEnum):

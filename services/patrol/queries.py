@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from faststream import Context
 from faststream.nats import NatsRouter
@@ -51,7 +51,6 @@ from lookout.contracts.patrol_queries import (
     OpenConcernsRequest,
     PaddingFlag,
     PatrolQuery,
-    PatrolRequest,
     ShiftSummaryReply,
     ShiftSummaryRequest,
     TourStatsReply,
@@ -71,7 +70,6 @@ from services.patrol.store import SERVICE
 
 log = logging.getLogger("lookout.patrol.queries")
 
-Req = TypeVar("Req", bound=PatrolRequest)
 Handler = Callable[[SchoolConfig, Any], Awaitable[Any]]
 DEFAULT_WEEKS = 4
 MAX_PADDING_FLAGS = 500
@@ -133,14 +131,13 @@ class PatrolQueries:
     def _range(
         self, school: SchoolConfig, req: TourStatsRequest | DeterrenceRequest
     ) -> tuple[date, date]:
+        """The requested days; by default the 4 weeks ending today (or starting at date_from)."""
         last = req.date_to or (
             req.date_from + timedelta(days=7 * DEFAULT_WEEKS - 1)
             if req.date_from
             else self._today(school)
         )
         first = req.date_from or last - timedelta(days=7 * DEFAULT_WEEKS - 1)
-        if (last - first).days >= 366:
-            raise Refused("the date range is longer than 366 days")
         return first, last
 
     async def open_concerns(

@@ -4,7 +4,7 @@ marker are the only writes."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -342,8 +342,3 @@ async def claim_focus_week(
         .on_conflict_do_nothing(index_elements=["school_id", "week"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def as_strings(values: Sequence[Any]) -> list[str]:
-    """Plain strings for JSON columns (UUIDs and enums included)."""
-    return [str(v) for v in values]

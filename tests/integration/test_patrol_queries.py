@@ -405,7 +405,7 @@ async def test_bad_requests_get_an_error_reply_naming_the_field(
 # --- zone status and shift summary --------------------------------------------------------------
 
 
-async def test_zone_status_shows_the_last_check_and_the_next_planned_window(
+async def test_zone_status_and_the_officers_shift_summary(
     seeded: tuple[ServiceKernel, Seed], nc: Client
 ) -> None:
     reply = await ask(nc, "zone_status", {"requested_by": "ap-chen", "zone_id": "bath-1n-boys"})
@@ -440,10 +440,6 @@ async def test_zone_status_shows_the_last_check_and_the_next_planned_window(
     )
     assert zones["gym"]["last_check_at"] is None
 
-
-async def test_shift_summary_counts_the_officers_day(
-    seeded: tuple[ServiceKernel, Seed], nc: Client
-) -> None:
     reply = await ask(
         nc,
         "shift_summary",
@@ -571,6 +567,17 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
         ("sso-rivera", 6, 3)
     ]
     assert len(result["padding"]) == 1  # 60 s is within 1 minute too
+
+    default = await ask(nc, "deterrence", {"requested_by": "ap-chen"})  # the last 4 weeks
+    assert (default["result"]["date_from"], default["result"]["date_to"]) == (
+        "2026-11-01",
+        "2026-11-28",
+    )
+    started = await ask(nc, "tour_stats", {"requested_by": "ap-chen", "date_from": "2026-11-23"})
+    assert (started["result"]["date_from"], started["result"]["date_to"]) == (
+        "2026-11-23",
+        "2026-12-20",
+    )
 
 
 async def test_hotspots_focus_and_deterrence_are_exact(
