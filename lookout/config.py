@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     consumer_batch_size: int = 500
     consumer_batch_timeout_seconds: float = 0.05
     # How long a delivered, unacknowledged message waits before JetStream redelivers it.
-    consumer_ack_wait_seconds: float = 30.0
+    # Short, because a message delivered to a pull request the client gave up on (a fetch that
+    # timed out, a killed process) is only redelivered after this; the inbox makes a redelivery
+    # of something still being applied harmless.
+    consumer_ack_wait_seconds: float = 5.0
     # Outgoing mail (alerts, weekly reports). `lookout up` points these at its local mail sink.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -44,7 +47,9 @@ class Settings(BaseSettings):
     # Seeds the draw of unannounced check times: set a secret per deployment so the times are
     # reproducible for the school but cannot be computed by anyone reading this code.
     patrol_seed: SecretStr = SecretStr("")
-    tick_seconds: float = 1.0  # how often (real seconds) timers are checked when not woken
+    tick_seconds: float = 1.0
+    # A replica can consume without firing timers (and tests of ingestion alone turn them off).
+    timers_enabled: bool = True  # how often (real seconds) timers are checked when not woken
     log_level: str = "INFO"
 
     def database_url(self, service: str) -> str:

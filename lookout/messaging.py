@@ -22,7 +22,7 @@ from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from lookout.contracts.envelope import Event
@@ -121,7 +121,7 @@ def stream_subscriber(
         ),
         "ack_policy": AckPolicy.MANUAL,
         "decoder": _raw_bodies,
-        "title": f"{service}:{stream}",
+        "title": f"{service}:{name or stream.lower()}",
     }
 
 
@@ -198,7 +198,7 @@ class EventConsumer:
         try:
             await self._apply_together(valid, apply, outcome)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or _racing_replica(exc, valid):
                 await self._retry_later(valid, exc)
                 outcome.retried += len(valid)
                 return outcome
@@ -287,6 +287,13 @@ def header_safe(text: str, limit: int = 1000) -> str:
     """ASCII without control characters: NATS headers cannot carry newlines, and a reason may
     quote a field name chosen by whoever sent the message."""
     return text.encode("unicode_escape").decode("ascii")[:limit]
+
+
+def _racing_replica(exc: BaseException, pairs: Sequence[tuple[Msg, Event]]) -> bool:
+    """An inbox key clash on an early delivery: another replica is applying the same event
+    (redelivered after ack_wait). Retrying soon finds it in the inbox; a clash that persists
+    past a few deliveries is a real poison and is isolated instead."""
+    return isinstance(exc, IntegrityError) and min(_deliveries(m) for m, _ in pairs) < 3
 
 
 def backoff_seconds(deliveries: int) -> float:

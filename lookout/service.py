@@ -117,7 +117,7 @@ class ServiceKernel:
 
     async def _started(self) -> None:
         self.relay.start()
-        if self.ticker is not None:
+        if self.ticker is not None and self.settings.timers_enabled:
             self.ticker.start()
         self.log.info(
             "event=started schools=%s database=%s",

@@ -31,6 +31,7 @@ from lookout.contracts.patrol import (
 from lookout.service import ServiceKernel, by_type
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
+from services.patrol.queries import FocusPublisher, register_queries
 from services.patrol.timers import (
     DayPlanner,
     FollowUpDeadlines,
@@ -66,8 +67,10 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         SilenceWatch(kernel.schools, kernel.outbox),
         FollowUpReminders(kernel.outbox),
         FollowUpDeadlines(kernel.outbox),
+        FocusPublisher(kernel.schools, kernel.outbox),
     )
     router = NatsRouter()
+    register_queries(router, kernel)
 
     apply_patrol = by_type(
         {

@@ -79,6 +79,7 @@ def make_kernel(
             data_dir=tmp_path / "data",
             nats_url=nats_server.url,
             patrol_db_url=database_url,
+            timers_enabled=False,  # only the events each test sends
             **overrides,
         )
         return create_kernel(settings, clock)

@@ -232,6 +232,7 @@ def make_kernel(
             # A delivery lost to a pull request that expired client-side under load comes
             # back after ack_wait: keep it short so a slow machine costs seconds, not a failure.
             consumer_ack_wait_seconds=2.0,
+            timers_enabled=False,  # the tests tick the timers they examine themselves
         )
         return create_kernel(settings, clock)
 

@@ -160,7 +160,7 @@ def test_app_has_one_durable_batch_consumer_per_stream(patrol: Patrol) -> None:
         assert sub.stream.name == stream
         assert sub.subject.broker_address == subject
         assert sub.pull_sub.batch is True
-        assert sub.config.ack_wait == 30.0
+        assert sub.config.ack_wait == 5.0
 
 
 # --- scans ------------------------------------------------------------------------------------

@@ -150,6 +150,7 @@ async def test_a_day_of_checks_late_checks_and_misses(
         "silence_watch": 0,
         "follow_up_reminders": 0,
         "follow_up_deadlines": 0,
+        "patrol_focus": 0,
     }
     await day.scan("entrance", "T-E", "07:20")  # in the window: checked
     await day.scan("bath-a", "T-A", "08:44")  # pass-1 ended 08:42, grace to 08:45: late
