@@ -3,12 +3,18 @@ emptied before each test: creating and migrating a PostgreSQL database per test 
 
 from __future__ import annotations
 
+import email.policy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from lookout.runtime import free_port
 from lookout.storage import make_engine, upgrade_database
 from services.alerts import store
 from services.alerts.app import MIGRATIONS
@@ -55,3 +61,36 @@ async def alerts_db(migrated_alerts_db: str) -> str:
     """The module's migrated database, with every alerts table empty."""
     await empty(migrated_alerts_db)
     return migrated_alerts_db
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives."""
+
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = BytesParser(policy=email.policy.default).parsebytes(envelope.content)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
