@@ -39,6 +39,7 @@ from lookout.contracts.patrol import (
     ObservationLogged,
 )
 from lookout.contracts.subjects import describe
+from lookout.deploy_nats import app as deploy_app
 
 console = Console(soft_wrap=True, highlight=False)
 
@@ -96,6 +97,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patrol_app, name="patrol")
 app.add_typer(visitors_app, name="visitors")
+app.add_typer(deploy_app, name="deploy")
 
 
 def _say(message: str, style: str | None = None) -> None:

@@ -15,9 +15,11 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import APIError
 from pydantic import ValidationError
 
+from lookout.config import Settings
 from lookout.contracts.envelope import ActorKind, Event
 from lookout.contracts.subjects import BY_MODEL, describe, subject_of
 from lookout.messaging import msg_id_headers
+from lookout.nats_connect import NatsSettingsError, connect_options
 from lookout.school import SchoolConfig
 
 
@@ -144,6 +146,9 @@ async def connect(url: str, connect_timeout: float = 3.0) -> nats.NATS:
             max_reconnect_attempts=1,  # 0 would mean "retry forever" on the first connect
             reconnect_time_wait=0.1,
             error_cb=_quiet,
+            **connect_options(Settings()),  # LOOKOUT_NATS_USER/PASSWORD/TLS_*: none by default
         )
+    except NatsSettingsError as exc:
+        raise CliError(str(exc)) from None
     except Exception:
         raise CliError(f"cannot reach NATS at {url}") from None

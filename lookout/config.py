@@ -22,6 +22,26 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     nats_url: str | None = None  # unset: `lookout up` embeds a nats-server
+    # NATS credentials and TLS (lookout/nats_connect.py); unset: no auth, plain TCP. Use one of
+    # user+password, a .creds file or an nkey seed file.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_creds_file: Path | None = None
+    nats_nkey_seed_file: Path | None = None
+    nats_tls_ca: Path | None = None  # CA bundle that signed the server's certificate
+    nats_tls_cert: Path | None = None  # client certificate (servers that verify clients)
+    nats_tls_key: Path | None = None
+    nats_tls_hostname: str | None = None  # name to verify when it differs from the URL's host
+    # Replies to this client go to `<prefix>.<id>`; per-user prefixes (`_INBOX.<user>`) keep one
+    # user's replies unreadable by another. Unset: nats-py's `_INBOX`.
+    nats_inbox_prefix: str | None = None
+    # Services create/update the streams on start. A production deploy provisions them once with
+    # an admin user (`lookout deploy streams`) and sets this false: services then only check
+    # that their streams exist and need no stream-admin rights.
+    provision_streams: bool = True
+    # Port of the service's /healthz, /readyz and /metrics endpoint; unset: no HTTP server.
+    health_port: int | None = None
+    health_host: str = "0.0.0.0"
     schools: str = ""  # comma-separated school YAML paths; empty: the bundled example school
     patrol_db_url: str | None = None
     visitors_db_url: str | None = None

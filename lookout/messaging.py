@@ -21,12 +21,13 @@ from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS, InvalidEvent, parse_event, subject_of
+from lookout.nats_connect import broker_security, connect_options
 from lookout.storage import Inbox
 
 if TYPE_CHECKING:
@@ -45,11 +46,16 @@ DLQ_STREAM = "Lookout-Dlq-Stream"
 
 
 def make_broker(settings: Settings) -> NatsBroker:
+    extra: dict[str, Any] = {}
+    if settings.nats_inbox_prefix:
+        extra["inbox_prefix"] = settings.nats_inbox_prefix
     return NatsBroker(
         settings.nats_servers(),
         max_reconnect_attempts=-1,  # ride out a broker restart instead of dying
         reconnect_time_wait=0.5,
         logger=logging.getLogger("lookout.broker"),
+        security=broker_security(settings),  # credentials and TLS; None: neither
+        **extra,
     )
 
 
@@ -69,7 +75,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
 
 async def ensure_streams(settings: Settings) -> None:
     """Create or update every stream. Idempotent; deploys may run it as a separate step."""
-    nc = await nats.connect(settings.nats_servers())
+    nc = await nats.connect(settings.nats_servers(), **connect_options(settings))
     try:
         js = nc.jetstream()
         for config in stream_configs(settings):
@@ -77,6 +83,23 @@ async def ensure_streams(settings: Settings) -> None:
                 await js.add_stream(config)
             except BadRequestError:  # exists with other settings: bring it to ours
                 await js.update_stream(config)
+    finally:
+        await nc.close()
+
+
+async def check_streams(settings: Settings, names: Sequence[str]) -> None:
+    """Fail with one line when a stream is missing (deploys that provision streams separately:
+    the service's user may look streams up but not create them)."""
+    nc = await nats.connect(settings.nats_servers(), **connect_options(settings))
+    try:
+        js = nc.jetstream()
+        for name in names:
+            try:
+                await js.stream_info(name)
+            except NotFoundError:
+                raise RuntimeError(
+                    f"stream {name} does not exist: run `lookout deploy streams` first"
+                ) from None
     finally:
         await nc.close()
 
@@ -175,11 +198,18 @@ class EventConsumer:
         self.clock = clock
         self.known_schools = known_schools
         self.after_commit = after_commit
+        self.on_outcome: Callable[[BatchOutcome], None] | None = None  # metrics
 
     async def consume(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
         return await self.consume_messages(batch.raw_message, apply)
 
     async def consume_messages(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
+        outcome = await self._consume(msgs, apply)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        return outcome
+
+    async def _consume(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
         outcome = BatchOutcome()
         valid: list[tuple[Msg, Event]] = []
         schools = self.known_schools()

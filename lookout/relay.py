@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +48,7 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.on_published: Callable[[str], None] | None = None  # metrics: the subject
 
     def wake(self) -> None:
         """Called after a commit: publish right away if it wrote outbox rows."""
@@ -68,6 +70,9 @@ class OutboxRelay:
                         stream=stream_for(row.subject),
                     )
                 await self.outbox.mark_sent(session, [r.id for r in rows], self.clock.now())
+            if self.on_published is not None:
+                for row in rows:
+                    self.on_published(row.subject)
             sent += len(rows)
             if len(rows) < self.batch_size:
                 return sent

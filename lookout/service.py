@@ -20,11 +20,13 @@ from lookout.clock import Clock
 from lookout.config import Settings, load_schools
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import STREAMS
+from lookout.health import HealthServer, ServiceMetrics
 from lookout.log import configure_logging
 from lookout.messaging import (
     Apply,
     BatchOutcome,
     EventConsumer,
+    check_streams,
     ensure_streams,
     make_broker,
     stream_subscriber,
@@ -70,6 +72,13 @@ class ServiceKernel:
         )
         self.log = logging.getLogger(f"lookout.{name}")
         self.ticker: Ticker | None = None
+        # (stream, durable) of every consumer this service declared: stream checks, lag metrics.
+        self.consumers: list[tuple[str, str]] = []
+        self.metrics = ServiceMetrics(name)
+        self.consumer.on_outcome = self.metrics.record
+        self.relay.on_published = self.metrics.record_published
+        self.health: HealthServer | None = None
+        self.started = False
 
     def use_timers(self, *modules: TimerModule) -> Ticker:
         """Fire these timer modules every tick (and right after a wake) while the service runs."""
@@ -87,9 +96,11 @@ class ServiceKernel:
     ) -> dict[str, Any]:
         """Subscriber arguments: this service's durable batch consumer on one stream (all of
         it, or only `subject`; give a `name` when one service has two consumers on a stream)."""
-        return stream_subscriber(
+        args = stream_subscriber(
             stream, subject or STREAMS[stream][0], self.name, self.settings, name=name
         )
+        self.consumers.append((stream, args["durable"]))
+        return args
 
     async def ingest(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
         return await self.consumer.consume(batch, apply)
@@ -97,7 +108,27 @@ class ServiceKernel:
     async def prepare(self) -> None:
         """Before consuming: schema at head, streams present."""
         await upgrade_database(self.engine, self.migrations, self.name)
-        await ensure_streams(self.settings)
+        if self.settings.provision_streams:
+            await ensure_streams(self.settings)
+        else:  # provisioned by `lookout deploy streams`; this service may only look them up
+            await check_streams(self.settings, sorted({s for s, _ in self.consumers} | {"DLQ"}))
+        if self.settings.health_port is not None:
+            self.health = HealthServer(
+                self.metrics,
+                ready=self.ready,
+                consumers=lambda: self.consumers,
+                jetstream=lambda: self.broker.connection.jetstream(),
+                host=self.settings.health_host,
+                port=self.settings.health_port,
+            )
+            await self.health.start()
+
+    def ready(self) -> bool:
+        """Started, and connected to NATS (the readiness probe)."""
+        try:
+            return self.started and bool(self.broker.connection.is_connected)
+        except Exception:
+            return False
 
     def app(self, *routers: NatsRouter) -> FastStream:
         for router in routers:
@@ -111,6 +142,10 @@ class ServiceKernel:
         return app
 
     async def _stopping(self) -> None:
+        self.started = False
+        if self.health is not None:
+            await self.health.stop()
+            self.health = None
         if self.ticker is not None:
             await self.ticker.stop()
         await self.relay.stop()
@@ -119,6 +154,7 @@ class ServiceKernel:
         self.relay.start()
         if self.ticker is not None and self.settings.timers_enabled:
             self.ticker.start()
+        self.started = True
         self.log.info(
             "event=started schools=%s database=%s",
             ",".join(sorted(self.schools)),

@@ -1,0 +1,395 @@
+"""NATS users and permissions for a deployment: `lookout deploy nats-config` and `deploy streams`.
+
+One user per person of each school (from the school files' `people` and their roles) and one per
+service, each with allow-lists; whatever is not allowed is refused by the server:
+
+- an SSO's phone publishes what an SSO emits in its own school (scans, observations, contacts,
+  heartbeat, concerns raised/updated/resolved, visitor sightings), asks patrol queries of its
+  school, and subscribes only to its own reminders (`patrol.<S>.sso.<officer>.>`) and its own
+  inbox — a stolen phone cannot read concerns, alerts or another school;
+- the front office sends visitor commands/queries and publishes `visitor.<S>.>` of its school;
+- principals and assistant principals subscribe to `alert.<S>.>` and send alert commands of S;
+  counsellors and district safety staff receive their own notifications and send alert commands;
+- each service publishes exactly the event subjects it emits plus `dlq.<service>`, subscribes to
+  its request subjects, and uses the JetStream API only for its own durable consumers
+  (`<service>-…`) and to look up the streams it reads; streams are created by `deploy streams`
+  with the admin user, so no service holds stream-admin rights;
+- `admin` (operators, `lookout deploy streams`, `tail`, `dlq`) has no restrictions.
+
+Every user has its own inbox prefix (`_INBOX.<user>`): replies cannot be read by anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bcrypt
+import typer
+
+from lookout.contracts import alerts as alert_events
+from lookout.contracts import patrol as patrol_events
+from lookout.contracts import reports as report_events
+from lookout.contracts import visitors as visitor_events
+from lookout.contracts.envelope import Event
+from lookout.contracts.subjects import BY_MODEL, STREAMS
+from lookout.school import Role, SchoolConfig
+
+ADMIN = "admin"
+
+
+def service_user(service: str) -> str:
+    return f"svc-{service}"
+
+
+def person_user(school: str, person_id: str) -> str:
+    return f"{school}-{person_id}"
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX.{user}"
+
+
+# What each service emits (published by its outbox relay).
+SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
+    "patrol": (
+        patrol_events.CheckMissed,
+        patrol_events.CheckWindowClosed,
+        patrol_events.FollowUpDue,
+        patrol_events.FollowUpMissed,
+        patrol_events.UnannouncedCheckScheduled,
+        patrol_events.PatrolFocusPublished,
+        alert_events.HeartbeatMissed,
+    ),
+    "visitors": (
+        visitor_events.VisitorCheckedIn,
+        visitor_events.VisitorCheckedOut,
+        visitor_events.ScreeningFlagged,
+        visitor_events.VisitorOverdue,
+        visitor_events.VisitorOutOfBounds,
+    ),
+    "alerts": (
+        alert_events.AlertOpened,
+        alert_events.AlertEscalated,
+        alert_events.AlertNotified,
+        alert_events.AlertAcknowledged,
+        alert_events.AlertResolved,
+        alert_events.AlertNotification,
+    ),
+    "reports": (report_events.WeeklySummarySent,),
+}
+
+# The events that open an alert: one durable consumer each (services/alerts/app.py RAISED_BY;
+# a unit test keeps the two lists equal).
+ALERT_RAISERS: tuple[type[Event], ...] = (
+    patrol_events.CheckMissed,
+    patrol_events.FollowUpMissed,
+    alert_events.HeartbeatMissed,
+    visitor_events.ScreeningFlagged,
+    visitor_events.VisitorOverdue,
+    visitor_events.VisitorOutOfBounds,
+)
+
+
+def raiser_consumer(model: type[Event]) -> tuple[str, str]:
+    spec = BY_MODEL[model]
+    return spec.stream, f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}"
+
+
+# (stream, consumer name) per service; the durable is `<service>-<name>`.
+SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "patrol": (("PATROL", "patrol"), ("CONCERNS", "concerns")),
+    "visitors": (("VISITORS", "sightings"),),
+    "alerts": (("CONCERNS", "concerns"), *(raiser_consumer(m) for m in ALERT_RAISERS)),
+    # The read model reads every domain stream.
+    "reports": (
+        ("PATROL", "patrol"),
+        ("CONCERNS", "concerns"),
+        ("VISITORS", "visitors"),
+        ("ALERTS", "alerts"),
+    ),
+}
+
+# Request-reply subjects each service answers (`query|command.<school>.<service>.<name>`).
+SERVICE_REQUESTS: dict[str, tuple[str, ...]] = {
+    "patrol": ("query.*.patrol.*",),
+    "visitors": ("command.*.visitors.*", "query.*.visitors.*"),
+    "alerts": ("command.*.alerts.*", "query.*.alerts.*"),
+    "reports": ("query.*.reports.*",),
+}
+
+SSO_PUBLISHES: tuple[type[Event], ...] = (
+    patrol_events.CheckpointScanned,
+    patrol_events.ObservationLogged,
+    patrol_events.ContactLogged,
+    patrol_events.DeviceHeartbeat,
+    patrol_events.ConcernRaised,
+    patrol_events.ConcernUpdated,
+    patrol_events.ConcernResolved,
+    visitor_events.VisitorSighted,
+)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    allow_responses: bool = False
+
+
+@dataclass(frozen=True)
+class NatsUser:
+    name: str
+    description: str
+    permissions: Permissions | None  # None: unrestricted (admin)
+    school: str | None = None
+    person: str | None = None
+    service: str | None = None
+
+    @property
+    def inbox(self) -> str:
+        return inbox_prefix(self.name)
+
+
+def _for_school(model: type[Event], school: str) -> str:
+    spec = BY_MODEL[model]
+    return spec.wildcard.replace("*", school, 1)
+
+
+def durable(service: str, name: str) -> str:
+    return f"{service}-{name}"
+
+
+def service_permissions(service: str) -> Permissions:
+    user = service_user(service)
+    publish: list[str] = [BY_MODEL[m].wildcard for m in SERVICE_EMITS[service]]
+    publish.append(f"dlq.{service}")
+    streams: list[str] = []
+    for stream, name in SERVICE_CONSUMERS[service]:
+        d = durable(service, name)
+        api = "$JS.API.CONSUMER"
+        publish += [
+            f"{api}.INFO.{stream}.{d}",
+            f"{api}.CREATE.{stream}.{d}",
+            f"{api}.CREATE.{stream}.{d}.>",
+            f"{api}.DURABLE.CREATE.{stream}.{d}",
+            f"{api}.MSG.NEXT.{stream}.{d}",
+            f"$JS.ACK.{stream}.{d}.>",
+        ]
+        if stream not in streams:
+            streams.append(stream)
+    if "DLQ" not in streams:
+        streams.append("DLQ")
+    publish += [f"$JS.API.STREAM.INFO.{s}" for s in streams]
+    subscribe = [*SERVICE_REQUESTS[service], f"{inbox_prefix(user)}.>"]
+    return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
+
+
+def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Permissions | None:
+    """The union of what the person's roles allow in their school (None: no Lookout access)."""
+    user = person_user(school, person_id)
+    publish: list[str] = []
+    subscribe: list[str] = []
+    for role in roles:
+        if role == Role.SSO:
+            publish += [_for_school(m, school) for m in SSO_PUBLISHES]
+            publish.append(f"query.{school}.patrol.>")
+            subscribe.append(f"patrol.{school}.sso.{person_id}.>")
+        elif role == Role.FRONT_OFFICE:
+            publish += [
+                f"command.{school}.visitors.>",
+                f"query.{school}.visitors.>",
+                f"visitor.{school}.>",
+            ]
+        elif role in (Role.PRINCIPAL, Role.ASSISTANT_PRINCIPAL):
+            publish += [f"command.{school}.alerts.>", f"query.{school}.alerts.>"]
+            subscribe.append(f"alert.{school}.>")
+        elif role in (Role.COUNSELOR, Role.DISTRICT_SAFETY):
+            # Escalation steps reach them: their own notifications, and alert commands.
+            publish += [f"command.{school}.alerts.>", f"query.{school}.alerts.>"]
+            subscribe.append(f"alert.{school}.notify.{person_id}")
+        # Role.ADMIN (school admin) edits the school file: no NATS access.
+    if not publish and not subscribe:
+        return None
+    subscribe.append(f"{inbox_prefix(user)}.>")
+    return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)))
+
+
+def deployment_users(
+    schools: Mapping[str, SchoolConfig], services: Sequence[str] = tuple(SERVICE_CONSUMERS)
+) -> list[NatsUser]:
+    users = [NatsUser(ADMIN, "operators: stream provisioning, tail, dlq", None)]
+    for service in services:
+        users.append(
+            NatsUser(
+                service_user(service),
+                f"the {service} service",
+                service_permissions(service),
+                service=service,
+            )
+        )
+    for school_id, school in schools.items():
+        for person in school.people:
+            perms = person_permissions(school_id, person.id, person.roles)
+            if perms is None:
+                continue
+            roles = ", ".join(str(r) for r in person.roles)
+            users.append(
+                NatsUser(
+                    person_user(school_id, person.id),
+                    f"{roles} of {school_id}",
+                    perms,
+                    school=school_id,
+                    person=person.id,
+                )
+            )
+    return users
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)  # a double-quoted string the NATS config parser reads literally
+
+
+def _list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(_q(i) for i in items) + "]"
+
+
+def render_auth(users: Sequence[NatsUser], hashes: Mapping[str, str]) -> str:
+    """The `authorization { users = [...] }` block (included by the server config)."""
+    lines = [
+        "# Generated by `lookout deploy nats-config`: users, bcrypt password hashes, permissions.",
+        "# Regenerate (and redistribute the credentials/) to rotate; do not edit by hand.",
+        "authorization {",
+        "  users = [",
+    ]
+    for user in users:
+        lines.append(f"    # {user.name}: {user.description}")
+        head = f"    {{user: {_q(user.name)}, password: {_q(hashes[user.name])}"
+        if user.permissions is None:
+            lines.append(head + "}")
+            continue
+        p = user.permissions
+        lines.append(head + ", permissions: {")
+        lines.append(f"      publish: {{allow: {_list(p.publish)}}}")
+        lines.append(f"      subscribe: {{allow: {_list(p.subscribe)}}}")
+        if p.allow_responses:
+            lines.append("      allow_responses: true")
+        lines.append("    }}")
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines)
+
+
+def hash_password(password: str, rounds: int = 11) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+@dataclass
+class GeneratedConfig:
+    users: list[NatsUser]
+    passwords: dict[str, str] = field(repr=False)
+    auth_file: Path
+    credentials_dir: Path
+
+
+def credentials_env(user: NatsUser, password: str) -> str:
+    return (
+        f"# NATS credentials of {user.name} ({user.description})\n"
+        f"LOOKOUT_NATS_USER={user.name}\n"
+        f"LOOKOUT_NATS_PASSWORD={password}\n"
+        f"LOOKOUT_NATS_INBOX_PREFIX={user.inbox}\n"
+    )
+
+
+def generate(schools: Mapping[str, SchoolConfig], out: Path, rounds: int = 11) -> GeneratedConfig:
+    """Write `auth.conf` and `credentials/<user>.env` (mode 0600) under `out`."""
+    users = deployment_users(schools)
+    passwords = {u.name: secrets.token_urlsafe(24) for u in users}
+    hashes = {name: hash_password(pw, rounds) for name, pw in passwords.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    auth = out / "auth.conf"
+    auth.write_text(render_auth(users, hashes), encoding="utf-8")
+    creds = out / "credentials"
+    creds.mkdir(exist_ok=True)
+    os.chmod(creds, 0o700)
+    for user in users:
+        path = creds / f"{user.name}.env"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(credentials_env(user, passwords[user.name]))
+    return GeneratedConfig(users, passwords, auth, creds)
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+app = typer.Typer(help="Deployment: NATS users and permissions, stream provisioning.")
+
+
+def _schools_for(ids: list[str], files: list[Path] | None) -> dict[str, SchoolConfig]:
+    from lookout.config import Settings, load_school
+
+    paths = files or Settings().school_paths()
+    loaded: dict[str, SchoolConfig] = {}
+    for path in paths:
+        school = load_school(path)
+        loaded[school.id] = school
+    missing = [i for i in ids if i not in loaded]
+    if missing:
+        known = ", ".join(sorted(loaded)) or "none"
+        raise typer.BadParameter(
+            f"no school file for {', '.join(missing)} (loaded: {known}); "
+            "pass --school-file PATH or set LOOKOUT_SCHOOLS",
+            param_hint="--schools",
+        )
+    return {i: loaded[i] for i in ids}
+
+
+@app.command("nats-config")
+def nats_config(
+    schools: str = typer.Option(..., help="school ids, comma-separated: lhs,mhs"),
+    out: Path = typer.Option(Path("deploy/nats/generated"), help="output directory"),
+    school_file: list[Path] = typer.Option(
+        None, "--school-file", help="school YAML (repeat); default: LOOKOUT_SCHOOLS"
+    ),
+    rounds: int = typer.Option(11, min=4, max=16, help="bcrypt cost"),
+) -> None:
+    """Users per person, role and service with bcrypt hashes and allow-list permissions."""
+    ids = [s.strip() for s in schools.split(",") if s.strip()]
+    if not ids:
+        raise typer.BadParameter("give at least one school id", param_hint="--schools")
+    from lookout.config import SchoolConfigError
+
+    try:
+        configs = _schools_for(ids, school_file)
+    except SchoolConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    result = generate(configs, out, rounds)
+    for user in result.users:
+        typer.echo(f"{user.name:32} {user.description}")
+    typer.echo(
+        f"wrote {result.auth_file} ({len(result.users)} users) and "
+        f"{result.credentials_dir}/<user>.env (secrets: hand each to its owner only)"
+    )
+
+
+@app.command("streams")
+def streams() -> None:
+    """Create or update every stream (run once per deploy with the admin user's credentials)."""
+    from lookout.config import Settings
+    from lookout.messaging import ensure_streams
+
+    settings = Settings()
+    try:
+        asyncio.run(ensure_streams(settings))
+    except Exception as exc:
+        typer.echo(f"error: cannot provision streams: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"streams ready: {', '.join(STREAMS)} (replicas={settings.stream_replicas})")

@@ -1,0 +1,187 @@
+"""Health and metrics of one service process: `/healthz`, `/readyz` and Prometheus `/metrics`.
+
+Started by the ServiceKernel when `LOOKOUT_HEALTH_PORT` is set (off by default, so `lookout up`
+and the tests open no ports). A tiny asyncio HTTP server on the service's own event loop:
+
+- `/healthz` answers 200 while the event loop runs (liveness: a wedged process stops answering);
+- `/readyz` answers 200 once the service has started and its NATS connection is up, else 503;
+- `/metrics`: events processed by outcome, dead letters, events published, escalations fired,
+  and per-durable consumer lag (pending and unacknowledged), read from JetStream at scrape time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+
+from lookout.contracts.alerts import AlertEscalated
+from lookout.contracts.subjects import InvalidEvent, lookup
+
+if TYPE_CHECKING:
+    from lookout.messaging import BatchOutcome
+
+log = logging.getLogger("lookout.health")
+ESCALATED = AlertEscalated.event_type()
+
+
+class ServiceMetrics:
+    """The service's counters, in a registry of its own (several kernels may share a process)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "lookout_events_processed",
+            "Events taken from JetStream, by outcome (applied, duplicate, dead_lettered, retried)",
+            ["service", "outcome"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "lookout_dlq_messages", "Messages copied to dlq.<service>", ["service"], registry=r
+        )
+        self.published = Counter(
+            "lookout_events_published",
+            "Events published by the outbox relay, by event domain and name",
+            ["service", "type"],
+            registry=r,
+        )
+        self.escalations = Counter(
+            "lookout_escalations_fired", "alert.<school>.escalated events published", ["service"],
+            registry=r,
+        )  # fmt: skip
+        self.lag = Gauge(
+            "lookout_consumer_lag",
+            "Messages in the stream not yet delivered to this service's durable consumer",
+            ["service", "stream", "consumer"],
+            registry=r,
+        )
+        self.ack_pending = Gauge(
+            "lookout_consumer_ack_pending",
+            "Messages delivered to the durable consumer and not yet acknowledged",
+            ["service", "stream", "consumer"],
+            registry=r,
+        )
+        for outcome in ("applied", "duplicate", "dead_lettered", "retried"):
+            self.events.labels(service, outcome)
+        self.dead_letters.labels(service)
+        self.escalations.labels(service)
+
+    def record(self, outcome: BatchOutcome) -> None:
+        s = self.service
+        counts = {
+            "applied": outcome.applied,
+            "duplicate": outcome.duplicates,
+            "dead_lettered": outcome.dead_lettered,
+            "retried": outcome.retried,
+        }
+        for name, n in counts.items():
+            if n > 0:  # a batch's bookkeeping may net a category below zero; count only gains
+                self.events.labels(s, name).inc(n)
+        if outcome.dead_lettered > 0:
+            self.dead_letters.labels(s).inc(outcome.dead_lettered)
+
+    def record_published(self, subject: str) -> None:
+        # Labelled by event type, never by school or person, so the label set stays small.
+        try:
+            kind = lookup(subject)[0].type
+        except InvalidEvent:
+            kind = subject.split(".", 1)[0]
+        self.published.labels(self.service, kind).inc()
+        if kind == ESCALATED:
+            self.escalations.labels(self.service).inc()
+
+
+Probe = Callable[[], bool]
+
+
+class HealthServer:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        ready: Probe,
+        consumers: Callable[[], Sequence[tuple[str, str]]],
+        jetstream: Callable[[], Any],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.metrics = metrics
+        self.ready = ready
+        self.consumers = consumers
+        self.jetstream = jetstream
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("event=health_listening host=%s port=%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def refresh_lag(self) -> None:
+        try:
+            js = self.jetstream()
+        except Exception:
+            return
+        for stream, durable in self.consumers():
+            try:
+                info = await asyncio.wait_for(js.consumer_info(stream, durable), 2.0)
+            except Exception:  # not created yet, or NATS unreachable: keep the last value
+                continue
+            labels = (self.metrics.service, stream, durable)
+            self.metrics.lag.labels(*labels).set(info.num_pending or 0)
+            self.metrics.ack_pending.labels(*labels).set(info.num_ack_pending or 0)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 5.0)
+            while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
+                pass  # headers: not needed
+            parts = request.decode("latin-1").split()
+            method, path = (parts[0], parts[1].split("?", 1)[0]) if len(parts) >= 2 else ("", "")
+            status, ctype, body = await self._route(method, path)
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode("latin-1") + (body if method != "HEAD" else b""))
+            await writer.drain()
+        except Exception:  # a broken probe connection must not disturb the service
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _route(self, method: str, path: str) -> tuple[str, str, bytes]:
+        text = "text/plain; charset=utf-8"
+        if method not in ("GET", "HEAD"):
+            return "405 Method Not Allowed", text, b"method not allowed\n"
+        if path == "/healthz":
+            return "200 OK", text, b"ok\n"
+        if path == "/readyz":
+            if self.ready():
+                return "200 OK", text, b"ready\n"
+            return "503 Service Unavailable", text, b"not ready\n"
+        if path == "/metrics":
+            await self.refresh_lag()
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
+        return "404 Not Found", text, b"not found\n"
