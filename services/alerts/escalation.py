@@ -23,7 +23,7 @@ from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.school import SchoolConfig
 from lookout.storage import Outbox
 from services.alerts import domain
-from services.alerts.store import SERVICE, AlertRepository, AlertRow
+from services.alerts.store import SERVICE, AlertRepository, AlertRow, PendingWrites
 
 ACTOR = Actor(kind=ActorKind.SERVICE, id=SERVICE)
 
@@ -72,13 +72,22 @@ class Escalator:
         if state.next_step_at is not None and state.next_step_at <= now:
             await self.fire(session, row, now)
 
-    async def fire(self, session: AsyncSession, alert: AlertRow, now: datetime) -> None:
-        """The alert's timer is due: apply `domain.fire` and record what it did."""
+    async def fire(
+        self,
+        session: AsyncSession,
+        alert: AlertRow,
+        now: datetime,
+        writes: PendingWrites | None = None,
+    ) -> None:
+        """The alert's timer is due: apply `domain.fire` and record what it did (into
+        `writes` when the caller fires many and writes them together)."""
         school = self.schools.get(alert.school_id)
-        repo = AlertRepository(session)
+        repo = writes or PendingWrites()
         if school is None:  # the school left the configuration: stop its timers, say so
             await repo.set_state(alert.alert_id, domain.Escalation(alert.state.status, 0, 0, None))
             await repo.timeline(alert.alert_id, now, "unroutable", detail="school not configured")
+            if writes is None:
+                await repo.flush(session, self.outbox, now)
             return
         outcome = domain.fire(school, alert.policy, alert.state, now)
         aid = alert.alert_id
@@ -123,11 +132,13 @@ class Escalator:
                 aid, now, "exhausted", detail="policy finished; open until acknowledged"
             )
         await repo.set_state(aid, outcome.state)
-        await self.outbox.add(session, emitted, now)
+        repo.events += emitted
+        if writes is None:
+            await repo.flush(session, self.outbox, now)
 
     async def _fired(
         self,
-        repo: AlertRepository,
+        repo: PendingWrites,
         school: SchoolConfig,
         alert: AlertRow,
         fired: domain.Fired,

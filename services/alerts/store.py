@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -32,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.contracts.alerts import AlertSource, AlertStatus, AlertSummary, TimelineEntry
+from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import Severity
-from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.storage import Outbox, UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.alerts.domain import AlertFacts, AlertSeed, Escalation, PolicySnapshot
 
 SERVICE = "alerts"
@@ -347,3 +349,53 @@ async def count_rows(session: AsyncSession, table: Table, *where: Any) -> int:
     if where:
         stmt = stmt.where(*where)
     return int((await session.execute(stmt)).scalar_one())
+
+
+class PendingWrites:
+    """What firing many alerts writes, buffered and written with one statement per table: a
+    tick fires hundreds of alerts, and a statement per row would make the escalation late."""
+
+    def __init__(self) -> None:
+        self.timeline_rows: list[dict[str, Any]] = []
+        self.emails: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []
+        self.events: list[Event] = []
+
+    async def timeline(self, alert_id: uuid.UUID, at: datetime, kind: str, **values: Any) -> None:
+        row = dict.fromkeys(("step", "repeat", "person_id", "channel", "outcome", "detail"))
+        row.update(alert_id=str(alert_id), at=at, kind=kind, **values)
+        self.timeline_rows.append(row)
+
+    async def add_email(self, **values: Any) -> None:
+        self.emails.append(values)
+
+    async def set_state(self, alert_id: uuid.UUID, state: Escalation) -> None:
+        self.states.append(
+            {
+                "b_id": str(alert_id),
+                "b_status": state.status.value,
+                "b_step": state.step,
+                "b_repeat": state.repeat,
+                "b_next": state.next_step_at,
+            }
+        )
+
+    async def flush(self, session: AsyncSession, outbox: Outbox, now: datetime) -> None:
+        if self.timeline_rows:
+            await session.execute(insert(alert_timeline), self.timeline_rows)
+        if self.emails:
+            await session.execute(insert(alert_emails), self.emails)
+        if self.states:
+            stmt = (
+                update(alerts)
+                .where(alerts.c.alert_id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    step=bindparam("b_step"),
+                    repeat=bindparam("b_repeat"),
+                    next_step_at=bindparam("b_next", type_=UTCDateTime()),
+                )
+            )
+            await session.execute(stmt, self.states)
+        await outbox.add(session, self.events, now)
+        self.__init__()  # type: ignore[misc]

@@ -38,7 +38,13 @@ from lookout.storage import Outbox
 from lookout.ticker import claim_due
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
-from services.alerts.store import AlertRepository, alert_emails, alerts, row_to_alert
+from services.alerts.store import (
+    AlertRepository,
+    PendingWrites,
+    alert_emails,
+    alerts,
+    row_to_alert,
+)
 
 log = logging.getLogger("lookout.alerts.timers")
 
@@ -55,8 +61,10 @@ class EscalationTimers:
     async def fire_due(self, session: AsyncSession, now: datetime) -> int:
         stmt = claim_due(session, alerts, alerts.c.next_step_at, now, limit=self.limit)
         rows = (await session.execute(stmt)).all()
+        writes = PendingWrites()
         for row in rows:
-            await self.escalator.fire(session, row_to_alert(row), now)
+            await self.escalator.fire(session, row_to_alert(row), now, writes)
+        await writes.flush(session, self.escalator.outbox, now)
         return len(rows)
 
 
