@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "lookout@localhost"
+    # Weekly summaries (services/reports). The district roll-up goes to these comma-separated
+    # addresses; empty: to every person with the district_safety role in the school files.
+    reports_district_recipients: str = ""
+    # At a school's report moment, wait up to this long for the patrol service's focus for the
+    # coming week before computing it from the reports read model instead.
+    reports_focus_wait_seconds: float = 600.0
     # Seeds the draw of unannounced check times: set a secret per deployment so the times are
     # reproducible for the school but cannot be computed by anyone reading this code.
     patrol_seed: SecretStr = SecretStr("")

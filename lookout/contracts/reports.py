@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lookout.contracts.envelope import Event
 
@@ -15,3 +15,66 @@ class WeeklySummarySent(Event):
     type: Literal["weekly_summary.sent"]
     week: IsoWeek = Field(description="ISO week, e.g. 2026-W48.")
     recipient_count: int = Field(ge=0, le=1000)
+
+
+# --- requests and replies (request-reply, never on a stream) ------------------------------------
+#
+# `query.<school>.reports.weekly` renders a preview; `command.<school>.reports.send` sends a
+# week's summary now (once: a week already sent is refused); `command.<school>.reports.rebuild`
+# replays every stream into a fresh read model. Replies are `{"ok": true, "result": <Reply>}` or
+# `{"ok": false, "error": "..."}` (lookout.queries.answer).
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WeeklyPreviewRequest(ReportRequest):
+    """Render the weekly summary of a school without sending it."""
+
+    week: IsoWeek | None = Field(
+        default=None, description="ISO week; default: the latest week whose report is due."
+    )
+    district: bool = Field(default=False, description="Render the district roll-up instead.")
+
+
+class WeeklyPreview(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    week: IsoWeek
+    subject: str
+    html: str = Field(description="HTML with the charts inlined as data: URIs (for a browser).")
+    text: str = Field(description="The plain-text part.")
+    recipients: list[str] = Field(description="Who the email goes to (addresses).")
+    status: str | None = Field(default=None, description="Send state of that week, if any.")
+
+
+class SendRequest(ReportRequest):
+    """Send a week's summary now, if it was not sent yet."""
+
+    week: IsoWeek | None = None
+    district: bool = False
+
+
+class SendReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    week: IsoWeek
+    scope: str = Field(description="The school id, or `_district` for the roll-up.")
+    status: str = Field(description="sent, pending (a retry is scheduled) or failed.")
+    message_id: str
+    recipients: int = Field(ge=0)
+    attempts: int = Field(ge=0)
+    last_error: str | None = None
+
+
+class RebuildRequest(ReportRequest):
+    """Drop the read model (facts only, never the send marks) and replay every stream."""
+
+
+class RebuildReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: dict[str, int] = Field(description="Messages read per stream.")
+    applied: int = Field(ge=0, description="Events applied to the read model.")
+    seconds: float = Field(ge=0)

@@ -1,0 +1,98 @@
+"""The reports service process: a read model of every stream, weekly summary emails, and the
+preview / send / rebuild requests of `lookout reports`.
+
+Run with `lookout run reports` (or `faststream run services.reports.app:create_app --factory`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from faststream import Context, FastStream
+from faststream.nats import NatsRouter
+from faststream.nats.message import NatsBatchMessage, NatsMessage
+
+from lookout.clock import Clock
+from lookout.config import Settings
+from lookout.contracts.reports import RebuildRequest, SendRequest, WeeklyPreviewRequest
+from lookout.queries import answer, command_subject, query_subject, request_subscriber
+from lookout.service import ServiceKernel
+from services.reports import store
+from services.reports.handlers import ReportHandlers
+from services.reports.mailer import WeeklyMailer
+from services.reports.requests import ReportRequests
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_kernel(settings: Settings | None = None, clock: Clock | None = None) -> ServiceKernel:
+    return ServiceKernel(
+        store.SERVICE,
+        inbox=store.inbox,
+        outbox=store.outbox,
+        migrations=MIGRATIONS,
+        settings=settings,
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastStream:
+    return build_app(create_kernel(settings, clock))
+
+
+def build_app(kernel: ServiceKernel) -> FastStream:
+    """The reports app on a given kernel (tests build the kernel themselves to reach its parts)."""
+    handlers = ReportHandlers(kernel.schools)
+    mailer = WeeklyMailer(
+        kernel.schools, kernel.sessions, kernel.clock, kernel.settings, kernel.outbox
+    )
+    mailer.on_commit = kernel.relay.wake
+    requests = ReportRequests(kernel, handlers, mailer)
+    kernel.reports_mailer = mailer  # type: ignore[attr-defined]  # for tests and benches
+    router = NatsRouter()
+
+    @router.subscriber(**kernel.stream_consumer("PATROL"), description="Patrol facts")
+    async def patrol_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Scans, observations, contacts, check windows, missed follow-ups, the weekly focus."""
+        await kernel.ingest(message, handlers.apply_patrol)
+
+    @router.subscriber(**kernel.stream_consumer("CONCERNS"), description="Concern facts")
+    async def concern_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Concerns raised, updated and resolved: category, severity, zone, period, outcome."""
+        await kernel.ingest(message, handlers.apply_concerns)
+
+    @router.subscriber(**kernel.stream_consumer("VISITORS"), description="Visitor facts")
+    async def visitor_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Check-ins by visitor type, screening flags, overdue and out-of-bounds visits."""
+        await kernel.ingest(message, handlers.apply_visitors)
+
+    @router.subscriber(**kernel.stream_consumer("ALERTS"), description="Escalation facts")
+    async def alert_events(message: NatsBatchMessage = Context("message")) -> None:
+        """Alerts opened, escalated, acknowledged and resolved."""
+        await kernel.ingest(message, handlers.apply_alerts)
+
+    def school(message: NatsMessage) -> str:
+        return str(message.raw_message.subject.split(".")[1])
+
+    @router.subscriber(**request_subscriber(query_subject("*", "reports", "weekly"), "reports"))
+    async def weekly(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Render a week's summary (or the district roll-up) without sending it."""
+        return await answer(
+            body, WeeklyPreviewRequest, lambda r: requests.preview(school(message), r)
+        )
+
+    @router.subscriber(**request_subscriber(command_subject("*", "reports", "send"), "reports"))
+    async def send(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Send a week's summary now, unless it was sent already."""
+        return await answer(body, SendRequest, lambda r: requests.send(school(message), r))
+
+    @router.subscriber(**request_subscriber(command_subject("*", "reports", "rebuild"), "reports"))
+    async def rebuild(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Replay every stream into a fresh read model (all schools of this deployment)."""
+        return await answer(body, RebuildRequest, lambda r: requests.rebuild(school(message), r))
+
+    app = kernel.app(router)
+    app.after_startup(mailer.start)
+    app.on_shutdown(mailer.stop)
+    return app

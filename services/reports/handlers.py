@@ -1,0 +1,299 @@
+"""Apply runs of validated events to the read model, inside the consumer's transaction.
+
+Only facts are kept: notes, student references, badge numbers, hosts, purposes and visit ids
+are dropped here. One Apply per stream, built by `by_type`; the rebuild replays through the
+same functions, so a rebuilt read model equals the live one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertNotification,
+    AlertNotified,
+    AlertOpened,
+    AlertResolved,
+    HeartbeatMissed,
+    TargetKind,
+)
+from lookout.contracts.envelope import Event
+from lookout.contracts.patrol import (
+    CheckMissed,
+    CheckpointScanned,
+    CheckWindowClosed,
+    ConcernRaised,
+    ConcernResolved,
+    ConcernUpdated,
+    ContactLogged,
+    DeviceHeartbeat,
+    FollowUpDue,
+    FollowUpMissed,
+    ObservationLogged,
+    PatrolFocusPublished,
+    UnannouncedCheckScheduled,
+)
+from lookout.contracts.visitors import (
+    ScreeningFlagged,
+    VisitorCheckedIn,
+    VisitorCheckedOut,
+    VisitorOutOfBounds,
+    VisitorOverdue,
+    VisitorSighted,
+)
+from lookout.school import Role, SchoolConfig
+from lookout.service import by_type
+from services.reports.store import alerts, concerns, focus, patrol_facts, visitor_facts, windows
+
+Refusals = dict[uuid.UUID, str]
+PRINCIPAL = Role.PRINCIPAL.value
+
+
+class ReportHandlers:
+    """The read model's writers, one per kind of event."""
+
+    def __init__(self, schools: Mapping[str, SchoolConfig]) -> None:
+        self.schools = schools
+        self.apply_patrol = by_type(
+            {
+                CheckpointScanned: self.patrol_facts,
+                ObservationLogged: self.patrol_facts,
+                ContactLogged: self.patrol_facts,
+                FollowUpMissed: self.patrol_facts,
+                CheckWindowClosed: self.windows,
+                PatrolFocusPublished: self.focus,
+            },
+            # CheckMissed duplicates a missed CheckWindowClosed; the rest are not summarised.
+            ignore=[CheckMissed, DeviceHeartbeat, FollowUpDue, UnannouncedCheckScheduled],
+        )
+        self.apply_concerns = by_type(
+            {
+                ConcernRaised: self.concerns,
+                ConcernUpdated: self.concerns,
+                ConcernResolved: self.concerns,
+            }
+        )
+        self.apply_visitors = by_type(
+            {
+                VisitorCheckedIn: self.visitor_facts,
+                ScreeningFlagged: self.visitor_facts,
+                VisitorOverdue: self.visitor_facts,
+                VisitorOutOfBounds: self.visitor_facts,
+            },
+            ignore=[VisitorCheckedOut, VisitorSighted],
+        )
+        self.apply_alerts = by_type(
+            {
+                AlertOpened: self.alerts,
+                AlertEscalated: self.alerts,
+                AlertAcknowledged: self.alerts,
+                AlertResolved: self.alerts,
+            },
+            ignore=[AlertNotified, AlertNotification, HeartbeatMissed],
+        )
+        self.by_stream = {
+            "PATROL": self.apply_patrol,
+            "CONCERNS": self.apply_concerns,
+            "VISITORS": self.apply_visitors,
+            "ALERTS": self.apply_alerts,
+        }
+
+    def _period(self, school_id: str, at: datetime) -> str | None:
+        period = self.schools[school_id].period_at(at)
+        return period.name if period is not None else None
+
+    async def patrol_facts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        rows = []
+        for e in events:
+            zone = getattr(e, "zone_id", None)
+            category: Any = None
+            if isinstance(e, CheckpointScanned):
+                kind = "scan"
+            elif isinstance(e, ObservationLogged):
+                kind, category = "observation", e.category.value
+            elif isinstance(e, ContactLogged):
+                kind, category = "contact", e.kind.value
+            else:
+                kind = "follow_up_missed"
+                category = e.category.value  # type: ignore[attr-defined]
+            rows.append(
+                {
+                    "event_id": str(e.event_id),
+                    "school_id": e.school_id,
+                    "kind": kind,
+                    "category": category,
+                    "zone_id": zone,
+                    "period": self._period(e.school_id, e.occurred_at),
+                    "at": e.occurred_at,
+                }
+            )
+        await session.execute(insert(patrol_facts), rows)
+        return {}
+
+    async def windows(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        rows = [
+            {
+                "event_id": str(e.event_id),
+                "school_id": e.school_id,
+                "zone_id": e.zone_id,
+                "period": e.period or self._period(e.school_id, e.window_start),
+                "outcome": e.outcome.value,
+                "unannounced": e.unannounced,
+                "window_start": e.window_start,
+                "window_end": e.window_end,
+            }
+            for e in events
+            if isinstance(e, CheckWindowClosed)
+        ]
+        await session.execute(insert(windows), rows)
+        return {}
+
+    async def focus(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        for e in events:
+            assert isinstance(e, PatrolFocusPublished)
+            key = (focus.c.school_id == e.school_id) & (focus.c.week == e.week)
+            items = [i.model_dump(mode="json") for i in e.items]
+            if await session.scalar(select(focus.c.week).where(key)) is None:
+                await session.execute(
+                    insert(focus).values(
+                        school_id=e.school_id, week=e.week, items=items, published_at=e.occurred_at
+                    )
+                )
+            else:  # a later publication of the same week replaces the earlier one
+                await session.execute(
+                    update(focus).where(key).values(items=items, published_at=e.occurred_at)
+                )
+        return {}
+
+    async def concerns(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """Fold raised/updated/resolved into one row per concern (stream order holds)."""
+        ids = list({str(e.concern_id) for e in events})  # type: ignore[attr-defined]
+        existing = {
+            r.concern_id: dict(r._mapping)
+            for r in await session.execute(select(concerns).where(concerns.c.concern_id.in_(ids)))
+        }
+        rows: dict[str, dict[str, Any]] = {}
+        for e in events:
+            cid = str(e.concern_id)  # type: ignore[attr-defined]
+            row = rows.get(cid) or existing.get(cid)
+            if row is None:
+                row = {c.name: None for c in concerns.columns}
+                row |= {"concern_id": cid, "school_id": e.school_id}
+            row = dict(row)
+            if isinstance(e, ConcernRaised):
+                row |= {
+                    "category": e.category.value,
+                    "severity": e.severity.value,
+                    "zone_id": e.zone_id,
+                    "period": self._period(e.school_id, e.occurred_at),
+                    "raised_at": e.occurred_at,
+                }
+            elif isinstance(e, ConcernUpdated):
+                if e.severity is not None:
+                    row["severity"] = e.severity.value
+                if e.zone_id is not None:
+                    row["zone_id"] = e.zone_id
+            elif isinstance(e, ConcernResolved):
+                row |= {"resolved_at": e.occurred_at, "outcome": e.outcome.value}
+            rows[cid] = row
+        await _upsert(session, concerns, concerns.c.concern_id, rows, existing)
+        return {}
+
+    async def alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """Fold an alert's events into one row: opened, highest step, principal reached, first
+        acknowledgement, resolution."""
+        ids = list({str(e.alert_id) for e in events})  # type: ignore[attr-defined]
+        existing = {
+            r.alert_id: dict(r._mapping)
+            for r in await session.execute(select(alerts).where(alerts.c.alert_id.in_(ids)))
+        }
+        rows: dict[str, dict[str, Any]] = {}
+        for e in events:
+            aid = str(e.alert_id)  # type: ignore[attr-defined]
+            row = rows.get(aid) or existing.get(aid)
+            if row is None:
+                row = {c.name: None for c in alerts.columns}
+                row |= {"alert_id": aid, "school_id": e.school_id, "reached_principal": False}
+            row = dict(row)
+            if isinstance(e, AlertOpened):
+                row |= {
+                    "source": e.source.value,
+                    "severity": e.severity.value,
+                    "opened_at": e.occurred_at,
+                }
+            elif isinstance(e, AlertEscalated):
+                row["max_step"] = max(
+                    e.step, row["max_step"] if row["max_step"] is not None else -1
+                )
+                if self._reaches_principal(e):
+                    row["reached_principal"] = True
+            elif isinstance(e, AlertAcknowledged):
+                if row["acknowledged_at"] is None:
+                    row["acknowledged_at"] = e.occurred_at
+            elif isinstance(e, AlertResolved):
+                row["resolved_at"] = e.occurred_at
+            rows[aid] = row
+        await _upsert(session, alerts, alerts.c.alert_id, rows, existing)
+        return {}
+
+    def _reaches_principal(self, e: AlertEscalated) -> bool:
+        school = self.schools[e.school_id]
+        principals = {p.id for p in school.people if Role.PRINCIPAL in p.roles}
+        return any(
+            (t.kind == TargetKind.ROLE and t.id == PRINCIPAL)
+            or (t.kind == TargetKind.PERSON and t.id in principals)
+            for t in e.targets
+        )
+
+    async def visitor_facts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        rows = []
+        for e in events:
+            detail: str | None = None
+            zone: str | None = None
+            if isinstance(e, VisitorCheckedIn):
+                kind, detail = "checked_in", e.visitor_type.value
+            elif isinstance(e, ScreeningFlagged):
+                kind, detail = "screening_flagged", e.decision.value
+            elif isinstance(e, VisitorOverdue):
+                kind = "overdue"
+            else:
+                kind, zone = "out_of_bounds", getattr(e, "zone_id", None)
+            rows.append(
+                {
+                    "event_id": str(e.event_id),
+                    "school_id": e.school_id,
+                    "kind": kind,
+                    "detail": detail,
+                    "zone_id": zone,
+                    "at": e.occurred_at,
+                }
+            )
+        await session.execute(insert(visitor_facts), rows)
+        return {}
+
+
+async def _upsert(
+    session: AsyncSession,
+    table: Any,
+    key: Any,
+    rows: dict[str, dict[str, Any]],
+    existing: Mapping[str, Any],
+) -> None:
+    columns = {c.name for c in table.columns}
+    fresh = [
+        {k: v for k, v in r.items() if k in columns} for i, r in rows.items() if i not in existing
+    ]
+    if fresh:
+        await session.execute(insert(table), fresh)
+    for i, r in rows.items():
+        if i in existing:
+            values = {k: v for k, v in r.items() if k in columns and k != key.name}
+            await session.execute(update(table).where(key == i).values(**values))

@@ -1,0 +1,6 @@
+"""Alembic environment for the reports service's own database."""
+
+from lookout.storage import run_alembic_env
+from services.reports.store import metadata
+
+run_alembic_env(metadata)

@@ -1,0 +1,123 @@
+"""The weekly email: Jinja2 templates (HTML with inline styles and table layout, plus a plain
+text part), charts as inline CID images, assembled into one MIME message.
+
+Every number in the HTML sits in an element with a `data-k` key, and every number in the text
+part on a `key: value` line, so tests (and anyone scraping the archive) read exact values.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from services.reports import charts
+from services.reports.domain import DistrictRow, Headline, WeeklySummary, district_totals
+
+_env = Environment(
+    loader=PackageLoader("services.reports", "templates"),
+    autoescape=select_autoescape(["html.j2"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    """A number as the email shows it: `—` for unknown, `.0` dropped from whole floats."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value}{unit}"
+
+
+def fmt_change(h: Headline) -> str:
+    change = h.change
+    if change is None:
+        return "—"
+    if isinstance(change, float) and change.is_integer():
+        change = int(change)
+    unit = " pts" if h.unit == "%" else ""
+    return f"{'+' if change > 0 else ''}{change}{unit}" if change else "±0"
+
+
+_env.filters["n"] = fmt
+_env.filters["change"] = fmt_change
+
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str
+    text: str
+    images: dict[str, bytes] = field(default_factory=dict)  # content id → PNG
+
+
+def _local(moment: datetime, tz: Any) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M")
+
+
+def render_weekly(summary: WeeklySummary, tz: Any, *, with_charts: bool = True) -> Rendered:
+    images: dict[str, bytes] = {}
+    if with_charts:
+        for name, chart in (("heatmap", charts.heatmap), ("trend", charts.trend)):
+            png = chart(summary)
+            if png is not None:
+                images[f"{name}.{summary.week}.{summary.school_id}@lookout"] = png
+    context = {
+        "s": summary,
+        "start": _local(summary.start, tz),
+        "end": _local(summary.end, tz),
+        "cid": {k.split(".", 1)[0]: k for k in images},
+        "zone": lambda z: summary.zone_names.get(z, z),
+    }
+    subject = f"Lookout weekly summary — {summary.school_name} — {summary.week}"
+    return Rendered(
+        subject,
+        _env.get_template("weekly.html.j2").render(**context),
+        _env.get_template("weekly.txt.j2").render(**context),
+        images,
+    )
+
+
+def render_district(week: str, rows: list[DistrictRow], school_names: dict[str, str]) -> Rendered:
+    totals = district_totals(rows)
+    context = {"week": week, "rows": rows, "totals": totals, "keys": [h.key for h in totals]}
+    subject = f"Lookout district roll-up — {len(rows)} school(s) — {week}"
+    return Rendered(
+        subject,
+        _env.get_template("district.html.j2").render(**context),
+        _env.get_template("district.txt.j2").render(**context),
+    )
+
+
+def inline_data_uris(rendered: Rendered) -> str:
+    """The HTML with `cid:` images replaced by data: URIs, for a preview in a browser."""
+    html = rendered.html
+    for cid, png in rendered.images.items():
+        html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode())
+    return html
+
+
+def mime_message(
+    rendered: Rendered, *, sender: str, recipients: list[str], message_id: str, at: datetime
+) -> EmailMessage:
+    """multipart/alternative (text, then multipart/related HTML + PNGs by Content-ID)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = email.utils.format_datetime(at)
+    msg["Message-ID"] = message_id
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    html_part = msg.get_payload()[1]  # type: ignore[index]
+    for cid, png in rendered.images.items():
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>")
+    return msg

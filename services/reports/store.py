@@ -1,0 +1,295 @@
+"""Reports tables and the repository over them. Inbox and outbox come from the kernel.
+
+The read model holds facts only — school, kind, zone, bell period, category, severity, outcome,
+timestamps — never note text, student references or visitor PII, and never another service's
+tables. Every table name starts with `report_` so the service can share a PostgreSQL database
+with the others. `report_sends` is not part of the read model: a rebuild never touches it, so a
+rebuilt read model can never re-send a week.
+
+- `report_patrol_facts`: scans, observations, contacts, missed follow-ups (one row per event);
+- `report_windows`: check windows closed (checked / late / missed, unannounced, period);
+- `report_concerns`: one row per concern, folded from raised / updated / resolved;
+- `report_alerts`: one row per alert, folded from opened / escalated / acknowledged / resolved;
+- `report_visitor_facts`: check-ins (by visitor type), screening flags, overdue, out of bounds;
+- `report_focus`: the patrol service's published focus per school and week;
+- `report_sends`: the weekly emails, their state and their rendered message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from services.reports import domain
+
+SERVICE = "reports"
+metadata = new_metadata()
+inbox = inbox_table(metadata, SERVICE)
+outbox = outbox_table(metadata, SERVICE)
+
+patrol_facts = Table(
+    "report_patrol_facts",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),  # scan, observation, contact, follow_up_missed
+    Column("category", String(32), nullable=True),  # observation category or contact kind
+    Column("zone_id", String(64), nullable=True),
+    Column("period", String(64), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_report_patrol_facts_school_at", "school_id", "at"),
+)
+
+windows = Table(
+    "report_windows",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("period", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("unannounced", Boolean, nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Index("ix_report_windows_school_end", "school_id", "window_end"),
+)
+
+concerns = Table(
+    "report_concerns",
+    metadata,
+    Column("concern_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("category", String(32), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("zone_id", String(64), nullable=True),
+    Column("period", String(64), nullable=True),
+    Column("raised_at", UTCDateTime(), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Index("ix_report_concerns_school_raised", "school_id", "raised_at"),
+    Index("ix_report_concerns_school_resolved", "school_id", "resolved_at"),
+)
+
+alerts = Table(
+    "report_alerts",
+    metadata,
+    Column("alert_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("source", String(32), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("opened_at", UTCDateTime(), nullable=True),
+    Column("max_step", Integer, nullable=True),  # highest escalation step index reached
+    Column("reached_principal", Boolean, nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Index("ix_report_alerts_school_opened", "school_id", "opened_at"),
+)
+
+visitor_facts = Table(
+    "report_visitor_facts",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),  # checked_in, screening_flagged, overdue, …
+    Column("detail", String(32), nullable=True),  # visitor type, screening decision
+    Column("zone_id", String(64), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_report_visitor_facts_school_at", "school_id", "at"),
+)
+
+focus = Table(
+    "report_focus",
+    metadata,
+    Column("school_id", String(32), primary_key=True),
+    Column("week", String(8), primary_key=True),
+    Column("items", JSON, nullable=False),
+    Column("published_at", UTCDateTime(), nullable=False),
+)
+
+sends = Table(
+    "report_sends",
+    metadata,
+    Column("scope", String(32), primary_key=True),  # a school id, or `_district`
+    Column("week", String(8), primary_key=True),
+    # pending → rendered → sending → sent; a failed attempt goes back to rendered with a later
+    # due_at; after the last attempt, failed. `due_at` is the row's timer (None when done).
+    Column("state", String(16), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("recipients", Integer, nullable=False),
+    Column("message", LargeBinary, nullable=True),  # the rendered MIME message, sent as is
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("rendered_at", UTCDateTime(), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Index("ix_report_sends_due_at", "due_at"),
+)
+
+READ_MODEL: tuple[Table, ...] = (patrol_facts, windows, concerns, alerts, visitor_facts, focus)
+
+
+class ReportRepository:
+    """Reads of the read model and writes of send marks, inside a caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- read model --------------------------------------------------------------------------
+
+    async def week_facts(
+        self, school_id: str, start: datetime, end: datetime, *, focus_week: str
+    ) -> domain.Facts:
+        """Everything a summary needs about [start, end): facts in it, concerns raised or
+        resolved in it or still open at its end, alerts opened in it, the published focus."""
+        s = self.session
+        f = patrol_facts
+        rows = await s.execute(
+            select(f.c.kind, f.c.category, f.c.zone_id, f.c.period, f.c.at).where(
+                f.c.school_id == school_id, f.c.at >= start, f.c.at < end
+            )
+        )
+        patrol = [domain.PatrolFact(*r) for r in rows]
+        w = windows
+        rows = await s.execute(
+            select(w.c.zone_id, w.c.period, w.c.outcome, w.c.unannounced, w.c.window_end).where(
+                w.c.school_id == school_id, w.c.window_end >= start, w.c.window_end < end
+            )
+        )
+        wins = [domain.WindowFact(*r) for r in rows]
+        c = concerns
+        rows = await s.execute(
+            select(
+                c.c.category,
+                c.c.severity,
+                c.c.zone_id,
+                c.c.period,
+                c.c.raised_at,
+                c.c.resolved_at,
+                c.c.outcome,
+            ).where(
+                c.c.school_id == school_id,
+                c.c.raised_at.is_not(None),
+                c.c.raised_at < end,
+                (c.c.resolved_at.is_(None)) | (c.c.resolved_at >= start),
+            )
+        )
+        cons = [domain.ConcernFact(*r) for r in rows]
+        a = alerts
+        rows = await s.execute(
+            select(
+                a.c.source,
+                a.c.severity,
+                a.c.opened_at,
+                a.c.max_step,
+                a.c.reached_principal,
+                a.c.acknowledged_at,
+                a.c.resolved_at,
+            ).where(a.c.school_id == school_id, a.c.opened_at >= start, a.c.opened_at < end)
+        )
+        alts = [domain.AlertFact(*r) for r in rows]
+        v = visitor_facts
+        rows = await s.execute(
+            select(v.c.kind, v.c.detail, v.c.at).where(
+                v.c.school_id == school_id, v.c.at >= start, v.c.at < end
+            )
+        )
+        vis = [domain.VisitorFact(*r) for r in rows]
+        published = await s.scalar(
+            select(focus.c["items"]).where(
+                focus.c.school_id == school_id, focus.c.week == focus_week
+            )
+        )
+        return domain.Facts(patrol, wins, cons, alts, vis, published)
+
+    async def hotspot_facts(
+        self, school_id: str, start: datetime, end: datetime
+    ) -> tuple[list[domain.ConcernFact], list[domain.PatrolFact]]:
+        """Concerns raised and observations logged in [start, end) (for hotspots and focus)."""
+        c = concerns
+        rows = await self.session.execute(
+            select(
+                c.c.category,
+                c.c.severity,
+                c.c.zone_id,
+                c.c.period,
+                c.c.raised_at,
+                c.c.resolved_at,
+                c.c.outcome,
+            ).where(c.c.school_id == school_id, c.c.raised_at >= start, c.c.raised_at < end)
+        )
+        cons = [domain.ConcernFact(*r) for r in rows]
+        f = patrol_facts
+        rows = await self.session.execute(
+            select(f.c.kind, f.c.category, f.c.zone_id, f.c.period, f.c.at).where(
+                f.c.school_id == school_id,
+                f.c.kind == "observation",
+                f.c.at >= start,
+                f.c.at < end,
+            )
+        )
+        return cons, [domain.PatrolFact(*r) for r in rows]
+
+    async def clear_read_model(self) -> None:
+        """Delete every fact and the inbox (a rebuild); send marks and the outbox stay."""
+        for table in (*READ_MODEL, inbox):
+            await self.session.execute(delete(table))
+
+    # --- sends -------------------------------------------------------------------------------
+
+    async def send(self, scope: str, week: str) -> Any | None:
+        return (
+            await self.session.execute(
+                select(sends).where(sends.c.scope == scope, sends.c.week == week)
+            )
+        ).first()
+
+    async def add_send(self, *, scope: str, week: str, due_at: datetime, now: datetime) -> bool:
+        """Insert the week's send mark unless it exists; True when this call inserted it."""
+        if await self.send(scope, week) is not None:
+            return False
+        await self.session.execute(
+            insert(sends).values(
+                scope=scope,
+                week=week,
+                state="pending",
+                message_id=domain.message_id(scope, week),
+                due_at=due_at,
+                attempts=0,
+                recipients=0,
+                created_at=now,
+            )
+        )
+        return True
+
+    async def update_send(self, scope: str, week: str, *where: Any, **values: Any) -> int:
+        result = await self.session.execute(
+            update(sends)
+            .where(sends.c.scope == scope, sends.c.week == week, *where)
+            .values(**values)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def sends_of_week(self, week: str, scopes: Sequence[str]) -> list[Any]:
+        rows = await self.session.execute(
+            select(sends).where(sends.c.week == week, sends.c.scope.in_(list(scopes)))
+        )
+        return list(rows)
