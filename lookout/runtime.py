@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nats
 
@@ -269,3 +270,43 @@ def child_env(overrides: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)
     return env
+
+
+class MailSink:
+    """A real SMTP server (aiosmtpd) on loopback that writes every message it receives to
+    `<directory>/<time>-<n>.eml`: `lookout up`'s outgoing mail, so nobody needs a mail server to
+    see the alerts' and weekly summaries' emails. It runs in its own thread."""
+
+    def __init__(self, directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.directory = directory
+        self.host = host
+        self.port = port
+        self.received = 0
+        self._controller: Any = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received += 1
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{os.getpid()}-{self.received:05d}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(envelope.original_content or envelope.content)
+        tmp.replace(path)  # a reader never sees half a message
+        return "250 OK: written to the mail directory"
+
+    def messages(self) -> list[Path]:
+        return sorted(self.directory.glob("*.eml"))
+
+    def start(self) -> MailSink:
+        from aiosmtpd.controller import Controller
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port()
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -349,24 +349,30 @@ class WeeklyMailer:
                     )  # fmt: skip
                     if row.scope != domain.DISTRICT:
                         await self.outbox.add(session, [self._sent_event(row, now)], now)
-                return
-            why = _describe(error)
-            if attempt < self.policy.max_attempts and not _permanent(error):
-                retry_at = now + retry_delay(self.policy, attempt)
-                values: dict[str, Any] = {"state": "rendered", "due_at": retry_at}
-                log.warning(
-                    "event=weekly_summary_retry scope=%s week=%s attempt=%d error=%s retry_at=%s",
-                    row.scope, row.week, attempt, why, retry_at.isoformat(),
-                )  # fmt: skip
             else:
-                values = {"state": "failed", "due_at": None}
-                log.error(
-                    "event=weekly_summary_failed scope=%s week=%s attempt=%d error=%s",
-                    row.scope, row.week, attempt, why,
-                )  # fmt: skip
-            await repo.update_send(row.scope, row.week, *mine, last_error=why[:200], **values)
+                await self._failed_attempt(repo, row, attempt, error, now)
         if self.on_commit is not None:
             self.on_commit()
+
+    async def _failed_attempt(
+        self, repo: ReportRepository, row: Any, attempt: int, error: BaseException, now: datetime
+    ) -> None:
+        mine = (sends.c.state == "sending", sends.c.attempts == attempt)
+        why = _describe(error)
+        if attempt < self.policy.max_attempts and not _permanent(error):
+            retry_at = now + retry_delay(self.policy, attempt)
+            values: dict[str, Any] = {"state": "rendered", "due_at": retry_at}
+            log.warning(
+                "event=weekly_summary_retry scope=%s week=%s attempt=%d error=%s retry_at=%s",
+                row.scope, row.week, attempt, why, retry_at.isoformat(),
+            )  # fmt: skip
+        else:
+            values = {"state": "failed", "due_at": None}
+            log.error(
+                "event=weekly_summary_failed scope=%s week=%s attempt=%d error=%s",
+                row.scope, row.week, attempt, why,
+            )  # fmt: skip
+        await repo.update_send(row.scope, row.week, *mine, last_error=why[:200], **values)
 
     @staticmethod
     def _sent_event(row: Any, now: datetime) -> WeeklySummarySent:

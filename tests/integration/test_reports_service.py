@@ -1,0 +1,190 @@
+"""The reports service against a real nats-server, a real database and a real SMTP server:
+the scripted week's email is exact, it is sent once per school and week (also after a restart
+between rendering and sending), `--send` of a sent week is refused, and a rebuild by replay
+gives the same read model, twice."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from sqlalchemy import func, select
+
+from lookout.clock import ManualClock
+from lookout.config import Settings
+from lookout.contracts.subjects import subject_of
+from lookout.messaging import ensure_streams
+from lookout.runtime import MailSink
+from services.reports import domain, store
+from services.reports.app import build_app, create_kernel
+from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until
+from tests.unit.reports import scripted_week as sw
+
+pytestmark = pytest.mark.nats
+
+DURABLES = [("PATROL", "reports-patrol"), ("CONCERNS", "reports-concerns")]
+DURABLES += [("VISITORS", "reports-visitors"), ("ALERTS", "reports-alerts")]
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Any:
+    mail = MailSink(tmp_path / "mail").start()
+    yield mail
+    mail.stop()
+
+
+def settings(nats_url: str, db: str, tmp_path: Path, sink: MailSink) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        nats_url=nats_url,
+        reports_db_url=db,
+        timers_enabled=False,
+        smtp_port=sink.port,
+        reports_district_recipients="district@example.org",
+        consumer_batch_timeout_seconds=0.05,
+    )
+
+
+async def publish_week(js: JetStreamContext) -> int:
+    n = 0
+    streams = sw.scripted_events()
+    streams["PATROL"].append(sw.published_focus())
+    for events in streams.values():
+        for e in events:
+            headers = {"Nats-Msg-Id": str(e.event_id)}
+            await js.publish(subject_of(e), e.model_dump_json().encode(), headers=headers)
+            n += 1
+    return n
+
+
+async def drained(js: JetStreamContext) -> bool:
+    return all([await consumer_drained(js, s, d) for s, d in DURABLES])
+
+
+async def request(url: str, subject: str, body: dict[str, Any]) -> Any:
+    nc = await nats.connect(url)
+    try:
+        msg = await nc.request(subject, json.dumps(body).encode(), timeout=30)
+    finally:
+        await nc.close()
+    return json.loads(msg.data)
+
+
+async def counts(kernel: Any) -> dict[str, int]:
+    async with kernel.sessions() as session:
+        return {
+            t.name: int(await session.scalar(select(func.count()).select_from(t)) or 0)
+            for t in store.READ_MODEL
+        }
+
+
+def received(sink: MailSink) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for p in sink.messages()
+    ]
+
+
+async def test_weekly_summary_once_across_a_restart_between_render_and_send(
+    nats_server: Any, js: JetStreamContext, database_url: str, tmp_path: Path, sink: MailSink
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))  # Fri 15:05 in Chicago
+    s = settings(nats_server.url, database_url, tmp_path, sink)
+    await ensure_streams(s)
+    await publish_week(js)
+
+    kernel = create_kernel(s, clock)
+    async with running(kernel, build_app):
+        await wait_until(lambda: drained(js), what="the read model to take in the week")
+        preview = await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+        assert preview["ok"], preview
+        found = sw.parse_html(preview["result"]["html"])
+        for key, value in (sw.EXPECTED | sw.EXPECTED_PUBLISHED_FOCUS).items():
+            assert found.get(key) == value, key
+        assert preview["result"]["recipients"] == [
+            "a.okafor@lakeside.example.org",
+            "m.chen@lakeside.example.org",
+        ]
+        # The timer's first half only: marks due and renders, then the process "dies".
+        mailer = kernel.reports_mailer  # type: ignore[attr-defined]
+        assert await mailer.mark_due() == 2  # lhs and the district roll-up
+        assert await mailer.render_due() == 2
+    assert sink.messages() == []
+
+    kernel = create_kernel(s, clock)
+    async with running(kernel, build_app):
+        mailer = kernel.reports_mailer  # type: ignore[attr-defined]
+        assert await mailer.run_once() == 2
+        assert await mailer.run_once() == 0
+        clock.set(datetime(2026, 11, 28, 12, tzinfo=UTC))
+        assert await mailer.run_once() == 0  # a day later: still the same week, sent
+        await wait_until(
+            lambda: _messages_are(js, "REPORTS", 1), what="weekly_summary.sent on REPORTS"
+        )
+        again = await request(nats_server.url, "command.lhs.reports.send", {"week": sw.WEEK})
+        assert again["ok"] is False and "sent already" in again["error"]
+
+    mails = received(sink)
+    assert sorted(m["To"] for m in mails) == [
+        "a.okafor@lakeside.example.org, m.chen@lakeside.example.org",
+        "district@example.org",
+    ]
+    school_mail = next(m for m in mails if "okafor" in m["To"])
+    assert school_mail["Message-ID"] == domain.message_id("lhs", sw.WEEK)
+    html = school_mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    found = sw.parse_html(html)
+    for key, value in (sw.EXPECTED | sw.EXPECTED_PUBLISHED_FOCUS).items():
+        assert found.get(key) == value, key
+    raw = b"".join(p.read_bytes() for p in sink.messages())
+    for secret in [sw.SECRET_NOTE, *sw.STUDENTS, "1123-001"]:
+        assert secret.encode() not in raw
+    district = next(m for m in mails if m["To"] == "district@example.org")
+    d = sw.parse_html(district.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    assert d["lhs.concerns"] == "5" and d["total.concerns"] == "5"
+    assert d["lhs.coverage"] == "78%" and d["total.alerts.change"] == "+3"
+
+
+async def _messages_are(js: JetStreamContext, stream: str, n: int) -> bool:
+    return await stream_messages(js, stream) == n
+
+
+async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
+    nats_server: Any, js: JetStreamContext, database_url: str, tmp_path: Path, sink: MailSink
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))
+    s = settings(nats_server.url, database_url, tmp_path, sink)
+    await ensure_streams(s)
+    published = await publish_week(js)
+    # An invalid message is dead-lettered live and skipped by the replay.
+    await js.publish("concern.lhs.raised", b"not json")
+    kernel = create_kernel(s, clock)
+    async with running(kernel, build_app):
+        await wait_until(lambda: drained(js), what="the read model to take in the week")
+        before = await counts(kernel)
+        assert before == {
+            "report_patrol_facts": 15,
+            "report_windows": 13,
+            "report_concerns": 7,
+            "report_alerts": 5,
+            "report_visitor_facts": 13,
+            "report_focus": 1,
+        }
+        html_before = (
+            await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+        )["result"]["html"]
+        for _ in range(2):
+            reply = await request(nats_server.url, "command.lhs.reports.rebuild", {})
+            assert reply["ok"], reply
+            assert sum(reply["result"]["events"].values()) == published + 1
+            assert await counts(kernel) == before
+        html_after = (
+            await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+        )["result"]["html"]
+        assert sw.parse_html(html_after) == sw.parse_html(html_before)
