@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 from lookout.cli_alerts import app as alerts_app
 from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone, pick_school
 from lookout.cli_patrol import app as patrol_app
+from lookout.cli_reports import app as reports_app
 from lookout.cli_visitors import app as visitors_app
 from lookout.config import SERVICES, SchoolConfigError, Settings, load_schools
 from lookout.contracts.envelope import Event
@@ -97,6 +98,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patrol_app, name="patrol")
 app.add_typer(visitors_app, name="visitors")
+app.add_typer(reports_app, name="reports")
 app.add_typer(deploy_app, name="deploy")
 
 
@@ -153,6 +155,7 @@ def up(
     from lookout.messaging import ensure_streams
     from lookout.runtime import (
         EmbeddedNats,
+        MailSink,
         Supervisor,
         child_env,
         free_port,
@@ -179,6 +182,7 @@ def up(
 
     embedded: EmbeddedNats | None = None
     supervisor: Supervisor | None = None
+    mail: MailSink | None = None
     try:
         if settings.nats_url:
             url = settings.nats_url
@@ -206,13 +210,26 @@ def up(
         except Exception as exc:
             raise CliError(f"cannot create streams at {url}: {type(exc).__name__}") from None
 
-        env = child_env({"LOOKOUT_NATS_URL": url, "LOOKOUT_DATA_DIR": str(data_dir)})
+        overrides = {"LOOKOUT_NATS_URL": url, "LOOKOUT_DATA_DIR": str(data_dir)}
+        # Outgoing mail goes to a local SMTP sink writing .eml files, unless an SMTP server
+        # is configured (LOOKOUT_SMTP_HOST).
+        if "LOOKOUT_SMTP_HOST" in os.environ:
+            mail_where = f"SMTP {settings.smtp_host}:{settings.smtp_port} (LOOKOUT_SMTP_HOST)"
+        else:
+            try:
+                mail = MailSink(data_dir / "mail").start()
+            except (OSError, RuntimeError) as exc:
+                raise CliError(f"cannot start the local mail sink: {exc}") from None
+            overrides |= {"LOOKOUT_SMTP_HOST": mail.host, "LOOKOUT_SMTP_PORT": str(mail.port)}
+            mail_where = f"{mail.directory} (.eml files; local SMTP on {mail.host}:{mail.port})"
+        env = child_env(overrides)
         supervisor = Supervisor(services, env, log_dir, report, detached=True)
         supervisor.start()
 
         _say("Lookout", "bold")
         _say(f"  data dir  {data_dir}")
         _say(f"  NATS      {nats_where}")
+        _say(f"  mail      {mail_where}")
         for school in schools.values():
             _say(f"  school    {school.id}: {school.name} ({len(school.zones)} zones)")
         for child in supervisor.children:
@@ -242,6 +259,8 @@ def up(
     finally:
         # Our handlers stay in place while stopping: a second Ctrl-C does not cut it short.
         _shutdown(supervisor, embedded, url_file, _say)
+        if mail is not None:
+            mail.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -5,6 +5,7 @@ gives the same read model, twice."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -188,3 +189,47 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
             await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
         )["result"]["html"]
         assert sw.parse_html(html_after) == sw.parse_html(html_before)
+
+
+async def test_cli_preview_send_and_rebuild(
+    nats_server: Any,
+    js: JetStreamContext,
+    tmp_path: Path,
+    sink: MailSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from lookout.cli import app as cli
+
+    clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))
+    db = f"sqlite+aiosqlite:///{tmp_path / 'reports.db'}"
+    s = settings(nats_server.url, db, tmp_path, sink)
+    await ensure_streams(s)
+    await publish_week(js)
+    monkeypatch.setenv("LOOKOUT_NATS_URL", nats_server.url)
+    monkeypatch.setenv("LOOKOUT_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+
+    async def lookout(*args: str) -> Any:
+        return await asyncio.to_thread(runner.invoke, cli, list(args))
+
+    out = tmp_path / "summary.html"
+    async with running(create_kernel(s, clock), build_app):
+        await wait_until(lambda: drained(js), what="the read model to take in the week")
+        result = await lookout("reports", "weekly", "--week", sw.WEEK, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert "(not sent yet); HTML written to" in result.output
+        found = sw.parse_html(out.read_text(encoding="utf-8"))
+        assert {k: found.get(k) for k in sw.EXPECTED} == sw.EXPECTED
+        bad = await lookout("reports", "weekly", "--week", "2026-W60")
+        assert bad.exit_code == 2 and bad.output.count("\n") == 1, bad.output
+        assert "lookout: error: week:" in bad.output
+        sent = await lookout("reports", "weekly", "--week", sw.WEEK, "--send")
+        assert sent.exit_code == 0, sent.output
+        assert f"lhs {sw.WEEK}: sent to 2 recipient(s), Message-ID <weekly-summary" in sent.output
+        again = await lookout("reports", "weekly", "--week", sw.WEEK, "--send")
+        assert again.exit_code == 1 and "sent already" in again.output
+        rebuilt = await lookout("reports", "rebuild")
+        assert rebuilt.exit_code == 0 and rebuilt.output.startswith("rebuilt: "), rebuilt.output
+    assert len(sink.messages()) == 1

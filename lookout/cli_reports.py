@@ -1,0 +1,151 @@
+"""`lookout reports weekly|rebuild`: a client of the reports service over NATS request-reply
+(`query.<school>.reports.weekly`, `command.<school>.reports.send|rebuild`), using only contracts.
+
+An error reply (a week already sent, an unknown week…) or an unreachable service is one line on
+stderr and a non-zero exit, raised as CliError for the `lookout` command to print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from lookout.cli_emit import CliError, UsageError, connect, pick_school
+from lookout.config import Settings, load_schools
+from lookout.contracts.reports import (
+    RebuildReply,
+    RebuildRequest,
+    SendReply,
+    SendRequest,
+    WeeklyPreview,
+    WeeklyPreviewRequest,
+)
+from lookout.contracts.subjects import describe
+from lookout.queries import command_subject, query_subject
+
+app = typer.Typer(
+    help="Weekly summary emails: preview, send now, rebuild the read model (talks to the "
+    "reports service).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console(soft_wrap=True, highlight=False)
+
+SCHOOL = typer.Option(None, "--school", help="School id (default: the only configured school).")
+
+
+def _say(message: str) -> None:
+    console.print(message, markup=False)
+
+
+def _request(subject: str, request: BaseModel, timeout: float) -> Any:
+    """Send the request, return the reply's `result`, or raise CliError with its error."""
+    from lookout.cli import resolve_nats_url  # the `lookout` command imports us
+
+    url = resolve_nats_url(Settings())
+
+    async def _go() -> bytes:
+        nc = await connect(url)
+        try:
+            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
+            return bytes(msg.data)
+        except NoRespondersError:
+            raise CliError(f"no reports service answers {subject} at {url}") from None
+        except NatsTimeoutError:
+            raise CliError(f"no reply from the reports service within {timeout:g}s") from None
+        finally:
+            await nc.close()
+
+    raw = asyncio.run(_go())
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        raise CliError("the reports service sent an unreadable reply") from None
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
+    if not reply["ok"]:
+        raise CliError(str(reply.get("error", "refused")))
+    return reply["result"]
+
+
+def _build(model: type[BaseModel], **fields: Any) -> BaseModel:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise UsageError(describe(exc)) from None
+
+
+@app.command("weekly")
+def weekly(
+    school: str | None = SCHOOL,
+    week: str | None = typer.Option(
+        None, "--week", help="ISO week, e.g. 2026-W48 (default: the latest week due)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the HTML preview here (charts inlined)."
+    ),
+    text: bool = typer.Option(False, "--text", help="Print the plain-text part."),
+    send: bool = typer.Option(
+        False, "--send", help="Send it now (once: a week already sent is refused)."
+    ),
+    district: bool = typer.Option(False, "--district", help="The district roll-up instead."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for the service."),
+) -> None:
+    """Render a week's summary (preview, `--out summary.html`), or send it now (`--send`)."""
+    sid = pick_school(load_schools(Settings()), school).id
+    if send:
+        req = _build(SendRequest, week=week, district=district)
+        sent = SendReply.model_validate(
+            _request(command_subject(sid, "reports", "send"), req, timeout)
+        )
+        detail = f" ({sent.last_error}; a retry is scheduled)" if sent.status == "pending" else ""
+        if sent.status == "failed":
+            raise CliError(
+                f"the {sent.week} summary of {sent.scope} failed after {sent.attempts} "
+                f"attempt(s): {sent.last_error}"
+            )
+        _say(
+            f"{sent.scope} {sent.week}: {sent.status}{detail} to {sent.recipients} recipient(s), "
+            f"Message-ID {sent.message_id}"
+        )
+        return
+    preq = _build(WeeklyPreviewRequest, week=week, district=district)
+    preview = WeeklyPreview.model_validate(
+        _request(query_subject(sid, "reports", "weekly"), preq, timeout)
+    )
+    if out is not None:
+        try:
+            out.write_text(preview.html, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    if text or out is None:
+        _say(preview.text)
+    status = preview.status or "not sent yet"
+    where = f"; HTML written to {out}" if out is not None else ""
+    _say(f"{preview.subject} — to {', '.join(preview.recipients) or 'nobody'} ({status}){where}")
+
+
+@app.command("rebuild")
+def rebuild(
+    school: str | None = SCHOOL,
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for the replay."),
+) -> None:
+    """Drop the read model and replay every stream from its start (all schools; the sent
+    marks are kept, so no week is emailed twice)."""
+    sid = pick_school(load_schools(Settings()), school).id
+    req = _build(RebuildRequest)
+    done = RebuildReply.model_validate(
+        _request(command_subject(sid, "reports", "rebuild"), req, timeout)
+    )
+    streams = ", ".join(f"{k} {v}" for k, v in done.events.items())
+    _say(f"rebuilt: {done.applied} events applied in {done.seconds:g}s (read {streams})")
