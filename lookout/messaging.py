@@ -129,7 +129,11 @@ def stream_subscriber(
 ) -> dict[str, Any]:
     """Keyword arguments for `broker.subscriber`: the service's durable pull consumer on a
     stream, fetching batches, acknowledged by the kernel only after the commit."""
+    extra: dict[str, Any] = {}
+    if settings.nats_inbox_prefix:  # fetch replies under the user's own inbox prefix too
+        extra["inbox_prefix"] = f"{settings.nats_inbox_prefix}.".encode()
     return {
+        **extra,
         "subject": subject,
         "stream": JStream(stream, declare=False),
         "durable": f"{service}-{name or stream.lower()}",
