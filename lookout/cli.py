@@ -29,7 +29,7 @@ from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone,
 from lookout.cli_patrol import app as patrol_app
 from lookout.cli_reports import app as reports_app
 from lookout.cli_visitors import app as visitors_app
-from lookout.config import SERVICES, SchoolConfigError, Settings, load_schools
+from lookout.config import SERVICES, ConfigurationError, Settings, load_schools
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned as CheckpointScannedEvent
 from lookout.contracts.patrol import (
@@ -55,7 +55,7 @@ class _OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except CliError as exc:
             _fail(exc.message, exc.code)
-        except SchoolConfigError as exc:
+        except ConfigurationError as exc:
             _fail(str(exc), 2)
         except ValidationError as exc:
             _fail(describe(exc), 2)

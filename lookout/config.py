@@ -97,7 +97,12 @@ class Settings(BaseSettings):
         return self.nats_url or "nats://127.0.0.1:4222"
 
 
-class SchoolConfigError(ValueError):
+class ConfigurationError(ValueError):
+    """Something an operator configured cannot be used. The message is one line naming the file
+    and the field, written to be shown as it is (it never quotes personal data)."""
+
+
+class SchoolConfigError(ConfigurationError):
     """A school file that cannot be used; the message is one line naming the file and field."""
 
 

@@ -79,12 +79,13 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Clear before the pass: a commit during the pass sets it again and is not lost.
+            self._wake.clear()
             try:
                 await self.publish_pending()
             except Exception as exc:  # keep relaying after a broker or database hiccup
                 level = logging.WARNING if is_transient(exc) else logging.ERROR
                 log.log(level, "event=relay_failed error=%s", type(exc).__name__)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
 

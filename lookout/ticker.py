@@ -93,8 +93,8 @@ class Ticker:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before the tick, so a wake during it is not lost
             await self.tick()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
 

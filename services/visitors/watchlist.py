@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from lookout.config import ConfigurationError
 from services.visitors.matching import Listed, Person, WatchlistIndex
 
 log = logging.getLogger("lookout.visitors.watchlist")
@@ -26,7 +27,7 @@ KINDS = ("custody_restriction", "trespass_order", "banned", "other")
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-class WatchlistError(ValueError):
+class WatchlistError(ConfigurationError):
     """A watchlist file that cannot be used; one line naming the file, line and column."""
 
 

@@ -135,9 +135,12 @@ async def test_killed_between_two_steps_the_next_fires_once_on_time_after_restar
             second.wait()
     steps = await escalations()
     assert [s for s, _ in steps] == [0, 1]  # step 1 once; step 2 not yet due
-    # On time: within a tick of the deadline, or of the restart if that came later (plus the
-    # 20 ms this test polls at).
+    # On time: never early, and fired by the restarted ticker soon after the deadline (or the
+    # restart, if that came later): within 3 real seconds, which is 15 ticks on a quiet machine
+    # and leaves room for a loaded CI host, but is well before the next step (2 simulated
+    # minutes = 4 real seconds) could be due. Exact tick timing is tested with a manual clock
+    # in tests/unit/alerts; the figures are in docs/benchmarks.md.
     due = max(deadline, ready)
-    assert deadline <= steps[1][1] <= due + timedelta(seconds=(TICK + 0.02) * SPEED)
+    assert deadline <= steps[1][1] <= due + timedelta(seconds=3.0 * SPEED)
     assert second.returncode == 0
     await engine.dispose()
