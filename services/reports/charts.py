@@ -25,7 +25,7 @@ def _pyplot() -> Any:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI)  # no bbox "tight": it draws twice
     _pyplot().close(fig)
     return buf.getvalue()
 
@@ -37,7 +37,7 @@ def heatmap(summary: WeeklySummary) -> bytes | None:
         return None
     plt = _pyplot()
     grid = [[summary.heatmap.get((z, p), 0) for p in periods] for z in zones]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.45 * len(zones) + 1.4))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.3 * len(zones) + 1.6), layout="constrained")
     image = ax.imshow(grid, cmap="OrRd", aspect="auto", vmin=0)
     ax.set_xticks(range(len(periods)), labels=periods, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(zones)), labels=[summary.zone_names.get(z, z) for z in zones])
@@ -60,7 +60,7 @@ def trend(summary: WeeklySummary) -> bytes | None:
     concerns = [c for _, c, _, _ in summary.trend]
     contacts = [p for _, _, p, _ in summary.trend]
     cover = [float("nan") if v is None else v for *_, v in summary.trend]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.6))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.6), layout="constrained")
     x = range(len(weeks))
     ax.bar([i - 0.2 for i in x], concerns, width=0.4, label="concerns", color="#d9534f")
     ax.bar([i + 0.2 for i in x], contacts, width=0.4, label="preventive contacts", color="#5cb85c")
