@@ -333,7 +333,7 @@ app = typer.Typer(help="Deployment: NATS users and permissions, stream provision
 
 
 def _schools_for(ids: list[str], files: list[Path] | None) -> dict[str, SchoolConfig]:
-    from lookout.config import Settings, load_school
+    from lookout.config import SchoolConfigError, Settings, load_school
 
     paths = files or Settings().school_paths()
     loaded: dict[str, SchoolConfig] = {}
@@ -343,10 +343,9 @@ def _schools_for(ids: list[str], files: list[Path] | None) -> dict[str, SchoolCo
     missing = [i for i in ids if i not in loaded]
     if missing:
         known = ", ".join(sorted(loaded)) or "none"
-        raise typer.BadParameter(
+        raise SchoolConfigError(
             f"no school file for {', '.join(missing)} (loaded: {known}); "
-            "pass --school-file PATH or set LOOKOUT_SCHOOLS",
-            param_hint="--schools",
+            "pass --school-file PATH or set LOOKOUT_SCHOOLS"
         )
     return {i: loaded[i] for i in ids}
 
