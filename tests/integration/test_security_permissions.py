@@ -576,11 +576,17 @@ async def test_services_run_under_their_own_credentials(
                 and info.delivered.stream_seq > 0
             )
 
-        await wait_until(lambda: drained("PATROL", "patrol-patrol"), what="patrol consumed")
-        await wait_until(lambda: drained("CONCERNS", "patrol-concerns"), what="patrol concerns")
-        await wait_until(lambda: drained("CONCERNS", "alerts-concerns"), what="alerts consumed")
+        await wait_until(
+            lambda: drained("PATROL", "patrol-patrol"), what="patrol consumed", within=30
+        )
+        await wait_until(
+            lambda: drained("CONCERNS", "patrol-concerns"), what="patrol concerns", within=30
+        )
+        await wait_until(
+            lambda: drained("CONCERNS", "alerts-concerns"), what="alerts consumed", within=30
+        )
         # The alerts service published through its outbox; the principal receives it.
-        msg = await opened.next_msg(timeout=10)
+        msg = await opened.next_msg(timeout=30)
         assert json.loads(msg.data)["school_id"] == "lhs"
         # Request-reply through the services' queue groups and allow_responses.
         ask = json.dumps({"requested_by": "sso-rivera"}).encode()
