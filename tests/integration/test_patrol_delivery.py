@@ -143,8 +143,10 @@ async def test_batch_committed_but_not_acked_is_redelivered_and_applied_once(
         await wait_until(
             lambda: consumer_drained(js, "PATROL", "patrol-patrol"), what="redelivery drained"
         )
-    assert sorted(set(acked_deliveries)) == [2]
-    assert len(acked_deliveries) == 50
+    # Every first delivery's ack was lost; each event was acked on a redelivery (the 2nd, or a
+    # later one if the 2nd also outlived ack_wait on a loaded machine) and applied once.
+    assert min(acked_deliveries) >= 2
+    assert len(acked_deliveries) >= 50
     assert await count(kernel, store.checkpoint_scans) == 50
     assert await count(kernel, store.inbox) == 50
     assert await dead_letters(js) == []

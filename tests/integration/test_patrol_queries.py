@@ -802,8 +802,12 @@ async def lookout(*args: str, url: str) -> Any:
     """Run `lookout …` in a thread (it runs its own event loop) against the test's NATS."""
     from typer.testing import CliRunner
 
+    from lookout import cli_patrol
     from lookout.cli import app
 
+    # The console is made at import, possibly by another test with another width: fix it here
+    # so table cells are not wrapped.
+    cli_patrol.console.width = 250
     env = {"LOOKOUT_NATS_URL": url, "COLUMNS": "250", "LOOKOUT_USER": "ap-chen"}
     return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
 
