@@ -120,7 +120,13 @@ SERVICE_REQUESTS: dict[str, tuple[str, ...]] = {
     "patrol": ("query.*.patrol.*",),
     "visitors": ("command.*.visitors.*", "query.*.visitors.*"),
     "alerts": ("command.*.alerts.*", "query.*.alerts.*"),
-    "reports": ("query.*.reports.*",),
+    "reports": ("command.*.reports.*", "query.*.reports.*"),
+}
+
+# Streams a service replays from the start with short-lived consumers of its own
+# (`lookout reports rebuild`): it may create, read and delete unnamed consumers on them.
+SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
+    "reports": ("PATROL", "CONCERNS", "VISITORS", "ALERTS"),
 }
 
 SSO_PUBLISHES: tuple[type[Event], ...] = (
@@ -183,6 +189,15 @@ def service_permissions(service: str) -> Permissions:
         ]
         if stream not in streams:
             streams.append(stream)
+    for stream in SERVICE_REPLAYS.get(service, ()):
+        api = "$JS.API.CONSUMER"
+        publish += [
+            f"{api}.CREATE.{stream}",
+            f"{api}.CREATE.{stream}.>",
+            f"{api}.INFO.{stream}.*",
+            f"{api}.MSG.NEXT.{stream}.*",
+            f"{api}.DELETE.{stream}.*",
+        ]
     if "DLQ" not in streams:
         streams.append("DLQ")
     publish += [f"$JS.API.STREAM.INFO.{s}" for s in streams]

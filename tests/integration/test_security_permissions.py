@@ -24,7 +24,7 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from lookout.clock import ManualClock
@@ -436,6 +436,12 @@ JS_OPS: list[tuple[str, str, str, Callable[[Any], Awaitable[Any]], bool]] = [
      _create("VISITORS", "visitors-sightings", "visitor.*.sighted"), False),
     (PRINCIPAL, "read concerns", "$JS.API.STREAM.MSG.GET.CONCERNS",
      lambda js: js.get_last_msg("CONCERNS", "concern.lhs.raised"), False),
+    ("svc-reports", "replay a stream (rebuild)", "$JS.API.CONSUMER.CREATE.PATROL",
+     lambda js: js.add_consumer("PATROL", deliver_policy=DeliverPolicy.ALL,
+                                ack_policy=AckPolicy.NONE, inactive_threshold=5.0), True),
+    ("svc-patrol", "replay a stream", "$JS.API.CONSUMER.CREATE.PATROL",
+     lambda js: js.add_consumer("PATROL", deliver_policy=DeliverPolicy.ALL,
+                                ack_policy=AckPolicy.NONE, inactive_threshold=5.0), False),
 ]  # fmt: skip
 
 
