@@ -48,6 +48,7 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.on_published: Callable[[str], None] | None = None  # metrics: the subject
 
     def wake(self) -> None:
@@ -78,7 +79,7 @@ class OutboxRelay:
                 return sent
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             # Clear before the pass: a commit during the pass sets it again and is not lost.
             self._wake.clear()
             try:
@@ -90,10 +91,15 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
 
     def start(self) -> None:
+        self._stopped = False
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
+            # ends the loop at its next turn even then, so stop() never waits forever.
+            self._stopped = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -71,6 +71,7 @@ class Ticker:
         self.interval_seconds = interval_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def tick(self) -> dict[str, int]:
         """Fire everything due now, module by module, each in its own transaction."""
@@ -92,17 +93,22 @@ class Ticker:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.clear()  # before the tick, so a wake during it is not lost
             await self.tick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
 
     def start(self) -> None:
+        self._stopped = False
         self._task = asyncio.create_task(self._run(), name="ticker")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
+            # ends the loop at its next turn even then, so stop() never waits forever.
+            self._stopped = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

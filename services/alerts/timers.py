@@ -289,6 +289,7 @@ class DeadlineLoop:
         self.full = full
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -308,7 +309,7 @@ class DeadlineLoop:
         return min(wait, self.interval)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.clear()  # before the step: a wake during it is not lost
             done = 0
             try:
@@ -322,10 +323,15 @@ class DeadlineLoop:
                     await asyncio.wait_for(self._wake.wait(), wait)
 
     def start(self) -> None:
+        self._stopped = False
         self._task = asyncio.create_task(self._run(), name=f"alerts-{self.name}")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
+            # ends the loop at its next turn even then, so stop() never waits forever.
+            self._stopped = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

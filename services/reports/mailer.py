@@ -201,6 +201,7 @@ class WeeklyMailer:
         self.focus_wait = timedelta(seconds=settings.reports_focus_wait_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.on_commit: Any = None  # the relay's wake, set by the app
 
     def scopes(self) -> list[str]:
@@ -423,7 +424,7 @@ class WeeklyMailer:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.clear()
             try:
                 if await self.run_once() and self.on_commit is not None:
@@ -434,11 +435,16 @@ class WeeklyMailer:
                 await asyncio.wait_for(self._wake.wait(), self.settings.tick_seconds)
 
     def start(self) -> None:
+        self._stopped = False
         if self.settings.timers_enabled:
             self._task = asyncio.create_task(self._run(), name="reports-weekly")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
+            # ends the loop at its next turn even then, so stop() never waits forever.
+            self._stopped = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
