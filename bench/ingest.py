@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import nats
 from nats.js import JetStreamContext
@@ -188,25 +189,29 @@ async def raw_phase(
 # --- phase 2: one patrol service process ---------------------------------------------------------
 
 
-class RowCounter:
+class RowCounter(Protocol):
     """Rows in checkpoint_scans, read from outside the service (SQLite file or PostgreSQL)."""
 
     async def start(self) -> None: ...
 
-    async def count(self) -> int:
-        raise NotImplementedError
+    async def count(self) -> int: ...
+
+    async def exact(self) -> int: ...
 
     async def transactions(self) -> int:
         """Committed batches: the inbox stamps every event of one transaction with one time."""
-        raise NotImplementedError
+        ...
 
     async def close(self) -> None: ...
 
 
-class SqliteCounter(RowCounter):
+class SqliteCounter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        """Nothing to open yet: the service creates the file when it starts."""
 
     async def count(self) -> int:
         # Only rowid tables without deletes here, so max(rowid) is the row count, in O(log n).
@@ -234,7 +239,7 @@ class SqliteCounter(RowCounter):
             self.conn.close()
 
 
-class PostgresCounter(RowCounter):
+class PostgresCounter:
     """Counts rows added since start: a scratch database is best, existing rows are left."""
 
     def __init__(self, url: str) -> None:
