@@ -434,7 +434,8 @@ class WeeklyMailer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.tick_seconds)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        # Async so FastStream runs it on the event loop (a plain function goes to a thread).
         self._stopped = False
         if self.settings.timers_enabled:
             self._task = asyncio.create_task(self._run(), name="reports-weekly")
