@@ -19,7 +19,8 @@ test: $(STAMP)  ## lint, import boundaries, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q -n 2  # integration tests mostly wait on NATS and databases: overlap them
+	$(BIN)/pytest -q -m serial
+	$(BIN)/pytest -q -n 2 -m "not serial"  # integration tests mostly wait on NATS and databases
 
 test-quick: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -518,6 +518,9 @@ def _violations(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "ermissions violation" in r.getMessage()]
 
 
+# Three services in one process: under the parallel run's load a consumer was once seen not
+# to drain within 30 s (cause not found yet; see docs/architecture.md, Known limits).
+@pytest.mark.serial
 async def test_services_run_under_their_own_credentials(
     secured: Secured,
     as_user: Callable[[str], Awaitable[Conn]],
