@@ -6,17 +6,15 @@ unsent and is published on the next pass; `Nats-Msg-Id` makes a re-publish a no-
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.contracts.subjects import STREAMS
-from lookout.messaging import is_transient
 from lookout.storage import Outbox
 
 log = logging.getLogger("lookout.relay")
@@ -46,16 +44,14 @@ class OutboxRelay:
         self.clock = clock
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = False
+        self._loop = BackgroundLoop("outbox-relay", self._pass, idle_seconds)
         self.on_published: Callable[[str], None] | None = None  # metrics: the subject
 
     def wake(self) -> None:
         """Called after a commit: publish right away if it wrote outbox rows."""
         if self.outbox.written:
             self.outbox.written = False
-            self._wake.set()
+            self._loop.wake()
 
     async def publish_pending(self) -> int:
         """One pass: publish every unsent row in order; returns how many were sent."""
@@ -78,29 +74,11 @@ class OutboxRelay:
             if len(rows) < self.batch_size:
                 return sent
 
-    async def _run(self) -> None:
-        while not self._stopped:
-            # Clear before the pass: a commit during the pass sets it again and is not lost.
-            self._wake.clear()
-            try:
-                await self.publish_pending()
-            except Exception as exc:  # keep relaying after a broker or database hiccup
-                level = logging.WARNING if is_transient(exc) else logging.ERROR
-                log.log(level, "event=relay_failed error=%s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+    async def _pass(self) -> None:
+        await self.publish_pending()
 
     def start(self) -> None:
-        self._stopped = False
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
-            # ends the loop at its next turn even then, so stop() never waits forever.
-            self._stopped = True
-            self._wake.set()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

@@ -9,8 +9,6 @@ transaction. A failure in one module is logged and does not stop the others.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.messaging import is_transient
 
@@ -69,9 +68,7 @@ class Ticker:
         self.modules = list(modules)
         self.after_fire = after_fire
         self.interval_seconds = interval_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = False
+        self._loop = BackgroundLoop("ticker", self._pass, interval_seconds)
 
     async def tick(self) -> dict[str, int]:
         """Fire everything due now, module by module, each in its own transaction."""
@@ -83,33 +80,22 @@ class Ticker:
                     fired[module.name] = await module.fire_due(session, now)
             except Exception as exc:
                 level = logging.WARNING if is_transient(exc) else logging.ERROR
-                log.log(level, "event=tick_failed module=%s error=%s", module.name, repr(exc))
+                log.log(
+                    level, "event=tick_failed module=%s error=%s", module.name, type(exc).__name__
+                )
                 fired[module.name] = 0
         if self.after_fire is not None and any(fired.values()):
             self.after_fire()
         return fired
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _pass(self) -> None:
+        await self.tick()
 
-    async def _run(self) -> None:
-        while not self._stopped:
-            self._wake.clear()  # before the tick, so a wake during it is not lost
-            await self.tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
+    def wake(self) -> None:
+        self._loop.wake()
 
     def start(self) -> None:
-        self._stopped = False
-        self._task = asyncio.create_task(self._run(), name="ticker")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
-            # ends the loop at its next turn even then, so stop() never waits forever.
-            self._stopped = True
-            self._wake.set()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

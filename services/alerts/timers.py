@@ -15,8 +15,6 @@ de-duplicate by Message-ID show it once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email.utils
 import logging
 import uuid
@@ -30,6 +28,7 @@ import aiosmtplib
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.config import Settings
 from lookout.contracts.alerts import AlertNotified, NotificationChannel, NotificationOutcome
@@ -268,31 +267,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}" + (f" {code}" if isinstance(code, int) and code > 0 else "")
 
 
-class DeadlineLoop:
-    """Runs `step` when something is due: at the next deadline, at once when a batch was full
+class DeadlineLoop(BackgroundLoop):
+    """Runs `fire` when something is due: at the next deadline, at once when a batch was full
     or after `wake()`, and at least every `interval` seconds (real time)."""
 
     def __init__(
         self,
         name: str,
-        step: Callable[[], Awaitable[int]],
+        fire: Callable[[], Awaitable[int]],
         next_deadline: Callable[[], Awaitable[datetime | None]],
         clock: Clock,
         interval: float,
         full: int,
     ) -> None:
-        self.name = name
-        self.step = step
+        super().__init__(f"alerts-{name}", self._pass, interval)
+        self.fire = fire
         self.next_deadline = next_deadline
         self.clock = clock
         self.interval = interval
         self.full = full
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = False
 
-    def wake(self) -> None:
-        self._wake.set()
+    async def _pass(self) -> float:
+        return await self.seconds_to_wait(await self.fire())
 
     async def seconds_to_wait(self, done: int) -> float:
         if done >= self.full:
@@ -307,32 +303,3 @@ class DeadlineLoop:
             # Due but not claimed by us (another replica holds it, or firing failed): back off.
             return min(self.interval, 0.05) if done == 0 else 0.0
         return min(wait, self.interval)
-
-    async def _run(self) -> None:
-        while not self._stopped:
-            self._wake.clear()  # before the step: a wake during it is not lost
-            done = 0
-            try:
-                done = await self.step()
-                wait = await self.seconds_to_wait(done)
-            except Exception as exc:  # keep the timers running through a database hiccup
-                log.warning("event=timer_failed loop=%s error=%s", self.name, type(exc).__name__)
-                wait = self.interval
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
-
-    def start(self) -> None:
-        self._stopped = False
-        self._task = asyncio.create_task(self._run(), name=f"alerts-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
-            # ends the loop at its next turn even then, so stop() never waits forever.
-            self._stopped = True
-            self._wake.set()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

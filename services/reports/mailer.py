@@ -22,8 +22,6 @@ the holder of the current attempt.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email
 import email.policy
 import logging
@@ -37,6 +35,7 @@ import aiosmtplib
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.config import Settings
 from lookout.contracts.envelope import Actor, ActorKind
@@ -199,9 +198,7 @@ class WeeklyMailer:
         self.policy = policy or MailPolicy()
         self.summaries = Summaries(schools, settings)
         self.focus_wait = timedelta(seconds=settings.reports_focus_wait_seconds)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = False
+        self._loop = BackgroundLoop("reports-weekly", self._pass, settings.tick_seconds)
         self.on_commit: Any = None  # the relay's wake, set by the app
 
     def scopes(self) -> list[str]:
@@ -421,35 +418,23 @@ class WeeklyMailer:
     # --- the loop ----------------------------------------------------------------------------
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
-    async def _run(self) -> None:
-        while not self._stopped:
-            self._wake.clear()
-            try:
-                if await self.run_once() and self.on_commit is not None:
-                    self.on_commit()
-            except Exception as exc:  # keep going through a database or SMTP hiccup
-                log.warning("event=weekly_summaries_failed error=%s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.tick_seconds)
+    @property
+    def running(self) -> bool:
+        return self._loop.running
+
+    async def _pass(self) -> None:
+        if await self.run_once() and self.on_commit is not None:
+            self.on_commit()
 
     async def start(self) -> None:
         # Async so FastStream runs it on the event loop (a plain function goes to a thread).
-        self._stopped = False
         if self.settings.timers_enabled:
-            self._task = asyncio.create_task(self._run(), name="reports-weekly")
+            self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            # Python 3.11's wait_for can swallow a cancel that lands as its wait ends; the flag
-            # ends the loop at its next turn even then, so stop() never waits forever.
-            self._stopped = True
-            self._wake.set()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
 
 def _is(row: Any, only: tuple[str, str] | None) -> bool:

@@ -26,6 +26,5 @@ async def test_the_weekly_mailer_runs_once_the_service_has_started(
     kernel = create_kernel(settings, clock)
     async with running(kernel, build_app):
         mailer = kernel.reports_mailer  # type: ignore[attr-defined]
-        assert mailer._task is not None
-        assert not mailer._task.done()
-    assert mailer._task is None  # stopped with the service
+        assert mailer.running
+    assert not mailer.running  # stopped with the service
