@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     duplicate_window_seconds: float = 120.0
     stream_replicas: int = 1
     consumer_batch_size: int = 500
-    consumer_batch_timeout_seconds: float = 0.05
     # How long a delivered, unacknowledged message waits before JetStream redelivers it.
     # Short, because a message delivered to a pull request the client gave up on (a fetch that
     # timed out, a killed process) is only redelivered after this; the inbox makes a redelivery

@@ -73,9 +73,13 @@ def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, 
     from faststream.specification import AsyncAPI
 
     brokers = []
+    consumers: list[tuple[str, Any]] = []
     for name in services:
         try:
-            broker = service_module(name).create_app(settings).broker
+            module = service_module(name)
+            kernel = module.create_kernel(settings)
+            broker = module.build_app(kernel).broker
+            consumers += [(name, c) for c in kernel.stream_consumers]
             with warnings.catch_warnings():  # reported once, below
                 warnings.simplefilter("ignore")
                 AsyncAPI(broker).to_specification()  # fail here, naming the service
@@ -102,6 +106,8 @@ def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, 
     if notes:
         doc["x-lookout-warnings"] = notes
     components = doc.setdefault("components", {})
+    for service, consumer in consumers:
+        _add_stream_consumer(doc, service, consumer)
     schemas = components.setdefault("schemas", {})
     schemas.update(catalogue_schemas())
     for message in components.get("messages", {}).values():
@@ -124,6 +130,28 @@ def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, 
         if key in components:
             components[key] = dict(sorted(components[key].items()))
     return doc
+
+
+def _add_stream_consumer(doc: dict[str, Any], service: str, consumer: Any) -> None:
+    """A kernel stream consumer as a receive channel (FastStream only sees its own subscribers);
+    same shape as FastStream's, so the catalogue fills in its payload like the others."""
+    title = f"{service}:{consumer.durable.removeprefix(service + '-')}"
+    message = f"{title}:SubscribeMessage"
+    doc.setdefault("channels", {})[title] = {
+        "address": consumer.subject,
+        "description": consumer.description,
+        "servers": [{"$ref": f"#/servers/{server}"} for server in doc.get("servers", {})],
+        "messages": {"SubscribeMessage": {"$ref": f"#/components/messages/{message}"}},
+        "bindings": {"nats": {"subject": consumer.subject, "bindingVersion": "custom"}},
+        "x-lookout-durable": consumer.durable,
+        "x-lookout-stream": consumer.stream,
+    }
+    doc.setdefault("operations", {})[title] = {
+        "action": "receive",
+        "channel": {"$ref": f"#/channels/{title}"},
+        "messages": [{"$ref": f"#/channels/{title}/messages/SubscribeMessage"}],
+    }
+    doc["components"].setdefault("messages", {})[message] = {"title": message}
 
 
 def _version() -> str:

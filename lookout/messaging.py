@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import nats
-from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsBatchMessage
-from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from faststream.nats import NatsBroker
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
@@ -120,43 +118,6 @@ async def publish_event(broker: NatsBroker, event: Event) -> Any:
     )
 
 
-def stream_subscriber(
-    stream: str,
-    subject: str,
-    service: str,
-    settings: Settings,
-    name: str | None = None,
-) -> dict[str, Any]:
-    """Keyword arguments for `broker.subscriber`: the service's durable pull consumer on a
-    stream, fetching batches, acknowledged by the kernel only after the commit."""
-    extra: dict[str, Any] = {}
-    if settings.nats_inbox_prefix:  # fetch replies under the user's own inbox prefix too
-        extra["inbox_prefix"] = f"{settings.nats_inbox_prefix}.".encode()
-    return {
-        **extra,
-        "subject": subject,
-        "stream": JStream(stream, declare=False),
-        "durable": f"{service}-{name or stream.lower()}",
-        "pull_sub": PullSub(
-            batch_size=settings.consumer_batch_size,
-            timeout=settings.consumer_batch_timeout_seconds,
-            batch=True,
-        ),
-        "config": ConsumerConfig(
-            ack_wait=settings.consumer_ack_wait_seconds,
-            max_ack_pending=max(1000, settings.consumer_batch_size * 4),
-        ),
-        "ack_policy": AckPolicy.MANUAL,
-        "decoder": _raw_bodies,
-        "title": f"{service}:{name or stream.lower()}",
-    }
-
-
-async def _raw_bodies(message: Any) -> Any:
-    # The kernel validates each message itself, so one bad body cannot fail the whole batch.
-    return [m.data for m in message.raw_message]
-
-
 # Applies valid, not-yet-seen events inside the open transaction. Returns the events it refused
 # (event_id → reason); it must not have written anything for those.
 Apply = Callable[["AsyncSession", Sequence[Event]], Awaitable[Mapping[uuid.UUID, str]]]
@@ -203,9 +164,6 @@ class EventConsumer:
         self.known_schools = known_schools
         self.after_commit = after_commit
         self.on_outcome: Callable[[BatchOutcome], None] | None = None  # metrics
-
-    async def consume(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
-        return await self.consume_messages(batch.raw_message, apply)
 
     async def consume_messages(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
         outcome = await self._consume(msgs, apply)

@@ -8,11 +8,9 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from faststream import FastStream
 from faststream.nats import NatsRouter
-from faststream.nats.message import NatsBatchMessage
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,16 +22,15 @@ from lookout.health import HealthServer, ServiceMetrics
 from lookout.log import configure_logging
 from lookout.messaging import (
     Apply,
-    BatchOutcome,
     EventConsumer,
     check_streams,
     ensure_streams,
     make_broker,
-    stream_subscriber,
 )
 from lookout.relay import OutboxRelay
 from lookout.school import SchoolConfig
 from lookout.storage import Inbox, Outbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.stream_consumer import StreamConsumer
 from lookout.ticker import Ticker, TimerModule
 
 
@@ -74,6 +71,7 @@ class ServiceKernel:
         self.ticker: Ticker | None = None
         # (stream, durable) of every consumer this service declared: stream checks, lag metrics.
         self.consumers: list[tuple[str, str]] = []
+        self.stream_consumers: list[StreamConsumer] = []
         self.metrics = ServiceMetrics(name)
         self.consumer.on_outcome = self.metrics.record
         self.relay.on_published = self.metrics.record_published
@@ -91,19 +89,31 @@ class ServiceKernel:
         )
         return self.ticker
 
-    def stream_consumer(
-        self, stream: str, subject: str | None = None, name: str | None = None
-    ) -> dict[str, Any]:
-        """Subscriber arguments: this service's durable batch consumer on one stream (all of
-        it, or only `subject`; give a `name` when one service has two consumers on a stream)."""
-        args = stream_subscriber(
-            stream, subject or STREAMS[stream][0], self.name, self.settings, name=name
+    def consume(
+        self,
+        stream: str,
+        apply: Apply,
+        *,
+        subject: str | None = None,
+        name: str | None = None,
+        description: str = "",
+    ) -> StreamConsumer:
+        """This service's durable consumer on one stream (all of it, or only `subject`; give a
+        `name` when one service has two consumers on a stream): batches go to `apply` through
+        the consumer error policy, acknowledged after the commit."""
+        durable = f"{self.name}-{name or stream.lower()}"
+        consumer = StreamConsumer(
+            stream=stream,
+            subject=subject or STREAMS[stream][0],
+            durable=durable,
+            description=description,
+            apply=apply,
+            consumer=self.consumer,
+            settings=self.settings,
         )
-        self.consumers.append((stream, args["durable"]))
-        return args
-
-    async def ingest(self, batch: NatsBatchMessage, apply: Apply) -> BatchOutcome:
-        return await self.consumer.consume(batch, apply)
+        self.stream_consumers.append(consumer)
+        self.consumers.append((stream, durable))
+        return consumer
 
     async def prepare(self) -> None:
         """Before consuming: schema at head, streams present."""
@@ -143,6 +153,8 @@ class ServiceKernel:
 
     async def _stopping(self) -> None:
         self.started = False
+        for consumer in self.stream_consumers:  # first: a batch in hand is applied and acked
+            await consumer.stop()
         if self.health is not None:
             await self.health.stop()
             self.health = None
@@ -151,6 +163,8 @@ class ServiceKernel:
         await self.relay.stop()
 
     async def _started(self) -> None:
+        for consumer in self.stream_consumers:
+            await consumer.start(self.broker.connection)
         self.relay.start()
         if self.ticker is not None and self.settings.timers_enabled:
             self.ticker.start()

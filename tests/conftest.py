@@ -79,7 +79,6 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
         return Settings(
             data_dir=tmp_path / "data",
             nats_url=nats_url,
-            consumer_batch_timeout_seconds=0.05,
             **{f"{k}_db_url": v for k, v in db_urls.items()},
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from faststream import Context, FastStream
 from faststream.nats import NatsRouter
-from faststream.nats.message import NatsBatchMessage, NatsMessage
+from faststream.nats.message import NatsMessage
 
 from lookout.clock import Clock
 from lookout.config import Settings
@@ -26,6 +26,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckMissed, ConcernRaised, ConcernResolved, FollowUpMissed
 from lookout.contracts.subjects import BY_MODEL
 from lookout.contracts.visitors import ScreeningFlagged, VisitorOutOfBounds, VisitorOverdue
+from lookout.messaging import Apply
 from lookout.queries import answer, command_subject, query_subject, request_subscriber
 from lookout.service import ServiceKernel, by_type
 from lookout.ticker import Ticker
@@ -133,13 +134,13 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         ignore=[Event],  # updates and other concern events change no alert
     )
 
-    @router.subscriber(**kernel.stream_consumer("CONCERNS"), description="Concerns raised/resolved")
-    async def concern_events(message: NatsBatchMessage = Context("message")) -> None:
-        """A raised concern opens (or folds into) an alert; a resolved one resolves it."""
-        await kernel.ingest(message, apply_concerns)
-
+    kernel.consume(
+        "CONCERNS",
+        apply_concerns,
+        description="A raised concern opens (or folds into) an alert; a resolved one resolves it.",
+    )
     for model in RAISED_BY:
-        _raising(router, kernel, model, by_type({model: handlers.raise_alerts}))
+        _raising(kernel, model, by_type({model: handlers.raise_alerts}))
 
     def school(message: NatsMessage) -> str:
         return str(message.raw_message.subject.split(".")[1])
@@ -170,15 +171,14 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     return app
 
 
-def _raising(router: NatsRouter, kernel: ServiceKernel, model: type[Event], apply: Any) -> None:
+def _raising(kernel: ServiceKernel, model: type[Event], apply: Apply) -> None:
     spec = BY_MODEL.get(model)
     if spec is None:  # not in the catalogue (yet): nothing can publish it
         return
-    name = f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}"
-
-    @router.subscriber(
-        **kernel.stream_consumer(spec.stream, spec.wildcard, name=name),
+    kernel.consume(
+        spec.stream,
+        apply,
+        subject=spec.wildcard,
+        name=f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}",
         description=f"Raises an alert: {spec.description}",
     )
-    async def raised(message: NatsBatchMessage = Context("message")) -> None:
-        await kernel.ingest(message, apply)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faststream import Context, FastStream
+from faststream import FastStream
 from faststream.nats import NatsRouter
-from faststream.nats.message import NatsBatchMessage
 
 from lookout.clock import Clock
 from lookout.config import Settings
@@ -97,14 +96,15 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         }
     )
 
-    @router.subscriber(**kernel.stream_consumer("PATROL"))
-    async def patrol_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Checkpoint scans, observations and contacts from the SSO's phone."""
-        await kernel.ingest(message, apply_patrol)
-
-    @router.subscriber(**kernel.stream_consumer("CONCERNS"))
-    async def concern_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Concerns raised, updated and resolved, by the SSO, staff or sensors."""
-        await kernel.ingest(message, apply_concerns)
+    kernel.consume(
+        "PATROL",
+        apply_patrol,
+        description="Checkpoint scans, observations and contacts from the SSO's phone.",
+    )
+    kernel.consume(
+        "CONCERNS",
+        apply_concerns,
+        description="Concerns raised, updated and resolved, by the SSO, staff or sensors.",
+    )
 
     return kernel.app(router)

@@ -11,7 +11,7 @@ from typing import Any
 
 from faststream import Context, FastStream
 from faststream.nats import NatsRouter
-from faststream.nats.message import NatsBatchMessage, NatsMessage
+from faststream.nats.message import NatsMessage
 
 from lookout.clock import Clock
 from lookout.config import Settings
@@ -52,25 +52,14 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     kernel.reports_mailer = mailer  # type: ignore[attr-defined]  # for tests and benches
     router = NatsRouter()
 
-    @router.subscriber(**kernel.stream_consumer("PATROL"), description="Patrol facts")
-    async def patrol_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Scans, observations, contacts, check windows, missed follow-ups, the weekly focus."""
-        await kernel.ingest(message, handlers.apply_patrol)
-
-    @router.subscriber(**kernel.stream_consumer("CONCERNS"), description="Concern facts")
-    async def concern_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Concerns raised, updated and resolved: category, severity, zone, period, outcome."""
-        await kernel.ingest(message, handlers.apply_concerns)
-
-    @router.subscriber(**kernel.stream_consumer("VISITORS"), description="Visitor facts")
-    async def visitor_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Check-ins by visitor type, screening flags, overdue and out-of-bounds visits."""
-        await kernel.ingest(message, handlers.apply_visitors)
-
-    @router.subscriber(**kernel.stream_consumer("ALERTS"), description="Escalation facts")
-    async def alert_events(message: NatsBatchMessage = Context("message")) -> None:
-        """Alerts opened, escalated, acknowledged and resolved."""
-        await kernel.ingest(message, handlers.apply_alerts)
+    facts = [
+        ("PATROL", handlers.apply_patrol, "scans, observations, contacts, windows, focus"),
+        ("CONCERNS", handlers.apply_concerns, "concerns raised, updated and resolved"),
+        ("VISITORS", handlers.apply_visitors, "check-ins, screening flags, overdue, out of bounds"),
+        ("ALERTS", handlers.apply_alerts, "alerts opened, escalated, acknowledged, resolved"),
+    ]
+    for stream, apply, what in facts:
+        kernel.consume(stream, apply, description=f"Facts for the weekly report: {what}.")
 
     def school(message: NatsMessage) -> str:
         return str(message.raw_message.subject.split(".")[1])

@@ -11,7 +11,7 @@ from typing import Any
 
 from faststream import Context, FastStream
 from faststream.nats import NatsRouter
-from faststream.nats.message import NatsBatchMessage, NatsMessage
+from faststream.nats.message import NatsMessage
 
 from lookout.clock import Clock
 from lookout.config import Settings, load_school
@@ -80,10 +80,13 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     # Only the SSO's sightings: our own outputs share the VISITORS stream.
     sighted = BY_MODEL[VisitorSighted].wildcard
 
-    @router.subscriber(**kernel.stream_consumer("VISITORS", sighted, name="sightings"))
-    async def sightings(message: NatsBatchMessage = Context("message")) -> None:
-        """Badge sightings from the SSO: out of bounds when outside the visit's zones."""
-        await kernel.ingest(message, apply_sightings)
+    kernel.consume(
+        "VISITORS",
+        apply_sightings,
+        subject=sighted,
+        name="sightings",
+        description="Badge sightings from the SSO: out of bounds when outside the visit's zones.",
+    )
 
     def request(kind: str, name: str) -> dict[str, Any]:
         make = command_subject if kind == "command" else query_subject

@@ -47,7 +47,6 @@ async def service(
         alerts_db_url=alerts_db,
         smtp_port=smtp_sink.port,
         tick_seconds=0.05,
-        consumer_batch_timeout_seconds=0.05,
     )
     kernel = create_kernel(settings, clock)
     async with running(kernel, build_app):

@@ -276,7 +276,6 @@ def lookout_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKOUT_")}
     env.update(
         LOOKOUT_DATA_DIR=str(data_dir),
-        LOOKOUT_CONSUMER_BATCH_TIMEOUT_SECONDS="0.05",
         # A pull request of the killed process can hold the next message until the ack wait
         # expires; keep that short so the restart check does not wait 30 s.
         LOOKOUT_CONSUMER_ACK_WAIT_SECONDS="2",

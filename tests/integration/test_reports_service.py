@@ -49,7 +49,6 @@ def settings(nats_url: str, db: str, tmp_path: Path, sink: MailSink) -> Settings
         timers_enabled=False,
         smtp_port=sink.port,
         reports_district_recipients="district@example.org",
-        consumer_batch_timeout_seconds=0.05,
     )
 
 

@@ -146,7 +146,6 @@ def make_kernel(
             data_dir=tmp_path / "data",
             nats_url=nats_server.url,
             visitors_db_url=database_url,
-            consumer_batch_timeout_seconds=0.05,
             tick_seconds=3600,  # the test fires the ticker itself, at the times it chooses
         )
         return create_kernel(settings, clock)

@@ -2,7 +2,7 @@
 
 The app's start-up hook would migrate the database and create the JetStream streams (which needs
 a nats-server), so these tests migrate the database themselves and run only the broker in
-memory. Batches are handed to the app's own batch subscribers as JetStream messages whose
+memory. Batches are handed to the app's own stream consumers as JetStream messages whose
 ack/nak/term are recorded; dead letters reach a subscriber on `dlq.patrol` in the DLQ stream.
 """
 
@@ -19,6 +19,7 @@ from faststream import Context
 from faststream.nats import TestNatsBroker
 from faststream.nats.message import NatsMessage
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy
 from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 
@@ -103,18 +104,11 @@ class Patrol:
             msgs.append(
                 RecordingMsg(self.journal, stream, self._next_seq, subject, data, delivered)
             )
-        subscriber = self.kernel_subscriber(stream)
-        await subscriber.process_message(msgs)
-        return [m.seq for m in msgs]
-
-    def kernel_subscriber(self, stream: str) -> Any:
-        """The app's durable batch subscriber on `stream`."""
-        (subscriber,) = [
-            s
-            for s in self.kernel.broker.subscribers
-            if s.config.durable_name == f"patrol-{stream.lower()}"  # type: ignore[attr-defined]
+        (consumer,) = [
+            c for c in self.kernel.stream_consumers if c.durable == f"patrol-{stream.lower()}"
         ]
-        return subscriber
+        await consumer.deliver(msgs)
+        return [m.seq for m in msgs]
 
     async def rows(self, table: Table) -> list[dict[str, Any]]:
         async with self.kernel.sessions() as session:
@@ -155,12 +149,16 @@ def assert_dead_letter(dead: NatsMessage, seq: int, stream: str, event: Event, r
 
 
 def test_app_has_one_durable_batch_consumer_per_stream(patrol: Patrol) -> None:
+    consumers = {
+        c.stream: (c.durable, c.subject, c.config()) for c in patrol.kernel.stream_consumers
+    }
+    assert set(consumers) == {"PATROL", "CONCERNS"}
     for stream, subject in [("PATROL", "patrol.>"), ("CONCERNS", "concern.>")]:
-        sub = patrol.kernel_subscriber(stream)
-        assert sub.stream.name == stream
-        assert sub.subject.broker_address == subject
-        assert sub.pull_sub.batch is True
-        assert sub.config.ack_wait == 5.0
+        durable, filtered, config = consumers[stream]
+        assert (durable, filtered) == (f"patrol-{stream.lower()}", subject)
+        assert (config.durable_name, config.filter_subject) == (durable, subject)
+        assert config.ack_policy == AckPolicy.EXPLICIT
+        assert config.ack_wait == 5.0
 
 
 # --- scans ------------------------------------------------------------------------------------
