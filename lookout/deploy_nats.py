@@ -105,7 +105,11 @@ def raiser_consumer(model: type[Event]) -> tuple[str, str]:
 SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
     "patrol": (("PATROL", "patrol"), ("CONCERNS", "concerns")),
     "visitors": (("VISITORS", "sightings"),),
-    "alerts": (("CONCERNS", "concerns"), *(raiser_consumer(m) for m in ALERT_RAISERS)),
+    "alerts": (
+        ("CONCERNS", "concerns"),
+        *(raiser_consumer(m) for m in ALERT_RAISERS),
+        raiser_consumer(visitor_events.VisitorCheckedOut),  # resolves a visit's alerts
+    ),
     # The read model reads every domain stream.
     "reports": (
         ("PATROL", "patrol"),

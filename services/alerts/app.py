@@ -23,9 +23,20 @@ from lookout.contracts.alerts import (
     ShowRequest,
 )
 from lookout.contracts.envelope import Event
-from lookout.contracts.patrol import CheckMissed, ConcernRaised, ConcernResolved, FollowUpMissed
+from lookout.contracts.patrol import (
+    CheckMissed,
+    ConcernRaised,
+    ConcernResolved,
+    ConcernUpdated,
+    FollowUpMissed,
+)
 from lookout.contracts.subjects import BY_MODEL
-from lookout.contracts.visitors import ScreeningFlagged, VisitorOutOfBounds, VisitorOverdue
+from lookout.contracts.visitors import (
+    ScreeningFlagged,
+    VisitorCheckedOut,
+    VisitorOutOfBounds,
+    VisitorOverdue,
+)
 from lookout.messaging import Apply
 from lookout.queries import answer, command_subject, query_subject, request_subscriber
 from lookout.service import ServiceKernel, by_type
@@ -130,8 +141,12 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     router = NatsRouter()
 
     apply_concerns = by_type(
-        {ConcernRaised: handlers.raise_alerts, ConcernResolved: handlers.concerns_resolved},
-        ignore=[Event],  # updates and other concern events change no alert
+        {
+            ConcernRaised: handlers.raise_alerts,
+            ConcernUpdated: handlers.concerns_updated,
+            ConcernResolved: handlers.concerns_resolved,
+        },
+        ignore=[Event],  # a concern event type added later changes no alert
     )
 
     kernel.consume(
@@ -140,7 +155,13 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         description="A raised concern opens (or folds into) an alert; a resolved one resolves it.",
     )
     for model in RAISED_BY:
-        _raising(kernel, model, by_type({model: handlers.raise_alerts}))
+        _filtered(kernel, model, by_type({model: handlers.raise_alerts}), "Raises an alert")
+    _filtered(
+        kernel,
+        VisitorCheckedOut,
+        by_type({VisitorCheckedOut: handlers.visitors_left}),
+        "Resolves the visit's overdue / out-of-bounds alerts",
+    )
 
     def school(message: NatsMessage) -> str:
         return str(message.raw_message.subject.split(".")[1])
@@ -171,7 +192,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     return app
 
 
-def _raising(kernel: ServiceKernel, model: type[Event], apply: Apply) -> None:
+def _filtered(kernel: ServiceKernel, model: type[Event], apply: Apply, what: str) -> None:
     spec = BY_MODEL.get(model)
     if spec is None:  # not in the catalogue (yet): nothing can publish it
         return
@@ -180,5 +201,5 @@ def _raising(kernel: ServiceKernel, model: type[Event], apply: Apply) -> None:
         apply,
         subject=spec.wildcard,
         name=f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}",
-        description=f"Raises an alert: {spec.description}",
+        description=f"{what}: {spec.description}",
     )

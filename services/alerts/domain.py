@@ -97,7 +97,7 @@ def seed_for(event: Event) -> AlertSeed:
         )
     if isinstance(event, VisitorOverdue):
         return _seed(
-            f"visitor_overdue:{event.visit_id}",
+            visit_keys(event.visit_id)[0],
             AlertSource.VISITOR_OVERDUE,
             "visitor_overdue",
             Severity.MEDIUM,
@@ -105,7 +105,7 @@ def seed_for(event: Event) -> AlertSeed:
         )
     if isinstance(event, VisitorOutOfBounds):
         return _seed(
-            f"visitor_out_of_bounds:{event.visit_id}",
+            visit_keys(event.visit_id)[1],
             AlertSource.VISITOR_OUT_OF_BOUNDS,
             "visitor_out_of_bounds",
             Severity.HIGH,
@@ -132,6 +132,12 @@ def _seed(
 
 def concern_key(concern_id: uuid.UUID) -> str:
     return f"concern:{concern_id}"
+
+
+def visit_keys(visit_id: uuid.UUID) -> tuple[str, str]:
+    """The alerts a visit's checkout resolves: overdue and out of bounds (not a screening
+    flag, which an administrator reviews whether or not the visitor is still here)."""
+    return (f"visitor_overdue:{visit_id}", f"visitor_out_of_bounds:{visit_id}")
 
 
 def alert_id_for(source_event_id: uuid.UUID) -> uuid.UUID:
@@ -397,6 +403,31 @@ def acknowledge(policy: PolicySnapshot, state: Escalation, now: datetime) -> Esc
     if state.status is AlertStatus.RESOLVED:
         raise Refusal("alert is already resolved")
     return Escalation(AlertStatus.ACKNOWLEDGED, state.step, state.repeat, now + policy.ack_timeout)
+
+
+SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """A concern's severity went up: the alert follows the new severity's policy from its
+    first step, now (a critical concern reaches the principal at once)."""
+
+    policy: PolicySnapshot
+    state: Escalation
+
+
+def severity_changed(
+    school: SchoolConfig, facts: AlertFacts, state: Escalation, new: Severity, now: datetime
+) -> Reroute | None:
+    """A concern's severity was updated. Raised: re-route, even an acknowledged alert (whoever
+    acknowledged a "medium" did not acknowledge a "critical"). Lowered or unchanged: the
+    escalation under way goes on as it was; slowing it is an adult's call (acknowledge it)."""
+    if state.status is AlertStatus.RESOLVED or SEVERITY_RANK[new] <= SEVERITY_RANK[facts.severity]:
+        return None
+    seed = _seed("", facts.source, facts.category, new, facts.zone_id)  # routing only
+    policy = choose_policy(school, seed)
+    return Reroute(policy, opened(policy, now))
 
 
 def resolve(state: Escalation, note: str) -> Escalation:

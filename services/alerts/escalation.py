@@ -20,6 +20,7 @@ from lookout.contracts.alerts import (
     TargetKind,
 )
 from lookout.contracts.envelope import Actor, ActorKind, Event
+from lookout.contracts.patrol import Severity
 from lookout.school import SchoolConfig
 from lookout.storage import Outbox
 from services.alerts import domain
@@ -244,6 +245,34 @@ class Escalator:
             by_person_id=by,
         )
         await self.outbox.add(session, [event], now)
+
+    async def severity_changed(
+        self, session: AsyncSession, alert: AlertRow, severity: Severity, now: datetime
+    ) -> None:
+        """Record a concern's new severity; re-route the alert when it went up."""
+        school = self.schools.get(alert.school_id)
+        if school is None:
+            return
+        reroute = domain.severity_changed(school, alert.facts, alert.state, severity, now)
+        repo = AlertRepository(session)
+        old = alert.facts.severity
+        if reroute is None:
+            await repo.set_severity(alert.alert_id, severity)
+            await repo.timeline(
+                alert.alert_id, now, "severity", detail=f"{old.value} -> {severity.value}"
+            )
+            return
+        await repo.reroute(alert.alert_id, severity, reroute.policy, reroute.state)
+        await repo.timeline(
+            alert.alert_id,
+            now,
+            "rerouted",
+            detail=f"{old.value} -> {severity.value}; policy {reroute.policy.name}",
+        )
+        if reroute.state.next_step_at is not None and reroute.state.next_step_at <= now:
+            rerouted = await repo.get(alert.alert_id)
+            assert rerouted is not None
+            await self.fire(session, rerouted, now)
 
     async def resolve(
         self, session: AsyncSession, alert: AlertRow, by: str, note: str, now: datetime

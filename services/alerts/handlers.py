@@ -19,7 +19,8 @@ from lookout.contracts.alerts import (
     ShowRequest,
 )
 from lookout.contracts.envelope import Event
-from lookout.contracts.patrol import ConcernResolved
+from lookout.contracts.patrol import ConcernResolved, ConcernUpdated
+from lookout.contracts.visitors import VisitorCheckedOut
 from lookout.queries import Refused
 from lookout.school import SchoolConfig
 from services.alerts import domain
@@ -51,6 +52,35 @@ class AlertHandlers:
             if alert is not None:
                 note = f"concern resolved: {event.outcome.value}"
                 await self.escalator.resolve(session, alert, event.actor.id, note, self.clock.now())
+        return {}
+
+    async def concerns_updated(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """A concern's severity changed: its alert follows (re-routed when it went up)."""
+        repo = AlertRepository(session)
+        for event in events:
+            assert isinstance(event, ConcernUpdated)
+            if event.severity is None:
+                continue  # zone, students or a note: nothing that changes who must know
+            alert = await repo.unresolved(event.school_id, domain.concern_key(event.concern_id))
+            if alert is not None and alert.facts.severity is not event.severity:
+                await self.escalator.severity_changed(
+                    session, alert, event.severity, self.clock.now()
+                )
+        return {}
+
+    async def visitors_left(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """A visitor who signed out (or was checked out at the end of the day) is no longer
+        overdue or out of bounds: those alerts resolve. A screening flag stays for review."""
+        repo = AlertRepository(session)
+        for event in events:
+            assert isinstance(event, VisitorCheckedOut)
+            for key in domain.visit_keys(event.visit_id):
+                alert = await repo.unresolved(event.school_id, key)
+                if alert is not None:
+                    note = f"visitor checked out ({event.method.value})"
+                    await self.escalator.resolve(
+                        session, alert, event.actor.id, note, self.clock.now()
+                    )
         return {}
 
 

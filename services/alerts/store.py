@@ -275,6 +275,25 @@ class AlertRepository:
             )
         )
 
+    async def set_severity(self, alert_id: uuid.UUID, severity: Severity) -> None:
+        await self.session.execute(
+            update(alerts).where(alerts.c.alert_id == str(alert_id)).values(severity=severity.value)
+        )
+
+    async def reroute(
+        self, alert_id: uuid.UUID, severity: Severity, policy: PolicySnapshot, state: Escalation
+    ) -> None:
+        """A new severity and the policy it routes to, starting over at that policy's step 0."""
+        await self.set_state(
+            alert_id,
+            state,
+            severity=severity.value,
+            policy_name=policy.name,
+            policy=policy.to_json(),
+            acknowledged_at=None,
+            acknowledged_by=None,
+        )
+
     async def timeline(self, alert_id: uuid.UUID, at: datetime, kind: str, **values: Any) -> None:
         await self.session.execute(
             insert(alert_timeline).values(alert_id=str(alert_id), at=at, kind=kind, **values)

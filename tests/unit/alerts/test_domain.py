@@ -519,3 +519,53 @@ def test_policy_config_changes_do_not_touch_a_snapshot(school: SchoolConfig) -> 
     )
     assert PolicySnapshot.of(edited) != snap
     assert snap.steps[0].targets == ("sso",)
+
+
+# --- a concern's severity changes ---------------------------------------------------------------
+
+
+def _facts(severity: Severity, category: str = "conflict") -> AlertFacts:
+    return AlertFacts(uuid.uuid4(), AlertSource.CONCERN, category, severity, "gym", 1, local(23, 9))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "policy_name"),
+    [
+        ("low", "medium", "default"),  # a higher severity, same policy: still starts over
+        ("medium", "critical", "critical"),
+        ("high", "critical", "critical"),
+    ],
+)
+def test_a_raised_severity_reroutes_from_the_first_step_now(
+    school: SchoolConfig, old: str, new: str, policy_name: str
+) -> None:
+    now = local(23, 10, 5)
+    acked = Escalation(AlertStatus.ACKNOWLEDGED, 1, 0, now + timedelta(minutes=50))
+    reroute = domain.severity_changed(school, _facts(Severity(old)), acked, Severity(new), now)
+    assert reroute == domain.Reroute(
+        policy(school, policy_name), Escalation(AlertStatus.OPEN, 0, 0, now)
+    )
+
+
+@pytest.mark.parametrize(("old", "new"), [("critical", "high"), ("medium", "low"), ("low", "low")])
+def test_a_lowered_or_unchanged_severity_does_not_reroute(
+    school: SchoolConfig, old: str, new: str
+) -> None:
+    state = Escalation(AlertStatus.OPEN, 1, 0, local(23, 10, 30))
+    now = local(23, 10, 5)
+    assert domain.severity_changed(school, _facts(Severity(old)), state, Severity(new), now) is None
+
+
+def test_a_resolved_alert_is_not_rerouted(school: SchoolConfig) -> None:
+    state = Escalation(AlertStatus.RESOLVED, 1, 0, None)
+    now = local(23, 10, 5)
+    facts = _facts(Severity.LOW)
+    assert domain.severity_changed(school, facts, state, Severity.CRITICAL, now) is None
+
+
+def test_wellbeing_categories_reroute_to_their_own_policy(school: SchoolConfig) -> None:
+    now = local(23, 10, 5)
+    state = Escalation(AlertStatus.OPEN, 1, 0, local(23, 10, 30))
+    facts = _facts(Severity.LOW, "emotional_distress")
+    reroute = domain.severity_changed(school, facts, state, Severity.MEDIUM, now)
+    assert reroute is not None and reroute.policy == policy(school, "student-wellbeing")

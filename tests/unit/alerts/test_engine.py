@@ -20,7 +20,13 @@ from sqlalchemy import select
 from lookout.clock import ManualClock
 from lookout.contracts.alerts import AckRequest, ListRequest, ResolveRequest, ShowRequest
 from lookout.contracts.envelope import Event
-from lookout.contracts.patrol import CheckMissed, ConcernRaised, ConcernResolved
+from lookout.contracts.patrol import CheckMissed, ConcernRaised, ConcernResolved, ConcernUpdated
+from lookout.contracts.visitors import (
+    ScreeningFlagged,
+    VisitorCheckedOut,
+    VisitorOutOfBounds,
+    VisitorOverdue,
+)
 from lookout.queries import Refused
 from lookout.service import ServiceKernel, by_type
 from lookout.ticker import Ticker
@@ -51,6 +57,11 @@ class Engine:
                 ConcernRaised: handlers.raise_alerts,
                 CheckMissed: handlers.raise_alerts,
                 ConcernResolved: handlers.concerns_resolved,
+                ConcernUpdated: handlers.concerns_updated,
+                VisitorOverdue: handlers.raise_alerts,
+                VisitorOutOfBounds: handlers.raise_alerts,
+                ScreeningFlagged: handlers.raise_alerts,
+                VisitorCheckedOut: handlers.visitors_left,
             }
         )
         async with self.kernel.sessions.begin() as session:
@@ -325,6 +336,128 @@ async def test_an_alert_escalates_by_the_policy_it_was_opened_with(engine: Engin
     engine.clock.advance(timedelta(minutes=30))
     assert await engine.tick() == 1
     assert subjects(await engine.emitted())[-1] == "alert.lhs.notify.ap-chen"  # the old step 1
+
+
+def updated(cid: uuid.UUID, severity: str | None, zone: str | None = None) -> ConcernUpdated:
+    return ConcernUpdated.new(
+        school_id="lhs",
+        occurred_at=T0,
+        actor=ACTOR,
+        concern_id=cid,
+        severity=severity,
+        zone_id=zone,
+    )
+
+
+async def test_a_severity_raised_to_critical_reroutes_to_the_principal_at_once(
+    engine: Engine,
+) -> None:
+    raised = concern("medium", "conflict")
+    await engine.deliver(raised)
+    engine.clock.advance(timedelta(minutes=4))
+    await engine.deliver(updated(raised.concern_id, "critical"))
+
+    alert = await engine.alert()
+    assert (alert["severity"], alert["policy_name"], alert["status"]) == (
+        "critical",
+        "critical",
+        "open",
+    )
+    # Step 0 of the critical policy fired at the update; step 1 (district) is 10 min later.
+    assert (alert["step"], alert["repeat"], alert["next_step_at"]) == (
+        1,
+        0,
+        T0 + timedelta(minutes=14),
+    )
+    assert subjects(await engine.emitted()) == [
+        "alert.lhs.opened",
+        "alert.lhs.escalated",
+        "alert.lhs.notify.sso-rivera",
+        "alert.lhs.escalated",
+        "alert.lhs.notify.sso-rivera",
+        "alert.lhs.notify.principal-okafor",
+    ]
+    rerouted = [t for t in await engine.rows(store.alert_timeline) if t["kind"] == "rerouted"]
+    assert [(t["at"], t["detail"]) for t in rerouted] == [
+        (T0 + timedelta(minutes=4), "medium -> critical; policy critical")
+    ]
+    engine.clock.advance(timedelta(minutes=10))
+    assert await engine.tick() == 1
+    assert subjects(await engine.emitted())[-1] == "alert.lhs.notify.district-lee"
+
+
+async def test_a_raised_severity_retriggers_an_acknowledged_alert(engine: Engine) -> None:
+    raised = concern("low")
+    await engine.deliver(raised)
+    aid = (await engine.alert())["alert_id"]
+    await engine.commands.ack("lhs", AckRequest(alert_id=aid, by_person_id="sso-rivera"))
+    await engine.deliver(updated(raised.concern_id, "critical"))
+
+    alert = await engine.alert()
+    assert (alert["status"], alert["acknowledged_by"], alert["policy_name"]) == (
+        "open",
+        None,
+        "critical",
+    )
+    assert subjects(await engine.emitted())[-1] == "alert.lhs.notify.principal-okafor"
+
+
+async def test_a_lowered_severity_is_recorded_and_the_escalation_goes_on(engine: Engine) -> None:
+    raised = concern("high", "conflict")
+    await engine.deliver(raised)
+    before = await engine.alert()
+    engine.clock.advance(timedelta(minutes=2))
+    await engine.deliver(updated(raised.concern_id, "low"), updated(raised.concern_id, None, "gym"))
+
+    after = await engine.alert()
+    assert after["severity"] == "low"
+    unchanged = ("policy_name", "status", "step", "repeat", "next_step_at")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    assert [(t["kind"], t["detail"]) for t in await engine.rows(store.alert_timeline)][-1] == (
+        "severity",
+        "high -> low",
+    )
+    engine.clock.advance(timedelta(minutes=28))
+    assert await engine.tick() == 1  # the default policy's step 1, on its original time
+    assert subjects(await engine.emitted())[-1] == "alert.lhs.notify.ap-chen"
+
+
+VISIT = uuid.UUID("5a0c3c1e-2b7d-4f7e-9d51-3f4a1e2b9c70")
+SERVICE_ACTOR = {"kind": "service", "id": "visitors"}
+
+
+async def test_a_visitor_checking_out_resolves_overdue_and_out_of_bounds_not_screening(
+    engine: Engine,
+) -> None:
+    common = {"school_id": "lhs", "occurred_at": T0, "actor": SERVICE_ACTOR, "visit_id": VISIT}
+    await engine.deliver(
+        VisitorOverdue.new(**common, badge_number="B-017", expected_until=T0),
+        VisitorOutOfBounds.new(
+            **common, badge_number="B-017", zone_id="gym", destination_zones=["library"]
+        ),
+        ScreeningFlagged.new(
+            **common,
+            watchlist_entry_id="W-3",
+            score=0.9,
+            decision="yes",
+            decided_by="office-garcia",
+        ),
+    )
+    engine.clock.advance(timedelta(minutes=7))
+    await engine.deliver(
+        VisitorCheckedOut.new(**common, badge_number="B-017", method="front_office")
+    )
+
+    rows = await engine.rows(store.alerts)
+    assert sorted((r["source"], r["status"], r["resolution_note"]) for r in rows) == [
+        ("screening_flagged", "open", None),
+        ("visitor_out_of_bounds", "resolved", "visitor checked out (front_office)"),
+        ("visitor_overdue", "resolved", "visitor checked out (front_office)"),
+    ]
+    resolved = [r for r in rows if r["status"] == "resolved"]
+    assert {(r["resolved_at"], r["resolved_by"], r["next_step_at"]) for r in resolved} == {
+        (T0 + timedelta(minutes=7), "visitors", None)
+    }
 
 
 # --- commands -----------------------------------------------------------------------------------
