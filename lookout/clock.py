@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -65,10 +66,51 @@ class ScaledClock:
         return f"{self.origin.isoformat()}@x{self.speed:g}@{self.anchor:.6f}"
 
 
+class FileClock:
+    """Simulated time read from a file that one driver (an end-to-end test) moves forward.
+
+    Every process given `LOOKOUT_CLOCK=file:<path>` reads the same "now", and time only moves
+    when the driver has finished with the moment before: a simulated week runs as fast as the
+    services can go, with no timer judged late because a loaded machine lagged. The driver
+    writes an ISO time and renames it into place, so a reader never sees half a file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._now: datetime | None = None
+
+    def now(self) -> datetime:
+        stat = self.path.stat()
+        key = (stat.st_mtime_ns, stat.st_ino)
+        if key != self._seen or self._now is None:
+            text = self.path.read_text(encoding="utf-8").strip()
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                raise ValueError(f"clock file {self.path} holds a time without a timezone")
+            self._now, self._seen = moment.astimezone(UTC), key
+        return self._now
+
+    @staticmethod
+    def write(path: Path, moment: datetime) -> None:
+        """Move the shared clock (the driver's side)."""
+        if moment.tzinfo is None:
+            raise ValueError("the clock needs a timezone-aware time")
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(moment.astimezone(UTC).isoformat(), encoding="utf-8")
+        tmp.replace(path)
+
+
 def clock_from_spec(spec: str | None) -> Clock:
-    """Parse `LOOKOUT_CLOCK`: empty → system time; `ISO@xSPEED[@ANCHOR]` → scaled time."""
+    """Parse `LOOKOUT_CLOCK`: empty → system time; `ISO@xSPEED[@ANCHOR]` → scaled time;
+    `file:<path>` → the time a driver writes to that file."""
     if not spec:
         return SystemClock()
+    if spec.startswith("file:"):
+        path = Path(spec.removeprefix("file:"))
+        if not path.is_file():
+            raise ValueError(f"LOOKOUT_CLOCK {spec!r}: no such clock file")
+        return FileClock(path)
     parts = spec.split("@")
     try:
         origin = datetime.fromisoformat(parts[0])

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
@@ -73,10 +74,19 @@ class ServiceMetrics:
             ["service", "stream", "consumer"],
             registry=r,
         )
+        self.timers_caught_up = Gauge(
+            "lookout_timers_caught_up_to",
+            "Clock reading (epoch seconds) of this timer loop's last pass that left nothing due",
+            ["service", "timer"],
+            registry=r,
+        )
         for outcome in ("applied", "duplicate", "dead_lettered", "retried"):
             self.events.labels(service, outcome)
         self.dead_letters.labels(service)
         self.escalations.labels(service)
+
+    def timer_caught_up(self, timer: str, now: datetime) -> None:
+        self.timers_caught_up.labels(self.service, timer).set(now.timestamp())
 
     def record(self, outcome: BatchOutcome) -> None:
         s = self.service

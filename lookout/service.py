@@ -87,6 +87,7 @@ class ServiceKernel:
             after_fire=self.relay.wake,
             interval_seconds=self.settings.tick_seconds,
         )
+        self.ticker.on_caught_up = lambda now: self.metrics.timer_caught_up("ticker", now)
         return self.ticker
 
     def consume(

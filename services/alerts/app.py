@@ -93,15 +93,23 @@ class AlertTimers:
             interval,
             full=self.escalations.limit,
         )
+        self.ticker.on_caught_up = lambda now: kernel.metrics.timer_caught_up("escalations", now)
         self.mail_loop = DeadlineLoop(
             "emails",
-            self.mailer.run_once,
+            self._mail,
             lambda: self._deadline(store.AlertRepository.next_email_due),
             kernel.clock,
             interval,
             full=self.mailer.policy.batch,
         )
         self.kernel = kernel
+
+    async def _mail(self) -> int:
+        now = self.kernel.clock.now()
+        sent = await self.mailer.run_once()
+        if sent < self.mailer.policy.batch:
+            self.kernel.metrics.timer_caught_up("emails", now)
+        return sent
 
     async def _tick(self) -> int:
         return (await self.ticker.tick()).get(self.escalations.name, 0)

@@ -200,6 +200,7 @@ class WeeklyMailer:
         self.focus_wait = timedelta(seconds=settings.reports_focus_wait_seconds)
         self._loop = BackgroundLoop("reports-weekly", self._pass, settings.tick_seconds)
         self.on_commit: Any = None  # the relay's wake, set by the app
+        self.on_caught_up: Any = None  # the clock reading of a finished pass (metrics)
 
     def scopes(self) -> list[str]:
         scopes = list(self.schools)
@@ -425,8 +426,11 @@ class WeeklyMailer:
         return self._loop.running
 
     async def _pass(self) -> None:
+        now = self.clock.now()
         if await self.run_once() and self.on_commit is not None:
             self.on_commit()
+        if self.on_caught_up is not None:
+            self.on_caught_up(now)
 
     async def start(self) -> None:
         # Async so FastStream runs it on the event loop (a plain function goes to a thread).

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from lookout.clock import ManualClock, ScaledClock, SystemClock, clock_from_spec
+from lookout.clock import FileClock, ManualClock, ScaledClock, SystemClock, clock_from_spec
 
 CHICAGO_WINTER = timezone(timedelta(hours=-6))
 ANCHOR = 1_795_000_000.0  # an arbitrary wall-clock instant (epoch seconds)
@@ -183,3 +185,31 @@ def test_non_finite_speed_or_anchor_is_refused_when_parsed(spec: str) -> None:
     except ValueError:
         return
     raise AssertionError(f"{spec!r} accepted as {clock!r}")
+
+
+def test_a_file_clock_reads_the_time_the_driver_writes(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    monday = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo("America/Chicago"))
+    FileClock.write(path, monday)
+    clock = clock_from_spec(f"file:{path}")
+    assert isinstance(clock, FileClock)
+    assert clock.now() == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert clock.now() == clock.now()  # it does not move by itself
+
+    FileClock.write(path, monday + timedelta(minutes=5))
+    assert clock.now() == datetime(2026, 11, 23, 13, 5, tzinfo=UTC)
+    assert not path.with_name("clock.tmp").exists()
+
+
+def test_a_file_clock_spec_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no such clock file"):
+        clock_from_spec(f"file:{tmp_path / 'absent'}")
+
+
+def test_a_file_clock_refuses_a_naive_time(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    path.write_text("2026-11-23T07:00:00", encoding="utf-8")
+    with pytest.raises(ValueError, match="without a timezone"):
+        FileClock(path).now()
+    with pytest.raises(ValueError, match="timezone-aware"):
+        FileClock.write(path, datetime(2026, 11, 23, 7, 0))
