@@ -107,6 +107,7 @@ class AlertTimers:
     async def _mail(self) -> int:
         now = self.kernel.clock.now()
         sent = await self.mailer.run_once()
+        self.kernel.relay.wake()  # the mailer records each attempt as an event in the outbox
         if sent < self.mailer.policy.batch:
             self.kernel.metrics.timer_caught_up("emails", now)
         return sent

@@ -1,0 +1,244 @@
+"""The whole suite as separate processes on a real nats-server, driven through simulated time.
+
+Time is a file every service reads (`LOOKOUT_CLOCK=file:<path>`). The driver moves it forward
+only when the suite is quiet at the current moment: every service's timer loops have caught up
+to it (their `lookout_timers_caught_up_to` gauge), every outbox is empty and every durable
+consumer has nothing pending. So a week runs as fast as the services can go, and no timer is
+judged late because a loaded machine lagged.
+
+Faults: kill -9 a service (restarted by `restart`), restart the nats-server (same port, same
+store), and hold the database's write lock for a while (SQLite: `BEGIN EXCLUSIVE`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import nats
+from nats.js.client import JetStreamContext
+from prometheus_client.parser import text_string_to_metric_families
+
+from lookout.clock import FileClock
+from lookout.config import EXAMPLE_SCHOOL
+from lookout.deploy_nats import SERVICE_CONSUMERS, durable
+from lookout.runtime import EmbeddedNats, MailSink, ServiceProcess, child_env, free_port, service_argv
+
+SERVICES = ("patrol", "visitors", "alerts", "reports")
+# The timer loops each service reports through `lookout_timers_caught_up_to`.
+TIMERS = {
+    "patrol": ("ticker",),
+    "visitors": ("ticker",),
+    "alerts": ("escalations", "emails"),
+    "reports": ("weekly-mail",),
+}
+
+STREAMS = ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS", "DLQ")
+DURABLES: dict[str, list[str]] = {}
+for _service in SERVICES:
+    for _stream, _consumer in SERVICE_CONSUMERS[_service]:
+        DURABLES.setdefault(_stream, []).append(durable(_service, _consumer))
+
+
+class SuiteTimeout(AssertionError):
+    pass
+
+
+@dataclass
+class Suite:
+    root: Path
+    start: datetime
+    school_file: Path = EXAMPLE_SCHOOL
+    nats: EmbeddedNats = field(init=False)
+    mail: MailSink = field(init=False)
+    clock_file: Path = field(init=False)
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    health_ports: dict[str, int] = field(default_factory=dict)
+    now: datetime = field(init=False)
+    kills: list[tuple[str, datetime]] = field(default_factory=list)
+    _nc: nats.NATS | None = None
+    _js: JetStreamContext | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start_all(self) -> None:
+        self.clock_file = self.root / "clock"
+        self.now = self.start
+        FileClock.write(self.clock_file, self.start)
+        self.nats = EmbeddedNats(store_dir=self.root / "nats", log_file=self.root / "nats.log")
+        self.nats.start()
+        self.mail = MailSink(self.root / "mail").start()
+        for name in SERVICES:
+            self.health_ports[name] = free_port()
+            self.processes[name] = ServiceProcess(
+                name, service_argv(name), self._env(name), self.root / "logs" / f"{name}.log"
+            )
+            self.processes[name].start()
+
+    def _env(self, name: str) -> dict[str, str]:
+        return child_env(
+            {
+                "LOOKOUT_NATS_URL": self.nats.url,
+                "LOOKOUT_DATA_DIR": str(self.root),
+                "LOOKOUT_SCHOOLS": str(self.school_file),
+                "LOOKOUT_CLOCK": f"file:{self.clock_file}",
+                "LOOKOUT_TICK_SECONDS": "0.05",
+                "LOOKOUT_SMTP_PORT": str(self.mail.port),
+                "LOOKOUT_HEALTH_PORT": str(self.health_ports[name]),
+                "LOOKOUT_LOG_LEVEL": "WARNING",
+            }
+        )
+
+    async def connect(self) -> JetStreamContext:
+        self._nc = await nats.connect(
+            self.nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2
+        )
+        self._js = self._nc.jetstream()
+        return self._js
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self._js is not None, "connect() first"
+        return self._js
+
+    async def stop_all(self) -> None:
+        for proc in self.processes.values():
+            proc.terminate()
+        for proc in self.processes.values():
+            proc.wait_stopped(timeout=20)
+        if self._nc is not None:
+            await self._nc.close()
+        self.mail.stop()
+        self.nats.stop()
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def kill(self, name: str) -> None:
+        """kill -9: no shutdown hook runs, nothing is flushed."""
+        proc = self.processes[name]
+        assert proc.proc is not None and proc.alive(), f"{name} is not running"
+        proc.proc.kill()
+        proc.proc.wait()
+        self.kills.append((name, self.now))
+
+    def restart(self, name: str) -> None:
+        self.processes[name].start()
+
+    def restart_nats(self) -> None:
+        self.nats.stop()
+        self.nats.start()  # same port and store: clients reconnect, streams are on disk
+
+    @contextmanager
+    def database_locked(self, name: str) -> Iterator[None]:
+        """Hold the service's SQLite write lock: its writes wait (or fail and are retried)."""
+        db = sqlite3.connect(self.root / f"{name}.db", timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+
+    def all_alive(self) -> dict[str, bool]:
+        return {name: proc.alive() for name, proc in self.processes.items()}
+
+    # --- time -----------------------------------------------------------------------------------
+
+    async def advance_to(self, moment: datetime, timeout: float = 60.0) -> None:
+        """Move the shared clock to `moment`, then wait until the suite is quiet there."""
+        assert moment >= self.now, "simulated time only moves forward"
+        self.now = moment
+        FileClock.write(self.clock_file, moment)
+        await self.quiet(timeout)
+
+    async def quiet(self, timeout: float = 60.0) -> None:
+        """Every timer caught up to `now`, every outbox empty, every consumer drained — twice
+        in a row with the streams unchanged between, so nothing was still in flight."""
+        deadline = time.monotonic() + timeout
+        previous: object = None
+        while True:
+            state = await self._quiet_state()
+            if state is not None and state == previous:
+                return
+            previous = state
+            if time.monotonic() > deadline:
+                raise SuiteTimeout(f"not quiet at {self.now.isoformat()}: {self._why()}")
+            await asyncio.sleep(0.02)  # polling the suite's state: nothing to await instead
+
+    async def _quiet_state(self) -> tuple[int, ...] | None:
+        self._reason = ""
+        for name in SERVICES:
+            caught = self._caught_up(name)
+            lagging = [t for t in TIMERS[name] if caught.get(t, 0.0) < self.now.timestamp()]
+            if lagging:
+                self._reason = f"{name} timers {lagging} behind"
+                return None
+            unsent = self._unsent(name)
+            if unsent:
+                self._reason = f"{name} outbox holds {unsent} unsent"
+                return None
+        seqs = []
+        try:
+            for stream in STREAMS:
+                consumers = {c.name: c for c in await self.js.consumers_info(stream)}
+                for name in DURABLES.get(stream, ()):
+                    info = consumers.get(name)
+                    if info is None:
+                        self._reason = f"{name} not created yet"
+                        return None
+                    if info.num_pending or info.num_ack_pending:
+                        self._reason = f"{name} pending {info.num_pending}/{info.num_ack_pending}"
+                        return None
+                seqs.append((await self.js.stream_info(stream)).state.last_seq)
+        except (TimeoutError, nats.errors.Error) as exc:
+            self._reason = f"NATS: {type(exc).__name__}"
+            return None
+        return tuple(seqs)
+
+    def _why(self) -> str:
+        return getattr(self, "_reason", "") or "streams still moving"
+
+    def _caught_up(self, name: str) -> dict[str, float]:
+        url = f"http://127.0.0.1:{self.health_ports[name]}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                text = response.read().decode()
+        except OSError:
+            return {}  # not up (yet, or killed)
+        caught: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            if family.name == "lookout_timers_caught_up_to":
+                for sample in family.samples:
+                    caught[sample.labels["timer"]] = sample.value
+        return caught
+
+    def _unsent(self, name: str) -> int:
+        path = self.root / f"{name}.db"
+        if not path.exists():
+            return 0
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            (count,) = db.execute(
+                f"SELECT count(*) FROM {name}_outbox WHERE sent_at IS NULL"  # noqa: S608
+            ).fetchone()
+            return int(count)
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
+        finally:
+            db.close()
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.processes[name].log_path
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
