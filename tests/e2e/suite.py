@@ -30,7 +30,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from lookout.clock import FileClock
 from lookout.config import EXAMPLE_SCHOOL
 from lookout.deploy_nats import SERVICE_CONSUMERS, durable
-from lookout.runtime import EmbeddedNats, MailSink, ServiceProcess, child_env, free_port, service_argv
+from lookout.runtime import (
+    EmbeddedNats,
+    MailSink,
+    ServiceProcess,
+    child_env,
+    free_port,
+    service_argv,
+)
 
 SERVICES = ("patrol", "visitors", "alerts", "reports")
 # The timer loops each service reports through `lookout_timers_caught_up_to`.
@@ -152,17 +159,17 @@ class Suite:
 
     # --- time -----------------------------------------------------------------------------------
 
-    async def advance_to(self, moment: datetime, timeout: float = 60.0) -> None:
+    async def advance_to(self, moment: datetime, within: float = 60.0) -> None:
         """Move the shared clock to `moment`, then wait until the suite is quiet there."""
         assert moment >= self.now, "simulated time only moves forward"
         self.now = moment
         FileClock.write(self.clock_file, moment)
-        await self.quiet(timeout)
+        await self.quiet(within)
 
-    async def quiet(self, timeout: float = 60.0) -> None:
+    async def quiet(self, within: float = 60.0) -> None:
         """Every timer caught up to `now`, every outbox empty, every consumer drained — twice
         in a row with the streams unchanged between, so nothing was still in flight."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         previous: object = None
         while True:
             state = await self._quiet_state()
@@ -209,7 +216,7 @@ class Suite:
     def _caught_up(self, name: str) -> dict[str, float]:
         url = f"http://127.0.0.1:{self.health_ports[name]}/metrics"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as response:
                 text = response.read().decode()
         except OSError:
             return {}  # not up (yet, or killed)
@@ -227,7 +234,7 @@ class Suite:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
             (count,) = db.execute(
-                f"SELECT count(*) FROM {name}_outbox WHERE sent_at IS NULL"  # noqa: S608
+                f"SELECT count(*) FROM {name}_outbox WHERE sent_at IS NULL"
             ).fetchone()
             return int(count)
         except sqlite3.OperationalError:  # not migrated yet
