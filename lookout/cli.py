@@ -12,7 +12,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -29,7 +28,7 @@ from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone,
 from lookout.cli_patrol import app as patrol_app
 from lookout.cli_reports import app as reports_app
 from lookout.cli_visitors import app as visitors_app
-from lookout.config import SERVICES, ConfigurationError, Settings, load_schools
+from lookout.config import NATS_URL_FILE, SERVICES, ConfigurationError, Settings, load_schools
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned as CheckpointScannedEvent
 from lookout.contracts.patrol import (
@@ -43,8 +42,6 @@ from lookout.contracts.subjects import describe
 from lookout.deploy_nats import app as deploy_app
 
 console = Console(soft_wrap=True, highlight=False)
-
-NATS_URL_FILE = "nats.url"  # written by `lookout up` in the data dir, read by emit/tail/dlq
 
 
 class _OneLineErrors(TyperGroup):
@@ -152,24 +149,11 @@ def up(
 ) -> None:
     """Start the whole suite on this machine: NATS (embedded unless LOOKOUT_NATS_URL is set)
     and every service as its own process. Ctrl-C stops everything."""
-    from lookout.messaging import ensure_streams
-    from lookout.runtime import (
-        EmbeddedNats,
-        MailSink,
-        Supervisor,
-        child_env,
-        free_port,
-        nats_is_reachable,
-        port_is_free,
-    )
+    from lookout.local_suite import local_suite
 
     settings = Settings()
     schools = load_schools(settings)  # a bad school file stops us here, with one line
     services = _services_available()
-    data_dir = settings.data_dir.resolve()
-    log_dir = data_dir / "logs"
-    url_file = data_dir / NATS_URL_FILE
-
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -180,104 +164,35 @@ def up(
     def report(message: str) -> None:
         _say(f"{datetime.now().strftime('%H:%M:%S')} {message}", "yellow")
 
-    embedded: EmbeddedNats | None = None
-    supervisor: Supervisor | None = None
-    mail: MailSink | None = None
     try:
-        if settings.nats_url:
-            url = settings.nats_url
-            if not asyncio.run(nats_is_reachable(url)):
-                raise CliError(f"cannot reach NATS at {url}")
-            nats_where = f"{url} (LOOKOUT_NATS_URL)"
-        else:
-            port = 4222 if port_is_free(4222) else free_port()
-            embedded = EmbeddedNats(
-                store_dir=data_dir / "nats",
-                port=port,
-                log_file=log_dir / "nats.log",
-                detached=True,
+        with local_suite(settings, services, report, _say) as suite:
+            _say("Lookout", "bold")
+            _say(f"  data dir  {suite.data_dir}")
+            _say(f"  NATS      {suite.nats_where}")
+            _say(f"  mail      {suite.mail_where}")
+            for school in schools.values():
+                _say(f"  school    {school.id}: {school.name} ({len(school.zones)} zones)")
+            for child in suite.supervisor.children:
+                pid = child.proc.pid if child.proc else "?"
+                db = _hide_password(settings.database_url(child.name))
+                _say(f"  {child.name:<9} pid {pid}  db {db}  log {child.log_path}")
+            missing = [s for s in SERVICES if s not in services]
+            if missing:
+                _say(f"  not installed yet: {', '.join(missing)}", "dim")
+            _say(
+                f"Lookout is up: {len(services)} service(s) running. "
+                f"Try `lookout emit scan --zone …` and `lookout tail`. Ctrl-C stops everything.",
+                "green",
             )
-            log_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                embedded.start()
-            except (OSError, RuntimeError, TimeoutError) as exc:
-                raise CliError(f"cannot start the embedded nats-server: {exc}") from None
-            url = embedded.url
-            url_file.write_text(url + "\n", encoding="utf-8")
-            nats_where = f"{url} (embedded; store {embedded.store_dir}, log {log_dir / 'nats.log'})"
-        try:
-            asyncio.run(ensure_streams(settings.model_copy(update={"nats_url": url})))
-        except Exception as exc:
-            raise CliError(f"cannot create streams at {url}: {type(exc).__name__}") from None
-
-        overrides = {"LOOKOUT_NATS_URL": url, "LOOKOUT_DATA_DIR": str(data_dir)}
-        # Outgoing mail goes to a local SMTP sink writing .eml files, unless an SMTP server
-        # is configured (LOOKOUT_SMTP_HOST).
-        if "LOOKOUT_SMTP_HOST" in os.environ:
-            mail_where = f"SMTP {settings.smtp_host}:{settings.smtp_port} (LOOKOUT_SMTP_HOST)"
-        else:
-            try:
-                mail = MailSink(data_dir / "mail").start()
-            except (OSError, RuntimeError) as exc:
-                raise CliError(f"cannot start the local mail sink: {exc}") from None
-            overrides |= {"LOOKOUT_SMTP_HOST": mail.host, "LOOKOUT_SMTP_PORT": str(mail.port)}
-            mail_where = f"{mail.directory} (.eml files; local SMTP on {mail.host}:{mail.port})"
-        env = child_env(overrides)
-        supervisor = Supervisor(services, env, log_dir, report, detached=True)
-        supervisor.start()
-
-        _say("Lookout", "bold")
-        _say(f"  data dir  {data_dir}")
-        _say(f"  NATS      {nats_where}")
-        _say(f"  mail      {mail_where}")
-        for school in schools.values():
-            _say(f"  school    {school.id}: {school.name} ({len(school.zones)} zones)")
-        for child in supervisor.children:
-            pid = child.proc.pid if child.proc else "?"
-            db = _hide_password(settings.database_url(child.name))
-            _say(f"  {child.name:<9} pid {pid}  db {db}  log {child.log_path}")
-        missing = [s for s in SERVICES if s not in services]
-        if missing:
-            _say(f"  not installed yet: {', '.join(missing)}", "dim")
-        _say(
-            f"Lookout is up: {len(services)} service(s) running. "
-            f"Try `lookout emit scan --zone …` and `lookout tail`. Ctrl-C stops everything.",
-            "green",
-        )
-
-        deadline = time.monotonic() + for_seconds if for_seconds else None
-        while not stop.wait(0.2):
-            supervisor.check()
-            nats_proc = embedded.proc if embedded is not None else None
-            if embedded is not None and nats_proc is not None and nats_proc.poll() is not None:
-                report(f"nats-server exited (code {nats_proc.returncode}); restarting")
-                embedded.proc = None
-                embedded.start()
-                report("nats-server restarted")
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+            deadline = time.monotonic() + for_seconds if for_seconds else None
+            while not stop.wait(0.2):
+                suite.check(report)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
     finally:
         # Our handlers stay in place while stopping: a second Ctrl-C does not cut it short.
-        _shutdown(supervisor, embedded, url_file, _say)
-        if mail is not None:
-            mail.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _shutdown(supervisor: Any, embedded: Any, url_file: Path, say: Callable[[str], None]) -> None:
-    """Children first (so they finish their batches against a live NATS), then NATS."""
-    if supervisor is not None:
-        say("stopping services…")
-        supervisor.stop()
-        for child in supervisor.children:
-            code = child.proc.returncode if child.proc else None
-            say(f"  {child.name} stopped (code {code})")
-    if embedded is not None:
-        embedded.stop()
-        say("  nats-server stopped")
-        url_file.unlink(missing_ok=True)
-    say("Lookout stopped.")
 
 
 # --- run ----------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ EXAMPLE_SCHOOL = Path(__file__).parent / "examples" / "lhs.yaml"
 SERVICES = ("patrol", "visitors", "alerts", "reports")
 
 
+# Where `lookout up` leaves the embedded nats-server's URL (in the data dir) for the CLI.
+NATS_URL_FILE = "nats.url"
+
+
 class Settings(BaseSettings):
     """Deployment settings. One machine needs none; production sets URLs and credentials."""
 
