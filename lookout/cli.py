@@ -27,6 +27,7 @@ from lookout.cli_alerts import app as alerts_app
 from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone, pick_school
 from lookout.cli_patrol import app as patrol_app
 from lookout.cli_reports import app as reports_app
+from lookout.cli_simulate import simulate as simulate_command
 from lookout.cli_visitors import app as visitors_app
 from lookout.config import NATS_URL_FILE, SERVICES, ConfigurationError, Settings, load_schools
 from lookout.contracts.envelope import Event
@@ -97,6 +98,7 @@ app.add_typer(patrol_app, name="patrol")
 app.add_typer(visitors_app, name="visitors")
 app.add_typer(reports_app, name="reports")
 app.add_typer(deploy_app, name="deploy")
+app.command("simulate")(simulate_command)
 
 
 def _say(message: str, style: str | None = None) -> None:
