@@ -129,7 +129,11 @@ def simulate(
     console.print(
         f"simulating {plan.school_id} seed {plan.seed}: {len(plan.school_days)} school day(s) from "
         f"{plan.start}, {steps} actions, against {url}"
-        + (" as fast as possible" if asap else f", paced by the clock (now {_now(clock, tz)})"),
+        + (
+            " as fast as possible (sign-ins are stamped by the visitors service's own clock)"
+            if asap
+            else f", paced by the clock (now {_now(clock, tz)})"
+        ),
         markup=False,
     )
     progress = _Progress(tz, feed)

@@ -91,6 +91,9 @@ class ActionOutcome:
 
 OnAction = Callable[[ActionOutcome], Awaitable[None] | None]
 Settle = Callable[[], Awaitable[None]]
+# Drive mode: awaited before the clock moves to a new moment, with that moment; a driver that
+# knows of other deadlines (escalation steps) stops and settles at them first.
+BeforeMove = Callable[[datetime], Awaitable[None]]
 
 
 async def run_simulation(
@@ -103,6 +106,7 @@ async def run_simulation(
     pace: Pace = "clock",
     settle: Settle | None = None,
     request_timeout: float = 10.0,
+    before_move: BeforeMove | None = None,
 ) -> dict[str, Any]:
     """Run `plan` against the suite at `settings.nats_servers()` and return the ground truth
     (also written to `truth_path` as JSON, even when the run stops early: then `complete` is
@@ -119,6 +123,7 @@ async def run_simulation(
     nc = await _connect(settings)
     recorder = TruthRecorder(plan, pace, clock)
     runner = _Runner(plan, clock, nc, recorder, pace, settle, request_timeout)
+    runner.before_move = before_move
     tz = ZoneInfo(plan.timezone)
     try:
         if pace == "drive":
@@ -169,10 +174,22 @@ async def _connect(settings: Settings) -> nats.NATS:
     except NatsSettingsError as exc:
         raise SimulationError(str(exc)) from None
     try:
+        # Fail fast when nothing answers (a reconnecting client would retry for a while)…
+        probe = await nats.connect(
+            url,
+            connect_timeout=3,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,  # 0 would mean "retry forever" on the first connect
+            reconnect_time_wait=0.1,
+            error_cb=_quiet,
+            **options,
+        )
+        await probe.close()
+        # …then ride out a NATS restart during the run.
         return await nats.connect(
             url,
             connect_timeout=3,
-            max_reconnect_attempts=30,
+            max_reconnect_attempts=60,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
             **options,
@@ -210,6 +227,7 @@ class _Runner:
         self.visits: dict[str, _Visit] = {}
         self.pending: list[datetime] = []  # moments the services must have caught up by
         self.counts: Counter[str] = Counter()
+        self.before_move: BeforeMove | None = None
 
     # --- time -------------------------------------------------------------------------------
 
@@ -224,6 +242,8 @@ class _Runner:
     async def move_to(self, moment: datetime, force_settle: bool = False) -> None:
         """Drive mode: let the services catch up before time passes a moment that matters,
         then move the clock (never backwards)."""
+        if self.before_move is not None and moment > self.clock.now():
+            await self.before_move(moment)
         if self.pending and min(self.pending) <= moment and not force_settle:
             await self._settle()
         if moment > self.clock.now():
