@@ -110,7 +110,12 @@ async def run_simulation(
 ) -> dict[str, Any]:
     """Run `plan` against the suite at `settings.nats_servers()` and return the ground truth
     (also written to `truth_path` as JSON, even when the run stops early: then `complete` is
-    false). `on_action` (sync or async) is called after every action, for a live feed."""
+    false). `on_action` (sync or async) is called after every action, for a live feed.
+
+    Drive mode only: `settle()` is awaited where the services must catch up (before time passes
+    a pending deadline, at each TimerCheck, at the start and the end); `before_move(target)` is
+    awaited before the clock moves forward to `target` (after that settle), for a driver that
+    knows other deadlines (escalation steps) and stops at them itself."""
     if pace not in PACES:
         raise SimulationError(f"pace: one of {', '.join(PACES)}, not {pace!r}")
     if pace == "drive" and not callable(getattr(clock, "set", None)):
@@ -242,11 +247,11 @@ class _Runner:
     async def move_to(self, moment: datetime, force_settle: bool = False) -> None:
         """Drive mode: let the services catch up before time passes a moment that matters,
         then move the clock (never backwards)."""
-        if self.before_move is not None and moment > self.clock.now():
-            await self.before_move(moment)
-        if self.pending and min(self.pending) <= moment and not force_settle:
-            await self._settle()
         if moment > self.clock.now():
+            if self.pending and min(self.pending) <= moment:
+                await self._settle()  # what was published lands before its deadline passes
+            if self.before_move is not None:
+                await self.before_move(moment)
             self.clock.set(moment)  # type: ignore[attr-defined]
         if force_settle:
             await self._settle()
