@@ -369,6 +369,11 @@ class _Runner:
         visit = self.visits.get(action.visit)
         if visit is None or visit.visit_id is None:
             return self._skipped(index, action, f"visit {action.visit} was not signed in")
+        if visit.status != "pending_screening":
+            # A re-run of the same plan: the sign-in (same request id) came back decided.
+            done_at = self.clock.now()
+            self.recorder.screened(action, visit.status, visit.badge_number, done_at)
+            return ActionOutcome(index, action, done_at, True, f"already {visit.status}")
         request = Screen(
             visit_id=visit.visit_id,
             watchlist_entry_id=action.watchlist_entry_id,
@@ -383,7 +388,7 @@ class _Runner:
         reply = VisitReply.model_validate(result)
         visit.status = reply.status.value
         visit.badge_number = reply.badge_number
-        self.recorder.screened(action, reply, done_at)
+        self.recorder.screened(action, reply.status.value, reply.badge_number, done_at)
         return ActionOutcome(index, action, done_at, True, f"visit {reply.status.value}")
 
     async def _sign_out(self, index: int, action: SignOutVisitor) -> ActionOutcome:

@@ -119,18 +119,20 @@ class TruthRecorder:
             signed_in_done_at=_t(done_at),
         )
 
-    def screened(self, action: AnswerScreening, reply: VisitReply, done_at: datetime) -> None:
+    def screened(
+        self, action: AnswerScreening, status: str, badge: str | None, done_at: datetime
+    ) -> None:
         self.actions_done += 1
         v = self.visits[action.visit]
-        v["status"] = reply.status.value
-        v["badge_number"] = reply.badge_number
+        v["status"] = status
+        v["badge_number"] = badge
         v["screening"] = {
             "watchlist_entry_id": action.watchlist_entry_id,
             "answer": action.answer.value,
             "decided_by": action.decided_by,
             "at": _t(action.at),
             "done_at": _t(done_at),
-            "status_after": reply.status.value,
+            "status_after": status,
         }
 
     def signed_out(self, action: SignOutVisitor, reply: VisitReply, done_at: datetime) -> None:

@@ -91,6 +91,13 @@ async def test_a_simulated_morning_lands_exactly(
             assert clock.now() == plan.ends_at
             patrol_state = await patrol_rows(patrol)
             visitor_state = await visitor_rows(visitors)
+            # The same plan again is a retry (same event ids, same sign-in request ids):
+            # JetStream drops every event and the stores do not change.
+            again = await run_simulation(
+                settings, plan, clock, tmp_path / "again.json", pace="drive", settle=settle
+            )
+            assert await patrol_rows(patrol) == patrol_state
+            assert await visitor_rows(visitors) == visitor_state
     finally:
         await nc.close()
 
@@ -102,6 +109,13 @@ async def test_a_simulated_morning_lands_exactly(
     lines = "\n".join(o.line(school.tz) for o in feed)
     assert re.search(r"\bS-\d{4}\b", lines) is None
     assert not [v["name"] for v in truth["visits"] if v["name"] in lines]
+
+    assert (again["complete"], again["errors"]) == (True, [])
+    assert [e["event_id"] for e in again["events"]] == [e["event_id"] for e in truth["events"]]
+    assert {e["duplicate"] for e in again["events"]} == {True}
+    assert [(v["visit_id"], v["badge_number"]) for v in again["visits"]] == [
+        (v["visit_id"], v["badge_number"]) for v in truth["visits"]
+    ]
 
     # What this seed's morning is (06:55 to 11:00): pinned, so a change to the plan shows here.
     summary = truth["summary"]
