@@ -1070,7 +1070,10 @@ def _patrol(
         tags = list(zones[w.zone_id].checkpoints)
         rng.shuffle(tags)
         if intent == "late":
-            times = [_between(rng, w.end + EDGE, w.deadline - EDGE)]
+            # Early in the grace: a runner following a fast shared clock has time to spare
+            # before the patrol service closes the window as missed.
+            latest = min(w.end + max(2 * EDGE, w.grace / 2), w.deadline - EDGE)
+            times = [_between(rng, w.end + EDGE, latest)]
         else:
             first = _between(rng, w.start + EDGE, w.end - EDGE - timedelta(seconds=60))
             times = [first]
