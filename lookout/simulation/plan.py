@@ -691,7 +691,9 @@ def _heartbeats(
                 device_id=officer.device_id,
                 officer_id=officer.officer_id,
             )
-            parts.actions.append(Publish(at, event, settle_by=at + limit))
+            # Applied before the previous heartbeat's silence limit passes (at - every + limit),
+            # not only its own: otherwise the patrol ticker may judge the phone silent first.
+            parts.actions.append(Publish(at, event, settle_by=at - every + limit))
             at += every
 
 
