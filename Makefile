@@ -20,7 +20,7 @@ test: $(STAMP)  ## lint, import boundaries, then the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -m serial
-	$(BIN)/pytest -q -n 2 -m "not serial"  # integration tests mostly wait on NATS and databases
+	$(BIN)/pytest -q -n 2 --dist worksteal -m "not serial"  # an idle worker takes queued tests from a busy one (the week-long end-to-end test)
 
 test-quick: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

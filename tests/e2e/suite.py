@@ -71,6 +71,8 @@ class Suite:
     health_ports: dict[str, int] = field(default_factory=dict)
     now: datetime = field(init=False)
     kills: list[tuple[str, datetime]] = field(default_factory=list)
+    settles: int = 0  # how often, and for how long in all, the driver waited for quiet
+    settle_seconds: float = 0.0
     _nc: nats.NATS | None = None
     _js: JetStreamContext | None = None
 
@@ -169,16 +171,19 @@ class Suite:
     async def quiet(self, within: float = 60.0) -> None:
         """Every timer caught up to `now`, every outbox empty, every consumer drained — twice
         in a row with the streams unchanged between, so nothing was still in flight."""
-        deadline = time.monotonic() + within
+        started = time.monotonic()
+        deadline = started + within
         previous: object = None
         while True:
             state = await self._quiet_state()
             if state is not None and state == previous:
+                self.settles += 1
+                self.settle_seconds += time.monotonic() - started
                 return
             previous = state
             if time.monotonic() > deadline:
                 raise SuiteTimeout(f"not quiet at {self.now.isoformat()}: {self._why()}")
-            await asyncio.sleep(0.02)  # polling the suite's state: nothing to await instead
+            await asyncio.sleep(0.01)  # polling the suite's state: nothing to await instead
 
     async def _quiet_state(self) -> tuple[int, ...] | None:
         self._reason = ""
@@ -192,23 +197,23 @@ class Suite:
             if unsent:
                 self._reason = f"{name} outbox holds {unsent} unsent"
                 return None
-        seqs = []
         try:
-            for stream in STREAMS:
-                consumers = {c.name: c for c in await self.js.consumers_info(stream)}
-                for name in DURABLES.get(stream, ()):
-                    info = consumers.get(name)
-                    if info is None:
-                        self._reason = f"{name} not created yet"
-                        return None
-                    if info.num_pending or info.num_ack_pending:
-                        self._reason = f"{name} pending {info.num_pending}/{info.num_ack_pending}"
-                        return None
-                seqs.append((await self.js.stream_info(stream)).state.last_seq)
+            listed = await asyncio.gather(*(self.js.consumers_info(s) for s in STREAMS))
+            streams = await asyncio.gather(*(self.js.stream_info(s) for s in STREAMS))
         except (TimeoutError, nats.errors.Error) as exc:
             self._reason = f"NATS: {type(exc).__name__}"
             return None
-        return tuple(seqs)
+        for stream, consumers in zip(STREAMS, listed, strict=True):
+            found = {c.name: c for c in consumers}
+            for name in DURABLES.get(stream, ()):
+                info = found.get(name)
+                if info is None:
+                    self._reason = f"{name} not created yet"
+                    return None
+                if info.num_pending or info.num_ack_pending:
+                    self._reason = f"{name} pending {info.num_pending}/{info.num_ack_pending}"
+                    return None
+        return tuple(s.state.last_seq for s in streams)
 
     def _why(self) -> str:
         return getattr(self, "_reason", "") or "streams still moving"

@@ -39,7 +39,7 @@ from tests.unit.reports.scripted_week import parse_html
 
 pytestmark = [pytest.mark.slow, pytest.mark.nats]
 
-MONDAY = date(2026, 11, 23)
+MONDAY = date(2026, 11, 30)  # a full five-day week (26-27 Nov are no-school days)
 SEED = 7
 # Poison messages and the services whose consumers read their subject (each dead-letters it).
 POISON = [
@@ -249,15 +249,15 @@ async def test_a_simulated_week_with_faults_matches_the_ground_truth(tmp_path: P
     assert all(h[DLQ_REASON] for _, _, h in dead)
 
     # --- the weekly email's numbers equal the truth's ------------------------------------------
-    moment = report_moment(school, "2026-W48")  # Friday 15:00: the summary covers the week to it
+    moment = report_moment(school, "2026-W49")  # Friday 15:00: the summary covers the week to it
 
     def before(text: str | None) -> bool:
         return text is not None and datetime.fromisoformat(text) < moment
 
     sent = Counter(_message_id(p) for p in (tmp_path / "mail").glob("*.eml"))
     # Exactly one summary for the school and one district roll-up, across the kills.
-    school_id = "<weekly-summary.2026-W48.lhs@lookout.reports>"
-    district_id = "<weekly-summary.2026-W48._district@lookout.reports>"
+    school_id = "<weekly-summary.2026-W49.lhs@lookout.reports>"
+    district_id = "<weekly-summary.2026-W49._district@lookout.reports>"
     assert (sent[school_id], sent[district_id]) == (1, 1)
     (weekly,) = [p for p in (tmp_path / "mail").glob("*.eml") if _message_id(p) == school_id]
     message = email.message_from_bytes(weekly.read_bytes())
