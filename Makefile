@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up demo test test-quick lint
+.PHONY: up serve test test-quick lint
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-up: $(STAMP)  ## run the whole suite: embedded NATS, SQLite, the example school
+up: $(STAMP)  ## the whole suite (embedded NATS, SQLite, the example school) playing a simulated week
+	$(BIN)/lookout demo
+
+serve: $(STAMP)  ## the whole suite on real time, for real use (Ctrl-C stops it)
 	$(BIN)/lookout up
 
 test: $(STAMP)  ## lint, import boundaries, then the whole test suite
