@@ -195,6 +195,7 @@ async def run(count: int, entries: int) -> None:
     def ms(x: float) -> str:
         return f"{x * 1000:.2f} ms"
 
+    print(f"load average        {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print(f"watchlist entries   {entries}")
     print(f"round trips         {count} each (sign-ins answered with an error: {errors})")
     print(f"{'':20}{'p50':>12}{'p99':>12}{'max':>12}")

@@ -10,17 +10,16 @@ threshold on, the sign-in is held for a staff member to decide. The score is exp
   swapped → 0.7 * name + 0.2; different → 0.6 * name (a different birthday is strong evidence
   of a different person, but a name alone still shows); missing on either side → unchanged.
 
-Scanning 10,000 entries with difflib would take most of a second, so `WatchlistIndex` first
-finds the entries whose name parts share enough character bigrams with the visitor's (and
-the exact nickname forms), and scores only those; a property test checks it agrees with the
-plain scan (`score_all`).
+Scoring all 10,000 entries of a large list with difflib takes tens of milliseconds, so
+`WatchlistIndex` scores exactly only the entries that an upper bound of the score (cheap, and
+proved sound below) cannot rule out. The hits are the same as the plain scan's (`score_all`)
+for every visitor and threshold; property tests check it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -213,91 +212,186 @@ def score_all(visitor: Person, entries: Iterable[Listed], threshold: float) -> l
     return sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.entry_id))
 
 
-def _bigrams(token: str) -> frozenset[str]:
-    padded = f"^{token}$"
-    return frozenset(padded[i : i + 2] for i in range(len(padded) - 1))
+# --- screening: the result of `score_all`, without scoring every entry -------------------------
+#
+# Why skipping an entry is safe. `match_score` is round(dob_adjusted(name_score), 3), and
+# name_score = max((F + L) / 2, 0.95 * (F' + L') / 2) with F, F' `first_name_score`s and L, L'
+# `last_name_score`s. Every step after the four part scores (+, / 2, * 0.95, max, and each
+# date-of-birth case: n, 0.7 * n + 0.3, 0.7 * n + 0.2, 0.6 * n) is monotone, and so is IEEE
+# rounding, so the same steps fed upper bounds of the part scores give an upper bound of the
+# unrounded score, in floats too. The part bounds (`_first_bound`, `_last_bound`) are the part
+# score functions with each difflib ratio replaced by 2 * LCS / (len(a) + len(b)), LCS being
+# the longest common subsequence: ratio() is 2 * M / (len(a) + len(b)) where M is the total
+# size of difflib's matching blocks, and the blocks are disjoint and in the same order in both
+# strings, so together they spell a common subsequence and M <= LCS. A rounded score
+# >= threshold means an unrounded score >= threshold - 0.0005 (rounding to 3 places moves a
+# value by at most half of 0.001; float error is ~1e-16). An entry is skipped only when an upper
+# bound of its unrounded score is below threshold - _SLACK, lower still, so every entry
+# `score_all` keeps is scored here too, by `match_score` itself, and kept. Entries sharing a
+# given name are skipped as a group first, with the family-name score bounded by 1 and the most
+# generous date-of-birth case (equal dates: 0.7 * n + 0.3 >= n >= 0.7 * n + 0.2 >= 0.6 * n for
+# n in [0, 1], up to float error far inside the slack). How many entries are skipped depends on
+# the list; which entries are found does not.
+
+_SLACK = 0.001
 
 
-def part_floor(threshold: float) -> float:
-    """The least score each name part needs for an entry to reach `threshold`: the most
-    generous case is an equal date of birth (0.7 * name + 0.3), and the name score is a mean
-    of two parts, so each part needs at least 2 * name - 1."""
-    name_floor = min(threshold, (threshold - 0.3) / 0.7)
-    return 2 * name_floor - 1
+class _Probe:
+    """One of the visitor's names, ready for bounds: each character's positions as a bit mask."""
+
+    __slots__ = ("forms", "masks", "text", "word_set", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.masks = _masks(text)
+        self.forms = forms(text)
+        self.word_set = frozenset(text.split())
+        self.words = [(w, _masks(w)) for w in text.split() if len(w) > 1]
 
 
-# Name parts whose bigrams are less alike than this (Dice coefficient) are not compared with
-# difflib. Below a part floor of _INDEX_FLOOR, bigrams say too little, and every entry is scored.
-_DICE_FLOOR = 0.2
-_INDEX_FLOOR = 0.4
+def _masks(text: str) -> dict[str, int]:
+    masks: dict[str, int] = {}
+    for i, c in enumerate(text):
+        masks[c] = masks.get(c, 0) | (1 << i)
+    return masks
 
 
-def _first_parts(person: Person) -> set[str]:
-    words = {person.first, *person.first.split()}
-    return {form for w in words for form in forms(w) if form}
+def _lcs_length(text: str, masks: dict[str, int], other: str) -> int:
+    """The longest common subsequence of `text` (given its `_masks`) and `other`, bit-parallel
+    (Allison and Dix 1986; Hyyrö 2004): a zero bit in v marks an LCS step."""
+    full = (1 << len(text)) - 1
+    v = full
+    for c in other:
+        u = v & masks.get(c, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(text) - v.bit_count()
 
 
-def _last_parts(person: Person) -> set[str]:
-    return {w for w in {person.last, *person.last.split()} if w}
+def _similarity_bound(text: str, masks: dict[str, int], other: str) -> float:
+    """>= similarity(text, other): as `similarity`, with the LCS for difflib's matches."""
+    if text == other:
+        return 1.0
+    if not text or not other:
+        return 0.0
+    return 2.0 * _lcs_length(text, masks, other) / (len(text) + len(other))
 
 
-class _PartIndex:
-    """Name parts (of one role: given or family name) → entries, and bigram → parts."""
+@dataclass(frozen=True)
+class _Given:
+    """A listed given name with what `first_name_score` looks at, computed once at load."""
 
-    def __init__(self) -> None:
-        self.entries: dict[str, set[int]] = {}
-        self.by_bigram: dict[str, set[str]] = {}
-        self.sizes: dict[str, int] = {}
+    text: str
+    forms: frozenset[str]
+    words: tuple[str, ...]
 
-    def add(self, part: str, entry: int) -> None:
-        if part not in self.entries:
-            grams = _bigrams(part)
-            self.sizes[part] = len(grams)
-            for gram in grams:
-                self.by_bigram.setdefault(gram, set()).add(part)
-        self.entries.setdefault(part, set()).add(entry)
+    @classmethod
+    def of(cls, text: str) -> _Given:
+        return cls(text, forms(text), tuple(w for w in text.split() if len(w) > 1))
 
-    def near(self, tokens: Iterable[str]) -> set[int]:
-        """Entries with a part sharing enough bigrams with one of `tokens`."""
-        found: set[int] = set()
-        for token in tokens:
-            grams = _bigrams(token)
-            shared: Counter[str] = Counter()
-            for gram in grams:
-                shared.update(self.by_bigram.get(gram, ()))
-            for part, n in shared.items():
-                if 2 * n / (len(grams) + self.sizes[part]) >= _DICE_FLOOR:
-                    found |= self.entries[part]
-        return found
+
+@dataclass(frozen=True)
+class _Family:
+    """A listed family name with what `last_name_score` looks at, computed once at load."""
+
+    text: str
+    word_set: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Family:
+        return cls(text, frozenset(text.split()))
+
+
+def _first_bound(visitor: _Probe, listed: _Given) -> float:
+    """>= first_name_score(visitor.text, listed.text), step for step."""
+    if visitor.forms & listed.forms:
+        return 1.0
+    score = _similarity_bound(visitor.text, visitor.masks, listed.text)
+    if " " in visitor.text + listed.text:
+        parts = max(
+            (_similarity_bound(x, m, y) for x, m in visitor.words for y in listed.words),
+            default=0.0,
+        )
+        score = max(score, 0.9 * parts)
+    return score
+
+
+def _last_bound(visitor: _Probe, listed: _Family) -> float:
+    """>= last_name_score(visitor.text, listed.text), step for step."""
+    if visitor.text == listed.text:
+        return 1.0
+    pa, pb = visitor.word_set, listed.word_set
+    if (len(pa) > 1 or len(pb) > 1) and (pa <= pb or pb <= pa):
+        return 0.9
+    return _similarity_bound(visitor.text, visitor.masks, listed.text)
 
 
 @dataclass
 class WatchlistIndex:
-    """Entries indexed by the bigrams of their given and family names, so a sign-in scores
-    only the entries whose given *and* family names are both near the visitor's (either way
-    round) — a handful out of thousands."""
+    """Entries grouped by given name, with every name's parts prepared at load, so a sign-in
+    scores exactly only the entries an upper bound cannot rule out (see above) and gets the
+    same hits as `score_all`."""
 
     entries: Sequence[Listed]
-    _first: _PartIndex = field(default_factory=_PartIndex, init=False)
-    _last: _PartIndex = field(default_factory=_PartIndex, init=False)
+    _groups: list[tuple[_Given, list[tuple[int, _Family, date | None]]]] = field(
+        default_factory=list, init=False
+    )
 
     def __post_init__(self) -> None:
+        groups: dict[str, tuple[_Given, list[tuple[int, _Family, date | None]]]] = {}
+        families: dict[str, _Family] = {}
         for i, entry in enumerate(self.entries):
-            for part in _first_parts(entry.person):
-                self._first.add(part, i)
-            for part in _last_parts(entry.person):
-                self._last.add(part, i)
+            person = entry.person
+            if person.first not in groups:
+                groups[person.first] = (_Given.of(person.first), [])
+            family = families.get(person.last)
+            if family is None:
+                family = families[person.last] = _Family.of(person.last)
+            groups[person.first][1].append((i, family, person.dob))
+        self._groups = list(groups.values())
 
-    def candidates(self, visitor: Person) -> list[Listed]:
-        given, family = _first_parts(visitor), _last_parts(visitor)
-        # The swapped orientation compares the visitor's family name with a listed given name.
-        swapped_given = {f for w in family for f in forms(w)}
-        straight = self._first.near(given) & self._last.near(family)
-        swapped = self._first.near(swapped_given) & self._last.near(given)
-        return [self.entries[i] for i in sorted(straight | swapped)]
+    def candidates(self, visitor: Person, threshold: float) -> list[Listed]:
+        """The entries whose score an upper bound cannot keep below the threshold (a superset
+        of the hits), in list order."""
+        floor = threshold - _SLACK
+        dob = visitor.dob
+        given, family = _Probe(visitor.first), _Probe(visitor.last)
+        # Straight: given vs listed given, family vs listed family. Swapped: family vs listed
+        # given, given vs listed family. Family-name bounds are shared across groups.
+        straight_last: dict[str, float] = {}
+        swapped_last: dict[str, float] = {}
+        found: list[int] = []
+        for listed_given, members in self._groups:
+            fs = _first_bound(given, listed_given)
+            fw = _first_bound(family, listed_given)
+            if (
+                dob_adjusted(max((fs + 1.0) / 2, TRANSPOSED_PENALTY * ((fw + 1.0) / 2)), dob, dob)
+                < floor
+            ):
+                continue
+            # The group may hold a hit: the exact given-name scores are tighter bounds.
+            fs = first_name_score(visitor.first, listed_given.text)
+            fw = first_name_score(visitor.last, listed_given.text)
+            straight = dob_adjusted((fs + 1.0) / 2, dob, dob) >= floor
+            swapped = dob_adjusted(TRANSPOSED_PENALTY * ((fw + 1.0) / 2), dob, dob) >= floor
+            if not (straight or swapped):
+                continue
+            for i, listed_family, listed_dob in members:
+                name = 0.0
+                if straight:
+                    ls = straight_last.get(listed_family.text)
+                    if ls is None:
+                        ls = straight_last[listed_family.text] = _last_bound(family, listed_family)
+                    name = (fs + ls) / 2
+                if swapped:
+                    lw = swapped_last.get(listed_family.text)
+                    if lw is None:
+                        lw = swapped_last[listed_family.text] = _last_bound(given, listed_family)
+                    name = max(name, TRANSPOSED_PENALTY * ((fw + lw) / 2))
+                if dob_adjusted(name, dob, listed_dob) >= floor:
+                    found.append(i)
+        return [self.entries[i] for i in sorted(found)]
 
     def screen(self, visitor: Person, threshold: float) -> list[Scored]:
-        """Entries scoring at or above the threshold, best first (as `score_all` would)."""
-        if part_floor(threshold) < _INDEX_FLOOR:
-            return score_all(visitor, self.entries, threshold)
-        return score_all(visitor, self.candidates(visitor), threshold)
+        """Entries scoring at or above the threshold, best first: the same list as
+        `score_all(visitor, entries, threshold)`."""
+        return score_all(visitor, self.candidates(visitor, threshold), threshold)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lookout.config import EXAMPLE_SCHOOL
+from services.visitors.matching import Listed, Person, score_all
 from services.visitors.watchlist import CsvWatchlist, WatchlistError, read_csv, resolve_path
 
 HEADER = "entry_id,first_name,last_name,date_of_birth,kind,note\n"
@@ -75,3 +76,49 @@ def test_an_edited_file_is_reread_and_a_broken_edit_keeps_the_last_good_list(
 def test_relative_paths_are_relative_to_the_school_file(tmp_path: Path) -> None:
     assert resolve_path("w.csv", tmp_path / "school.yaml") == tmp_path / "w.csv"
     assert resolve_path("/etc/w.csv", tmp_path / "school.yaml") == Path("/etc/w.csv")
+
+
+def test_the_provider_finds_what_a_full_scan_of_the_file_finds(tmp_path: Path) -> None:
+    """Accents, nicknames, transposed and compound names, apostrophes and dates of birth in the
+    file, screened through the provider's index, against every row scored one by one."""
+    rows = [
+        ("W01", "Gregory", "Hollander", "1979-03-14"),
+        ("W02", "Greg", "Holander", ""),
+        ("W03", "Hollander", "Gregory", "1979-03-14"),
+        ("W04", "José", "García López", "1985-11-02"),
+        ("W05", "Jose", "Garcia", "1985-02-11"),
+        ("W06", "Renée", "O'Brien", ""),
+        ("W07", "Bill", "Smith-Jones", "1990-07-21"),
+        ("W08", "William", "Smith", "1990-07-22"),
+        ("W09", "Liz", "Ng", ""),
+        ("W10", "Mary Ann", "Castellanos", "1972-01-30"),
+        ("W11", "Maryann", "Castelanos", ""),
+        ("W12", "Dmitri", "Ostrowski", ""),
+    ]
+    path = write(tmp_path / "w.csv", "".join(f"{i},{f},{n},{d},banned,\n" for i, f, n, d in rows))
+    provider = CsvWatchlist(path)
+    listed = [
+        Listed(i, Person.of(f, n, date.fromisoformat(d) if d else None)) for i, f, n, d in rows
+    ]
+    visitors = [
+        ("gregory", "HOLLANDER", None),
+        ("Hollander", "Greg", date(1979, 3, 14)),
+        ("Jose", "Garcia", date(1985, 11, 2)),
+        ("José", "Lopez", None),
+        ("Renee", "OBrien", None),
+        ("Will", "Smith Jones", date(1990, 7, 21)),
+        ("Elizabeth", "Ng", None),
+        ("Mary", "Castellanos", date(1972, 1, 30)),
+        ("Dima", "Ostrowsky", None),
+        ("Ann", "Lee", None),
+    ]
+    found = 0
+    for first, last, dob in visitors:
+        for threshold in (0.5, 0.7, 0.85, 0.95, 1.0):
+            expected = score_all(Person.of(first, last, dob), listed, threshold)
+            got = provider.screen(first, last, dob, threshold)
+            assert [(m.entry.entry_id, m.score) for m in got] == [
+                (h.entry_id, h.score) for h in expected
+            ]
+            found += len(got)
+    assert found > 40  # the cases do match, often
