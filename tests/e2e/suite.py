@@ -13,6 +13,7 @@ store), and hold the database's write lock for a while (SQLite: `BEGIN EXCLUSIVE
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 import subprocess
 import time
@@ -35,7 +36,7 @@ from lookout.runtime import (
     MailSink,
     ServiceProcess,
     child_env,
-    free_port,
+    port_is_free,
     service_argv,
 )
 
@@ -55,6 +56,15 @@ for _service in SERVICES:
         DURABLES.setdefault(_stream, []).append(durable(_service, _consumer))
 
 
+def health_port() -> int:
+    """A free port below the kernel's ephemeral range, where other tests' `free_port()` (an
+    OS-assigned ephemeral port) cannot take it between our choosing and the service binding."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if port_is_free(port):
+            return port
+
+
 class SuiteTimeout(AssertionError):
     pass
 
@@ -71,6 +81,7 @@ class Suite:
     health_ports: dict[str, int] = field(default_factory=dict)
     now: datetime = field(init=False)
     kills: list[tuple[str, datetime]] = field(default_factory=list)
+    unexpected_exits: list[tuple[str, str]] = field(default_factory=list)
     settles: int = 0  # how often, and for how long in all, the driver waited for quiet
     settle_seconds: float = 0.0
     _nc: nats.NATS | None = None
@@ -86,7 +97,7 @@ class Suite:
         self.nats.start()
         self.mail = MailSink(self.root / "mail").start()
         for name in SERVICES:
-            self.health_ports[name] = free_port()
+            self.health_ports[name] = health_port()
             self.processes[name] = ServiceProcess(
                 name, service_argv(name), self._env(name), self.root / "logs" / f"{name}.log"
             )
@@ -141,6 +152,16 @@ class Suite:
     def restart(self, name: str) -> None:
         self.processes[name].start()
 
+    def supervise(self) -> None:
+        """Restart a service that exited by itself, as `lookout up`'s supervisor does (seen: a
+        health port another test took between choosing and binding it), on a fresh port."""
+        for name, proc in self.processes.items():
+            if not proc.alive():
+                self.unexpected_exits.append((name, self.log_tail(name, 5)))
+                self.health_ports[name] = health_port()
+                proc.env = self._env(name)
+                proc.start()
+
     def restart_nats(self) -> None:
         self.nats.stop()
         self.nats.start()  # same port and store: clients reconnect, streams are on disk
@@ -175,6 +196,7 @@ class Suite:
         deadline = started + within
         previous: object = None
         while True:
+            self.supervise()
             state = await self._quiet_state()
             if state is not None and state == previous:
                 self.settles += 1

@@ -191,7 +191,7 @@ async def test_a_simulated_week_with_faults_matches_the_ground_truth(tmp_path: P
         await suite.stop_all()
 
     assert truth["complete"] is True and truth["errors"] == []
-    assert alive == dict.fromkeys(SERVICES, True), logs
+    assert alive == dict.fromkeys(SERVICES, True), (logs, suite.unexpected_exits)
     assert len(done) == 5 and [k for k, _ in suite.kills] == list(SERVICES)
 
     # --- nothing lost, nothing twice: every store against the truth -------------------------
