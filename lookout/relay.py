@@ -13,12 +13,14 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.js.client import JetStreamContext
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.contracts.subjects import STREAMS
-from lookout.storage import Outbox
+from lookout.storage import OUTBOX_WRITTEN, Outbox
 
 log = logging.getLogger("lookout.relay")
 
@@ -51,13 +53,21 @@ class OutboxRelay:
         self.ack_timeout_seconds = ack_timeout_seconds
         self._js: JetStreamContext | None = None
         self._loop = BackgroundLoop("outbox-relay", self._pass, idle_seconds)
+        event.listen(
+            sessions.kw.get("sync_session_class", Session), "after_commit", self._committed
+        )
         self.on_published: Callable[[str], None] | None = None  # metrics: the subject
 
-    def wake(self) -> None:
-        """Called after a commit: publish right away if it wrote outbox rows."""
-        if self.outbox.written:
-            self.outbox.written = False
+    def _committed(self, session: Session) -> None:
+        # Every commit that wrote outbox rows wakes the relay itself. (A single "rows were
+        # written" flag on the shared Outbox lost wake-ups: one transaction's commit cleared
+        # the flag another had set before committing, whose rows then waited for the idle pass.)
+        if session.info.get(OUTBOX_WRITTEN, False):  # (a stale mark costs one idle pass)
             self._loop.wake()
+
+    def wake(self) -> None:
+        """Publish now (commits that wrote outbox rows wake the relay by themselves)."""
+        self._loop.wake()
 
     async def publish_pending(self) -> int:
         """One pass: publish every unsent row in order; returns how many were sent."""

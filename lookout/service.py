@@ -65,7 +65,6 @@ class ServiceKernel:
             Inbox(inbox),
             self.clock,
             known_schools=lambda: frozenset(self.schools),
-            after_commit=self.relay.wake,
         )
         self.log = logging.getLogger(f"lookout.{name}")
         self.ticker: Ticker | None = None
@@ -84,7 +83,6 @@ class ServiceKernel:
             self.sessions,
             self.clock,
             modules,
-            after_fire=self.relay.wake,
             interval_seconds=self.settings.tick_seconds,
         )
         self.ticker.on_caught_up = lambda now: self.metrics.timer_caught_up("ticker", now)

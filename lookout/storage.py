@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import subject_of
@@ -94,7 +95,10 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # A Session class of its own, so this service's outbox relay can listen for its commits
+    # without hearing those of another service in the same process (tests run several).
+    session_class = type("ServiceSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -214,17 +218,19 @@ def outbox_table(metadata: MetaData, service: str) -> Table:
     )
 
 
+OUTBOX_WRITTEN = "lookout.outbox_written"  # Session.info key: this transaction wrote outbox rows
+
+
 class Outbox:
     """Events to publish, written in the state change's transaction; a relay sends them."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        # Set when rows were written, so the relay is woken only when there is something to send.
-        self.written = False
 
     async def add(self, session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
         if events:
-            self.written = True
+            # The relay wakes when this session commits (see OutboxRelay), not before.
+            session.info[OUTBOX_WRITTEN] = True
             await session.execute(
                 insert(self.table),
                 [

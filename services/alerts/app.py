@@ -107,7 +107,6 @@ class AlertTimers:
     async def _mail(self) -> int:
         now = self.kernel.clock.now()
         sent = await self.mailer.run_once()
-        self.kernel.relay.wake()  # the mailer records each attempt as an event in the outbox
         if sent < self.mailer.policy.batch:
             self.kernel.metrics.timer_caught_up("emails", now)
         return sent
@@ -120,12 +119,11 @@ class AlertTimers:
             return await query(store.AlertRepository(session))
 
     def _fired(self) -> None:
-        self.kernel.relay.wake()
         self.mail_loop.wake()
 
     def after_commit(self) -> None:
-        """Something was committed that may have queued events, emails or new deadlines."""
-        self.kernel.relay.wake()
+        """Something was committed that may have queued emails or new deadlines (events in the
+        outbox wake the relay by themselves)."""
         self.mail_loop.wake()
         self.escalation_loop.wake()
 

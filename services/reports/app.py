@@ -47,7 +47,6 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     mailer = WeeklyMailer(
         kernel.schools, kernel.sessions, kernel.clock, kernel.settings, kernel.outbox
     )
-    mailer.on_commit = kernel.relay.wake
     mailer.on_caught_up = lambda now: kernel.metrics.timer_caught_up("weekly-mail", now)
     requests = ReportRequests(kernel, handlers, mailer)
     kernel.reports_mailer = mailer  # type: ignore[attr-defined]  # for tests and benches

@@ -69,7 +69,6 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         kernel.sessions,
         kernel.outbox,
         kernel.clock,
-        after_commit=kernel.relay.wake,
     )
     kernel.use_timers(
         OverdueVisits(kernel.outbox), EndOfDayCheckout(kernel.outbox, kernel.schools), PiiPurge()

@@ -83,3 +83,38 @@ async def test_rows_committed_before_a_crash_are_published_once_by_the_next_rela
     await relay.stop()
     await kernel.broker.stop()
     await kernel.engine.dispose()
+
+
+async def test_every_commit_that_wrote_outbox_rows_wakes_the_relay(
+    nats_server: Any, database_url: str, tmp_path: Path, js: JetStreamContext, clock: ManualClock
+) -> None:
+    """No caller has to wake the relay, and no wake-up is lost to another transaction: with an
+    idle pass only every 60 s, each row is published within seconds of its commit, including a
+    row whose transaction was open while another woke the relay."""
+    settings = Settings(data_dir=tmp_path, nats_url=nats_server.url, patrol_db_url=database_url)
+    kernel = create_kernel(settings, clock)
+    await upgrade_database(kernel.engine, MIGRATIONS, "patrol")
+    await ensure_streams(settings)
+    await kernel.broker.connect()
+    relay = OutboxRelay(kernel.broker, kernel.sessions, kernel.outbox, clock, idle_seconds=60)
+    relay.start()
+
+    async def stream_holds(n: int) -> bool:
+        return await stream_messages(js, "PATROL") == n
+
+    async with kernel.sessions.begin() as session:
+        await kernel.outbox.add(session, [missed("gym")], clock.now())
+    await wait_until(lambda: stream_holds(1), within=10, what="the first row")
+
+    async with kernel.sessions.begin() as session:
+        await kernel.outbox.add(session, [missed("cafeteria")], clock.now())
+        relay.wake()  # what another transaction's commit used to do while this one was open
+        await wait_until(lambda: stream_holds(1), within=10, what="the mid-transaction pass")
+    await wait_until(lambda: stream_holds(2), within=10, what="the row committed after it")
+
+    async with kernel.sessions.begin() as session:
+        await kernel.outbox.add(session, [missed("library")], clock.now())
+    await wait_until(lambda: stream_holds(3), within=10, what="a row with no wake call at all")
+    await relay.stop()
+    await kernel.broker.stop()
+    await kernel.engine.dispose()
