@@ -7,18 +7,15 @@ and a non-zero exit, raised as CliError for the `lookout` command to print.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from typing import Any
 
 import typer
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 
-from lookout.cli_emit import CliError, UsageError, connect, parse_uuid, pick_school
+from lookout.cli_emit import parse_uuid, pick_school
+from lookout.cli_request import ask_service, build_request
 from lookout.config import Settings, load_schools
 from lookout.contracts.alerts import (
     AckRequest,
@@ -29,7 +26,6 @@ from lookout.contracts.alerts import (
     ResolveRequest,
     ShowRequest,
 )
-from lookout.contracts.subjects import describe
 from lookout.queries import command_subject, query_subject
 
 app = typer.Typer(
@@ -55,40 +51,7 @@ def _school_id(school: str | None) -> str:
 
 
 def _request(subject: str, request: BaseModel, timeout: float) -> Any:
-    """Send the request, return the reply's `result`, or raise CliError with its error."""
-    from lookout.cli import resolve_nats_url  # the `lookout` command imports us
-
-    url = resolve_nats_url(Settings())
-
-    async def _go() -> bytes:
-        nc = await connect(url)
-        try:
-            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
-            return bytes(msg.data)
-        except NoRespondersError:
-            raise CliError(f"no alerts service answers {subject} at {url}") from None
-        except NatsTimeoutError:
-            raise CliError(f"no reply from the alerts service within {timeout:g}s") from None
-        finally:
-            await nc.close()
-
-    raw = asyncio.run(_go())
-    try:
-        reply = json.loads(raw)
-    except ValueError:
-        raise CliError("the alerts service sent an unreadable reply") from None
-    if not isinstance(reply, dict) or "ok" not in reply:
-        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
-    if not reply["ok"]:
-        raise CliError(str(reply.get("error", "refused")))
-    return reply["result"]
-
-
-def _build(model: type[BaseModel], **fields: Any) -> BaseModel:
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise UsageError(describe(exc)) from None
+    return ask_service("alerts", subject, request, timeout)
 
 
 def _alert_id(value: str) -> uuid.UUID:
@@ -113,7 +76,7 @@ def ack(
     """Acknowledge: escalation stops, and re-triggers after the policy's ack timeout unless
     the alert is resolved by then."""
     sid = _school_id(school)
-    req = _build(AckRequest, alert_id=_alert_id(alert_id), by_person_id=by)
+    req = build_request(AckRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     alert = AlertSummary.model_validate(
         _request(command_subject(sid, "alerts", "ack"), req, timeout)
     )
@@ -131,7 +94,7 @@ def resolve(
 ) -> None:
     """Resolve with an outcome note: the escalation ends."""
     sid = _school_id(school)
-    req = _build(ResolveRequest, alert_id=_alert_id(alert_id), by_person_id=by, note=note)
+    req = build_request(ResolveRequest, alert_id=_alert_id(alert_id), by_person_id=by, note=note)
     subject = command_subject(sid, "alerts", "resolve")
     alert = AlertSummary.model_validate(_request(subject, req, timeout))
     _say(f"resolved {alert.alert_id}")
@@ -146,7 +109,7 @@ def show(
 ) -> None:
     """One alert and its timeline: opened, each step, each notification, ack, resolve."""
     sid = _school_id(school)
-    req = _build(ShowRequest, alert_id=_alert_id(alert_id), by_person_id=by)
+    req = build_request(ShowRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     detail = AlertDetail.model_validate(
         _request(query_subject(sid, "alerts", "show"), req, timeout)
     )
@@ -181,7 +144,7 @@ def list_alerts(
 ) -> None:
     """Alerts, newest first."""
     sid = _school_id(school)
-    req = _build(ListRequest, open_only=open_only, limit=limit)
+    req = build_request(ListRequest, open_only=open_only, limit=limit)
     found = AlertList.model_validate(_request(query_subject(sid, "alerts", "list"), req, timeout))
     for a in found.alerts:
         _say(_line(a))

@@ -7,18 +7,15 @@ stderr and a non-zero exit, raised as CliError for the `lookout` command to prin
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 
-from lookout.cli_emit import CliError, UsageError, connect, pick_school
+from lookout.cli_emit import CliError, pick_school
+from lookout.cli_request import ask_service, build_request
 from lookout.config import Settings, load_schools
 from lookout.contracts.reports import (
     RebuildReply,
@@ -28,7 +25,6 @@ from lookout.contracts.reports import (
     WeeklyPreview,
     WeeklyPreviewRequest,
 )
-from lookout.contracts.subjects import describe
 from lookout.queries import command_subject, query_subject
 
 app = typer.Typer(
@@ -49,40 +45,7 @@ def _say(message: str) -> None:
 
 
 def _request(subject: str, request: BaseModel, timeout: float) -> Any:
-    """Send the request, return the reply's `result`, or raise CliError with its error."""
-    from lookout.cli import resolve_nats_url  # the `lookout` command imports us
-
-    url = resolve_nats_url(Settings())
-
-    async def _go() -> bytes:
-        nc = await connect(url)
-        try:
-            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
-            return bytes(msg.data)
-        except NoRespondersError:
-            raise CliError(f"no reports service answers {subject} at {url}") from None
-        except NatsTimeoutError:
-            raise CliError(f"no reply from the reports service within {timeout:g}s") from None
-        finally:
-            await nc.close()
-
-    raw = asyncio.run(_go())
-    try:
-        reply = json.loads(raw)
-    except ValueError:
-        raise CliError("the reports service sent an unreadable reply") from None
-    if not isinstance(reply, dict) or "ok" not in reply:
-        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
-    if not reply["ok"]:
-        raise CliError(str(reply.get("error", "refused")))
-    return reply["result"]
-
-
-def _build(model: type[BaseModel], **fields: Any) -> BaseModel:
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise UsageError(describe(exc)) from None
+    return ask_service("reports", subject, request, timeout)
 
 
 @app.command("weekly")
@@ -104,7 +67,7 @@ def weekly(
     """Render a week's summary (preview, `--out summary.html`), or send it now (`--send`)."""
     sid = pick_school(load_schools(Settings()), school).id
     if send:
-        req = _build(SendRequest, week=week, district=district)
+        req = build_request(SendRequest, week=week, district=district)
         sent = SendReply.model_validate(
             _request(command_subject(sid, "reports", "send"), req, timeout)
         )
@@ -119,7 +82,7 @@ def weekly(
             f"Message-ID {sent.message_id}"
         )
         return
-    preq = _build(WeeklyPreviewRequest, week=week, district=district)
+    preq = build_request(WeeklyPreviewRequest, week=week, district=district)
     preview = WeeklyPreview.model_validate(
         _request(query_subject(sid, "reports", "weekly"), preq, timeout)
     )
@@ -143,7 +106,7 @@ def rebuild(
     """Drop the read model and replay every stream from its start (all schools; the sent
     marks are kept, so no week is emailed twice)."""
     sid = pick_school(load_schools(Settings()), school).id
-    req = _build(RebuildRequest)
+    req = build_request(RebuildRequest)
     done = RebuildReply.model_validate(
         _request(command_subject(sid, "reports", "rebuild"), req, timeout)
     )

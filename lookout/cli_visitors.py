@@ -4,22 +4,18 @@ a service); errors are one line and a non-zero exit."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import json
 import uuid
 from datetime import date
 from typing import Any
 
 import typer
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from lookout.cli_emit import CliError, UsageError, connect, parse_uuid, pick_school
+from lookout.cli_emit import UsageError, parse_uuid, pick_school
+from lookout.cli_request import ask_service, build_request
 from lookout.config import Settings, load_schools
-from lookout.contracts.subjects import describe
 from lookout.contracts.visitors import (
     Roster,
     RosterReply,
@@ -43,40 +39,15 @@ BY = typer.Option(..., "--by", help="Your staff person id (from the school file)
 
 
 def _request_model(model: type[BaseModel], **fields: Any) -> BaseModel:
-    try:
-        return model(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        raise UsageError(describe(exc)) from None
-
-
-async def _request(url: str, subject: str, request: BaseModel, wait: float) -> Any:
-    nc = await connect(url)
-    try:
-        reply = await nc.request(subject, request.model_dump_json().encode(), timeout=wait)
-    except NoRespondersError:
-        raise CliError(f"the visitors service is not answering on {subject}") from None
-    except NatsTimeoutError:
-        raise CliError(f"no reply from the visitors service within {wait:g}s") from None
-    finally:
-        await nc.close()
-    try:
-        body = json.loads(reply.data)
-    except ValueError:
-        raise CliError("the visitors service sent an unreadable reply") from None
-    if not body.get("ok"):
-        raise CliError(str(body.get("error", "refused")))
-    return body["result"]
+    return build_request(model, **{k: v for k, v in fields.items() if v is not None})
 
 
 def call(kind: str, name: str, request: BaseModel, school_id: str | None) -> Any:
     """Send one request to the school's visitors service and return its result."""
-    from lookout.cli import resolve_nats_url  # at run time: cli imports this module
 
-    settings = Settings()
-    school = pick_school(load_schools(settings), school_id)
+    school = pick_school(load_schools(Settings()), school_id)
     make = command_subject if kind == "command" else query_subject
-    subject = make(school.id, "visitors", name)
-    return asyncio.run(_request(resolve_nats_url(settings), subject, request, wait=10.0))
+    return ask_service("visitors", make(school.id, "visitors", name), request, timeout=10.0)
 
 
 def _say(text: str) -> None:

@@ -1,0 +1,57 @@
+"""Request-reply from the CLI to a service: build the request, send it, unwrap the reply.
+
+Every failure is a one-line `CliError` naming what went wrong (no service answering, no reply in
+time, an unreadable or foreign reply, the service's own error reply); bad fields are a
+`UsageError` naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel, ValidationError
+
+from lookout.cli_emit import CliError, UsageError, connect
+from lookout.config import Settings
+from lookout.contracts.subjects import describe
+
+
+def build_request(model: type[BaseModel], **fields: Any) -> BaseModel:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise UsageError(describe(exc)) from None
+
+
+def ask_service(service: str, subject: str, request: BaseModel, timeout: float) -> Any:
+    """Send `request` to `service` on `subject`; return the reply's `result`."""
+    from lookout.cli import resolve_nats_url  # the `lookout` command imports this module
+
+    url = resolve_nats_url(Settings())
+
+    async def _go() -> bytes:
+        nc = await connect(url)
+        try:
+            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
+            return bytes(msg.data)
+        except NoRespondersError:
+            raise CliError(f"no {service} service answers {subject} at {url}") from None
+        except NatsTimeoutError:
+            raise CliError(f"no reply from the {service} service within {timeout:g}s") from None
+        finally:
+            await nc.close()
+
+    raw = asyncio.run(_go())
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        raise CliError(f"the {service} service sent an unreadable reply") from None
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
+    if not reply["ok"]:
+        raise CliError(str(reply.get("error", "refused")))
+    return reply["result"]
