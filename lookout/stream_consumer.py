@@ -51,7 +51,6 @@ class StreamConsumer:
     _subscription: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _fetch: asyncio.Future[list[Msg]] | None = field(default=None, repr=False)
-    _stopped: bool = field(default=False, repr=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def config(self) -> ConsumerConfig:
@@ -70,7 +69,6 @@ class StreamConsumer:
         self._subscription = await connection.jetstream().pull_subscribe(
             self.subject, durable=self.durable, stream=self.stream, config=self.config(), **extra
         )
-        self._stopped = False
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.durable}")
 
@@ -81,7 +79,7 @@ class StreamConsumer:
     async def _run(self) -> None:
         assert self._subscription is not None
         retry = RETRY_SECONDS
-        while not self._stopped:
+        while not self._stopping.is_set():
             self._fetch = asyncio.ensure_future(
                 self._subscription.fetch(
                     self.settings.consumer_batch_size, timeout=IDLE_FETCH_SECONDS
@@ -90,7 +88,8 @@ class StreamConsumer:
             try:
                 msgs = await self._fetch
             except asyncio.CancelledError:
-                if self._stopped:  # stop() cancelled the fetch, never a batch being applied
+                # stop() cancels the fetch only, never a batch being applied
+                if self._stopping.is_set():
                     return
                 raise
             except TimeoutError:  # idle: nothing arrived during the long poll
@@ -117,7 +116,6 @@ class StreamConsumer:
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop fetching; a batch being applied finishes (and is acknowledged) first."""
-        self._stopped = True
         self._stopping.set()
         if self._fetch is not None and not self._fetch.done():
             self._fetch.cancel()

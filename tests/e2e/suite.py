@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -82,8 +81,6 @@ class Suite:
     now: datetime = field(init=False)
     kills: list[tuple[str, datetime]] = field(default_factory=list)
     unexpected_exits: list[tuple[str, str]] = field(default_factory=list)
-    settles: int = 0  # how often, and for how long in all, the driver waited for quiet
-    settle_seconds: float = 0.0
     _nc: nats.NATS | None = None
     _js: JetStreamContext | None = None
 
@@ -182,25 +179,21 @@ class Suite:
 
     # --- time -----------------------------------------------------------------------------------
 
-    async def advance_to(self, moment: datetime, within: float = 60.0) -> None:
-        """Move the shared clock to `moment`, then wait until the suite is quiet there."""
+    def set_clock(self, moment: datetime) -> None:
+        """Move the shared clock (forward only); `quiet()` then waits for the suite there."""
         assert moment >= self.now, "simulated time only moves forward"
         self.now = moment
         FileClock.write(self.clock_file, moment)
-        await self.quiet(within)
 
     async def quiet(self, within: float = 60.0) -> None:
         """Every timer caught up to `now`, every outbox empty, every consumer drained — twice
         in a row with the streams unchanged between, so nothing was still in flight."""
-        started = time.monotonic()
-        deadline = started + within
+        deadline = time.monotonic() + within
         previous: object = None
         while True:
             self.supervise()
             state = await self._quiet_state()
             if state is not None and state == previous:
-                self.settles += 1
-                self.settle_seconds += time.monotonic() - started
                 return
             previous = state
             if time.monotonic() > deadline:
@@ -272,7 +265,3 @@ class Suite:
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.processes[name].log_path
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from lookout.clock import FileClock
 from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.messaging import DLQ_REASON, DLQ_SUBJECT
 from lookout.simulation.people import read_watchlist
@@ -63,8 +62,7 @@ class DrivenClock:
         return self.suite.now
 
     def set(self, moment: datetime) -> None:
-        self.suite.now = moment
-        FileClock.write(self.suite.clock_file, moment)
+        self.suite.set_clock(moment)
 
 
 def timer_deadlines(root: Path) -> list[datetime]:
