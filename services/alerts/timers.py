@@ -33,6 +33,7 @@ from lookout.clock import Clock
 from lookout.config import Settings
 from lookout.contracts.alerts import AlertNotified, NotificationChannel, NotificationOutcome
 from lookout.contracts.patrol import Severity
+from lookout.smtp import send_mail
 from lookout.storage import Outbox
 from lookout.ticker import claim_due
 from services.alerts import domain
@@ -174,19 +175,7 @@ class Mailer:
         msg["Date"] = email.utils.format_datetime(self.clock.now())
         msg["Message-ID"] = f"<{c.notification_id}@lookout.{c.school_id}>"
         msg.set_content(c.body)
-        try:
-            await aiosmtplib.send(
-                msg,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                start_tls=s.smtp_starttls,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                timeout=self.policy.smtp_timeout_seconds,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return exc
-        return None
+        return await send_mail(s, msg, self.policy.smtp_timeout_seconds)
 
     async def _record(self, results: list[tuple[_Claimed, BaseException | None]]) -> None:
         now = self.clock.now()

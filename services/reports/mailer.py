@@ -42,6 +42,7 @@ from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import WindowOutcome
 from lookout.contracts.reports import WeeklySummarySent
 from lookout.school import Role, SchoolConfig
+from lookout.smtp import send_mail
 from lookout.storage import Outbox
 from lookout.ticker import claim_due
 from services.reports import domain, render
@@ -316,21 +317,8 @@ class WeeklyMailer:
         return len(rows)
 
     async def _smtp(self, message: bytes) -> BaseException | None:
-        s = self.settings
         msg = email.message_from_bytes(message, policy=email.policy.default)
-        try:
-            await aiosmtplib.send(
-                msg,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                start_tls=s.smtp_starttls,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                timeout=self.policy.smtp_timeout_seconds,
-            )
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return exc
-        return None
+        return await send_mail(self.settings, msg, self.policy.smtp_timeout_seconds)
 
     async def _record(self, row: Any, attempt: int, error: BaseException | None) -> None:
         now = self.clock.now()
