@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lookout.health")
 ESCALATED = AlertEscalated.event_type()
+LAG_METRICS = ("lookout_consumer_lag", "lookout_consumer_ack_pending")
 
 
 class ServiceMetrics:
@@ -166,8 +168,10 @@ class HealthServer:
             while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
                 pass  # headers: not needed
             parts = request.decode("latin-1").split()
-            method, path = (parts[0], parts[1].split("?", 1)[0]) if len(parts) >= 2 else ("", "")
-            status, ctype, body = await self._route(method, path)
+            method, target = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
+            url = urlsplit(target)
+            names = parse_qs(url.query).get("name[]", [])
+            status, ctype, body = await self._route(method, url.path, names)
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -181,7 +185,9 @@ class HealthServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _route(self, method: str, path: str) -> tuple[str, str, bytes]:
+    async def _route(
+        self, method: str, path: str, names: Sequence[str] = ()
+    ) -> tuple[str, str, bytes]:
         text = "text/plain; charset=utf-8"
         if method not in ("GET", "HEAD"):
             return "405 Method Not Allowed", text, b"method not allowed\n"
@@ -192,6 +198,12 @@ class HealthServer:
                 return "200 OK", text, b"ready\n"
             return "503 Service Unavailable", text, b"not ready\n"
         if path == "/metrics":
-            await self.refresh_lag()
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
+            # `?name[]=…` (as Prometheus' own handler takes it) narrows the answer to those
+            # metrics, and skips asking JetStream for consumer lag unless that is among them.
+            registry: Any = self.metrics.registry
+            if names:
+                registry = self.metrics.registry.restricted_registry(names)
+            if not names or any(n.startswith(LAG_METRICS) for n in names):
+                await self.refresh_lag()
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(registry)
         return "404 Not Found", text, b"not found\n"

@@ -15,6 +15,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.clock import Clock
+from lookout.clock_watch import ClockWatch
 from lookout.config import Settings, load_schools
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import STREAMS
@@ -68,6 +69,8 @@ class ServiceKernel:
         )
         self.log = logging.getLogger(f"lookout.{name}")
         self.ticker: Ticker | None = None
+        # Timer loops to wake when a driven (simulated, stepped) clock moves.
+        self.clock_watch = ClockWatch(self.clock)
         # (stream, durable) of every consumer this service declared: stream checks, lag metrics.
         self.consumers: list[tuple[str, str]] = []
         self.stream_consumers: list[StreamConsumer] = []
@@ -86,6 +89,7 @@ class ServiceKernel:
             interval_seconds=self.settings.tick_seconds,
         )
         self.ticker.on_caught_up = lambda now: self.metrics.timer_caught_up("ticker", now)
+        self.clock_watch.on_move(self.ticker.wake)
         return self.ticker
 
     def consume(
@@ -157,6 +161,7 @@ class ServiceKernel:
         if self.health is not None:
             await self.health.stop()
             self.health = None
+        await self.clock_watch.stop()
         if self.ticker is not None:
             await self.ticker.stop()
         await self.relay.stop()
@@ -167,6 +172,8 @@ class ServiceKernel:
         self.relay.start()
         if self.ticker is not None and self.settings.timers_enabled:
             self.ticker.start()
+        if self.settings.timers_enabled:
+            self.clock_watch.start()
         self.started = True
         self.log.info(
             "event=started schools=%s database=%s",

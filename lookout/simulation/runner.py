@@ -61,6 +61,7 @@ log = logging.getLogger("lookout.simulation")
 Pace = Literal["clock", "drive", "asap"]
 PACES: tuple[str, ...] = ("clock", "drive", "asap")
 PUBLISH_ATTEMPTS = 3
+NO_RESPONDERS_PAUSE = 1.0  # seconds, then twice that: a service restarting answers again
 
 
 class SimulationError(Exception):
@@ -330,9 +331,12 @@ class _Runner:
                 reply = await self.nc.request(subject, body, timeout=self.request_timeout)
                 break
             except NoRespondersError:
-                raise SimulationError(
-                    f"the visitors service is not answering on {subject}"
-                ) from None
+                # Restarting, or reconnecting after a broker restart: give it a moment.
+                if attempt == 3:
+                    raise SimulationError(
+                        f"the visitors service is not answering on {subject}"
+                    ) from None
+                await asyncio.sleep(NO_RESPONDERS_PAUSE * attempt)
             except NatsTimeoutError:
                 # sign_in (same request_id) and sign_out are idempotent; a repeated screening
                 # answer is refused as "not pending" and recorded as such.

@@ -102,6 +102,8 @@ class AlertTimers:
             interval,
             full=self.mailer.policy.batch,
         )
+        kernel.clock_watch.on_move(self.escalation_loop.wake)
+        kernel.clock_watch.on_move(self.mail_loop.wake)
         self.kernel = kernel
 
     async def _mail(self) -> int:

@@ -48,6 +48,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         kernel.schools, kernel.sessions, kernel.clock, kernel.settings, kernel.outbox
     )
     mailer.on_caught_up = lambda now: kernel.metrics.timer_caught_up("weekly-mail", now)
+    kernel.clock_watch.on_move(mailer.wake)
     requests = ReportRequests(kernel, handlers, mailer)
     kernel.reports_mailer = mailer  # type: ignore[attr-defined]  # for tests and benches
     router = NatsRouter()

@@ -186,7 +186,8 @@ class Suite:
         FileClock.write(self.clock_file, moment)
 
     async def quiet(self, within: float = 60.0) -> None:
-        """Every timer caught up to `now`, every outbox empty, every consumer drained — twice
+        """Every service ready, every timer caught up to `now`, every outbox empty, every
+        consumer drained — twice
         in a row with the streams unchanged between, so nothing was still in flight."""
         deadline = time.monotonic() + within
         previous: object = None
@@ -202,8 +203,11 @@ class Suite:
 
     async def _quiet_state(self) -> tuple[int, ...] | None:
         self._reason = ""
-        for name in SERVICES:
-            caught = self._caught_up(name)
+        probes = await asyncio.gather(*(asyncio.to_thread(self._probe, n) for n in SERVICES))
+        for name, (ready, caught) in zip(SERVICES, probes, strict=True):
+            if not ready:  # e.g. still reconnecting after a broker restart: no replies yet
+                self._reason = f"{name} not ready"
+                return None
             lagging = [t for t in TIMERS[name] if caught.get(t, 0.0) < self.now.timestamp()]
             if lagging:
                 self._reason = f"{name} timers {lagging} behind"
@@ -233,19 +237,24 @@ class Suite:
     def _why(self) -> str:
         return getattr(self, "_reason", "") or "streams still moving"
 
-    def _caught_up(self, name: str) -> dict[str, float]:
-        url = f"http://127.0.0.1:{self.health_ports[name]}/metrics"
+    def _probe(self, name: str) -> tuple[bool, dict[str, float]]:
+        """Whether the service is ready (started, connected to NATS), and how far each of its
+        timer loops has caught up."""
+        base = f"http://127.0.0.1:{self.health_ports[name]}"
         try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2):
+                pass  # 200: ready (503 raises)
+            url = f"{base}/metrics?name[]=lookout_timers_caught_up_to"
             with urllib.request.urlopen(url, timeout=2) as response:
                 text = response.read().decode()
         except OSError:
-            return {}  # not up (yet, or killed)
+            return False, {}  # not up (yet, or killed), or not ready
         caught: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
             if family.name == "lookout_timers_caught_up_to":
                 for sample in family.samples:
                     caught[sample.labels["timer"]] = sample.value
-        return caught
+        return True, caught
 
     def _unsent(self, name: str) -> int:
         path = self.root / f"{name}.db"

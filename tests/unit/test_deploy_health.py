@@ -80,6 +80,10 @@ async def test_healthz_readyz_and_metrics(nats_server: Any, tmp_path: Path) -> N
             lag = 'lookout_consumer_lag{consumer="patrol-patrol",service="patrol",stream="PATROL"}'
             assert metric(text, lag) == 0
             assert metric(text, 'lookout_escalations_fired_total{service="patrol"}') == 0
+            # `name[]` narrows the answer to the metrics asked for.
+            status, only = await get(port, "/metrics?name[]=lookout_dlq_messages_total")
+            samples = [line for line in only.splitlines() if not line.startswith("#")]
+            assert (status, samples) == (200, ['lookout_dlq_messages_total{service="patrol"} 1.0'])
             kernel.started = False  # as while stopping: not ready, still alive
             assert (await get(port, "/readyz"))[0] == 503
             assert (await get(port, "/healthz"))[0] == 200
