@@ -38,7 +38,7 @@ log = logging.getLogger("lookout.consumer")
 IDLE_FETCH_SECONDS = 5.0
 # The follow-up fetch asks only for messages the server said were waiting; it can come back
 # short if another replica took some, and must not then wait out the idle poll.
-FOLLOW_UP_FETCH_SECONDS = 0.5
+FOLLOW_UP_FETCH_SECONDS = 0.2
 # After an unexpected fetch failure, wait this long (doubling, capped) before the next fetch.
 RETRY_SECONDS = 0.25
 RETRY_CAP_SECONDS = 5.0
