@@ -43,10 +43,14 @@ DLQ_SEQUENCE = "Lookout-Dlq-Stream-Seq"
 DLQ_STREAM = "Lookout-Dlq-Stream"
 
 
-def make_broker(settings: Settings) -> NatsBroker:
+def make_broker(
+    settings: Settings, on_reconnected: Callable[[], Awaitable[None]] | None = None
+) -> NatsBroker:
     extra: dict[str, Any] = {}
     if settings.nats_inbox_prefix:
         extra["inbox_prefix"] = settings.nats_inbox_prefix
+    if on_reconnected is not None:
+        extra["reconnected_cb"] = on_reconnected
     return NatsBroker(
         settings.nats_servers(),
         max_reconnect_attempts=-1,  # ride out a broker restart instead of dying

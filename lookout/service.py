@@ -56,7 +56,7 @@ class ServiceKernel:
         self.migrations = migrations
         self.engine = make_engine(self.settings.database_url(name))
         self.sessions = make_sessionmaker(self.engine)
-        self.broker = make_broker(self.settings)
+        self.broker = make_broker(self.settings, on_reconnected=self._reconnected)
         self.outbox = Outbox(outbox)
         self.relay = OutboxRelay(self.broker, self.sessions, self.outbox, self.clock)
         self.consumer = EventConsumer(
@@ -153,6 +153,12 @@ class ServiceKernel:
         app.on_shutdown(self._stopping)
         app.after_shutdown(self.engine.dispose)
         return app
+
+    async def _reconnected(self) -> None:
+        # A long poll sent before a broker restart is forgotten by the new server: poll again
+        # now rather than when it would have expired.
+        for consumer in self.stream_consumers:
+            consumer.repoll()
 
     async def _stopping(self) -> None:
         self.started = False

@@ -60,6 +60,7 @@ class StreamConsumer:
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _fetch: asyncio.Future[list[Msg]] | None = field(default=None, repr=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _repoll: bool = field(default=False, repr=False)
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -94,9 +95,12 @@ class StreamConsumer:
             try:
                 msgs = await self._fetch
             except asyncio.CancelledError:
-                # stop() cancels the fetch only, never a batch being applied
+                # stop() and repoll() cancel the fetch only, never a batch being applied
                 if self._stopping.is_set():
                     return
+                if self._repoll:
+                    self._repoll = False
+                    continue
                 raise
             except TimeoutError:  # idle: nothing arrived during the long poll
                 continue
@@ -120,6 +124,14 @@ class StreamConsumer:
                     len(msgs),
                     type(exc).__name__,
                 )
+
+    def repoll(self) -> None:
+        """Give up the long poll in flight and send a new one (after a reconnect, the server
+        may no longer know the old one). A message it had already delivered is in the
+        subscription's queue, where the next fetch takes it first."""
+        if self._fetch is not None and not self._fetch.done():
+            self._repoll = True
+            self._fetch.cancel()
 
     async def _waiting_after(self, first: Msg) -> list[Msg]:
         """The messages the server had waiting behind `first`, up to a batch with it."""

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
+import nats
 import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from lookout import stream_consumer
+from lookout.clock import ManualClock
 from lookout.config import Settings
+from lookout.contracts.patrol import CheckpointScanned
+from lookout.contracts.subjects import subject_of
 from lookout.messaging import EventConsumer
 from lookout.stream_consumer import StreamConsumer
+from services.patrol import store
+from services.patrol.app import build_app, create_kernel
+from tests.integration.conftest import running, wait_until
 
 pytestmark = pytest.mark.nats
 
@@ -76,3 +86,51 @@ async def test_what_waits_behind_the_first_message_comes_in_full_batches(
     batches = [await asyncio.wait_for(recorder.arrived.get(), 5.0) for _ in range(3)]
     assert [len(b) for b in batches] == [20, 20, 5]
     assert [m for b in batches for m in b] == [f"m{i}".encode() for i in range(45)]
+
+
+async def test_a_repoll_sends_a_new_long_poll_and_the_loop_goes_on(
+    loop_on: tuple[StreamConsumer, Recorder], js: JetStreamContext
+) -> None:
+    consumer, recorder = loop_on
+    await consumer.start(js._nc)
+    for _ in range(3):
+        consumer.repoll()
+        await asyncio.sleep(0)  # let the loop see the cancelled poll and send a new one
+    await js.publish("looptest.after", b"after")
+    assert await asyncio.wait_for(recorder.arrived.get(), 5.0) == [b"after"]
+
+
+async def test_after_a_broker_restart_events_flow_without_waiting_out_the_old_poll(
+    nats_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restarted nats-server has forgotten the consumer's long poll. Without a new poll on
+    reconnect, an event published now would wait until the old one expired (made 120 s here,
+    so the difference cannot hide in timing)."""
+    monkeypatch.setattr(stream_consumer, "IDLE_FETCH_SECONDS", 120.0)
+    settings = Settings(data_dir=tmp_path, nats_url=nats_server.url, timers_enabled=False)
+    kernel = create_kernel(settings, ManualClock(datetime(2026, 11, 28, 16, 0, tzinfo=UTC)))
+    async with running(kernel, build_app):
+        nc = kernel.broker.connection
+        nats_server.stop()
+        nats_server.start()  # same port, same store
+        await wait_until(lambda: _connected(nc), within=20, what="the service reconnected")
+        client = await nats.connect(nats_server.url)
+        try:
+            event = CheckpointScanned.new(
+                school_id="lhs", occurred_at=datetime(2026, 11, 28, 16, 0, tzinfo=UTC),
+                actor={"kind": "sso_device", "id": "phone-1"}, zone_id="bath-1n-boys",
+                checkpoint_tag="T-1NB", method="nfc",
+            )  # fmt: skip
+            await client.jetstream().publish(subject_of(event), event.model_dump_json().encode())
+
+            async def stored() -> bool:
+                async with kernel.sessions() as session:
+                    return await store.count_rows(session, store.checkpoint_scans) == 1
+
+            await wait_until(stored, within=20, what="the scan stored after the restart")
+        finally:
+            await client.close()
+
+
+async def _connected(nc: Any) -> bool:
+    return bool(nc.is_connected)
