@@ -723,32 +723,10 @@ def _vaping(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> set[
         )
         concern_id = _uuid(rng)
         severity = Severity.LOW if rng.random() < 0.6 else Severity.MEDIUM
-        raised = _event(
-            ConcernRaised,
-            rng,
-            ctx,
-            at,
-            ctx.actor(officer),
-            concern_id=concern_id,
-            category=ConcernCategory.VAPING,
-            severity=severity,
-            zone_id=zone,
-            student_refs=list(refs),
-            note=rng.choice(people.VAPING_NOTES),
-        )
-        parts.actions.append(Publish(at, raised))
-        story = ConcernStory(
-            concern_id=concern_id,
-            story="vaping",
-            category=ConcernCategory.VAPING,
-            severity=severity,
-            zone_id=zone,
-            period=period.name,
-            student_refs=refs,
-            officer_id=officer.officer_id,
-            raised_at=at,
-            raised_event_id=raised.event_id,
-        )
+        story = _raise(
+            ctx, parts, rng, at, officer, "vaping", ConcernCategory.VAPING, severity, zone,
+            period, refs, concern_id, note=rng.choice(people.VAPING_NOTES),
+        )  # fmt: skip
         resolve = i == 0 or (i != n - 1 and rng.random() < 0.5)
         if resolve:
             outcome = rng.choice(
@@ -775,6 +753,41 @@ def _vaping(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> set[
         )
         parts.actions.append(Publish(at, event))
     return busy
+
+
+def _raise(
+    ctx: _Context,
+    parts: _Parts,
+    rng: random.Random,
+    at: datetime,
+    officer: Officer,
+    kind: str,
+    category: ConcernCategory,
+    severity: Severity,
+    zone: str,
+    period: Period,
+    refs: tuple[str, ...],
+    concern_id: uuid.UUID,
+    note: str,
+) -> ConcernStory:
+    """Publish the SSO raising a concern; its story, not resolved yet."""
+    raised = _event(
+        ConcernRaised, rng, ctx, at, ctx.actor(officer), concern_id=concern_id, category=category,
+        severity=severity, zone_id=zone, student_refs=list(refs), note=note,
+    )  # fmt: skip
+    parts.actions.append(Publish(at, raised))
+    return ConcernStory(
+        concern_id=concern_id,
+        story=kind,
+        category=category,
+        severity=severity,
+        zone_id=zone,
+        period=period.name,
+        student_refs=refs,
+        officer_id=officer.officer_id,
+        raised_at=at,
+        raised_event_id=raised.event_id,
+    )
 
 
 def _resolve(
@@ -853,20 +866,10 @@ def _conflict(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> No
     refs = tuple(_students(rng, ctx.students, 2, 2))
     concern_id = _uuid(rng)
     severity = Severity.MEDIUM if rng.random() < 0.7 else Severity.HIGH
-    raised = _event(
-        ConcernRaised,
-        rng,
-        ctx,
-        at,
-        ctx.actor(officer),
-        concern_id=concern_id,
-        category=ConcernCategory.CONFLICT,
-        severity=severity,
-        zone_id=zone,
-        student_refs=list(refs),
-        note=rng.choice(people.CONFLICT_NOTES),
-    )
-    parts.actions.append(Publish(at, raised))
+    story = _raise(
+        ctx, parts, rng, at, officer, "conflict", ConcernCategory.CONFLICT, severity, zone,
+        period, refs, concern_id, note=rng.choice(people.CONFLICT_NOTES),
+    )  # fmt: skip
     _contact(
         ctx,
         parts,
@@ -877,18 +880,6 @@ def _conflict(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> No
         zone,
         refs,
         concern_id,
-    )
-    story = ConcernStory(
-        concern_id=concern_id,
-        story="conflict",
-        category=ConcernCategory.CONFLICT,
-        severity=severity,
-        zone_id=zone,
-        period=period.name,
-        student_refs=refs,
-        officer_id=officer.officer_id,
-        raised_at=at,
-        raised_event_id=raised.event_id,
     )
     outcome = rng.choice([ResolutionOutcome.RESOLVED_BY_SSO, ResolutionOutcome.REFERRED_TO_ADMIN])
     parts.concerns.append(_resolve(ctx, parts, rng, story, officer, rng.randint(10, 20), outcome))
@@ -903,20 +894,10 @@ def _distress(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> No
     at = _between(rng, start + timedelta(minutes=5), start + timedelta(minutes=20))
     refs = (rng.choice(ctx.students),)
     concern_id = _uuid(rng)
-    raised = _event(
-        ConcernRaised,
-        rng,
-        ctx,
-        at,
-        ctx.actor(officer),
-        concern_id=concern_id,
-        category=ConcernCategory.EMOTIONAL_DISTRESS,
-        severity=Severity.MEDIUM,
-        zone_id=zone,
-        student_refs=list(refs),
-        note=rng.choice(people.DISTRESS_NOTES),
-    )
-    parts.actions.append(Publish(at, raised))
+    story = _raise(
+        ctx, parts, rng, at, officer, "distress", ConcernCategory.EMOTIONAL_DISTRESS,
+        Severity.MEDIUM, zone, period, refs, concern_id, note=rng.choice(people.DISTRESS_NOTES),
+    )  # fmt: skip
     _contact(
         ctx,
         parts,
@@ -927,18 +908,6 @@ def _distress(ctx: _Context, parts: _Parts, day: date, rng: random.Random) -> No
         zone,
         refs,
         concern_id,
-    )
-    story = ConcernStory(
-        concern_id=concern_id,
-        story="distress",
-        category=ConcernCategory.EMOTIONAL_DISTRESS,
-        severity=Severity.MEDIUM,
-        zone_id=zone,
-        period=period.name,
-        student_refs=refs,
-        officer_id=officer.officer_id,
-        raised_at=at,
-        raised_event_id=raised.event_id,
     )
     parts.concerns.append(
         _resolve(
