@@ -105,17 +105,25 @@ class PatrolHandlers:
         await self.outbox.add(session, closed, self.clock.now())
 
     async def heartbeats(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        repo = PlanRepository(session)
+        newest: dict[tuple[str, str], DeviceHeartbeat] = {}
         for e in events:
             assert isinstance(e, DeviceHeartbeat)
-            school = self.schools[e.school_id]
-            await repo.saw_device(
-                e.school_id,
-                e.device_id,
-                e.officer_id,
-                e.occurred_at,
-                domain.silence_deadline(school, e.occurred_at),
-            )
+            key = (e.school_id, e.device_id)
+            if key not in newest or newest[key].occurred_at < e.occurred_at:
+                newest[key] = e
+        await PlanRepository(session).saw_devices(
+            [
+                {
+                    "school_id": e.school_id,
+                    "device_id": e.device_id,
+                    "officer_id": e.officer_id,
+                    "last_seen_at": e.occurred_at,
+                    "silent_at": domain.silence_deadline(self.schools[e.school_id], e.occurred_at),
+                    "silence_reported": False,
+                }
+                for e in newest.values()
+            ]
+        )
         return {}
 
     async def observations(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:

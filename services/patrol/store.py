@@ -397,29 +397,21 @@ class PlanRepository:
         )
         return bool(result.rowcount)
 
-    async def saw_device(
-        self,
-        school_id: str,
-        device_id: str,
-        officer_id: str,
-        seen_at: datetime,
-        silent_at: datetime,
-    ) -> None:
-        t = devices
-        key = (t.c.school_id == school_id, t.c.device_id == device_id)
-        row = (await self.session.execute(select(t.c.last_seen_at).where(*key))).first()
-        values = {
-            "officer_id": officer_id,
-            "last_seen_at": seen_at,
-            "silent_at": silent_at,
-            "silence_reported": False,
-        }
-        if row is None:
-            await self.session.execute(
-                insert(t).values(school_id=school_id, device_id=device_id, **values)
-            )
-        elif row.last_seen_at < seen_at:  # an old heartbeat arriving late changes nothing
-            await self.session.execute(sql_update(t).where(*key).values(**values))
+    async def saw_devices(self, seen: Sequence[dict[str, Any]]) -> None:
+        """Record heartbeats (rows of devices' columns), at most one per device: a newer one
+        replaces what is stored, an old one arriving late changes nothing. One statement."""
+        if not seen:
+            return
+        stmt = dialect_insert(self.session, devices)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[devices.c.school_id, devices.c.device_id],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("officer_id", "last_seen_at", "silent_at", "silence_reported")
+            },
+            where=devices.c.last_seen_at < stmt.excluded.last_seen_at,
+        )
+        await self.session.execute(stmt, list(seen))
 
     async def schedule_follow_up(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(follow_ups).values(**row))

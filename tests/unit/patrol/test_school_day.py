@@ -217,6 +217,37 @@ async def test_a_silent_phone_in_school_hours_is_reported_once(day: Day) -> None
     ]
 
 
+async def test_one_batch_of_heartbeats_keeps_the_newest_per_phone(day: Day) -> None:
+    def beat(hhmm: str, device: str, officer: str) -> DeviceHeartbeat:
+        return DeviceHeartbeat.new(
+            school_id="tiny", occurred_at=at(hhmm), actor=ACTOR, device_id=device,
+            officer_id=officer,
+        )  # fmt: skip
+
+    await day.apply(day.handlers.heartbeats, beat("08:05", "phone-kim", "sso-kim"))
+    batch = [  # one consumer batch: out of order, two phones, one handed to another officer
+        beat("08:20", "phone-kim", "sso-kim"),
+        beat("08:10", "phone-lee", "sso-lee"),
+        beat("08:25", "phone-kim", "sso-ortiz"),
+        beat("08:15", "phone-kim", "sso-kim"),
+        beat("08:01", "phone-kim", "sso-kim"),  # older than what is stored
+    ]
+    async with day.kernel.sessions.begin() as session:
+        assert await day.handlers.heartbeats(session, batch) == {}
+    async with day.kernel.sessions() as session:
+        rows = await session.execute(
+            select(
+                store.devices.c.device_id, store.devices.c.officer_id, store.devices.c.last_seen_at,
+                store.devices.c.silent_at,
+            ).order_by(store.devices.c.device_id)
+        )  # fmt: skip
+        stored = [tuple(r) for r in rows]
+    assert stored == [
+        ("phone-kim", "sso-ortiz", at("08:25"), at("08:35")),  # heartbeat limit: 10 minutes
+        ("phone-lee", "sso-lee", at("08:10"), at("08:20")),
+    ]
+
+
 async def test_follow_up_reminds_then_is_done_or_missed(day: Day) -> None:
     def raised(cid: uuid.UUID) -> ConcernRaised:
         return ConcernRaised.new(
