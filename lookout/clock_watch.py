@@ -16,6 +16,7 @@ from lookout.background import BackgroundLoop
 from lookout.clock import Clock, FileClock
 
 POLL_SECONDS = 0.005
+UNREADABLE_BACKOFF_SECONDS = 1.0
 
 
 class ClockWatch:
@@ -32,8 +33,12 @@ class ClockWatch:
     def on_move(self, wake: Callable[[], None]) -> None:
         self.wakers.append(wake)
 
-    async def _pass(self) -> None:
-        self.check()
+    async def _pass(self) -> float | None:
+        try:
+            self.check()
+        except (OSError, ValueError):  # the clock file is gone or half-written: look less often
+            return UNREADABLE_BACKOFF_SECONDS
+        return None
 
     def check(self) -> bool:
         """Wake every loop if the clock moved since the last look; True if it did."""

@@ -199,7 +199,8 @@ class HealthServer:
             return "503 Service Unavailable", text, b"not ready\n"
         if path == "/metrics":
             # `?name[]=…` (as Prometheus' own handler takes it) narrows the answer to those
-            # metrics, and skips asking JetStream for consumer lag unless that is among them.
+            # samples (a counter by its `_total` name), and asks JetStream for consumer lag
+            # only when that is among them.
             registry: Any = self.metrics.registry
             if names:
                 registry = self.metrics.registry.restricted_registry(names)

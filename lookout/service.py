@@ -178,8 +178,7 @@ class ServiceKernel:
         self.relay.start()
         if self.ticker is not None and self.settings.timers_enabled:
             self.ticker.start()
-        if self.settings.timers_enabled:
-            self.clock_watch.start()
+        self.clock_watch.start()  # only for a driven clock; waking a stopped loop is harmless
         self.started = True
         self.log.info(
             "event=started schools=%s database=%s",

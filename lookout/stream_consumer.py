@@ -38,7 +38,7 @@ log = logging.getLogger("lookout.consumer")
 IDLE_FETCH_SECONDS = 5.0
 # The follow-up fetch asks only for messages the server said were waiting; it can come back
 # short if another replica took some, and must not then wait out the idle poll.
-FOLLOW_UP_FETCH_SECONDS = 0.2
+FOLLOW_UP_FETCH_SECONDS = 0.1
 # After an unexpected fetch failure, wait this long (doubling, capped) before the next fetch.
 RETRY_SECONDS = 0.25
 RETRY_CAP_SECONDS = 5.0
@@ -89,6 +89,7 @@ class StreamConsumer:
         assert self._subscription is not None
         retry = RETRY_SECONDS
         while not self._stopping.is_set():
+            self._repoll = False  # a repoll that came as the last fetch ended is moot
             self._fetch = asyncio.ensure_future(
                 self._subscription.fetch(1, timeout=IDLE_FETCH_SECONDS)
             )
@@ -99,7 +100,6 @@ class StreamConsumer:
                 if self._stopping.is_set():
                     return
                 if self._repoll:
-                    self._repoll = False
                     continue
                 raise
             except TimeoutError:  # idle: nothing arrived during the long poll
@@ -127,8 +127,9 @@ class StreamConsumer:
 
     def repoll(self) -> None:
         """Give up the long poll in flight and send a new one (after a reconnect, the server
-        may no longer know the old one). A message it had already delivered is in the
-        subscription's queue, where the next fetch takes it first."""
+        may no longer know the old one). A message the old poll delivered is usually still in
+        the subscription's queue, where the next fetch takes it first; one caught in the very
+        moment of the cancel is redelivered after `ack_wait` instead (not lost)."""
         if self._fetch is not None and not self._fetch.done():
             self._repoll = True
             self._fetch.cancel()
@@ -136,10 +137,11 @@ class StreamConsumer:
     async def _waiting_after(self, first: Msg) -> list[Msg]:
         """The messages the server had waiting behind `first`, up to a batch with it."""
         assert self._subscription is not None
-        wanted = min(first.metadata.num_pending or 0, self.settings.consumer_batch_size - 1)
-        if wanted <= 0:
-            return []
         try:
+            waiting = first.metadata.num_pending or 0
+            wanted = min(waiting, self.settings.consumer_batch_size - 1)
+            if wanted <= 0:
+                return []
             return await self._subscription.fetch(wanted, timeout=FOLLOW_UP_FETCH_SECONDS)
         except TimeoutError:  # taken by another replica meanwhile
             return []

@@ -61,7 +61,8 @@ log = logging.getLogger("lookout.simulation")
 Pace = Literal["clock", "drive", "asap"]
 PACES: tuple[str, ...] = ("clock", "drive", "asap")
 PUBLISH_ATTEMPTS = 3
-NO_RESPONDERS_PAUSE = 1.0  # seconds, then twice that: a service restarting answers again
+NO_RESPONDERS_PAUSE = 0.5  # seconds, doubling: a service restarting answers again
+NO_RESPONDERS_RETRIES = 4
 
 
 class SimulationError(Exception):
@@ -326,18 +327,23 @@ class _Runner:
         """Send a front-office command; (result, "") or (None, the refusal)."""
         subject = command_subject(self.plan.school_id, "visitors", name)
         body = request.model_dump_json().encode()
-        for attempt in (1, 2, 3):
+        absent = 0
+        attempt = 0
+        while True:
             try:
                 reply = await self.nc.request(subject, body, timeout=self.request_timeout)
                 break
             except NoRespondersError:
-                # Restarting, or reconnecting after a broker restart: give it a moment.
-                if attempt == 3:
+                # Restarting (migrations included), or reconnecting after a broker restart:
+                # give it a moment, 0.5 + 1 + 2 + 4 s in all.
+                absent += 1
+                if absent > NO_RESPONDERS_RETRIES:
                     raise SimulationError(
                         f"the visitors service is not answering on {subject}"
                     ) from None
-                await asyncio.sleep(NO_RESPONDERS_PAUSE * attempt)
+                await asyncio.sleep(NO_RESPONDERS_PAUSE * 2 ** (absent - 1))
             except NatsTimeoutError:
+                attempt += 1
                 # sign_in (same request_id) and sign_out are idempotent; a repeated screening
                 # answer is refused as "not pending" and recorded as such.
                 if attempt == 3:

@@ -46,3 +46,12 @@ async def test_the_running_watch_wakes_a_waiting_loop(tmp_path: Path) -> None:
     finally:
         await watch.stop()
     assert woken.is_set()
+
+
+async def test_a_vanished_clock_file_slows_the_watch_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    FileClock.write(path, MONDAY)
+    watch = ClockWatch(FileClock(path))
+    assert await watch._pass() is None  # read: look again after the poll interval
+    path.unlink()  # e.g. the driver's directory removed before the services stopped
+    assert await watch._pass() == 1.0
