@@ -224,6 +224,14 @@ class SchoolConfig(Strict):
     bell_schedule: BellSchedule
     patrol_plan: list[PatrolRule] = Field(default_factory=list)
     heartbeat_limit_minutes: int = Field(default=10, ge=1, le=240)
+    student_records_retention_days: int = Field(
+        default=365,
+        ge=30,
+        le=10 * 365,
+        description="How long the patrol service keeps student references and note text: "
+        "erased this many days after a concern is resolved, a contact or an observation "
+        "logged; the facts (category, place, time, outcome) stay for the statistics.",
+    )
     escalation_policies: list[EscalationPolicyConfig] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     reports: ReportSchedule = Field(default_factory=ReportSchedule)

@@ -36,6 +36,7 @@ from services.patrol.timers import (
     FollowUpDeadlines,
     FollowUpReminders,
     SilenceWatch,
+    StudentRecordsPurge,
     WindowCloser,
 )
 
@@ -67,6 +68,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         FollowUpReminders(kernel.outbox),
         FollowUpDeadlines(kernel.outbox),
         FocusPublisher(kernel.schools, kernel.outbox),
+        StudentRecordsPurge(kernel.schools),
     )
     router = NatsRouter()
     register_queries(router, kernel)

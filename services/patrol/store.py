@@ -67,6 +67,8 @@ observations = Table(
     Column("note", Text, nullable=False),
     Column("officer_id", String(64), nullable=False),
     Column("observed_at", UTCDateTime(), nullable=False),
+    Column("purged_at", UTCDateTime(), nullable=True),  # note erased after the retention period
+    Index("ix_observations_purge", "purged_at", "observed_at"),
 )
 
 concerns = Table(
@@ -85,7 +87,10 @@ concerns = Table(
     Column("raised_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("resolved_at", UTCDateTime(), nullable=True),
+    # Student refs and the timeline's notes erased after the retention period.
+    Column("purged_at", UTCDateTime(), nullable=True),
     Index("ix_concerns_open", "school_id", "status", "severity"),
+    Index("ix_concerns_purge", "purged_at", "resolved_at"),
 )
 
 # Every raise, update and resolve of a concern, with its note: the concern's history.
@@ -113,6 +118,8 @@ contacts = Table(
     Column("note", Text, nullable=False),
     Column("officer_id", String(64), nullable=False),
     Column("contacted_at", UTCDateTime(), nullable=False),
+    Column("purged_at", UTCDateTime(), nullable=True),  # refs and note erased after retention
+    Index("ix_contacts_purge", "purged_at", "contacted_at"),
 )
 
 
@@ -326,6 +333,44 @@ class PatrolRepository:
 
 async def count_rows(session: AsyncSession, table: Table) -> int:
     return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+class RetentionRepository:
+    """Erasing student references and note text once a school's retention period is over; the
+    facts (category, severity, zone, times, outcome, officer) stay for the statistics."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def purge_concerns(self, ids: Sequence[str], now: datetime) -> None:
+        if not ids:
+            return
+        await self.session.execute(
+            sql_update(concerns)
+            .where(concerns.c.concern_id.in_(ids))
+            .values(student_refs=[], purged_at=now)
+        )
+        await self.session.execute(
+            sql_update(concern_timeline)
+            .where(concern_timeline.c.concern_id.in_(ids))
+            .values(note="")
+        )
+
+    async def purge_contacts(self, ids: Sequence[str], now: datetime) -> None:
+        if ids:
+            await self.session.execute(
+                sql_update(contacts)
+                .where(contacts.c.event_id.in_(ids))
+                .values(student_refs=[], note="", purged_at=now)
+            )
+
+    async def purge_observations(self, ids: Sequence[str], now: datetime) -> None:
+        if ids:
+            await self.session.execute(
+                sql_update(observations)
+                .where(observations.c.event_id.in_(ids))
+                .values(note="", purged_at=now)
+            )
 
 
 class PlanRepository:

@@ -25,9 +25,18 @@ from lookout.contracts.patrol import (
 )
 from lookout.school import Role, SchoolConfig
 from lookout.storage import Outbox
-from lookout.ticker import claim_due
+from lookout.ticker import CLAIM_LIMIT, claim_due
 from services.patrol import domain
-from services.patrol.store import PlanRepository, check_windows, devices, follow_ups
+from services.patrol.store import (
+    PlanRepository,
+    RetentionRepository,
+    check_windows,
+    concerns,
+    contacts,
+    devices,
+    follow_ups,
+    observations,
+)
 
 SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
 
@@ -251,3 +260,39 @@ class FollowUpDeadlines:
         ]
         await self.outbox.add(session, events, now)
         return len(events)
+
+
+class StudentRecordsPurge:
+    """Once a school's `student_records_retention_days` have passed since a concern was resolved
+    (open ones are kept), or since a contact or observation was logged, its student references
+    and note text are erased. The row's deadline is that time plus the retention period, so a
+    changed retention applies to every row; each row is purged once (`purged_at`)."""
+
+    name = "student_records_purge"
+    limit = CLAIM_LIMIT
+
+    def __init__(self, schools: Mapping[str, SchoolConfig]) -> None:
+        self.schools = schools
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        repo = RetentionRepository(session)
+        purged = 0
+        for school in self.schools.values():
+            cutoff = domain.retention_cutoff(school, now)
+            mine = (concerns.c.school_id == school.id, concerns.c.purged_at.is_(None))
+            due = claim_due(
+                session, concerns, concerns.c.resolved_at, cutoff, *mine, limit=self.limit
+            )
+            ids = [r.concern_id for r in (await session.execute(due)).all()]
+            await repo.purge_concerns(ids, now)
+            purged += len(ids)
+            for table, since, purge in (
+                (contacts, contacts.c.contacted_at, repo.purge_contacts),
+                (observations, observations.c.observed_at, repo.purge_observations),
+            ):
+                where = (table.c.school_id == school.id, table.c.purged_at.is_(None))
+                due = claim_due(session, table, since, cutoff, *where, limit=self.limit)
+                ids = [r.event_id for r in (await session.execute(due)).all()]
+                await purge(ids, now)
+                purged += len(ids)
+        return purged

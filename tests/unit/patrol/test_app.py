@@ -332,6 +332,7 @@ async def test_concern_raised_updated_resolved_in_one_batch(patrol: Patrol) -> N
             "raised_at": T0,
             "updated_at": T0 + timedelta(minutes=20),
             "resolved_at": T0 + timedelta(minutes=20),
+            "purged_at": None,
         }
     ]
     timeline = await patrol.rows(store.concern_timeline)

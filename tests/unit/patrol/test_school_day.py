@@ -22,6 +22,7 @@ from lookout.contracts.patrol import (
     ConcernResolved,
     ContactLogged,
     DeviceHeartbeat,
+    ObservationLogged,
 )
 from lookout.contracts.subjects import parse_event
 from lookout.school import SchoolConfig
@@ -151,6 +152,7 @@ async def test_a_day_of_checks_late_checks_and_misses(
         "follow_up_reminders": 0,
         "follow_up_deadlines": 0,
         "patrol_focus": 0,
+        "student_records_purge": 0,
     }
     await day.scan("entrance", "T-E", "07:20")  # in the window: checked
     await day.scan("bath-a", "T-A", "08:44")  # pass-1 ended 08:42, grace to 08:45: late
@@ -296,3 +298,83 @@ async def test_follow_up_reminds_then_is_done_or_missed(day: Day) -> None:
         (e.concern_id, e.severity.value, e.due_at) for e in events if e.type == "follow_up.missed"
     ]  # type: ignore[attr-defined]
     assert missed == [(forgotten, "medium", at("15:00", 24))]
+
+
+async def test_student_references_and_notes_are_erased_after_the_retention_period(
+    day: Day,
+) -> None:
+    """Retention (365 days by default) counts from a concern's resolution, a contact's or an
+    observation's time; open concerns are kept; the facts stay for the statistics."""
+    resolved_a, raised_b, resolved_c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def raised(cid: uuid.UUID, when: datetime) -> ConcernRaised:
+        return ConcernRaised.new(
+            school_id="tiny", occurred_at=when, actor=ACTOR, concern_id=cid, category="vaping",
+            severity="low", zone_id="bath-a", student_refs=["S-3001"], note="vape smell",
+        )  # fmt: skip
+
+    def resolved(cid: uuid.UUID, when: datetime) -> ConcernResolved:
+        return ConcernResolved.new(
+            school_id="tiny", occurred_at=when, actor=ACTOR, concern_id=cid,
+            outcome="resolved_by_sso", note="talked it through",
+        )  # fmt: skip
+
+    for event in (
+        raised(resolved_a, at("10:00")),
+        resolved(resolved_a, at("10:30")),
+        raised(raised_b, at("11:00")),  # never resolved
+        raised(resolved_c, at("10:00", 25)),
+        resolved(resolved_c, at("12:00", 25)),
+    ):
+        await day.apply(day.handlers.concern_events, event)
+    contact = ContactLogged.new(
+        school_id="tiny", occurred_at=at("10:05"), actor=ACTOR, kind="positive_contact",
+        zone_id="bath-a", student_refs=["S-3002"], note="helped with a locker",
+    )  # fmt: skip
+    await day.apply(day.handlers.contacts, contact)
+    observation = ObservationLogged.new(
+        school_id="tiny", occurred_at=at("10:10"), actor=ACTOR, zone_id="bath-a",
+        category="vaping", note="smell near the sinks",
+    )  # fmt: skip
+    await day.apply(day.handlers.observations, observation)
+
+    async def purge_at(moment: datetime) -> int:
+        day.clock.set(moment)
+        assert day.kernel.ticker is not None
+        return (await day.kernel.ticker.tick())["student_records_purge"]
+
+    year = timedelta(days=365)
+    assert await purge_at(at("10:04") + year) == 0  # nothing a year old yet
+    assert await purge_at(at("10:31") + year) == 3  # concern A, the contact, the observation
+    assert await purge_at(at("10:31") + year) == 0  # each once
+    async with day.kernel.sessions() as session:
+        rows = (await session.execute(select(store.concerns))).all()
+        concerns = {r.concern_id: (r.student_refs, r.category, r.status, r.purged_at) for r in rows}
+        notes = {
+            (r.concern_id, r.kind): r.note
+            for r in (await session.execute(select(store.concern_timeline))).all()
+        }
+        contact_row = (await session.execute(select(store.contacts))).one()
+        observation_row = (await session.execute(select(store.observations))).one()
+    purged = at("10:31") + year
+    assert concerns == {
+        str(resolved_a): ([], "vaping", "resolved", purged),
+        str(raised_b): (["S-3001"], "vaping", "open", None),
+        str(resolved_c): (["S-3001"], "vaping", "resolved", None),
+    }
+    assert notes == {
+        (str(resolved_a), "raised"): "",
+        (str(resolved_a), "resolved"): "",
+        (str(raised_b), "raised"): "vape smell",
+        (str(resolved_c), "raised"): "vape smell",
+        (str(resolved_c), "resolved"): "talked it through",
+    }
+    assert (contact_row.student_refs, contact_row.note, contact_row.kind) == (
+        [],
+        "",
+        "positive_contact",
+    )
+    assert (observation_row.note, observation_row.category) == ("", "vaping")
+
+    assert await purge_at(at("12:00", 25) + year) == 1  # concern C, a year after its resolution
+    assert await purge_at(at("12:00", 25) + 3 * year) == 0  # the open concern is kept
