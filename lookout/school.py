@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
@@ -237,6 +237,11 @@ class SchoolConfig(Strict):
     reports: ReportSchedule = Field(default_factory=ReportSchedule)
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
     visitors: VisitorPolicy = Field(default_factory=VisitorPolicy)
+
+    def student_records_cutoff(self, now: datetime) -> datetime:
+        """Student references and notes from before this moment are past the retention period
+        (counted from a concern's or alert's resolution, a contact's or observation's time)."""
+        return now - timedelta(days=self.student_records_retention_days)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

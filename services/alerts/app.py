@@ -44,7 +44,7 @@ from lookout.ticker import Ticker
 from services.alerts import store
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertCommands, AlertHandlers
-from services.alerts.timers import DeadlineLoop, EscalationTimers, Mailer
+from services.alerts.timers import DeadlineLoop, EscalationTimers, Mailer, OutcomeNotePurge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -82,7 +82,10 @@ class AlertTimers:
         interval = kernel.settings.tick_seconds
         self.escalations = EscalationTimers(escalator)
         self.ticker = Ticker(
-            kernel.sessions, kernel.clock, [self.escalations], after_fire=self._fired
+            kernel.sessions,
+            kernel.clock,
+            [self.escalations, OutcomeNotePurge(kernel.schools)],
+            after_fire=self._fired,
         )
         self.mailer = Mailer(kernel.sessions, kernel.clock, kernel.settings, kernel.outbox)
         self.escalation_loop = DeadlineLoop(

@@ -68,7 +68,10 @@ alerts = Table(
     Column("resolved_at", UTCDateTime(), nullable=True),
     Column("resolved_by", String(64), nullable=True),
     Column("resolution_note", Text, nullable=True),
+    # The outcome note (it may concern students) erased after the school's retention period.
+    Column("purged_at", UTCDateTime(), nullable=True),
     Index("ix_alerts_next_step_at", "next_step_at"),
+    Index("ix_alerts_purge", "purged_at", "resolved_at"),
     Index("ix_alerts_school_status", "school_id", "status", "opened_at"),
     # One unresolved alert per dedup key: repeats fold into it, even across replicas.
     Index(

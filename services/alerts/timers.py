@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,6 +33,7 @@ from lookout.clock import Clock
 from lookout.config import Settings
 from lookout.contracts.alerts import AlertNotified, NotificationChannel, NotificationOutcome
 from lookout.contracts.patrol import Severity
+from lookout.school import SchoolConfig
 from lookout.smtp import send_mail
 from lookout.storage import Outbox
 from lookout.ticker import claim_due
@@ -66,6 +67,35 @@ class EscalationTimers:
             await self.escalator.fire(session, row_to_alert(row), now, writes)
         await writes.flush(session, self.escalator.outbox, now)
         return len(rows)
+
+
+class OutcomeNotePurge:
+    """Ticker module: once the school's `student_records_retention_days` have passed since an
+    alert was resolved, its outcome note (which may concern students) is erased; the alert's
+    facts and timeline stay. Each alert once (`purged_at`)."""
+
+    name = "outcome_note_purge"
+
+    def __init__(self, schools: Mapping[str, SchoolConfig], limit: int = 500) -> None:
+        self.schools = schools
+        self.limit = limit
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        purged = 0
+        for school in self.schools.values():
+            due = claim_due(
+                session, alerts, alerts.c.resolved_at, school.student_records_cutoff(now),
+                alerts.c.school_id == school.id, alerts.c.purged_at.is_(None), limit=self.limit,
+            )  # fmt: skip
+            ids = [r.alert_id for r in (await session.execute(due)).all()]
+            if ids:
+                await session.execute(
+                    update(alerts)
+                    .where(alerts.c.alert_id.in_(ids))
+                    .values(resolution_note=None, purged_at=now)
+                )
+            purged += len(ids)
+        return purged
 
 
 @dataclass(frozen=True)

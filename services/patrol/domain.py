@@ -117,9 +117,3 @@ def silence_deadline(school: SchoolConfig, last_seen_at: datetime) -> datetime:
 def silence_is_alarming(school: SchoolConfig, silent_at: datetime) -> bool:
     """A phone silent past the limit matters during school hours; after hours it is expected."""
     return school.in_school_hours(silent_at)
-
-
-def retention_cutoff(school: SchoolConfig, now: datetime) -> datetime:
-    """Student references and notes from before this moment are past the school's retention
-    period (counted from a concern's resolution, a contact's or an observation's time)."""
-    return now - timedelta(days=school.student_records_retention_days)

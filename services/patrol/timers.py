@@ -278,7 +278,7 @@ class StudentRecordsPurge:
         repo = RetentionRepository(session)
         purged = 0
         for school in self.schools.values():
-            cutoff = domain.retention_cutoff(school, now)
+            cutoff = school.student_records_cutoff(now)
             mine = (concerns.c.school_id == school.id, concerns.c.purged_at.is_(None))
             due = claim_due(
                 session, concerns, concerns.c.resolved_at, cutoff, *mine, limit=self.limit

@@ -34,7 +34,7 @@ from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertCommands, AlertHandlers
-from services.alerts.timers import EscalationTimers
+from services.alerts.timers import EscalationTimers, OutcomeNotePurge
 
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # Monday 08:00 in Chicago
@@ -166,6 +166,7 @@ async def test_a_concern_opens_an_alert_and_fires_step_zero_in_the_same_transact
         "resolved_at": None,
         "resolved_by": None,
         "resolution_note": None,
+        "purged_at": None,
     }
     assert alert["policy"]["steps"][1] == {
         "targets": ["assistant_principal"],
@@ -555,3 +556,33 @@ async def test_show_returns_the_timeline_and_logs_the_read_list_filters_open(
     assert [str(a.alert_id) for a in open_.alerts] == [first["alert_id"]]
     everything = await engine.commands.list("lhs", ListRequest(open_only=False))
     assert len(everything.alerts) == 2
+
+
+async def test_an_outcome_note_is_erased_after_the_retention_period(engine: Engine) -> None:
+    await engine.deliver(concern(), missed())
+    kept, erased = sorted(await engine.rows(store.alerts), key=lambda r: r["source"])
+    await engine.commands.resolve(
+        "lhs", ResolveRequest(alert_id=erased["alert_id"], by_person_id="ap-chen", note="fixed")
+    )
+    resolved_at = engine.clock.now()
+    purge = Ticker(engine.kernel.sessions, engine.clock, [OutcomeNotePurge(engine.kernel.schools)])
+    retention = timedelta(days=365)  # the example school's student_records_retention_days
+
+    engine.clock.set(resolved_at + retention - timedelta(seconds=1))
+    assert (await purge.tick())["outcome_note_purge"] == 0
+    engine.clock.set(resolved_at + retention)
+    assert (await purge.tick())["outcome_note_purge"] == 1
+    assert (await purge.tick())["outcome_note_purge"] == 0  # once
+    engine.clock.set(resolved_at + 5 * retention)
+    assert (await purge.tick())["outcome_note_purge"] == 0  # the open alert is kept
+
+    detail = await engine.commands.show(
+        "lhs", ShowRequest(alert_id=erased["alert_id"], by_person_id="principal-okafor")
+    )
+    assert (detail.resolution_note, detail.alert.status.value) == (None, "resolved")
+    assert [e.kind for e in detail.timeline][-1] == "resolved"  # the facts stay
+    rows = {r["alert_id"]: (r["status"], r["purged_at"]) for r in await engine.rows(store.alerts)}
+    assert rows == {
+        kept["alert_id"]: ("open", None),
+        erased["alert_id"]: ("resolved", resolved_at + retention),
+    }
