@@ -122,7 +122,10 @@ def show(
         _say(f"  acknowledged by {a.acknowledged_by} at {a.acknowledged_at.isoformat()}")
     if a.resolved_at:
         _say(f"  resolved by {a.resolved_by} at {a.resolved_at.isoformat()}")
-        _say(f"  outcome note: {detail.resolution_note}")
+        note = detail.resolution_note
+        _say(
+            f"  outcome note: {note if note is not None else '(erased after the retention period)'}"
+        )
     for e in detail.timeline:
         parts = [e.at.isoformat(timespec="seconds"), e.kind]
         if e.step is not None:
