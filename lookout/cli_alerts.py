@@ -123,9 +123,9 @@ def show(
     if a.resolved_at:
         _say(f"  resolved by {a.resolved_by} at {a.resolved_at.isoformat()}")
         note = detail.resolution_note
-        _say(
-            f"  outcome note: {note if note is not None else '(erased after the retention period)'}"
-        )
+        if note is None:  # a resolved alert's note is gone only once the retention period ends
+            note = "(erased after the retention period)"
+        _say(f"  outcome note: {note}")
     for e in detail.timeline:
         parts = [e.at.isoformat(timespec="seconds"), e.kind]
         if e.step is not None:
