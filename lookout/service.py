@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from faststream import FastStream
@@ -187,15 +187,32 @@ class ServiceKernel:
         )
 
 
-def by_type(handlers: Mapping[type[Event], Apply], ignore: Sequence[type[Event]] = ()) -> Apply:
+def by_type(
+    handlers: Mapping[type[Event], Apply],
+    ignore: Sequence[type[Event]] = (),
+    *,
+    independent: bool = False,
+) -> Apply:
     """One Apply for a stream: runs of consecutive events of one type go to that type's handler,
-    in stream order (a concern's resolve never overtakes its raise)."""
+    in stream order (a concern's resolve never overtakes its raise).
+
+    `independent=True` says no handler's effect depends on another type's events in the same
+    batch (scans, heartbeats, contacts): then each type's events, still in stream order, go to
+    its handler in one call per batch, instead of one call per run. In a mixed stream the runs
+    are short, and each call costs its own statements."""
     ignored = tuple(ignore)
+
+    def groups(events: Sequence[Event]) -> Iterable[tuple[type[Event], list[Event]]]:
+        if not independent:
+            return ((kind, list(run)) for kind, run in itertools.groupby(events, key=type))
+        by_kind: dict[type[Event], list[Event]] = {}
+        for e in events:
+            by_kind.setdefault(type(e), []).append(e)
+        return by_kind.items()
 
     async def apply(session: AsyncSession, events: Sequence[Event]) -> dict[uuid.UUID, str]:
         rejected: dict[uuid.UUID, str] = {}
-        for kind, run in itertools.groupby(events, key=type):
-            group = list(run)
+        for kind, group in groups(events):
             if kind in handlers:
                 rejected.update(await handlers[kind](session, group))
             elif not issubclass(kind, ignored):

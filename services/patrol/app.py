@@ -89,6 +89,9 @@ def build_app(kernel: ServiceKernel) -> FastStream:
             UnannouncedCheckScheduled,
             PatrolFocusPublished,
         ],
+        # Scans close windows, heartbeats touch devices, contacts and observations are added:
+        # no type's effect depends on another's in the same batch.
+        independent=True,
     )
     apply_concerns = by_type(
         {
