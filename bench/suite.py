@@ -383,6 +383,56 @@ async def raw_phase(nc: nats.NATS, js: JetStreamContext, msgs: list[tuple[str, b
 
 
 @dataclass
+class Drained:
+    """A phase, from its start until the suite was quiet again."""
+
+    seconds: float
+    grown: int  # messages added to Lookout's streams, the phase's own included
+    dead_letters: int
+    scans_stored: int
+    cpu: dict[str, float]
+    load: str  # 1-min load at the start / at the end
+    last_busy: str
+
+
+@dataclass
+class DrainClock:
+    """Started before a phase publishes; `drained()` waits for quiet and measures."""
+
+    js: JetStreamContext
+    outboxes: Outboxes
+    suite: LocalSuite
+    load: str
+    seqs: dict[str, int]
+    scans: int
+    pids: dict[str, int]
+    cpu: Cpu
+    t0: float
+
+    @classmethod
+    async def start(cls, js: JetStreamContext, outboxes: Outboxes, suite: LocalSuite) -> DrainClock:
+        load = f"{load1():.2f}"
+        seqs, scans, pids = await stream_seqs(js), await outboxes.scans(), pids_of(suite)
+        return cls(
+            js, outboxes, suite, load, seqs, scans, pids, Cpu.take(pids), time.perf_counter()
+        )
+
+    async def drained(self) -> Drained:
+        t_quiet, last_busy = await wait_quiet(self.js, self.outboxes, self.suite, within=300)
+        cpu = Cpu.take(self.pids)
+        seqs = await stream_seqs(self.js)
+        return Drained(
+            seconds=t_quiet - self.t0,
+            grown=sum(seqs[s] - self.seqs[s] for s in STREAMS),
+            dead_letters=seqs["DLQ"] - self.seqs["DLQ"],
+            scans_stored=await self.outboxes.scans() - self.scans,
+            cpu=cpu.since(self.cpu),
+            load=f"{self.load}/{load1():.2f}",
+            last_busy=last_busy,
+        )
+
+
+@dataclass
 class Week:
     events: int
     duplicates: int
@@ -412,34 +462,27 @@ async def week_phase(
     suite: LocalSuite,
     outboxes: Outboxes,
 ) -> Week:
-    load = f"{load1():.2f}"
-    seqs0 = await stream_seqs(js)
-    scans0 = await outboxes.scans()
     stamps: list[tuple[float, str, bool]] = []
 
     def on_action(outcome: ActionOutcome) -> None:
         kind = "event" if isinstance(outcome.action, Publish | SightVisitor) else "command"
         stamps.append((time.perf_counter(), kind, outcome.ok))
 
-    pids = pids_of(suite)
-    cpu0 = Cpu.take(pids)
-    t0 = time.perf_counter()
+    clock = await DrainClock.start(js, outboxes, suite)
+    t0 = clock.t0
     events = duplicates = 0
     for plan in plans:
         truth = await run_simulation(settings, plan, SystemClock(), None, on_action, pace="asap")
         events += sum(1 for e in truth["events"] if not e["duplicate"])
         duplicates += sum(1 for e in truth["events"] if e["duplicate"])
     t_published = time.perf_counter()
-    t_quiet, last_busy = await wait_quiet(js, outboxes, suite, within=300)
-    cpu1 = Cpu.take(pids)
+    drained = await clock.drained()
 
     spent = {"event": 0.0, "command": 0.0}
     previous = t0
     for at, kind, _ok in stamps:
         spent[kind] += at - previous
         previous = at
-    seqs1 = await stream_seqs(js)
-    grown = sum(seqs1[s] - seqs0[s] for s in STREAMS)
     planned_scans = sum(
         1
         for plan in plans
@@ -451,17 +494,17 @@ async def week_phase(
         duplicates=duplicates,
         commands=sum(1 for _, kind, _ in stamps if kind == "command"),
         failed=sum(1 for *_, ok in stamps if not ok),
-        seconds=t_quiet - t0,
+        seconds=drained.seconds,
         publishing=t_published - t0,
         in_publish=spent["event"],
         in_commands=spent["command"],
-        emitted=grown - events,
-        dead_letters=seqs1["DLQ"] - seqs0["DLQ"],
-        scans_stored=await outboxes.scans() - scans0,
+        emitted=drained.grown - events,
+        dead_letters=drained.dead_letters,
+        scans_stored=drained.scans_stored,
         scans_planned=planned_scans,
-        cpu=cpu1.since(cpu0),
-        load=f"{load}/{load1():.2f}",
-        last_busy=last_busy,
+        cpu=drained.cpu,
+        load=drained.load,
+        last_busy=drained.last_busy,
     )
 
 
@@ -496,29 +539,22 @@ async def capacity_phase(
     events = [next_event() for _ in range(n)]
     msgs = [(subject_of(e), e.model_dump_json().encode(), str(e.event_id)) for e in events]
     scans_sent = sum(1 for e in events if e.type == "checkpoint.scanned")
-    load = f"{load1():.2f}"
-    seqs0 = await stream_seqs(js)
-    scans0 = await outboxes.scans()
-    pids = pids_of(suite)
-    cpu0 = Cpu.take(pids)
-    t0 = time.perf_counter()
+    clock = await DrainClock.start(js, outboxes, suite)
     futures = [await js.publish_async(s, b, headers={"Nats-Msg-Id": i}) for s, b, i in msgs]
     await asyncio.gather(*futures)
     t_published = time.perf_counter()
-    t_quiet, last_busy = await wait_quiet(js, outboxes, suite, within=300)
-    cpu1 = Cpu.take(pids)
-    seqs1 = await stream_seqs(js)
+    drained = await clock.drained()
     return Capacity(
         events=n,
-        publishing=t_published - t0,
-        seconds=t_quiet - t0,
-        emitted=sum(seqs1[s] - seqs0[s] for s in STREAMS) - n,
-        dead_letters=seqs1["DLQ"] - seqs0["DLQ"],
-        scans_stored=await outboxes.scans() - scans0,
+        publishing=t_published - clock.t0,
+        seconds=drained.seconds,
+        emitted=drained.grown - n,
+        dead_letters=drained.dead_letters,
+        scans_stored=drained.scans_stored,
         scans_sent=scans_sent,
-        cpu=cpu1.since(cpu0),
-        load=f"{load}/{load1():.2f}",
-        last_busy=last_busy,
+        cpu=drained.cpu,
+        load=drained.load,
+        last_busy=drained.last_busy,
     )
 
 

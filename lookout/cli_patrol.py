@@ -7,7 +7,6 @@ that does not answer is one line on stderr and a non-zero exit (CliError, printe
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -15,13 +14,12 @@ from typing import Any
 
 import click
 import typer
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from lookout.cli_emit import CliError, UsageError, connect, pick_school
+from lookout.cli_emit import CliError, UsageError, pick_school
+from lookout.cli_request import ask_service, build_request
 from lookout.config import Settings, load_schools
 from lookout.contracts.patrol_queries import (
     DETERRENCE,
@@ -74,37 +72,14 @@ def ask(
     query: PatrolQuery, school_id: str, fields: dict[str, Any], timeout: float
 ) -> tuple[BaseModel, dict[str, Any]]:
     """Validate the request, send it, and return the typed reply and its raw result."""
-    try:
-        request = query.request(**fields)
-    except ValidationError as exc:
-        raise UsageError(describe(exc)) from None
-    from lookout.cli import resolve_nats_url  # the `lookout` command imports us
-
-    url = resolve_nats_url(Settings())
     subject = query.subject(school_id)
-
-    async def _go() -> bytes:
-        nc = await connect(url)
-        try:
-            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
-            return bytes(msg.data)
-        except (NoRespondersError, NatsTimeoutError):
-            raise CliError(
-                f"patrol service did not answer on {subject} (is `lookout up` running?)"
-            ) from None
-        finally:
-            await nc.close()
-
-    raw = asyncio.run(_go())
-    try:
-        reply = json.loads(raw)
-    except ValueError:
-        raise CliError(f"unreadable reply on {subject}") from None
-    if not isinstance(reply, dict) or "ok" not in reply:
-        raise CliError(f"unexpected reply on {subject} (is a stream capturing it?)")
-    if not reply["ok"]:
-        raise CliError(str(reply.get("error", "refused")))
-    result = reply["result"]
+    result = ask_service(
+        "patrol",
+        subject,
+        build_request(query.request, **fields),
+        timeout,
+        unanswered=f"patrol service did not answer on {subject} (is `lookout up` running?)",
+    )
     try:
         return query.reply.model_validate_json(json.dumps(result)), result
     except ValidationError as exc:

@@ -27,8 +27,15 @@ def build_request(model: type[BaseModel], **fields: Any) -> BaseModel:
         raise UsageError(describe(exc)) from None
 
 
-def ask_service(service: str, subject: str, request: BaseModel, timeout: float) -> Any:
-    """Send `request` to `service` on `subject`; return the reply's `result`."""
+def ask_service(
+    service: str,
+    subject: str,
+    request: BaseModel,
+    timeout: float,
+    unanswered: str | None = None,
+) -> Any:
+    """Send `request` to `service` on `subject`; return the reply's `result`. `unanswered`, if
+    given, is the one error for both no responder and no reply in time."""
     from lookout.cli import resolve_nats_url  # the `lookout` command imports this module
 
     url = resolve_nats_url(Settings())
@@ -39,9 +46,13 @@ def ask_service(service: str, subject: str, request: BaseModel, timeout: float) 
             msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
             return bytes(msg.data)
         except NoRespondersError:
-            raise CliError(f"no {service} service answers {subject} at {url}") from None
+            raise CliError(
+                unanswered or f"no {service} service answers {subject} at {url}"
+            ) from None
         except NatsTimeoutError:
-            raise CliError(f"no reply from the {service} service within {timeout:g}s") from None
+            raise CliError(
+                unanswered or f"no reply from the {service} service within {timeout:g}s"
+            ) from None
         finally:
             await nc.close()
 

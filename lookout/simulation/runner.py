@@ -359,13 +359,22 @@ class _Runner:
             return None, str(error)
         return dict(answer["result"]), ""
 
-    async def _sign_in(self, index: int, action: SignInVisitor) -> ActionOutcome:
-        result, error = await self._request("sign_in", action.request)
+    async def _command(
+        self, index: int, action: Action, name: str, request: BaseModel
+    ) -> tuple[datetime, VisitReply | ActionOutcome]:
+        """A front-office command: when it came back and the visit's reply, or, when refused,
+        the failed outcome (recorded)."""
+        result, error = await self._request(name, request)
         done_at = self.clock.now()
         if result is None:
             self.recorder.error(index, action, error, done_at)
-            return ActionOutcome(index, action, done_at, False, error)
-        reply = VisitReply.model_validate(result)
+            return done_at, ActionOutcome(index, action, done_at, False, error)
+        return done_at, VisitReply.model_validate(result)
+
+    async def _sign_in(self, index: int, action: SignInVisitor) -> ActionOutcome:
+        done_at, reply = await self._command(index, action, "sign_in", action.request)
+        if isinstance(reply, ActionOutcome):
+            return reply
         self.visits[action.visit] = _Visit(reply.visit_id, reply.badge_number, reply.status.value)
         self.recorder.signed_in(action, reply, done_at)
         detail = f"visit {str(reply.visit_id)[:8]} {reply.status.value}"
@@ -390,12 +399,9 @@ class _Runner:
             answer=action.answer,
             decided_by=action.decided_by,
         )
-        result, error = await self._request("screen", request)
-        done_at = self.clock.now()
-        if result is None:
-            self.recorder.error(index, action, error, done_at)
-            return ActionOutcome(index, action, done_at, False, error)
-        reply = VisitReply.model_validate(result)
+        done_at, reply = await self._command(index, action, "screen", request)
+        if isinstance(reply, ActionOutcome):
+            return reply
         visit.status = reply.status.value
         visit.badge_number = reply.badge_number
         self.recorder.screened(action, reply.status.value, reply.badge_number, done_at)
@@ -406,12 +412,9 @@ class _Runner:
         if visit is None or visit.visit_id is None or visit.badge_number is None:
             return self._skipped(index, action, f"visit {action.visit} was not admitted")
         request = SignOut(visit_id=visit.visit_id, signed_out_by=action.signed_out_by)
-        result, error = await self._request("sign_out", request)
-        done_at = self.clock.now()
-        if result is None:
-            self.recorder.error(index, action, error, done_at)
-            return ActionOutcome(index, action, done_at, False, error)
-        reply = VisitReply.model_validate(result)
+        done_at, reply = await self._command(index, action, "sign_out", request)
+        if isinstance(reply, ActionOutcome):
+            return reply
         visit.status = reply.status.value
         self.recorder.signed_out(action, reply, done_at)
         return ActionOutcome(index, action, done_at, True, f"badge {visit.badge_number} out")
