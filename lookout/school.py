@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -233,6 +234,11 @@ class SchoolConfig(Strict):
         "logged; the facts (category, place, time, outcome) stay for the statistics.",
     )
     escalation_policies: list[EscalationPolicyConfig] = Field(default_factory=list)
+    on_call: list[Token] = Field(
+        default_factory=lambda: [Role.DISTRICT_SAFETY.value],
+        description="Roles or person ids reached at once (those on duty at that moment) by a "
+        "high or critical alert that no step of its policy can route to anyone on duty.",
+    )
     people: list[Person] = Field(default_factory=list)
     reports: ReportSchedule = Field(default_factory=ReportSchedule)
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
@@ -282,6 +288,9 @@ class SchoolConfig(Strict):
                         raise ValueError(
                             f"escalation_policies.{i}.steps.{j}: unknown target {target!r}"
                         )
+        for target in self.on_call:
+            if target not in targets:
+                raise ValueError(f"on_call: unknown target {target!r}")
         for zone in self.visitors.always_allowed_zones:
             if zone not in zone_ids:
                 raise ValueError(f"visitors.always_allowed_zones: unknown zone {zone!r}")
@@ -334,6 +343,19 @@ class SchoolConfig(Strict):
             return False
         window = person.duty_window
         return window is None or window[0] <= local.time().replace(tzinfo=None) < window[1]
+
+    def step_applies(self, when: StepWhen, moment: datetime) -> bool:
+        """An escalation step's `when` against school hours (first to last bell on school
+        days, school time; no-school days are after hours)."""
+        if when is StepWhen.ALWAYS:
+            return True
+        in_hours = self.in_school_hours(moment)
+        return in_hours if when is StepWhen.SCHOOL_HOURS else not in_hours
+
+    def people_for(self, targets: Iterable[str]) -> list[Person]:
+        """Targets (roles or person ids) as people, in file order, each once."""
+        wanted = set(targets)
+        return [p for p in self.people if p.id in wanted or wanted.intersection(p.roles)]
 
     def period_at(self, moment: datetime) -> Period | None:
         """The bell period a moment falls in (school time), or None outside the school day."""

@@ -98,6 +98,16 @@ class HeartbeatMissed(Event):
     silent_minutes: int = Field(ge=0, le=100_000)
 
 
+class HeartbeatResumed(Event):
+    """A phone whose silence was reported sends heartbeats again: the lone-worker alarm about
+    its officer clears (emitted by the patrol service)."""
+
+    type: Literal["heartbeat.resumed"]
+    device_id: Token
+    officer_id: Token
+    silent_since: AwareDatetime | None = None
+
+
 # --- per-person notification -------------------------------------------------------------------
 
 

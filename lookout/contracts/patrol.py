@@ -171,6 +171,33 @@ class CheckWindowClosed(Event):
     period: Token | None = Field(default=None, description="Bell period the window belongs to.")
 
 
+class CheckRecovered(Event):
+    """A window already marked missed was checked after all: a scan made inside the window or
+    its grace was delivered after the deadline (weak signal in a bathroom, a restart backlog).
+    The window is upgraded to `outcome`; alerts resolves the zone's missed-check alert for the
+    day once `missed_today` is 0."""
+
+    type: Literal["check.recovered"]
+    zone_id: Token
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    outcome: WindowOutcome = Field(description="checked or late: what the scan made of it.")
+    unannounced: bool = False
+    period: Token | None = Field(default=None, description="Bell period the window belongs to.")
+    missed_today: int = Field(
+        ge=0, le=10_000, description="Windows of this zone still missed on that school day."
+    )
+
+
+class FollowUpCompleted(Event):
+    """A welfare re-check was done (a contact about the concern on or after its day), on time
+    or after it was reported missed (`late`)."""
+
+    type: Literal["follow_up.completed"]
+    concern_id: uuid.UUID
+    late: bool = Field(description="Done after the re-check was reported missed.")
+
+
 class DeviceHeartbeat(Event):
     """The SSO's phone is alive (lone-worker safety); silence is noticed by the patrol service."""
 

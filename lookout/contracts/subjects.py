@@ -94,6 +94,18 @@ CATALOGUE: tuple[Subject, ...] = (
         "A check window closed: checked, late or missed.",
     ),
     Subject(
+        patrol.CheckRecovered,
+        "patrol.{school}.check.recovered",
+        "PATROL",
+        "A window reported missed was checked after all (a late-delivered scan).",
+    ),
+    Subject(
+        patrol.FollowUpCompleted,
+        "patrol.{school}.follow_up.completed",
+        "PATROL",
+        "A welfare re-check was done (on time, or after it was reported missed).",
+    ),
+    Subject(
         patrol.DeviceHeartbeat,
         "patrol.{school}.device.heartbeat",
         "PATROL",
@@ -201,6 +213,12 @@ CATALOGUE: tuple[Subject, ...] = (
         "alert.{school}.heartbeat.missed",
         "ALERTS",
         "The SSO's phone went silent during school hours.",
+    ),
+    Subject(
+        alerts.HeartbeatResumed,
+        "alert.{school}.heartbeat.resumed",
+        "ALERTS",
+        "A phone whose silence was reported is sending heartbeats again.",
     ),
     Subject(
         alerts.AlertNotification,

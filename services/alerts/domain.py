@@ -229,17 +229,13 @@ def choose_policy(school: SchoolConfig, seed: AlertSeed) -> PolicySnapshot:
 
 
 def step_applies(school: SchoolConfig, when: StepWhen, moment: datetime) -> bool:
-    """`when` against school hours (first bell to last bell on school days, school time)."""
-    if when is StepWhen.ALWAYS:
-        return True
-    in_hours = school.in_school_hours(moment)
-    return in_hours if when is StepWhen.SCHOOL_HOURS else not in_hours
+    """`when` against school hours (the kernel's rule, shared with `lookout check school`)."""
+    return school.step_applies(when, moment)
 
 
 def people_for(school: SchoolConfig, targets: Iterable[str]) -> list[Person]:
     """Targets (roles or person ids) as people, in file order, each once."""
-    wanted = set(targets)
-    return [p for p in school.people if p.id in wanted or wanted.intersection(p.roles)]
+    return school.people_for(targets)
 
 
 # --- firing a due step --------------------------------------------------------------------------
