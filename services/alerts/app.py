@@ -143,6 +143,11 @@ class AlertTimers:
 
 def build_app(kernel: ServiceKernel) -> FastStream:
     """The alerts app on a given kernel (tests build the kernel themselves to reach its parts)."""
+    return build(kernel)[0]
+
+
+def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
+    """The app and its timers (scenario tests drive the escalation ticker and the mailer)."""
     escalator = Escalator(kernel.schools, kernel.outbox)
     timers = AlertTimers(kernel, escalator)
     kernel.consumer.after_commit = timers.after_commit  # step 0 may have queued emails
@@ -201,7 +206,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     app = kernel.app(router)
     app.after_startup(timers.start)
     app.on_shutdown(timers.stop)
-    return app
+    return app, timers
 
 
 def _filtered(kernel: ServiceKernel, model: type[Event], apply: Apply, what: str) -> None:
