@@ -45,6 +45,26 @@ class NotificationOutcome(StrEnum):
     RATE_LIMITED = "rate_limited"
 
 
+class NotificationRoute(StrEnum):
+    """Why a person was told: a step of the alert's policy, or the safety net of a high or
+    critical alert that no step could route to anyone on duty."""
+
+    POLICY = "policy"
+    ON_CALL = "on_call"  # the school's on-call people on duty at that moment
+    NOBODY_ON_DUTY = "nobody_on_duty"  # nobody on duty at all: every target of the policy
+
+
+class RoutingState(StrEnum):
+    """Where an open alert's escalation stands (`alerts list` shows it)."""
+
+    ESCALATING = "escalating"  # a step is due at next_step_at
+    HELD = "held"  # low/medium: nobody reachable now; re-tried at next_step_at (<= 1 day)
+    UNROUTABLE = "unroutable"  # nobody reachable within 14 days; re-checked daily
+    EXHAUSTED = "exhausted"  # every step fired; open until acknowledged (a repeat re-notifies)
+    ACKNOWLEDGED = "acknowledged"  # re-triggers at next_step_at unless resolved
+    RESOLVED = "resolved"
+
+
 class AlertOpened(Event):
     type: Literal["alert.opened"]
     alert_id: uuid.UUID
@@ -129,6 +149,11 @@ class AlertNotification(Event):
     repeat: int = Field(ge=0, le=5, description="Which pass through the policy this is.")
     count: int = Field(ge=1, description="How many reports were folded into this alert.")
     opened_at: AwareDatetime
+    route: NotificationRoute = Field(
+        default=NotificationRoute.POLICY,
+        description="policy: a step of the alert's policy; on_call / nobody_on_duty: the safety "
+        "net of a high or critical alert no step could route.",
+    )
 
 
 # --- commands and queries (request-reply on command./query.<school>.alerts.<name>) -------------
@@ -191,6 +216,9 @@ class AlertSummary(BaseModel):
     repeat: int
     next_step_at: AwareDatetime | None = Field(
         description="When the next step (or the ack timeout) is due; None when nothing is."
+    )
+    routing: RoutingState = Field(
+        default=RoutingState.ESCALATING, description="Where the escalation stands."
     )
     opened_at: AwareDatetime
     acknowledged_at: AwareDatetime | None
