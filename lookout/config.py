@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lookout.clock import Clock, clock_from_spec
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     visitors_db_url: str | None = None
     alerts_db_url: str | None = None
     reports_db_url: str | None = None
+    # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
+    # busy_timeout) before it fails as a transient error the consumer retries.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     clock: str = ""  # ISO@xSPEED[@ANCHOR] for simulated time
     duplicate_window_seconds: float = 120.0
     stream_replicas: int = 1

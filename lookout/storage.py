@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import subject_of
 
@@ -74,20 +75,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get WAL and a busy timeout so readers never block writers."""
+def make_engine(url: str, busy_timeout_seconds: float | None = None) -> AsyncEngine:
+    """An async engine; SQLite files get WAL and a busy timeout so readers never block writers.
+    The busy timeout is `busy_timeout_seconds`, else the `sqlite_busy_timeout_seconds` setting
+    (LOOKOUT_SQLITE_BUSY_TIMEOUT_SECONDS, default 30)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        if busy_timeout_seconds is None:
+            busy_timeout_seconds = Settings().sqlite_busy_timeout_seconds
+        busy_ms = int(busy_timeout_seconds * 1000)
+        engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine
