@@ -117,3 +117,18 @@ def silence_deadline(school: SchoolConfig, last_seen_at: datetime) -> datetime:
 def silence_is_alarming(school: SchoolConfig, silent_at: datetime) -> bool:
     """A phone silent past the limit matters during school hours; after hours it is expected."""
     return school.in_school_hours(silent_at)
+
+
+def silence_matters_at(school: SchoolConfig, silent_at: datetime) -> datetime:
+    """The first moment, at or after `silent_at`, when a silent phone is worth an alert: itself
+    during school hours, else the next first bell (a phone dead at 07:00 matters at 07:15; one
+    off since Friday evening, at Monday's first bell). A school without a school day in the
+    coming year is looked at again a day later, so the silence is never forgotten."""
+    if silence_is_alarming(school, silent_at):
+        return silent_at
+    first = silent_at.astimezone(school.tz).date()
+    for offset in range(367):
+        hours = school.school_hours(first + timedelta(days=offset))
+        if hours is not None and hours[0] >= silent_at:
+            return hours[0].astimezone(UTC)
+    return silent_at + timedelta(days=1)

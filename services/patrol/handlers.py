@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.clock import Clock
+from lookout.contracts.alerts import HeartbeatResumed
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import (
     CheckpointScanned,
@@ -105,25 +106,52 @@ class PatrolHandlers:
         await self.outbox.add(session, closed, self.clock.now())
 
     async def heartbeats(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        now = self.clock.now()
         newest: dict[tuple[str, str], DeviceHeartbeat] = {}
         for e in events:
             assert isinstance(e, DeviceHeartbeat)
             key = (e.school_id, e.device_id)
             if key not in newest or newest[key].occurred_at < e.occurred_at:
                 newest[key] = e
-        await PlanRepository(session).saw_devices(
-            [
+        repo = PlanRepository(session)
+        reported = await repo.reported_silences(list(newest))
+        seen_rows = []
+        resumed: list[Event] = []
+        for key, e in newest.items():
+            # Liveness counts from when the service received the heartbeat, never later: the
+            # phone's clock may run ahead, and one heartbeat stamped 3 h in the future would
+            # hide a silence for 3 h. This handler runs right after the server received it,
+            # so `now` is that moment; a heartbeat replayed late from the phone's offline queue
+            # keeps its own, older stamp.
+            seen = min(e.occurred_at, now)
+            silent_at = domain.silence_deadline(self.schools[e.school_id], seen)
+            silence = reported.get(key)
+            # A queued heartbeat already past its own deadline says the phone was alive then,
+            # not now: a reported silence goes on (no resumption, no second alarm).
+            still_silent = silence is not None and silent_at <= now
+            seen_rows.append(
                 {
                     "school_id": e.school_id,
                     "device_id": e.device_id,
                     "officer_id": e.officer_id,
-                    "last_seen_at": e.occurred_at,
-                    "silent_at": domain.silence_deadline(self.schools[e.school_id], e.occurred_at),
-                    "silence_reported": False,
+                    "last_seen_at": seen,
+                    "silent_at": silent_at,
+                    "silence_reported": still_silent,
                 }
-                for e in newest.values()
-            ]
-        )
+            )
+            if silence is not None and not still_silent and seen > silence.last_seen_at:
+                resumed.append(
+                    HeartbeatResumed.new(
+                        school_id=e.school_id,
+                        occurred_at=seen,
+                        actor=SERVICE_ACTOR,
+                        device_id=e.device_id,
+                        officer_id=silence.officer_id,
+                        silent_since=silence.last_seen_at,
+                    )
+                )
+        await repo.saw_devices(seen_rows)
+        await self.outbox.add(session, resumed, now)
         return {}
 
     async def observations(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:

@@ -442,6 +442,25 @@ class PlanRepository:
         )
         return bool(result.rowcount)
 
+    async def reported_silences(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        """Of these (school, device) keys, the devices whose silence was reported (an alert was
+        emitted), with the officer and last heartbeat it was about. One statement for a batch;
+        on PostgreSQL the rows are locked, so two replicas never both resume one silence."""
+        if not keys:
+            return {}
+        d = devices.c
+        stmt = select(d.school_id, d.device_id, d.officer_id, d.last_seen_at).where(
+            d.silence_reported.is_(True), d.device_id.in_(sorted({k[1] for k in keys}))
+        )
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        wanted = set(keys)
+        rows = (await self.session.execute(stmt)).all()
+        return {(r.school_id, r.device_id): r for r in rows if (r.school_id, r.device_id) in wanted}
+
     async def saw_devices(self, seen: Sequence[dict[str, Any]]) -> None:
         """Record heartbeats (rows of devices' columns), at most one per device: a newer one
         replaces what is stored, an old one arriving late changes nothing. One statement."""

@@ -148,7 +148,11 @@ class WindowCloser:
 
 
 class SilenceWatch:
-    """The SSO's phone stopped sending heartbeats: during school hours that is worth an alert."""
+    """The SSO's phone stopped sending heartbeats: during school hours that is worth an alert.
+
+    A silence is marked reported only when its HeartbeatMissed is emitted. One that becomes due
+    outside school hours has its deadline moved to the next moment it matters (the next first
+    bell), where it is looked at again; a heartbeat in between replaces it."""
 
     name = "silence_watch"
 
@@ -165,18 +169,28 @@ class SilenceWatch:
         ).all()
         events: list[Event] = []
         for r in rows:
-            await session.execute(
-                update(t)
-                .where(t.c.school_id == r.school_id, t.c.device_id == r.device_id)
-                .values(silence_reported=True)
+            # Compare-and-set on the heartbeat we read: one that arrived since wins (SQLite
+            # has no row locks; a newer heartbeat's deadline must not be overwritten).
+            same_silence = update(t).where(
+                t.c.school_id == r.school_id,
+                t.c.device_id == r.device_id,
+                t.c.last_seen_at == r.last_seen_at,
+                t.c.silence_reported.is_(False),
             )
             school = self.schools.get(r.school_id)
-            if school is None or not domain.silence_is_alarming(school, r.silent_at):
+            if school is None:  # a school no longer configured: nobody to tell, ever
+                await session.execute(same_silence.values(silence_reported=True))
+                continue
+            matters_at = domain.silence_matters_at(school, r.silent_at)
+            if matters_at > now:
+                await session.execute(same_silence.values(silent_at=matters_at))
+                continue
+            if not (await session.execute(same_silence.values(silence_reported=True))).rowcount:
                 continue
             events.append(
                 HeartbeatMissed.new(
                     school_id=r.school_id,
-                    occurred_at=r.silent_at,
+                    occurred_at=matters_at,
                     actor=SERVICE_ACTOR,
                     device_id=r.device_id,
                     officer_id=r.officer_id,

@@ -1,7 +1,6 @@
 """A scripted school day against the real patrol handlers and timers, clock injected.
 
-A small school keeps the expected events countable: zone A is checked during passing periods,
-the main entrance before school, the cafeteria every 10 minutes at lunch.
+A small school (tiny_school.py) keeps the expected events countable.
 """
 
 from __future__ import annotations
@@ -14,118 +13,17 @@ import pytest
 from sqlalchemy import select
 
 from lookout.clock import ManualClock
-from lookout.config import Settings
-from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
-    CheckpointScanned,
     ConcernRaised,
     ConcernResolved,
     ContactLogged,
     DeviceHeartbeat,
     ObservationLogged,
 )
-from lookout.contracts.subjects import parse_event
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
 from lookout.storage import upgrade_database
 from services.patrol import store
-from services.patrol.app import MIGRATIONS, build_app
-from services.patrol.handlers import PatrolHandlers
-
-SCHOOL = {
-    "id": "tiny",
-    "name": "Tiny High",
-    "timezone": "America/Chicago",
-    "student_count": 300,
-    "heartbeat_limit_minutes": 10,
-    "zones": [
-        {"id": "bath-a", "name": "Bathroom A", "kind": "bathroom", "checkpoints": ["T-A"]},
-        {"id": "entrance", "name": "Entrance", "kind": "entrance", "checkpoints": ["T-E"]},
-        {"id": "cafeteria", "name": "Cafeteria", "kind": "cafeteria", "checkpoints": ["T-C"]},
-    ],
-    "bell_schedule": {
-        "periods": [
-            {"name": "p1", "kind": "class", "start": "07:45", "end": "08:35"},
-            {"name": "pass-1", "kind": "passing", "start": "08:35", "end": "08:42"},
-            {"name": "p2", "kind": "class", "start": "08:42", "end": "09:32"},
-            {"name": "pass-2", "kind": "passing", "start": "09:32", "end": "09:39"},
-            {"name": "p3", "kind": "class", "start": "09:39", "end": "11:00"},
-            {"name": "lunch", "kind": "lunch", "start": "11:00", "end": "11:30"},
-            {"name": "p4", "kind": "class", "start": "11:30", "end": "15:00"},
-        ],
-        "no_school_days": ["2026-11-26"],
-    },
-    "patrol_plan": [
-        {"zones": ["bath-a"], "during": ["passing"], "grace_minutes": 3},
-        {"zones": ["entrance"], "window": "07:15-07:45", "grace_minutes": 5},
-        {"zones": ["cafeteria"], "during": ["lunch"], "every_minutes": 10, "grace_minutes": 2},
-    ],
-    "people": [{"id": "sso-kim", "name": "Jo Kim", "roles": ["sso"]}],
-}
-CHICAGO = -6  # UTC offset in late November
-ACTOR = {"kind": "sso_device", "id": "phone-kim"}
-
-
-def at(hhmm: str, day: int = 23) -> datetime:
-    """School-local time on Monday 23 November 2026 (or another day of that month), in UTC."""
-    hour, minute = map(int, hhmm.split(":"))
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC) - timedelta(hours=CHICAGO)
-
-
-class Day:
-    """One patrol service instance: kernel, handlers and ticker on a shared database."""
-
-    def __init__(self, database_url: str, clock: ManualClock, tmp: Any) -> None:
-        school = SchoolConfig.model_validate(SCHOOL)
-        settings = Settings(data_dir=tmp, patrol_db_url=database_url, nats_url="nats://none:1")
-        self.kernel = ServiceKernel(
-            "patrol",
-            inbox=store.inbox,
-            outbox=store.outbox,
-            migrations=MIGRATIONS,
-            settings=settings,
-            clock=clock,
-            schools={"tiny": school},
-        )
-        build_app(self.kernel)  # registers the timers on the kernel
-        self.handlers = PatrolHandlers(self.kernel.schools, self.kernel.outbox, clock)
-        self.clock = clock
-
-    async def tick_at(self, hhmm: str, day: int = 23) -> dict[str, int]:
-        self.clock.set(at(hhmm, day))
-        assert self.kernel.ticker is not None
-        return await self.kernel.ticker.tick()
-
-    async def scan(self, zone: str, tag: str, hhmm: str, day: int = 23) -> None:
-        event = CheckpointScanned.new(
-            school_id="tiny",
-            occurred_at=at(hhmm, day),
-            actor=ACTOR,
-            zone_id=zone,
-            checkpoint_tag=tag,
-            method="nfc",
-        )
-        self.clock.set(at(hhmm, day))
-        async with self.kernel.sessions.begin() as session:
-            assert await self.handlers.checkpoint_scans(session, [event]) == {}
-
-    async def apply(self, handler: Any, event: Event) -> None:
-        async with self.kernel.sessions.begin() as session:
-            assert await handler(session, [event]) == {}
-
-    async def emitted(self) -> list[Event]:
-        async with self.kernel.sessions() as session:
-            rows = await session.execute(select(store.outbox).order_by(store.outbox.c.id))
-            return [parse_event(r.subject, r.payload) for r in rows]
-
-
-def closed(events: list[Event]) -> list[tuple[str, str, str]]:
-    """(zone, local window start, outcome) of every window-closed event."""
-    return [
-        (e.zone_id, f"{(e.window_start + timedelta(hours=CHICAGO)):%H:%M}", e.outcome.value)  # type: ignore[attr-defined]
-        for e in events
-        if e.type == "check.window_closed"
-    ]
+from services.patrol.app import MIGRATIONS
+from tests.unit.patrol.tiny_school import ACTOR, Day, at, closed
 
 
 @pytest.fixture
@@ -195,23 +93,14 @@ async def test_no_windows_on_a_no_school_day(day: Day) -> None:
 
 
 async def test_a_silent_phone_in_school_hours_is_reported_once(day: Day) -> None:
-    def beat(hhmm: str) -> DeviceHeartbeat:
-        return DeviceHeartbeat.new(
-            school_id="tiny",
-            occurred_at=at(hhmm),
-            actor=ACTOR,
-            device_id="phone-kim",
-            officer_id="sso-kim",
-        )
-
-    await day.apply(day.handlers.heartbeats, beat("08:00"))
+    await day.heartbeat("08:00")
     assert (await day.tick_at("08:09"))["silence_watch"] == 0
     assert (await day.tick_at("08:11"))["silence_watch"] == 1
     assert (await day.tick_at("08:30"))["silence_watch"] == 0  # reported once per silence
-    await day.apply(day.handlers.heartbeats, beat("08:31"))
-    await day.apply(day.handlers.heartbeats, beat("08:20"))  # late, older: changes nothing
+    await day.heartbeat("08:31")
+    await day.heartbeat("08:20", received="08:31")  # late, older: changes nothing
     assert (await day.tick_at("08:40"))["silence_watch"] == 0
-    await day.apply(day.handlers.heartbeats, beat("14:55"))
+    await day.heartbeat("14:55")
     assert (await day.tick_at("15:10"))["silence_watch"] == 0  # silent after school ends: fine
     reports = [e for e in await day.emitted() if e.type == "heartbeat.missed"]
     assert [(e.officer_id, e.last_seen_at, e.silent_minutes) for e in reports] == [  # type: ignore[attr-defined]
@@ -226,7 +115,7 @@ async def test_one_batch_of_heartbeats_keeps_the_newest_per_phone(day: Day) -> N
             officer_id=officer,
         )  # fmt: skip
 
-    await day.apply(day.handlers.heartbeats, beat("08:05", "phone-kim", "sso-kim"))
+    await day.heartbeat("08:05")
     batch = [  # one consumer batch: out of order, two phones, one handed to another officer
         beat("08:20", "phone-kim", "sso-kim"),
         beat("08:10", "phone-lee", "sso-lee"),
@@ -234,6 +123,7 @@ async def test_one_batch_of_heartbeats_keeps_the_newest_per_phone(day: Day) -> N
         beat("08:15", "phone-kim", "sso-kim"),
         beat("08:01", "phone-kim", "sso-kim"),  # older than what is stored
     ]
+    day.clock.set(at("08:26"))  # the batch is received after its newest heartbeat
     async with day.kernel.sessions.begin() as session:
         assert await day.handlers.heartbeats(session, batch) == {}
     async with day.kernel.sessions() as session:
