@@ -24,6 +24,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from lookout.cli_alerts import app as alerts_app
+from lookout.cli_check import app as check_app
 from lookout.cli_demo import demo as demo_command
 from lookout.cli_emit import CliError, UsageError, build, check_tag, check_zone, pick_school
 from lookout.cli_patrol import app as patrol_app
@@ -99,6 +100,7 @@ app.add_typer(patrol_app, name="patrol")
 app.add_typer(visitors_app, name="visitors")
 app.add_typer(reports_app, name="reports")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(check_app, name="check")
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
 
