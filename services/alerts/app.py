@@ -18,6 +18,7 @@ from lookout.config import Settings
 from lookout.contracts.alerts import (
     AckRequest,
     HeartbeatMissed,
+    HeartbeatResumed,
     ListRequest,
     ResolveRequest,
     ShowRequest,
@@ -25,9 +26,11 @@ from lookout.contracts.alerts import (
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckMissed,
+    CheckRecovered,
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
+    FollowUpCompleted,
     FollowUpMissed,
 )
 from lookout.contracts.subjects import BY_MODEL
@@ -44,7 +47,13 @@ from lookout.ticker import Ticker
 from services.alerts import store
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertCommands, AlertHandlers
-from services.alerts.timers import DeadlineLoop, EscalationTimers, Mailer, OutcomeNotePurge
+from services.alerts.timers import (
+    DayEndResolutions,
+    DeadlineLoop,
+    EscalationTimers,
+    Mailer,
+    OutcomeNotePurge,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -84,10 +93,12 @@ class AlertTimers:
         self.ticker = Ticker(
             kernel.sessions,
             kernel.clock,
-            [self.escalations, OutcomeNotePurge(kernel.schools)],
+            [self.escalations, DayEndResolutions(escalator), OutcomeNotePurge(kernel.schools)],
             after_fire=self._fired,
         )
-        self.mailer = Mailer(kernel.sessions, kernel.clock, kernel.settings, kernel.outbox)
+        self.mailer = Mailer(
+            kernel.sessions, kernel.clock, kernel.settings, kernel.outbox, schools=kernel.schools
+        )
         self.escalation_loop = DeadlineLoop(
             "escalations",
             self._tick,
@@ -178,6 +189,24 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
         VisitorCheckedOut,
         by_type({VisitorCheckedOut: handlers.visitors_left}),
         "Resolves the visit's overdue / out-of-bounds alerts",
+    )
+    _filtered(
+        kernel,
+        HeartbeatResumed,
+        by_type({HeartbeatResumed: handlers.heartbeats_resumed}),
+        "Resolves the lone-worker alarm about the officer",
+    )
+    _filtered(
+        kernel,
+        CheckRecovered,
+        by_type({CheckRecovered: handlers.checks_recovered}),
+        "Resolves the zone's missed-check alert of the day once no window is missed",
+    )
+    _filtered(
+        kernel,
+        FollowUpCompleted,
+        by_type({FollowUpCompleted: handlers.follow_ups_completed}),
+        "Resolves the missed re-check's alert",
     )
 
     def school(message: NatsMessage) -> str:

@@ -9,10 +9,15 @@ file never changes an escalation under way):
 - A step whose `when` does not hold now (school hours / after hours, from the bell schedule in
   the school's timezone; no-school days are after hours), or whose targets are all off duty, is
   skipped and not waited on: the next step is tried at once.
-- If a whole cycle of steps is skipped, nobody could be reached now: the alert is held until the
-  first moment (within 14 days) at which some step could reach someone.
+- If a whole cycle of steps is skipped, nobody could be reached now. A high or critical alert is
+  never held: it goes at once to the school's on-call people on duty, else to every target of the
+  policy regardless of duty ("nobody on duty"), and its escalation goes on. A low or medium one
+  is held until the first moment (within 14 days) at which some step could reach someone, and
+  re-checked at least daily; nobody within 14 days: unroutable, re-checked daily.
+- The officer a lone-worker alarm is about is never counted as reached by it.
 - Acknowledging stops the escalation until the ack timeout; then the alert re-triggers from
-  step 0. Resolving needs an outcome note and stops everything.
+  step 0. Resolving needs an outcome note and stops everything. A repeat of an acknowledged or
+  exhausted alert re-notifies from step 0.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from lookout.contracts.alerts import AlertSource, AlertStatus, HeartbeatMissed
+from lookout.contracts.alerts import (
+    AlertSource,
+    AlertStatus,
+    HeartbeatMissed,
+    NotificationRoute,
+    RoutingState,
+)
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckMissed,
@@ -42,6 +53,8 @@ from lookout.school import EscalationPolicyConfig, Person, Role, SchoolConfig, S
 # Alert ids are derived from the event that opened the alert, so a replay opens the same alert.
 ALERT_NAMESPACE = uuid.UUID("6d1f3c52-4be5-4f0e-9a55-1c0ad9e0a7a4")
 HOLD_HORIZON_DAYS = 14
+# A held or unroutable alert is looked at again at least this often: nothing waits unwatched.
+RECHECK = timedelta(days=1)
 
 
 # --- what raises an alert ---------------------------------------------------------------------
@@ -57,9 +70,11 @@ class AlertSeed:
     severity: Severity
     zone_id: str | None
     match: frozenset[str]  # what a policy's `categories` may name to catch it
+    about_person: str | None = None  # the officer a lone-worker alarm is about
+    resolves_at: datetime | None = None  # resolves by itself then (a missed check: day's end)
 
 
-def seed_for(event: Event) -> AlertSeed:
+def seed_for(event: Event, school: SchoolConfig) -> AlertSeed:
     """The alert an event raises (or folds into, by its dedup key)."""
     if isinstance(event, ConcernRaised):
         return _seed(
@@ -70,21 +85,26 @@ def seed_for(event: Event) -> AlertSeed:
             event.zone_id,
         )
     if isinstance(event, CheckMissed):
-        # Repeated misses of one zone fold into one alert until it is resolved.
-        return _seed(
-            f"check_missed:{event.zone_id}",
+        # Misses of one zone on one school day fold into one alert, which ends with the day.
+        day = event.window_start.astimezone(school.tz).date()
+        return AlertSeed(
+            check_missed_key(event.zone_id, day),
             AlertSource.CHECK_MISSED,
             "check_missed",
             Severity.LOW,
             event.zone_id,
+            frozenset({"check_missed"}),
+            resolves_at=end_of_school_day(school, day),
         )
     if isinstance(event, HeartbeatMissed):
-        return _seed(
-            f"heartbeat_missed:{event.officer_id}",
+        return AlertSeed(
+            heartbeat_key(event.officer_id),
             AlertSource.HEARTBEAT_MISSED,
             "heartbeat_missed",
             Severity.HIGH,  # lone-worker safety: the SSO may need help
             None,
+            frozenset({"heartbeat_missed"}),
+            about_person=event.officer_id,
         )
     if isinstance(event, ScreeningFlagged):
         confirmed = event.decision is ScreeningDecision.YES
@@ -114,7 +134,7 @@ def seed_for(event: Event) -> AlertSeed:
     if isinstance(event, FollowUpMissed):
         # A missed welfare re-check is caught by policies for its source or its concern category.
         return AlertSeed(
-            f"follow_up_missed:{event.concern_id}",
+            follow_up_key(event.concern_id),
             AlertSource.FOLLOW_UP_MISSED,
             event.category.value,
             event.severity,
@@ -132,6 +152,31 @@ def _seed(
 
 def concern_key(concern_id: uuid.UUID) -> str:
     return f"concern:{concern_id}"
+
+
+def follow_up_key(concern_id: uuid.UUID) -> str:
+    return f"follow_up_missed:{concern_id}"
+
+
+def heartbeat_key(officer_id: str) -> str:
+    return f"heartbeat_missed:{officer_id}"
+
+
+def check_missed_key(zone_id: str, day: date) -> str:
+    return f"check_missed:{zone_id}:{day.isoformat()}"
+
+
+def end_of_school_day(school: SchoolConfig, day: date) -> datetime:
+    """The last bell of `day`, or the next local midnight on a day without school."""
+    hours = school.school_hours(day)
+    if hours is not None:
+        return hours[1]
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=school.tz)
+
+
+def reseed(seed_of: AlertFacts, severity: Severity) -> AlertSeed:
+    """Routing for a concern's alert at a new severity (only the policy choice reads it)."""
+    return _seed("", seed_of.source, seed_of.category, severity, seed_of.zone_id)
 
 
 def visit_keys(visit_id: uuid.UUID) -> tuple[str, str]:
@@ -243,12 +288,14 @@ def people_for(school: SchoolConfig, targets: Iterable[str]) -> list[Person]:
 
 @dataclass(frozen=True)
 class Fired:
-    """A step reached people."""
+    """A step reached people (or, for a high or critical alert no step could route, the
+    safety net did: `route` says which)."""
 
     step: int
     repeat: int
     notified: tuple[Person, ...]
     off_duty: tuple[str, ...]
+    route: NotificationRoute = NotificationRoute.POLICY
 
 
 @dataclass(frozen=True)
@@ -266,6 +313,13 @@ class Escalation:
     step: int  # the next step to fire
     repeat: int  # the pass that step belongs to
     next_step_at: datetime | None
+    routing: RoutingState = RoutingState.ESCALATING
+
+    @property
+    def awaits_renotify(self) -> bool:
+        """A repeat of this alert should tell people again: someone acknowledged it (and may
+        think it handled), or every step already fired."""
+        return self.status is AlertStatus.ACKNOWLEDGED or self.routing is RoutingState.EXHAUSTED
 
 
 @dataclass(frozen=True)
@@ -281,20 +335,26 @@ class Outcome:
 
 
 def opened(policy: PolicySnapshot, now: datetime) -> Escalation:
-    """A new alert: step 0 is due after its delay."""
+    """A new alert (or one re-notified from the start): step 0 is due after its delay."""
     return Escalation(
         AlertStatus.OPEN, 0, 0, now + timedelta(minutes=policy.steps[0].delay_minutes)
     )
 
 
 def _try_step(
-    school: SchoolConfig, policy: PolicySnapshot, i: int, r: int, now: datetime
+    school: SchoolConfig,
+    policy: PolicySnapshot,
+    i: int,
+    r: int,
+    now: datetime,
+    about: str | None = None,
 ) -> Fired | Skipped:
     step = policy.steps[i]
     if not step_applies(school, step.when, now):
         which = "school hours" if step.when is StepWhen.SCHOOL_HOURS else "after hours"
         return Skipped(i, r, f"applies only {which}")
-    people = people_for(school, step.targets)
+    # The officer a lone-worker alarm is about cannot answer it: never counted as reached.
+    people = [p for p in people_for(school, step.targets) if p.id != about]
     on = tuple(p for p in people if school.on_duty(p, now))
     off = tuple(p.id for p in people if not school.on_duty(p, now))
     if not on:
@@ -313,49 +373,99 @@ def _following(policy: PolicySnapshot, i: int, r: int) -> tuple[int, int, timede
     return None
 
 
-def fire(school: SchoolConfig, policy: PolicySnapshot, state: Escalation, now: datetime) -> Outcome:
+URGENT = frozenset({Severity.HIGH, Severity.CRITICAL})
+
+
+def fire(
+    school: SchoolConfig,
+    policy: PolicySnapshot,
+    state: Escalation,
+    now: datetime,
+    severity: Severity = Severity.LOW,
+    about: str | None = None,
+) -> Outcome:
     """The alert's timer is due at `now`: re-trigger an expired ack, else fire the next step
     (skipping, without waiting, steps that apply at another time or whose targets are off
-    duty)."""
+    duty). `about` is the officer a lone-worker alarm concerns (never counted as reached)."""
     if state.status is AlertStatus.RESOLVED:
-        return Outcome(Escalation(state.status, state.step, state.repeat, None))
+        return Outcome(Escalation(state.status, state.step, state.repeat, None, state.routing))
     retriggered = state.status is AlertStatus.ACKNOWLEDGED
     i, r = (0, 0) if retriggered else (state.step, state.repeat)
     actions: list[Fired | Skipped] = []
     start = (i, r)
     while True:
-        action = _try_step(school, policy, i, r, now)
+        action = _try_step(school, policy, i, r, now, about)
         actions.append(action)
         nxt = _following(policy, i, r)
         if isinstance(action, Fired):
-            if nxt is None:
-                done = Escalation(AlertStatus.OPEN, i + 1, r, None)
-                return Outcome(done, tuple(actions), retriggered, exhausted=True)
-            ni, nr, wait = nxt
-            return Outcome(
-                Escalation(AlertStatus.OPEN, ni, nr, now + wait), tuple(actions), retriggered
-            )
+            return _went_on(policy, nxt, i, r, now, actions, retriggered)
         skipped_in_a_row = len(actions)
         if skipped_in_a_row >= len(policy.steps) or nxt is None:
             if skipped_in_a_row < len(policy.steps):
                 # The end of the last pass: earlier steps of this pass reached someone.
-                done = Escalation(AlertStatus.OPEN, i + 1, r, None)
+                done = Escalation(AlertStatus.OPEN, i + 1, r, None, RoutingState.EXHAUSTED)
                 return Outcome(done, tuple(actions), retriggered, exhausted=True)
-            # A whole cycle reached nobody: hold until someone can be reached, from `start`.
-            until = next_reachable(school, policy, now)
-            state_after = Escalation(AlertStatus.OPEN, start[0], start[1], until)
+            if severity in URGENT:
+                net = safety_net(school, policy, now, about, start)
+                if net is not None:
+                    actions.append(net)
+                    after = _following(policy, *start)
+                    return _went_on(policy, after, *start, now, actions, retriggered)
+            # Nobody reachable now: hold until someone is, from `start`, and look again daily.
+            until = next_reachable(school, policy, now, about)
+            recheck = now + RECHECK if until is None else min(until, now + RECHECK)
+            routing = RoutingState.UNROUTABLE if until is None else RoutingState.HELD
+            state_after = Escalation(AlertStatus.OPEN, start[0], start[1], recheck, routing)
             return Outcome(
                 state_after,
                 tuple(actions),
                 retriggered,
-                held_until=until,
+                held_until=recheck,
                 unroutable=until is None,
             )
         i, r = nxt[0], nxt[1]
 
 
+def _went_on(
+    policy: PolicySnapshot,
+    nxt: tuple[int, int, timedelta] | None,
+    i: int,
+    r: int,
+    now: datetime,
+    actions: list[Fired | Skipped],
+    retriggered: bool,
+) -> Outcome:
+    """Someone was reached at (i, r): the next step is due after its wait, or the policy ends."""
+    if nxt is None:
+        done = Escalation(AlertStatus.OPEN, i + 1, r, None, RoutingState.EXHAUSTED)
+        return Outcome(done, tuple(actions), retriggered, exhausted=True)
+    ni, nr, wait = nxt
+    return Outcome(Escalation(AlertStatus.OPEN, ni, nr, now + wait), tuple(actions), retriggered)
+
+
+def safety_net(
+    school: SchoolConfig,
+    policy: PolicySnapshot,
+    now: datetime,
+    about: str | None,
+    at: tuple[int, int],
+) -> Fired | None:
+    """Who hears of a high or critical alert that no step can route now: the school's on-call
+    people on duty; with nobody on duty, every person the policy names (else the on-call
+    people) regardless of duty. None only when the school has nobody to tell at all."""
+    on_call = [p for p in people_for(school, school.on_call) if p.id != about]
+    on_duty = tuple(p for p in on_call if school.on_duty(p, now))
+    if on_duty:
+        return Fired(at[0], at[1], on_duty, (), NotificationRoute.ON_CALL)
+    named = [t for step in policy.steps for t in step.targets]
+    everyone = tuple(p for p in people_for(school, named) if p.id != about) or tuple(on_call)
+    if everyone:
+        return Fired(at[0], at[1], everyone, (), NotificationRoute.NOBODY_ON_DUTY)
+    return None
+
+
 def next_reachable(
-    school: SchoolConfig, policy: PolicySnapshot, after: datetime
+    school: SchoolConfig, policy: PolicySnapshot, after: datetime, about: str | None = None
 ) -> datetime | None:
     """The first moment after `after` at which some step of the policy would reach someone.
 
@@ -367,7 +477,7 @@ def next_reachable(
         day = start_day + timedelta(days=offset)
         for moment in _change_points(school, day):
             if moment > after and any(
-                isinstance(_try_step(school, policy, i, 0, moment), Fired)
+                isinstance(_try_step(school, policy, i, 0, moment, about), Fired)
                 for i in range(len(policy.steps))
             ):
                 return moment
@@ -398,7 +508,13 @@ def acknowledge(policy: PolicySnapshot, state: Escalation, now: datetime) -> Esc
     """Stop escalating; re-trigger after the ack timeout unless resolved by then."""
     if state.status is AlertStatus.RESOLVED:
         raise Refusal("alert is already resolved")
-    return Escalation(AlertStatus.ACKNOWLEDGED, state.step, state.repeat, now + policy.ack_timeout)
+    return Escalation(
+        AlertStatus.ACKNOWLEDGED,
+        state.step,
+        state.repeat,
+        now + policy.ack_timeout,
+        RoutingState.ACKNOWLEDGED,
+    )
 
 
 SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -421,8 +537,7 @@ def severity_changed(
     escalation under way goes on as it was; slowing it is an adult's call (acknowledge it)."""
     if state.status is AlertStatus.RESOLVED or SEVERITY_RANK[new] <= SEVERITY_RANK[facts.severity]:
         return None
-    seed = _seed("", facts.source, facts.category, new, facts.zone_id)  # routing only
-    policy = choose_policy(school, seed)
+    policy = choose_policy(school, reseed(facts, new))
     return Reroute(policy, opened(policy, now))
 
 
@@ -431,7 +546,12 @@ def resolve(state: Escalation, note: str) -> Escalation:
         raise Refusal("alert is already resolved")
     if not note.strip():
         raise Refusal("resolving an alert needs an outcome note (--note)")
-    return Escalation(AlertStatus.RESOLVED, state.step, state.repeat, None)
+    return Escalation(AlertStatus.RESOLVED, state.step, state.repeat, None, RoutingState.RESOLVED)
+
+
+def raised_after_resolution(previous: AlertFacts, new: Severity) -> bool:
+    """A concern whose alert was resolved got worse: that needs a new alert."""
+    return SEVERITY_RANK[new] > SEVERITY_RANK[previous.severity]
 
 
 # --- email --------------------------------------------------------------------------------------
@@ -484,8 +604,26 @@ def render_email(
 
 
 def is_rate_limited(severity: Severity, sent_in_window: int, limit: int) -> bool:
-    """Per-person email limit; critical alerts are always sent."""
-    return severity is not Severity.CRITICAL and sent_in_window >= limit
+    """Per-person email limit; high and critical alerts are always sent at once. A limited
+    email is deferred and bundled into a digest, never dropped."""
+    return severity not in URGENT and sent_in_window >= limit
+
+
+def render_digest(school_name: str, subjects: list[tuple[str, str]]) -> tuple[str, str]:
+    """One email for alerts deferred by the per-person limit: (alert id, subject) each."""
+    subject = f"[Lookout] {len(subjects)} alerts held back by your email limit"
+    lines = [
+        f"{school_name}: these alerts reached you while more emails than your limit had been",
+        "sent in a short time. Each is still open until someone acknowledges or resolves it.",
+        "",
+    ]
+    lines += [f"- {line} (alert {alert_id})" for alert_id, line in subjects]
+    lines += [
+        "",
+        "Acknowledge them in the Lookout client, or: lookout alerts ack <alert> --by <you>",
+        "Details about students are never sent by email; see them in the Lookout client.",
+    ]
+    return subject, "\n".join(lines) + "\n"
 
 
 def email_retry_delay(attempts: int) -> timedelta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,12 @@ from lookout.contracts.alerts import (
     AlertOpened,
     AlertResolved,
     EscalationTarget,
+    NotificationRoute,
+    RoutingState,
     TargetKind,
 )
 from lookout.contracts.envelope import Actor, ActorKind, Event
-from lookout.contracts.patrol import Severity
+from lookout.contracts.patrol import ConcernUpdated, Severity
 from lookout.school import SchoolConfig
 from lookout.storage import Outbox
 from services.alerts import domain
@@ -35,10 +38,11 @@ class Escalator:
         self.outbox = outbox
 
     async def report(self, session: AsyncSession, event: Event, now: datetime) -> None:
-        """An event that raises an alert: fold it into the unresolved alert with its dedup key,
+        """An event that raises an alert: fold it into the unresolved alert with its dedup key
+        (re-notifying from step 0 when that alert was acknowledged or had fired every step),
         or open one (and fire step 0 at once when its delay is 0)."""
         school = self.schools[event.school_id]
-        seed = domain.seed_for(event)
+        seed = domain.seed_for(event, school)
         repo = AlertRepository(session)
         existing = await repo.unresolved(school.id, seed.dedup_key)
         if existing is not None:
@@ -46,13 +50,41 @@ class Escalator:
             await repo.timeline(
                 existing.alert_id, now, "repeated", detail=f"report {count} ({event.type})"
             )
+            if existing.state.awaits_renotify:
+                await self.renotify(session, existing, now)
             return
+        await self.open(session, school, seed, event.event_id, now)
+
+    async def renotify(self, session: AsyncSession, alert: AlertRow, now: datetime) -> None:
+        """A repeat of an acknowledged or exhausted alert: tell people again from step 0."""
+        repo = AlertRepository(session)
+        was = alert.state.routing.value
+        state = domain.opened(alert.policy, now)
+        await repo.set_state(alert.alert_id, state, acknowledged_at=None, acknowledged_by=None)
+        await repo.timeline(
+            alert.alert_id, now, "renotified", detail=f"repeat of a {was} alert; from step 1"
+        )
+        if state.next_step_at is not None and state.next_step_at <= now:
+            again = await repo.get(alert.alert_id)
+            assert again is not None
+            await self.fire(session, again, now)
+
+    async def open(
+        self,
+        session: AsyncSession,
+        school: SchoolConfig,
+        seed: domain.AlertSeed,
+        source_event_id: uuid.UUID,
+        now: datetime,
+    ) -> None:
+        """Open an alert for `seed` (its id derived from the event that opened it)."""
+        repo = AlertRepository(session)
         policy = domain.choose_policy(school, seed)
         state = domain.opened(policy, now)
-        alert_id = domain.alert_id_for(event.event_id)
+        alert_id = domain.alert_id_for(source_event_id)
         # Two replicas opening the same key at once: the unique index refuses the second; the
         # consumer then re-applies that event on its own, and it folds into the first alert.
-        row = await repo.open(alert_id, school.id, seed, event.event_id, policy, state, now)
+        row = await repo.open(alert_id, school.id, seed, source_event_id, policy, state, now)
         await repo.timeline(
             alert_id, now, "opened", detail=f"{seed.source.value}; policy {policy.name}"
         )
@@ -64,7 +96,7 @@ class Escalator:
             dedup_key=seed.dedup_key,
             source=seed.source,
             severity=seed.severity,
-            source_event_id=event.event_id,
+            source_event_id=source_event_id,
             zone_id=seed.zone_id,
             category=seed.category,
             policy=policy.name,
@@ -85,12 +117,15 @@ class Escalator:
         school = self.schools.get(alert.school_id)
         repo = writes or PendingWrites()
         if school is None:  # the school left the configuration: stop its timers, say so
-            await repo.set_state(alert.alert_id, domain.Escalation(alert.state.status, 0, 0, None))
+            stopped = domain.Escalation(alert.state.status, 0, 0, None, RoutingState.UNROUTABLE)
+            await repo.set_state(alert.alert_id, stopped)
             await repo.timeline(alert.alert_id, now, "unroutable", detail="school not configured")
             if writes is None:
                 await repo.flush(session, self.outbox, now)
             return
-        outcome = domain.fire(school, alert.policy, alert.state, now)
+        outcome = domain.fire(
+            school, alert.policy, alert.state, now, alert.facts.severity, alert.about_person_id
+        )
         aid = alert.alert_id
         if outcome.retriggered:
             await repo.timeline(
@@ -113,20 +148,21 @@ class Escalator:
                 )
                 continue
             emitted += await self._fired(repo, school, alert, action, now)
-        if outcome.held_until is not None:
-            await repo.timeline(
-                aid,
-                now,
-                "held",
-                detail=f"nobody reachable now; next attempt {outcome.held_until.isoformat()}",
-            )
         if outcome.unroutable:
             await repo.timeline(
                 aid,
                 now,
                 "unroutable",
                 detail=f"no step of policy {alert.policy.name} reaches anyone within "
-                f"{domain.HOLD_HORIZON_DAYS} days",
+                f"{domain.HOLD_HORIZON_DAYS} days; looked at again "
+                f"{outcome.held_until.isoformat() if outcome.held_until else 'never'}",
+            )
+        elif outcome.held_until is not None:
+            await repo.timeline(
+                aid,
+                now,
+                "held",
+                detail=f"nobody reachable now; next attempt {outcome.held_until.isoformat()}",
             )
         if outcome.exhausted:
             await repo.timeline(
@@ -149,8 +185,13 @@ class Escalator:
         detail = "notified " + ", ".join(p.id for p in fired.notified)
         if fired.off_duty:
             detail += "; off duty " + ", ".join(fired.off_duty)
+        kind = "escalated"
+        if fired.route is NotificationRoute.ON_CALL:
+            kind, detail = "fallback", "no step reaches anyone on duty; on call: " + detail
+        elif fired.route is NotificationRoute.NOBODY_ON_DUTY:
+            kind, detail = "fallback", "nobody on duty; every target: " + detail
         await repo.timeline(
-            aid, now, "escalated", step=fired.step, repeat=fired.repeat, detail=detail[:500]
+            aid, now, kind, step=fired.step, repeat=fired.repeat, detail=detail[:500]
         )
         events: list[Event] = [
             AlertEscalated.new(
@@ -179,6 +220,7 @@ class Escalator:
                     repeat=fired.repeat,
                     count=facts.count,
                     opened_at=facts.opened_at,
+                    route=fired.route,
                 )
             )
             await repo.timeline(
@@ -245,6 +287,30 @@ class Escalator:
             by_person_id=by,
         )
         await self.outbox.add(session, [event], now)
+
+    async def resolve_key(
+        self, session: AsyncSession, school_id: str, key: str, by: str, note: str, now: datetime
+    ) -> bool:
+        """Resolve the unresolved alert with this key, if any (a condition that cleared)."""
+        alert = await AlertRepository(session).unresolved(school_id, key)
+        if alert is None:
+            return False
+        await self.resolve(session, alert, by, note, now)
+        return True
+
+    async def worsened_after_resolution(
+        self, session: AsyncSession, event: ConcernUpdated, now: datetime
+    ) -> None:
+        """A concern whose alert was already resolved got worse: a new alert under the new
+        severity's policy (an adult resolved the milder one; nobody has seen this one)."""
+        assert event.severity is not None
+        key = domain.concern_key(event.concern_id)
+        previous = await AlertRepository(session).latest(event.school_id, key)
+        if previous is None or not domain.raised_after_resolution(previous.facts, event.severity):
+            return
+        seed = domain.reseed(previous.facts, event.severity)
+        seed = replace(seed, dedup_key=key, match=frozenset({previous.facts.category}))
+        await self.open(session, self.schools[event.school_id], seed, event.event_id, now)
 
     async def severity_changed(
         self, session: AsyncSession, alert: AlertRow, severity: Severity, now: datetime

@@ -14,18 +14,25 @@ from lookout.contracts.alerts import (
     AlertDetail,
     AlertList,
     AlertSummary,
+    HeartbeatResumed,
     ListRequest,
     ResolveRequest,
     ShowRequest,
 )
 from lookout.contracts.envelope import Event
-from lookout.contracts.patrol import ConcernResolved, ConcernUpdated
+from lookout.contracts.patrol import (
+    CheckRecovered,
+    ConcernResolved,
+    ConcernUpdated,
+    FollowUpCompleted,
+)
 from lookout.contracts.visitors import VisitorCheckedOut
 from lookout.queries import Refused
 from lookout.school import SchoolConfig
+from lookout.ticker import lock_for_write
 from services.alerts import domain
 from services.alerts.escalation import Escalator
-from services.alerts.store import AlertRepository, AlertRow
+from services.alerts.store import AlertRepository, AlertRow, alerts
 
 Refusals = dict[uuid.UUID, str]
 
@@ -39,30 +46,38 @@ class AlertHandlers:
 
     async def raise_alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         # In order, one at a time: a repeat in the same batch folds into the alert just opened.
+        await lock_for_write(session, alerts)
         for event in events:
             await self.escalator.report(session, event, self.clock.now())
         return {}
 
     async def concerns_resolved(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        """A resolved concern resolves its alert (the concern's outcome is the note)."""
-        repo = AlertRepository(session)
+        """A resolved concern resolves its alert and a missed re-check of it (the concern's
+        outcome is the note)."""
+        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, ConcernResolved)
-            alert = await repo.unresolved(event.school_id, domain.concern_key(event.concern_id))
-            if alert is not None:
-                note = f"concern resolved: {event.outcome.value}"
-                await self.escalator.resolve(session, alert, event.actor.id, note, self.clock.now())
+            note = f"concern resolved: {event.outcome.value}"
+            for key in (
+                domain.concern_key(event.concern_id),
+                domain.follow_up_key(event.concern_id),
+            ):
+                await self._clear(session, event, key, note)
         return {}
 
     async def concerns_updated(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        """A concern's severity changed: its alert follows (re-routed when it went up)."""
+        """A concern's severity changed: its alert follows (re-routed when it went up; a new
+        alert when its alert was already resolved and it got worse)."""
+        await lock_for_write(session, alerts)
         repo = AlertRepository(session)
         for event in events:
             assert isinstance(event, ConcernUpdated)
             if event.severity is None:
                 continue  # zone, students or a note: nothing that changes who must know
             alert = await repo.unresolved(event.school_id, domain.concern_key(event.concern_id))
-            if alert is not None and alert.facts.severity is not event.severity:
+            if alert is None:
+                await self.escalator.worsened_after_resolution(session, event, self.clock.now())
+            elif alert.facts.severity is not event.severity:
                 await self.escalator.severity_changed(
                     session, alert, event.severity, self.clock.now()
                 )
@@ -71,17 +86,52 @@ class AlertHandlers:
     async def visitors_left(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """A visitor who signed out (or was checked out at the end of the day) is no longer
         overdue or out of bounds: those alerts resolve. A screening flag stays for review."""
-        repo = AlertRepository(session)
+        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, VisitorCheckedOut)
+            note = f"visitor checked out ({event.method.value})"
             for key in domain.visit_keys(event.visit_id):
-                alert = await repo.unresolved(event.school_id, key)
-                if alert is not None:
-                    note = f"visitor checked out ({event.method.value})"
-                    await self.escalator.resolve(
-                        session, alert, event.actor.id, note, self.clock.now()
-                    )
+                await self._clear(session, event, key, note)
         return {}
+
+    async def heartbeats_resumed(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """The silent phone is back: the lone-worker alarm about its officer clears."""
+        await lock_for_write(session, alerts)
+        for event in events:
+            assert isinstance(event, HeartbeatResumed)
+            key = domain.heartbeat_key(event.officer_id)
+            await self._clear(session, event, key, "heartbeats resumed")
+        return {}
+
+    async def checks_recovered(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """A missed window was checked after all (a late-delivered scan): once no window of
+        that zone is missed that day, the day's missed-check alert resolves."""
+        await lock_for_write(session, alerts)
+        for event in events:
+            assert isinstance(event, CheckRecovered)
+            if event.missed_today > 0:
+                continue
+            school = self.escalator.schools[event.school_id]
+            day = event.window_start.astimezone(school.tz).date()
+            key = domain.check_missed_key(event.zone_id, day)
+            await self._clear(session, event, key, "checked after all (a late-delivered scan)")
+        return {}
+
+    async def follow_ups_completed(
+        self, session: AsyncSession, events: Sequence[Event]
+    ) -> Refusals:
+        """A welfare re-check reported missed was done after all."""
+        await lock_for_write(session, alerts)
+        for event in events:
+            assert isinstance(event, FollowUpCompleted)
+            key = domain.follow_up_key(event.concern_id)
+            await self._clear(session, event, key, "follow-up done")
+        return {}
+
+    async def _clear(self, session: AsyncSession, event: Event, key: str, note: str) -> None:
+        await self.escalator.resolve_key(
+            session, event.school_id, key, event.actor.id, note, self.clock.now()
+        )
 
 
 class AlertCommands:
@@ -126,7 +176,11 @@ class AlertCommands:
         self, school_id: str, alert_id: uuid.UUID, by: str, note: str | None
     ) -> AlertSummary:
         self._school(school_id)
+        if all(p.id != by for p in self.schools[school_id].people):
+            raise Refused(f"by_person_id: not a person of school {school_id!r}")
         async with self.sessions.begin() as session:
+            # The ticker may be firing this alert: read it only once it has committed.
+            await lock_for_write(session, alerts)
             repo = AlertRepository(session)
             alert = await self._alert(repo, school_id, alert_id, lock=True)
             now = self.clock.now()

@@ -32,7 +32,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.contracts.alerts import AlertSource, AlertStatus, AlertSummary, TimelineEntry
+from lookout.contracts.alerts import (
+    AlertSource,
+    AlertStatus,
+    AlertSummary,
+    RoutingState,
+    TimelineEntry,
+)
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import Severity
 from lookout.storage import Outbox, UTCDateTime, inbox_table, new_metadata, outbox_table
@@ -61,6 +67,12 @@ alerts = Table(
     Column("step", Integer, nullable=False),
     Column("repeat", Integer, nullable=False),
     Column("next_step_at", UTCDateTime(), nullable=True),
+    # escalating, held, unroutable, exhausted, acknowledged, resolved (RoutingState)
+    Column("routing", String(16), nullable=False, server_default="escalating"),
+    # The officer a lone-worker alarm is about: never counted as reached by it.
+    Column("about_person_id", String(64), nullable=True),
+    # Resolves by itself then if nobody did (a missed check: the end of its school day).
+    Column("auto_resolve_at", UTCDateTime(), nullable=True),
     Column("opened_at", UTCDateTime(), nullable=False),
     Column("last_seen_at", UTCDateTime(), nullable=False),
     Column("acknowledged_at", UTCDateTime(), nullable=True),
@@ -71,6 +83,7 @@ alerts = Table(
     # The outcome note (it may concern students) erased after the school's retention period.
     Column("purged_at", UTCDateTime(), nullable=True),
     Index("ix_alerts_next_step_at", "next_step_at"),
+    Index("ix_alerts_auto_resolve_at", "auto_resolve_at"),
     Index("ix_alerts_purge", "purged_at", "resolved_at"),
     Index("ix_alerts_school_status", "school_id", "status", "opened_at"),
     # One unresolved alert per dedup key: repeats fold into it, even across replicas.
@@ -120,6 +133,8 @@ alert_emails = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("done_at", UTCDateTime(), nullable=True),
     Column("last_error", String(200), nullable=True),
+    # Set on emails deferred by the per-person limit and sent inside one digest: its id.
+    Column("digest_of", String(36), nullable=True),
     Index("ix_alert_emails_due_at", "due_at"),
     Index("ix_alert_emails_person_done", "person_id", "status", "done_at"),
 )
@@ -145,6 +160,7 @@ class AlertRow:
     policy: PolicySnapshot
     state: Escalation
     facts: AlertFacts
+    about_person_id: str | None = None
 
 
 def row_to_alert(r: Any) -> AlertRow:
@@ -152,7 +168,9 @@ def row_to_alert(r: Any) -> AlertRow:
         uuid.UUID(r.alert_id),
         r.school_id,
         PolicySnapshot.from_json(r.policy),
-        Escalation(AlertStatus(r.status), r.step, r.repeat, r.next_step_at),
+        Escalation(
+            AlertStatus(r.status), r.step, r.repeat, r.next_step_at, RoutingState(r.routing)
+        ),
         AlertFacts(
             uuid.UUID(r.alert_id),
             AlertSource(r.source),
@@ -162,6 +180,7 @@ def row_to_alert(r: Any) -> AlertRow:
             r.count,
             r.opened_at,
         ),
+        r.about_person_id,
     )
 
 
@@ -179,6 +198,7 @@ def _summary(r: Any) -> AlertSummary:
         step=r.step,
         repeat=r.repeat,
         next_step_at=r.next_step_at,
+        routing=RoutingState(r.routing),
         opened_at=r.opened_at,
         acknowledged_at=r.acknowledged_at,
         acknowledged_by=r.acknowledged_by,
@@ -201,6 +221,18 @@ class AlertRepository:
                     alerts.c.dedup_key == dedup_key,
                     alerts.c.status != AlertStatus.RESOLVED.value,
                 )
+            )
+        ).first()
+        return None if row is None else row_to_alert(row)
+
+    async def latest(self, school_id: str, dedup_key: str) -> AlertRow | None:
+        """The most recently opened alert with this key, resolved or not."""
+        row = (
+            await self.session.execute(
+                select(alerts)
+                .where(alerts.c.school_id == school_id, alerts.c.dedup_key == dedup_key)
+                .order_by(alerts.c.opened_at.desc())
+                .limit(1)
             )
         ).first()
         return None if row is None else row_to_alert(row)
@@ -244,6 +276,9 @@ class AlertRepository:
                 step=state.step,
                 repeat=state.repeat,
                 next_step_at=state.next_step_at,
+                routing=state.routing.value,
+                about_person_id=seed.about_person,
+                auto_resolve_at=seed.resolves_at,
                 opened_at=now,
                 last_seen_at=now,
             )
@@ -251,7 +286,7 @@ class AlertRepository:
         facts = AlertFacts(
             alert_id, seed.source, seed.category, seed.severity, seed.zone_id, 1, now
         )
-        return AlertRow(alert_id, school_id, policy, state, facts)
+        return AlertRow(alert_id, school_id, policy, state, facts, seed.about_person)
 
     async def fold(self, alert_id: uuid.UUID, now: datetime) -> int:
         """One more report of an open alert; returns the new count."""
@@ -274,6 +309,7 @@ class AlertRepository:
                 step=state.step,
                 repeat=state.repeat,
                 next_step_at=state.next_step_at,
+                routing=state.routing.value,
                 **values,
             )
         )
@@ -351,17 +387,35 @@ class AlertRepository:
         )
 
     async def next_deadline(self) -> datetime | None:
-        return await self.session.scalar(select(func.min(alerts.c.next_step_at)))
+        """The next escalation step, ack timeout, re-check or day-end resolution."""
+        step = await self.session.scalar(select(func.min(alerts.c.next_step_at)))
+        ends = await self.session.scalar(
+            select(func.min(alerts.c.auto_resolve_at)).where(
+                alerts.c.status != AlertStatus.RESOLVED.value
+            )
+        )
+        due = [d for d in (step, ends) if d is not None]
+        return min(due) if due else None
 
     async def next_email_due(self) -> datetime | None:
         return await self.session.scalar(select(func.min(alert_emails.c.due_at)))
 
+    async def oldest_delivered_since(self, person_id: str, since: datetime) -> datetime | None:
+        e = alert_emails
+        return await self.session.scalar(
+            select(func.min(e.c.done_at)).where(
+                e.c.person_id == person_id, e.c.status == "delivered", e.c.done_at > since
+            )
+        )
+
     async def emails_delivered_since(self, person_id: str, since: datetime) -> int:
         e = alert_emails
+        # A digest is one email however many alerts it carries.
+        one_email = func.coalesce(e.c.digest_of, e.c.notification_id)
         n = await self.session.scalar(
-            select(func.count())
-            .select_from(e)
-            .where(e.c.person_id == person_id, e.c.status == "delivered", e.c.done_at > since)
+            select(func.count(one_email.distinct())).where(
+                e.c.person_id == person_id, e.c.status == "delivered", e.c.done_at > since
+            )
         )
         return int(n or 0)
 
@@ -399,6 +453,7 @@ class PendingWrites:
                 "b_step": state.step,
                 "b_repeat": state.repeat,
                 "b_next": state.next_step_at,
+                "b_routing": state.routing.value,
             }
         )
 
@@ -416,6 +471,7 @@ class PendingWrites:
                     step=bindparam("b_step"),
                     repeat=bindparam("b_repeat"),
                     next_step_at=bindparam("b_next", type_=UTCDateTime()),
+                    routing=bindparam("b_routing"),
                 )
             )
             await session.execute(stmt, self.states)

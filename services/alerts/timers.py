@@ -31,15 +31,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lookout.background import BackgroundLoop
 from lookout.clock import Clock
 from lookout.config import Settings
-from lookout.contracts.alerts import AlertNotified, NotificationChannel, NotificationOutcome
+from lookout.contracts.alerts import (
+    AlertNotified,
+    AlertStatus,
+    NotificationChannel,
+    NotificationOutcome,
+)
 from lookout.contracts.patrol import Severity
 from lookout.school import SchoolConfig
 from lookout.smtp import send_mail
 from lookout.storage import Outbox
-from lookout.ticker import claim_due
+from lookout.ticker import claim_due, lock_for_write
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
 from services.alerts.store import (
+    SERVICE,
     AlertRepository,
     PendingWrites,
     alert_emails,
@@ -60,12 +66,39 @@ class EscalationTimers:
         self.limit = limit
 
     async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        # On SQLite, be the writer before claiming: an ack or resolve committed between the
+        # claim and the flush would otherwise be overwritten by the state the claim read.
+        await lock_for_write(session, alerts)
         stmt = claim_due(session, alerts, alerts.c.next_step_at, now, limit=self.limit)
         rows = (await session.execute(stmt)).all()
         writes = PendingWrites()
         for row in rows:
             await self.escalator.fire(session, row_to_alert(row), now, writes)
         await writes.flush(session, self.escalator.outbox, now)
+        return len(rows)
+
+
+class DayEndResolutions:
+    """Ticker module: alerts that end with their day (a zone's missed checks) resolve by
+    themselves at their `auto_resolve_at` if nobody resolved them."""
+
+    name = "day_end_resolutions"
+
+    def __init__(self, escalator: Escalator, limit: int = 200) -> None:
+        self.escalator = escalator
+        self.limit = limit
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        await lock_for_write(session, alerts)
+        unresolved = alerts.c.status != AlertStatus.RESOLVED.value
+        stmt = claim_due(
+            session, alerts, alerts.c.auto_resolve_at, now, unresolved, limit=self.limit
+        )
+        rows = (await session.execute(stmt)).all()
+        for row in rows:
+            await self.escalator.resolve(
+                session, row_to_alert(row), SERVICE, "school day ended", now
+            )
         return len(rows)
 
 
@@ -110,9 +143,11 @@ class MailPolicy:
 
 @dataclass(frozen=True)
 class _Claimed:
-    id: int
+    """One email to send: a single alert's, or a digest of several deferred ones."""
+
+    ids: tuple[int, ...]
     notification_id: str
-    alert_id: str
+    alert_ids: tuple[str, ...]
     school_id: str
     person_id: str
     address: str
@@ -121,8 +156,21 @@ class _Claimed:
     attempts: int
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """What the timeline and the `notified` event of one alert need."""
+
+    alert_id: str
+    school_id: str
+    person_id: str
+
+
 class Mailer:
-    """Sends the emails escalation steps queued, with retries and a per-person rate limit."""
+    """Sends the emails escalation steps queued, with retries and a per-person rate limit.
+
+    Over the limit, a low or medium email is deferred (`status=deferred`, due when the window
+    allows one more) and every deferred email of that person then goes out as one digest; high
+    and critical ones are always sent at once. Nothing is dropped by the limit."""
 
     name = "emails"
 
@@ -133,12 +181,14 @@ class Mailer:
         settings: Settings,
         outbox: Outbox,
         policy: MailPolicy | None = None,
+        schools: Mapping[str, SchoolConfig] | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.settings = settings
         self.outbox = outbox
         self.policy = policy or MailPolicy()
+        self.schools = schools or {}
 
     async def run_once(self) -> int:
         """Claim due emails, send them, record the outcomes; returns how many were claimed."""
@@ -153,48 +203,103 @@ class Mailer:
         now = self.clock.now()
         to_send: list[_Claimed] = []
         async with self.sessions.begin() as session:
+            await lock_for_write(session, alert_emails)
             stmt = claim_due(session, alert_emails, alert_emails.c.due_at, now, limit=p.batch)
             rows = (await session.execute(stmt)).all()
             repo = AlertRepository(session)
             sent: dict[str, int] = {}
+            digests: dict[str, list[Any]] = {}
             events = []
             for row in rows:
                 if row.person_id not in sent:
                     sent[row.person_id] = await repo.emails_delivered_since(
                         row.person_id, now - p.window
                     )
+                if row.status == "deferred":
+                    digests.setdefault(row.person_id, []).append(row)
+                    continue
                 # A row reclaimed after a lost lease was already let through the limit.
                 if row.attempts == 0 and domain.is_rate_limited(
                     Severity(row.severity), sent[row.person_id], p.per_person_limit
                 ):
-                    await self._finish(session, row.id, "rate_limited", now)
+                    until = await self._window_allows(repo, row.person_id, now)
+                    await session.execute(
+                        update(alert_emails)
+                        .where(alert_emails.c.id == row.id)
+                        .values(status="deferred", due_at=until)
+                    )
                     await self._timeline(
                         repo, row, now, NotificationOutcome.RATE_LIMITED,
-                        f"over {p.per_person_limit} emails in {p.window}; not sent",
+                        f"over {p.per_person_limit} emails in {p.window}; deferred to a digest "
+                        f"at {until.isoformat()}",
                     )  # fmt: skip
                     events.append(self._event(row, now, NotificationOutcome.RATE_LIMITED))
                     continue
                 sent[row.person_id] += 1
+                to_send.append(self._lease_one(row))
+            for person_id, deferred in digests.items():
+                if sent[person_id] >= p.per_person_limit:
+                    until = await self._window_allows(repo, person_id, now)
+                    await session.execute(
+                        update(alert_emails)
+                        .where(alert_emails.c.id.in_([r.id for r in deferred]))
+                        .values(due_at=until)
+                    )
+                    continue
+                sent[person_id] += 1
+                to_send.append(self._digest(deferred))
+            for c in to_send:
                 await session.execute(
                     update(alert_emails)
-                    .where(alert_emails.c.id == row.id)
-                    .values(status="sending", attempts=row.attempts + 1, due_at=now + p.lease)
-                )
-                to_send.append(
-                    _Claimed(
-                        row.id,
-                        row.notification_id,
-                        row.alert_id,
-                        row.school_id,
-                        row.person_id,
-                        row.address,
-                        row.subject,
-                        row.body,
-                        row.attempts + 1,
+                    .where(alert_emails.c.id.in_(c.ids))
+                    .values(
+                        status="sending",
+                        attempts=c.attempts,
+                        due_at=now + p.lease,
+                        digest_of=c.notification_id if len(c.ids) > 1 else None,
                     )
                 )
             await self.outbox.add(session, events, now)
         return to_send, len(rows)
+
+    async def _window_allows(
+        self, repo: AlertRepository, person_id: str, now: datetime
+    ) -> datetime:
+        """When this person's window first holds fewer emails than the limit again."""
+        oldest = await repo.oldest_delivered_since(person_id, now - self.policy.window)
+        return (oldest or now) + self.policy.window
+
+    @staticmethod
+    def _lease_one(row: Any) -> _Claimed:
+        return _Claimed(
+            (row.id,),
+            row.notification_id,
+            (row.alert_id,),
+            row.school_id,
+            row.person_id,
+            row.address,
+            row.subject,
+            row.body,
+            row.attempts + 1,
+        )
+
+    def _digest(self, rows: list[Any]) -> _Claimed:
+        first = rows[0]
+        school = self.schools.get(first.school_id)
+        subject, body = domain.render_digest(
+            school.name if school else first.school_id, [(r.alert_id, r.subject) for r in rows]
+        )
+        return _Claimed(
+            tuple(r.id for r in rows),
+            f"{first.notification_id}-digest",
+            tuple(r.alert_id for r in rows),
+            first.school_id,
+            first.person_id,
+            rows[-1].address,
+            subject,
+            body,
+            max(r.attempts for r in rows) + 1,
+        )
 
     async def _send(self, c: _Claimed) -> BaseException | None:
         s = self.settings
@@ -214,7 +319,7 @@ class Mailer:
             events = []
             for c, error in results:
                 # Only if the lease is still ours: a replica may have taken over an expired one.
-                mine = (alert_emails.c.id == c.id) & (alert_emails.c.attempts == c.attempts)
+                mine = alert_emails.c.id.in_(c.ids) & (alert_emails.c.attempts == c.attempts)
                 if error is None:
                     values: dict[str, Any] = {"status": "delivered", "due_at": None}
                     values["done_at"] = now
@@ -232,19 +337,16 @@ class Mailer:
                     detail = f"attempt {c.attempts}: {why}; " + (
                         "will retry" if retry else "gave up"
                     )
+                if len(c.ids) > 1:
+                    detail = f"digest of {len(c.ids)}, " + detail
                 result = await session.execute(update(alert_emails).where(mine).values(**values))
                 if result.rowcount == 0:  # type: ignore[attr-defined]
                     continue
-                await self._timeline(repo, c, now, outcome, detail)
-                events.append(self._event(c, now, outcome))
+                for alert_id in c.alert_ids:
+                    one = _Sent(alert_id, c.school_id, c.person_id)
+                    await self._timeline(repo, one, now, outcome, detail)
+                    events.append(self._event(one, now, outcome))
             await self.outbox.add(session, events, now)
-
-    async def _finish(self, session: AsyncSession, row_id: int, status: str, now: datetime) -> None:
-        await session.execute(
-            update(alert_emails)
-            .where(alert_emails.c.id == row_id)
-            .values(status=status, due_at=None, done_at=now)
-        )
 
     @staticmethod
     async def _timeline(

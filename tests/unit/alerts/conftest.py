@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from lookout.config import Settings, load_school
 from lookout.runtime import free_port
+from lookout.school import SchoolConfig
 from lookout.storage import make_engine, upgrade_database
 from services.alerts import store
 from services.alerts.app import MIGRATIONS
@@ -94,3 +97,26 @@ def smtp_sink() -> Iterator[SmtpSink]:
     controller.start()
     yield sink
     controller.stop()
+
+
+# The alerts unit tests were written by hand against the example school of 2026-11-29; the
+# example has since changed (issue 12), so they run against that frozen copy.
+FROZEN_SCHOOL = Path(__file__).parent / "lhs-2026-11.yaml"
+
+
+@pytest.fixture(scope="session")
+def school() -> SchoolConfig:
+    return load_school(FROZEN_SCHOOL)
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def make(nats_url: str = "nats://127.0.0.1:1", **db_urls: str) -> Settings:
+        return Settings(
+            data_dir=tmp_path / "data",
+            nats_url=nats_url,
+            schools=str(FROZEN_SCHOOL),
+            **{f"{k}_db_url": v for k, v in db_urls.items()},
+        )
+
+    return make

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lookout.contracts.alerts import AlertSource, AlertStatus, HeartbeatMissed
+from lookout.contracts.alerts import AlertSource, AlertStatus, HeartbeatMissed, RoutingState
 from lookout.contracts.patrol import CheckMissed, ConcernRaised, FollowUpMissed, Severity
 from lookout.contracts.visitors import ScreeningFlagged, VisitorOutOfBounds, VisitorOverdue
 from lookout.school import EscalationPolicyConfig, SchoolConfig, StepWhen
@@ -89,7 +89,7 @@ def env(**fields: object) -> dict[str, object]:
             CheckMissed.new(
                 **env(zone_id="cafeteria", window_start=local(23, 11), window_end=local(23, 12))
             ),
-            "check_missed:cafeteria",
+            "check_missed:cafeteria:2026-11-23",  # one alert per zone and school day
             AlertSource.CHECK_MISSED,
             "check_missed",
             Severity.LOW,
@@ -174,6 +174,7 @@ def env(**fields: object) -> dict[str, object]:
     ],
 )
 def test_each_source_has_its_dedup_key_category_and_severity(
+    school: SchoolConfig,
     event: object,
     key: str,
     source: AlertSource,
@@ -181,7 +182,7 @@ def test_each_source_has_its_dedup_key_category_and_severity(
     severity: Severity,
     zone: str | None,
 ) -> None:
-    seed = domain.seed_for(event)  # type: ignore[arg-type]
+    seed = domain.seed_for(event, school)  # type: ignore[arg-type]
     assert (seed.dedup_key, seed.source, seed.category, seed.severity, seed.zone_id) == (
         key,
         source,
@@ -275,7 +276,7 @@ def test_default_policy_in_school_hours_fires_each_step_after_its_delay(
         (90, "fired", 2, 0, ("principal-okafor",)),
     ]
     assert last.exhausted
-    assert last.state == Escalation(AlertStatus.OPEN, 3, 0, None)
+    assert last.state == Escalation(AlertStatus.OPEN, 3, 0, None, RoutingState.EXHAUSTED)
 
 
 def test_critical_repeats_the_whole_policy_twice_with_its_longest_delay_between_passes(
@@ -402,12 +403,17 @@ def test_when_nobody_can_be_reached_the_alert_is_held_until_someone_comes_on_dut
         (1, "every target off duty: ap-chen"),
         (2, "applies only school hours"),
     ]
-    monday_0645 = local(30, 6, 45)  # the AP's duty starts; the SSO's only at 07:00
-    assert out.held_until == monday_0645
-    assert out.state == Escalation(AlertStatus.OPEN, 0, 0, monday_0645)
+    # A low alert is held, and looked at again at least daily: Sunday 10:00 first.
+    sunday_1000 = local(29, 10)
+    assert out.held_until == sunday_1000
+    assert out.state == Escalation(AlertStatus.OPEN, 0, 0, sunday_1000, RoutingState.HELD)
     assert not out.exhausted
+    again = domain.fire(school, snap, out.state, sunday_1000)
+    monday_0645 = local(30, 6, 45)  # the AP's duty starts; the SSO's only at 07:00
+    assert again.held_until == monday_0645
+    assert again.state == Escalation(AlertStatus.OPEN, 0, 0, monday_0645, RoutingState.HELD)
 
-    resumed = domain.fire(school, snap, out.state, monday_0645)
+    resumed = domain.fire(school, snap, again.state, monday_0645)
     assert [(type(a).__name__, a.step) for a in resumed.actions] == [("Skipped", 0), ("Fired", 1)]
     assert resumed.state == Escalation(AlertStatus.OPEN, 2, 0, local(30, 7, 45))
 
@@ -419,8 +425,9 @@ def test_a_policy_whose_targets_nobody_holds_is_unroutable(school: SchoolConfig)
     snap = PolicySnapshot("p", (StepSnapshot(("counselor",), 0, StepWhen.ALWAYS),), 0, 60)
     out = domain.fire(nobody, snap, domain.opened(snap, local(23, 10)), local(23, 10))
     assert [a.reason for a in out.actions if isinstance(a, Skipped)] == ["no one holds counselor"]
-    assert out.unroutable and out.held_until is None
-    assert out.state == Escalation(AlertStatus.OPEN, 0, 0, None)
+    # Never left without a timer: looked at again a day later.
+    assert out.unroutable and out.held_until == local(24, 10)
+    assert out.state == Escalation(AlertStatus.OPEN, 0, 0, local(24, 10), RoutingState.UNROUTABLE)
 
 
 # --- acknowledge, re-trigger, resolve ------------------------------------------------------------
@@ -430,7 +437,9 @@ def test_ack_stops_escalation_until_the_ack_timeout(school: SchoolConfig) -> Non
     snap = policy(school, "default")
     state = Escalation(AlertStatus.OPEN, 1, 0, local(23, 10, 30))
     acked = domain.acknowledge(snap, state, local(23, 10, 5))
-    assert acked == Escalation(AlertStatus.ACKNOWLEDGED, 1, 0, local(23, 12, 5))  # 120 min
+    assert acked == Escalation(
+        AlertStatus.ACKNOWLEDGED, 1, 0, local(23, 12, 5), RoutingState.ACKNOWLEDGED
+    )  # 120 min
 
 
 def test_ack_timeout_retriggers_from_step_zero(school: SchoolConfig) -> None:
@@ -448,7 +457,7 @@ def test_resolve_needs_an_outcome_note_and_stops_everything() -> None:
         with pytest.raises(Refusal, match="needs an outcome note"):
             domain.resolve(state, blank)
     assert domain.resolve(state, "spoke with family") == Escalation(
-        AlertStatus.RESOLVED, 1, 0, None
+        AlertStatus.RESOLVED, 1, 0, None, RoutingState.RESOLVED
     )
 
 
@@ -497,10 +506,11 @@ def test_email_names_the_alert_place_and_how_to_ack_and_nothing_about_students(
     )
 
 
-def test_rate_limit_spares_critical_alerts() -> None:
-    assert not domain.is_rate_limited(Severity.HIGH, 5, 6)
-    assert domain.is_rate_limited(Severity.HIGH, 6, 6)
+def test_rate_limit_spares_high_and_critical_alerts() -> None:
+    assert not domain.is_rate_limited(Severity.MEDIUM, 5, 6)
+    assert domain.is_rate_limited(Severity.MEDIUM, 6, 6)
     assert domain.is_rate_limited(Severity.LOW, 7, 6)
+    assert not domain.is_rate_limited(Severity.HIGH, 6, 6)
     assert not domain.is_rate_limited(Severity.CRITICAL, 60, 6)
 
 

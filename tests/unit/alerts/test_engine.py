@@ -159,6 +159,9 @@ async def test_a_concern_opens_an_alert_and_fires_step_zero_in_the_same_transact
         "step": 1,
         "repeat": 0,
         "next_step_at": T0 + timedelta(minutes=30),
+        "routing": "escalating",
+        "about_person_id": None,
+        "auto_resolve_at": None,
         "opened_at": T0,
         "last_seen_at": T0,
         "acknowledged_at": None,
@@ -228,8 +231,8 @@ async def test_repeats_fold_into_one_alert_with_a_count_until_it_is_resolved(
 
     rows = await engine.rows(store.alerts)
     assert sorted((r["dedup_key"], r["count"]) for r in rows) == [
-        ("check_missed:cafeteria", 3),
-        ("check_missed:gym", 1),
+        ("check_missed:cafeteria:2026-11-23", 3),
+        ("check_missed:gym:2026-11-23", 1),
     ]
     cafeteria = next(r for r in rows if r["zone_id"] == "cafeteria")
     assert cafeteria["last_seen_at"] == T0 + timedelta(minutes=5)

@@ -22,7 +22,7 @@ from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertHandlers
 from services.alerts.timers import Mailer, MailPolicy
-from tests.unit.alerts.conftest import SmtpSink
+from tests.unit.alerts.conftest import FROZEN_SCHOOL, SmtpSink
 from tests.unit.alerts.test_engine import NOTE, STUDENT, T0, concern
 
 
@@ -66,7 +66,11 @@ class Mail:
 def make_mail(url: str, tmp_path: Path, port: int, policy: MailPolicy | None = None) -> Mail:
     clock = ManualClock(T0)
     settings = Settings(
-        data_dir=tmp_path, nats_url="nats://127.0.0.1:1", alerts_db_url=url, smtp_port=port
+        data_dir=tmp_path,
+        nats_url="nats://127.0.0.1:1",
+        alerts_db_url=url,
+        smtp_port=port,
+        schools=str(FROZEN_SCHOOL),
     )
     kernel = create_kernel(settings, clock)
     return Mail(kernel, clock, Mailer(kernel.sessions, clock, settings, kernel.outbox, policy))
@@ -160,31 +164,50 @@ async def test_a_refused_mailbox_is_not_retried(mail: Mail, smtp_sink: SmtpSink)
     assert smtp_sink.messages == []
 
 
-async def test_emails_to_one_person_are_rate_limited_but_critical_ones_are_not(
+async def test_over_the_limit_low_emails_wait_for_one_digest_and_high_ones_go_at_once(
     alerts_db: str, tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
     mail = make_mail(alerts_db, tmp_path, smtp_sink.port, MailPolicy(per_person_limit=2))
+    to_sso = "d.rivera@lakeside.example.org"
     try:
-        await mail.raise_(concern(), concern(), concern())  # three alerts, each to the SSO
+        await mail.raise_(concern(), concern(), concern())  # three low alerts, each to the SSO
         assert await mail.mailer.run_once() == 3
-        assert [(r["status"]) for r in await mail.emails()] == [
-            "delivered",
-            "delivered",
-            "rate_limited",
-        ]
+        assert [r["status"] for r in await mail.emails()] == ["delivered", "delivered", "deferred"]
+        deferred = (await mail.emails())[2]
+        assert deferred["due_at"] == T0 + timedelta(minutes=30)  # the window allows one then
         # Decided when claimed, so recorded before the two sends' outcomes.
         assert await mail.attempts() == [
-            ("sso-rivera", "rate_limited", "over 2 emails in 0:30:00; not sent"),
+            (
+                "sso-rivera",
+                "rate_limited",
+                "over 2 emails in 0:30:00; deferred to a digest at 2026-11-23T14:30:00+00:00",
+            ),
             ("sso-rivera", "delivered", "attempt 1"),
             ("sso-rivera", "delivered", "attempt 1"),
         ]
-        await mail.raise_(concern("critical", "medical"))
-        assert await mail.mailer.run_once() == 2
-        assert [m["To"] for m in smtp_sink.messages].count("d.rivera@lakeside.example.org") == 3
-        mail.clock.advance(timedelta(minutes=31))  # the window has passed
+        # A high alert is never held back by the limit.
+        await mail.raise_(concern("high"))
+        assert await mail.mailer.run_once() == 1
+        assert [m["To"] for m in smtp_sink.messages].count(to_sso) == 3
+        # Another low one a minute later waits for the same digest.
+        mail.clock.advance(timedelta(minutes=1))
         await mail.raise_(concern())
         assert await mail.mailer.run_once() == 1
-        assert (await mail.emails())[-1]["status"] == "delivered"
+        assert (await mail.emails())[-1]["status"] == "deferred"
+        assert (await mail.emails())[-1]["due_at"] == T0 + timedelta(minutes=30)
+
+        mail.clock.advance(timedelta(minutes=28, seconds=59))
+        assert await mail.mailer.run_once() == 0  # not yet
+        mail.clock.advance(timedelta(seconds=1))  # T0 + 30 min: the first three left the window
+        assert await mail.mailer.run_once() == 2
+        assert [m["To"] for m in smtp_sink.messages].count(to_sso) == 4  # one digest for two
+        digest = smtp_sink.messages[-1]
+        assert digest["Subject"] == "[Lookout] 2 alerts held back by your email limit"
+        assert [r["status"] for r in await mail.emails()] == ["delivered"] * 5
+        assert (await mail.attempts())[-2:] == [
+            ("sso-rivera", "delivered", "digest of 2, attempt 1"),
+            ("sso-rivera", "delivered", "digest of 2, attempt 1"),
+        ]
     finally:
         await mail.kernel.engine.dispose()
 
