@@ -5,8 +5,12 @@ and the tests open no ports). A tiny asyncio HTTP server on the service's own ev
 
 - `/healthz` answers 200 while the event loop runs (liveness: a wedged process stops answering);
 - `/readyz` answers 200 once the service has started and its NATS connection is up, else 503;
+- both add one line per consumer stalled on a transient failure (durable, seconds, error type)
+  and stay 200 for it: a consumer waiting for its database is alive and will go on by itself,
+  and a restart would only hand its batch to the same outage;
 - `/metrics`: events processed by outcome, dead letters, events published, escalations fired,
-  and per-durable consumer lag (pending and unacknowledged), read from JetStream at scrape time.
+  per-durable consumer lag (pending and unacknowledged), read from JetStream at scrape time,
+  and per-durable stalls (`lookout_consumer_stalled` 1/0, `…_stalled_seconds`, `…_stalls_total`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from lookout.contracts.subjects import InvalidEvent, lookup
 
 if TYPE_CHECKING:
     from lookout.messaging import BatchOutcome
+    from lookout.stall import Stall
 
 log = logging.getLogger("lookout.health")
 ESCALATED = AlertEscalated.event_type()
@@ -82,10 +87,36 @@ class ServiceMetrics:
             ["service", "timer"],
             registry=r,
         )
-        for outcome in ("applied", "duplicate", "dead_lettered", "retried"):
+        self.stalled = Gauge(
+            "lookout_consumer_stalled",
+            "1 while the durable consumer holds a batch through a transient failure (retrying "
+            "it in place, fetching nothing else), else 0",
+            ["service", "stream", "consumer"],
+            registry=r,
+        )
+        self.stalled_seconds = Gauge(
+            "lookout_consumer_stalled_seconds",
+            "How long the durable consumer has been stalled (0 when it is not)",
+            ["service", "stream", "consumer"],
+            registry=r,
+        )
+        self.stalls = Counter(
+            "lookout_consumer_stalls",
+            "Stalls begun by the durable consumer (a short one between two scrapes counts too)",
+            ["service", "stream", "consumer"],
+            registry=r,
+        )
+        for outcome in ("applied", "duplicate", "dead_lettered", "retried", "handed_back"):
             self.events.labels(service, outcome)
         self.dead_letters.labels(service)
         self.escalations.labels(service)
+
+    def watch_stall(self, stream: str, stall: Stall) -> None:
+        """Read the consumer's stall at every scrape."""
+        labels = (self.service, stream, stall.durable)
+        self.stalled.labels(*labels).set_function(lambda: 1.0 if stall.active else 0.0)
+        self.stalled_seconds.labels(*labels).set_function(stall.seconds)
+        stall.on_stall = self.stalls.labels(*labels).inc
 
     def timer_caught_up(self, timer: str, now: datetime) -> None:
         self.timers_caught_up.labels(self.service, timer).set(now.timestamp())
@@ -97,6 +128,7 @@ class ServiceMetrics:
             "duplicate": outcome.duplicates,
             "dead_lettered": outcome.dead_lettered,
             "retried": outcome.retried,
+            "handed_back": outcome.handed_back,
         }
         for name, n in counts.items():
             if n > 0:  # a batch's bookkeeping may net a category below zero; count only gains
@@ -127,10 +159,12 @@ class HealthServer:
         jetstream: Callable[[], Any],
         host: str = "127.0.0.1",
         port: int = 0,
+        stalls: Callable[[], Sequence[Stall]] = list,
     ) -> None:
         self.metrics = metrics
         self.ready = ready
         self.consumers = consumers
+        self.stalls = stalls
         self.jetstream = jetstream
         self.host = host
         self.port = port
@@ -162,6 +196,12 @@ class HealthServer:
             self.metrics.lag.labels(*labels).set(info.num_pending or 0)
             self.metrics.ack_pending.labels(*labels).set(info.num_ack_pending or 0)
 
+    def _stalled(self) -> bytes:
+        """One line per stalled consumer. Not a failure of either probe: the consumer is alive
+        and goes on by itself when the database is back (a restart would not help)."""
+        lines = [stall.describe() + "\n" for stall in self.stalls() if stall.active]
+        return "".join(lines).encode()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readline(), 5.0)
@@ -192,11 +232,11 @@ class HealthServer:
         if method not in ("GET", "HEAD"):
             return "405 Method Not Allowed", text, b"method not allowed\n"
         if path == "/healthz":
-            return "200 OK", text, b"ok\n"
+            return "200 OK", text, b"ok\n" + self._stalled()
         if path == "/readyz":
             if self.ready():
-                return "200 OK", text, b"ready\n"
-            return "503 Service Unavailable", text, b"not ready\n"
+                return "200 OK", text, b"ready\n" + self._stalled()
+            return "503 Service Unavailable", text, b"not ready\n" + self._stalled()
         if path == "/metrics":
             # `?name[]=…` (as Prometheus' own handler takes it) narrows the answer to those
             # samples (a counter by its `_total` name), and asks JetStream for consumer lag

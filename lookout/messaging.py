@@ -3,13 +3,18 @@
 Error policy, in one place:
 - undecodable or schema-invalid messages, unknown schools and domain rejections are copied with
   the reason and the original bytes to `dlq.<service>`, then terminated — never retried forever;
-- a transient failure (database unavailable) naks the batch with backoff; the messages return;
+- a transient failure (database unavailable) holds the batch: the consumer fetches nothing else
+  and retries the same batch in place (0.5 s doubling to 5 s) until it commits, so a later event
+  of the stream never overtakes the one that failed (lookout/stall.py; the fetch loop keeps the
+  held messages alive on the server meanwhile);
 - any other failure is retried message by message, so one poison message is dead-lettered alone
-  and the rest of its batch is applied.
+  and the rest of its batch is applied (a transient failure during that pass holds the message
+  being applied, in place, the same way).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,6 +31,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS, InvalidEvent, parse_event, subject_of
 from lookout.nats_connect import broker_security, connect_options
+from lookout.stall import ConsumerStopping, Stall
 from lookout.storage import Inbox
 
 if TYPE_CHECKING:
@@ -144,7 +150,8 @@ class BatchOutcome:
     applied: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
-    retried: int = 0
+    retried: int = 0  # messages of a failed attempt that was retried in place, per attempt
+    handed_back: int = 0  # messages given back unapplied because the service stopped
 
 
 class EventConsumer:
@@ -169,14 +176,28 @@ class EventConsumer:
         self.after_commit = after_commit
         self.on_outcome: Callable[[BatchOutcome], None] | None = None  # metrics
 
-    async def consume_messages(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
-        outcome = await self._consume(msgs, apply)
+    async def consume_messages(
+        self, msgs: Sequence[Msg], apply: Apply, stall: Stall
+    ) -> BatchOutcome:
+        """Apply one batch under the error policy; returns only when every message of it was
+        acknowledged, dead-lettered, or (the service stopping during a stall) handed back."""
+        outcome = BatchOutcome()
+        try:
+            await self._consume(msgs, apply, stall, outcome)
+        except ConsumerStopping:
+            stall.handed_back()
+            for msg in msgs:  # the next fetch (this or another replica) gets them first
+                if not msg.is_acked:
+                    outcome.handed_back += 1
+                    with contextlib.suppress(Exception):  # else: redelivered after ack_wait
+                        await msg.nak()
         if self.on_outcome is not None:
             self.on_outcome(outcome)
         return outcome
 
-    async def _consume(self, msgs: Sequence[Msg], apply: Apply) -> BatchOutcome:
-        outcome = BatchOutcome()
+    async def _consume(
+        self, msgs: Sequence[Msg], apply: Apply, stall: Stall, outcome: BatchOutcome
+    ) -> None:
         valid: list[tuple[Msg, Event]] = []
         schools = self.known_schools()
         for msg in msgs:
@@ -190,14 +211,12 @@ class EventConsumer:
                 continue
             valid.append((msg, event))
         if not valid:
-            return outcome
+            return
         try:
-            await self._apply_together(valid, apply, outcome)
+            await self._apply_in_place(valid, apply, stall, outcome)
+        except ConsumerStopping:
+            raise
         except Exception as exc:
-            if is_transient(exc) or _racing_replica(exc, valid):
-                await self._retry_later(valid, exc)
-                outcome.retried += len(valid)
-                return outcome
             # Isolate the poison: apply one at a time, so only the bad one is dead-lettered.
             log.warning(
                 "event=batch_failed service=%s size=%d error=%s; applying one by one",
@@ -207,16 +226,35 @@ class EventConsumer:
             )
             for pair in valid:
                 try:
-                    await self._apply_together([pair], apply, outcome)
+                    await self._apply_in_place([pair], apply, stall, outcome)
+                except ConsumerStopping:
+                    raise
                 except Exception as one_exc:
-                    if is_transient(one_exc):
-                        await self._retry_later([pair], one_exc)
-                        outcome.retried += 1
-                    else:
-                        reason = f"processing failed: {type(one_exc).__name__}"
-                        await self.dead_letter(pair[0], reason)
-                        outcome.dead_lettered += 1
-        return outcome
+                    reason = f"processing failed: {type(one_exc).__name__}"
+                    await self.dead_letter(pair[0], reason)
+                    outcome.dead_lettered += 1
+
+    async def _apply_in_place(
+        self, pairs: Sequence[tuple[Msg, Event]], apply: Apply, stall: Stall, outcome: BatchOutcome
+    ) -> None:
+        """Apply `pairs` together; while the failure is worth retrying, hold them and retry the
+        same again after a pause (never nak and move on: what comes later must wait). Raises
+        the failure that is not worth retrying, or ConsumerStopping."""
+        retry = 0
+        while True:
+            try:
+                await self._apply_together(pairs, apply, outcome)
+            except Exception as exc:
+                if not (is_transient(exc) or _racing_replica(exc, pairs, retry)):
+                    stall.recovered()  # the database answered: what fails now is the batch
+                    raise
+                stall.failed(exc, len(pairs))
+                outcome.retried += len(pairs)
+                await stall.pause(retry)
+                retry += 1
+                continue
+            stall.recovered()
+            return
 
     async def _apply_together(
         self, pairs: Sequence[tuple[Msg, Event]], apply: Apply, outcome: BatchOutcome
@@ -239,6 +277,8 @@ class EventConsumer:
         # turns the redelivery into a no-op.
         dead: set[uuid.UUID] = set()
         for msg, event in pairs:
+            if msg.is_acked:  # settled by an earlier attempt that failed while acknowledging
+                continue
             if event.event_id in rejected and event.event_id not in dead:
                 dead.add(event.event_id)
                 await self.dead_letter(msg, rejected[event.event_id])
@@ -247,16 +287,6 @@ class EventConsumer:
                 await msg.term()  # a second copy of a refused event: already dead-lettered
             else:
                 await msg.ack()
-
-    async def _retry_later(self, pairs: Sequence[tuple[Msg, Event]], exc: BaseException) -> None:
-        log.warning(
-            "event=transient_failure service=%s size=%d error=%s",
-            self.service,
-            len(pairs),
-            type(exc).__name__,
-        )
-        for msg, _ in pairs:
-            await msg.nak(delay=backoff_seconds(_deliveries(msg)))
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate."""
@@ -285,16 +315,11 @@ def header_safe(text: str, limit: int = 1000) -> str:
     return text.encode("unicode_escape").decode("ascii")[:limit]
 
 
-def _racing_replica(exc: BaseException, pairs: Sequence[tuple[Msg, Event]]) -> bool:
+def _racing_replica(exc: BaseException, pairs: Sequence[tuple[Msg, Event]], retry: int) -> bool:
     """An inbox key clash on an early delivery: another replica is applying the same event
     (redelivered after ack_wait). Retrying soon finds it in the inbox; a clash that persists
-    past a few deliveries is a real poison and is isolated instead."""
-    return isinstance(exc, IntegrityError) and min(_deliveries(m) for m, _ in pairs) < 3
-
-
-def backoff_seconds(deliveries: int) -> float:
-    """0.5 s doubling per delivery, capped at 30 s."""
-    return float(min(30.0, 0.5 * 2 ** max(0, deliveries - 1)))
+    past a few deliveries and retries is a real poison and is isolated instead."""
+    return isinstance(exc, IntegrityError) and min(_deliveries(m) for m, _ in pairs) + retry < 3
 
 
 def _deliveries(msg: Msg) -> int:

@@ -54,7 +54,9 @@ class ServiceKernel:
             schools if schools is not None else load_schools(self.settings)
         )
         self.migrations = migrations
-        self.engine = make_engine(self.settings.database_url(name))
+        self.engine = make_engine(
+            self.settings.database_url(name), self.settings.sqlite_busy_timeout_seconds
+        )
         self.sessions = make_sessionmaker(self.engine)
         self.broker = make_broker(self.settings, on_reconnected=self._reconnected)
         self.outbox = Outbox(outbox)
@@ -98,16 +100,22 @@ class ServiceKernel:
         apply: Apply,
         *,
         subject: str | None = None,
+        subjects: Sequence[str] = (),
         name: str | None = None,
         description: str = "",
     ) -> StreamConsumer:
-        """This service's durable consumer on one stream (all of it, or only `subject`; give a
-        `name` when one service has two consumers on a stream): batches go to `apply` through
-        the consumer error policy, acknowledged after the commit."""
+        """This service's durable consumer on one stream (all of it, only `subject`, or only
+        `subjects`: several filters on one durable, whose events then reach `apply` in stream
+        order; give a `name` when one service has two consumers on a stream): batches go to
+        `apply` through the consumer error policy, acknowledged after the commit."""
+        if isinstance(subjects, str):
+            raise TypeError("consume: subjects must be a sequence of subjects, not one string")
+        if subject is not None and subjects:
+            raise ValueError("consume: give subject or subjects, not both")
         durable = f"{self.name}-{name or stream.lower()}"
         consumer = StreamConsumer(
             stream=stream,
-            subject=subject or STREAMS[stream][0],
+            subjects=tuple(subjects) or (subject or STREAMS[stream][0],),
             durable=durable,
             description=description,
             apply=apply,
@@ -116,6 +124,7 @@ class ServiceKernel:
         )
         self.stream_consumers.append(consumer)
         self.consumers.append((stream, durable))
+        self.metrics.watch_stall(stream, consumer.stall)
         return consumer
 
     async def prepare(self) -> None:
@@ -130,6 +139,7 @@ class ServiceKernel:
                 self.metrics,
                 ready=self.ready,
                 consumers=lambda: self.consumers,
+                stalls=lambda: [c.stall for c in self.stream_consumers],
                 jetstream=lambda: self.broker.connection.jetstream(),
                 host=self.settings.health_host,
                 port=self.settings.health_port,

@@ -10,7 +10,17 @@ events waiting ~5 s, the idle long-poll time, in 1 of ~50 fetches). So the loop 
 *one* message, which returns the moment one arrives, and then takes as many more as the server
 says are waiting (`num_pending` in that message's metadata), up to a batch: low latency when
 traffic is light, full batches under load, and a quiet connection when idle. The error policy
-stays in `EventConsumer`; this file only moves messages to it.
+stays in `EventConsumer`; this file only moves messages to it, one batch at a time, and keeps
+the batch in hand alive on the server (`in_progress`) for as long as it is held: through a slow
+commit, or a stall in which the policy retries the same batch until the database is back
+(lookout/stall.py). Nothing more is fetched meanwhile, so this consumer's stream order holds.
+
+Order with several replicas: they share the durable, and the server hands a later message to
+another replica's fetch while this one holds an earlier one (`max_ack_pending` is far above a
+batch). So the order that holds is each replica's own, not the durable's across replicas.
+
+A durable may filter on several subjects of its stream (NATS 2.10 `filter_subjects`): one
+consumer then receives, in stream order, events that separate durables would race.
 """
 
 from __future__ import annotations
@@ -22,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import NotFoundError
+
+from lookout.stall import Stall
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -46,11 +59,12 @@ RETRY_CAP_SECONDS = 5.0
 
 @dataclass
 class StreamConsumer:
-    """Durable `durable` on `stream`, filtered to `subject`; each fetched batch goes to
-    `consumer.consume_messages(batch, apply)`, which acknowledges after the commit."""
+    """Durable `durable` on `stream`, filtered to `subjects` (one or several); each fetched
+    batch goes to `consumer.consume_messages(batch, apply, stall)`, which acknowledges after
+    the commit."""
 
     stream: str
-    subject: str
+    subjects: tuple[str, ...]
     durable: str
     description: str
     apply: Apply
@@ -61,11 +75,27 @@ class StreamConsumer:
     _fetch: asyncio.Future[list[Msg]] | None = field(default=None, repr=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _repoll: bool = field(default=False, repr=False)
+    stall: Stall = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.subjects:
+            raise ValueError(f"consumer {self.durable}: subjects is empty")
+        self.subjects = tuple(self.subjects)
+        self.stall = Stall(self.durable, stopping=self._stopping)
+
+    @property
+    def subject(self) -> str:
+        """The filter subject of a single-subject durable (`subjects` for any)."""
+        if len(self.subjects) != 1:
+            raise ValueError(f"consumer {self.durable} filters on several subjects")
+        return self.subjects[0]
 
     def config(self) -> ConsumerConfig:
+        one = len(self.subjects) == 1
         return ConsumerConfig(
             durable_name=self.durable,
-            filter_subject=self.subject,
+            filter_subject=self.subjects[0] if one else None,
+            filter_subjects=None if one else list(self.subjects),
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.settings.consumer_ack_wait_seconds,
             max_ack_pending=max(1000, self.settings.consumer_batch_size * 4),
@@ -75,15 +105,56 @@ class StreamConsumer:
         extra = {}
         if self.settings.nats_inbox_prefix:  # fetch replies under the user's own inbox prefix
             extra["inbox_prefix"] = f"{self.settings.nats_inbox_prefix}.".encode()
-        self._subscription = await connection.jetstream().pull_subscribe(
-            self.subject, durable=self.durable, stream=self.stream, config=self.config(), **extra
-        )
+        js = connection.jetstream()
+        await self._update_if_changed(js)
+        # With several filters the subject argument only names one of them: nats-py creates the
+        # consumer from `config`, whose filter_subjects it leaves as they are.
+        self._subscription = await js.pull_subscribe(
+            self.subjects[0], durable=self.durable, stream=self.stream, config=self.config(),
+            **extra,
+        )  # fmt: skip
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.durable}")
 
+    async def _update_if_changed(self, js: JetStreamContext) -> None:
+        """pull_subscribe binds to an existing durable as it is: a durable created by an older
+        version (another filter, ack_wait) is brought to this one's config first."""
+        try:
+            info = await js.consumer_info(self.stream, self.durable)
+        except NotFoundError:
+            return  # pull_subscribe creates it
+        ours, theirs = self.config(), info.config
+        if (
+            _filters(theirs) == set(self.subjects)
+            and theirs.ack_wait == ours.ack_wait
+            and theirs.max_ack_pending == ours.max_ack_pending
+        ):
+            return
+        log.warning("event=consumer_updated consumer=%s stream=%s", self.durable, self.stream)
+        ours.name = self.durable
+        await js.add_consumer(self.stream, config=ours)  # create-or-update on NATS 2.10+
+
     async def deliver(self, msgs: list[Msg]) -> BatchOutcome:
-        """Apply one batch (the fetch loop's body; tests hand batches in directly)."""
-        return await self.consumer.consume_messages(msgs, self.apply)
+        """Apply one batch (the fetch loop's body; tests hand batches in directly), keeping its
+        messages alive on the server until the policy has settled every one of them."""
+        keeper = asyncio.create_task(self._keep_alive(msgs), name=f"keep-alive:{self.durable}")
+        try:
+            return await self.consumer.consume_messages(msgs, self.apply, self.stall)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_alive(self, msgs: list[Msg]) -> None:
+        """Tell the server, three times per ack_wait, that the unsettled messages are still
+        being worked on: it neither redelivers them nor counts them as lost."""
+        every = self.settings.consumer_ack_wait_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            for msg in msgs:
+                if not msg.is_acked:
+                    with contextlib.suppress(Exception):  # connection down: retried next round
+                        await msg.in_progress()
 
     async def _run(self) -> None:
         assert self._subscription is not None
@@ -150,7 +221,9 @@ class StreamConsumer:
             return []
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop fetching; a batch being applied finishes (and is acknowledged) first."""
+        """Stop fetching; a batch being applied finishes (and is acknowledged) first. A batch
+        held through a stall is handed back at once when it is pausing between retries, else
+        when the attempt in flight gives up (the database's own timeout; the grace caps it)."""
         self._stopping.set()
         if self._fetch is not None and not self._fetch.done():
             self._fetch.cancel()
@@ -166,3 +239,9 @@ class StreamConsumer:
             with contextlib.suppress(Exception):  # the connection may already be closed
                 await self._subscription.unsubscribe()
             self._subscription = None
+
+
+def _filters(config: ConsumerConfig) -> set[str]:
+    if config.filter_subjects:
+        return set(config.filter_subjects)
+    return {config.filter_subject} if config.filter_subject else set()

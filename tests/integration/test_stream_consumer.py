@@ -37,7 +37,7 @@ class Recorder:
         self.batches: list[list[bytes]] = []
         self.arrived = asyncio.Queue[list[bytes]]()
 
-    async def consume_messages(self, msgs: Sequence[Msg], apply: Any) -> None:
+    async def consume_messages(self, msgs: Sequence[Msg], apply: Any, stall: Any) -> None:
         batch = [m.data for m in msgs]
         for m in msgs:
             await m.ack()
@@ -53,7 +53,7 @@ async def loop_on(
     recorder = Recorder()
     consumer = StreamConsumer(
         stream=STREAM,
-        subject="looptest.>",
+        subjects=("looptest.>",),
         durable="looptest",
         description="",
         apply=cast(Any, None),
