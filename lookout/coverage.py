@@ -549,7 +549,9 @@ def _collapse(labels: list[str]) -> list[str]:
     if concerns:
         text = _some_concerns(concerns, every)
         if follow == concerns:
-            text += " and their follow_up_missed"
+            text += (
+                " and its follow_up_missed" if len(concerns) == 1 else " and their follow_up_missed"
+            )
             follow = []
         out.append(text)
     if follow:

@@ -197,3 +197,59 @@ def test_up_with_unreachable_nats_url_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot reach NATS at nats://127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.output
+
+
+# --- check school ------------------------------------------------------------------------------
+
+
+def test_check_school_passes_the_shipped_example() -> None:
+    result = runner.invoke(app, ["check", "school", str(EXAMPLE_SCHOOL)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout.splitlines()
+    assert out[0] == (
+        "Lakeside High School (lhs), America/Chicago time; looked at the week of Mon 2026-11-30; "
+        "no-school day Thu 2026-11-26; day before a break Wed 2026-11-25"
+    )
+    assert not any(line.startswith("ERROR") for line in out)
+    assert out[-1].startswith("0 error(s), ")
+    assert out[-1].endswith(" notice(s): every high or critical alert reaches someone")
+
+
+def test_check_school_fails_the_original_example_with_its_friday_evening(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.unit.test_coverage import DEFAULT_HIGH, ORIGINAL
+
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(ORIGINAL), encoding="utf-8")
+    result = runner.invoke(app, ["check", "school", str(path)])
+    assert result.exit_code == 1, result.output
+    out = result.stdout.splitlines()
+    assert (
+        f"ERROR  Fri 17:30-Mon 06:45: {DEFAULT_HIGH} -> policy default: reaches nobody within "
+        "15 minutes"
+    ) in out
+    assert sum(line.startswith("ERROR") for line in out) == 9
+    assert out[-1].startswith("9 error(s), ")
+    assert out[-1].endswith(": high or critical alerts can go unanswered")
+
+
+def test_check_school_bad_file_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
+    text = EXAMPLE_SCHOOL.read_text(encoding="utf-8").replace(
+        "delay_minutes: 10}", "delay_minutes: -10}"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["check", "school", str(bad)])
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert line.startswith(f"lookout: error: {bad}: escalation_policies.0.steps.1.delay_minutes: ")
+    assert result.stdout == ""
+
+
+def test_check_school_missing_file_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", "school", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"lookout: error: {tmp_path / 'nope.yaml'}: cannot read (No such file or directory)"
+    )
