@@ -59,12 +59,15 @@ def inbox_prefix(user: str) -> str:
 SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
     "patrol": (
         patrol_events.CheckMissed,
+        patrol_events.CheckRecovered,
         patrol_events.CheckWindowClosed,
+        patrol_events.FollowUpCompleted,
         patrol_events.FollowUpDue,
         patrol_events.FollowUpMissed,
         patrol_events.UnannouncedCheckScheduled,
         patrol_events.PatrolFocusPublished,
         alert_events.HeartbeatMissed,
+        alert_events.HeartbeatResumed,
     ),
     "visitors": (
         visitor_events.VisitorCheckedIn,
@@ -84,21 +87,9 @@ SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
     "reports": (report_events.WeeklySummarySent,),
 }
 
-# The events that open an alert: one durable consumer each (services/alerts/app.py RAISED_BY;
-# a unit test keeps the two lists equal).
-ALERT_RAISERS: tuple[type[Event], ...] = (
-    patrol_events.CheckMissed,
-    patrol_events.FollowUpMissed,
-    alert_events.HeartbeatMissed,
-    visitor_events.ScreeningFlagged,
-    visitor_events.VisitorOverdue,
-    visitor_events.VisitorOutOfBounds,
-)
-
-
-def raiser_consumer(model: type[Event]) -> tuple[str, str]:
-    spec = BY_MODEL[model]
-    return spec.stream, f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}"
+# The alerts service reads these streams through one filtered durable each
+# (services/alerts/app.py INPUTS; a unit test keeps the two equal).
+ALERT_INPUT_STREAMS: tuple[str, ...] = ("PATROL", "ALERTS", "VISITORS")
 
 
 # (stream, consumer name) per service; the durable is `<service>-<name>`.
@@ -107,8 +98,7 @@ SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
     "visitors": (("VISITORS", "sightings"),),
     "alerts": (
         ("CONCERNS", "concerns"),
-        *(raiser_consumer(m) for m in ALERT_RAISERS),
-        raiser_consumer(visitor_events.VisitorCheckedOut),  # resolves a visit's alerts
+        *((stream, stream.lower()) for stream in ALERT_INPUT_STREAMS),
     ),
     # The read model reads every domain stream.
     "reports": (

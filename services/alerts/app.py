@@ -6,6 +6,7 @@ Run with `lookout run alerts` (or `faststream run services.alerts.app:create_app
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from lookout.contracts.visitors import (
     VisitorOutOfBounds,
     VisitorOverdue,
 )
-from lookout.messaging import Apply
+from lookout.coverage import log_coverage_gaps
 from lookout.queries import answer, command_subject, query_subject, request_subscriber
 from lookout.service import ServiceKernel, by_type
 from lookout.ticker import Ticker
@@ -57,16 +58,15 @@ from services.alerts.timers import (
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Events that raise an alert, each through its own filtered durable consumer (their streams
-# carry much else this service does not read, such as every checkpoint scan).
-RAISED_BY: tuple[type[Event], ...] = (
-    CheckMissed,
-    FollowUpMissed,
-    HeartbeatMissed,
-    ScreeningFlagged,
-    VisitorOverdue,
-    VisitorOutOfBounds,
-)
+# What this service reads from the other streams: one durable per stream, filtered to these
+# subjects (the streams carry much else, such as every checkpoint scan). One durable keeps
+# stream order between the events about one thing: a visitor's checkout never overtakes the
+# overdue or out-of-bounds report before it, nor a recovered check its missed one.
+INPUTS: dict[str, tuple[type[Event], ...]] = {
+    "PATROL": (CheckMissed, CheckRecovered, FollowUpMissed, FollowUpCompleted),
+    "ALERTS": (HeartbeatMissed, HeartbeatResumed),
+    "VISITORS": (ScreeningFlagged, VisitorOverdue, VisitorOutOfBounds, VisitorCheckedOut),
+}
 
 
 def create_kernel(settings: Settings | None = None, clock: Clock | None = None) -> ServiceKernel:
@@ -182,32 +182,34 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
         apply_concerns,
         description="A raised concern opens (or folds into) an alert; a resolved one resolves it.",
     )
-    for model in RAISED_BY:
-        _filtered(kernel, model, by_type({model: handlers.raise_alerts}), "Raises an alert")
-    _filtered(
-        kernel,
-        VisitorCheckedOut,
-        by_type({VisitorCheckedOut: handlers.visitors_left}),
-        "Resolves the visit's overdue / out-of-bounds alerts",
-    )
-    _filtered(
-        kernel,
-        HeartbeatResumed,
-        by_type({HeartbeatResumed: handlers.heartbeats_resumed}),
-        "Resolves the lone-worker alarm about the officer",
-    )
-    _filtered(
-        kernel,
-        CheckRecovered,
-        by_type({CheckRecovered: handlers.checks_recovered}),
-        "Resolves the zone's missed-check alert of the day once no window is missed",
-    )
-    _filtered(
-        kernel,
-        FollowUpCompleted,
-        by_type({FollowUpCompleted: handlers.follow_ups_completed}),
-        "Resolves the missed re-check's alert",
-    )
+    raises = handlers.raise_alerts
+    applies = {
+        "PATROL": by_type(
+            {
+                CheckMissed: raises,
+                CheckRecovered: handlers.checks_recovered,
+                FollowUpMissed: raises,
+                FollowUpCompleted: handlers.follow_ups_completed,
+            }
+        ),
+        "ALERTS": by_type({HeartbeatMissed: raises, HeartbeatResumed: handlers.heartbeats_resumed}),
+        "VISITORS": by_type(
+            {
+                ScreeningFlagged: raises,
+                VisitorOverdue: raises,
+                VisitorOutOfBounds: raises,
+                VisitorCheckedOut: handlers.visitors_left,
+            }
+        ),
+    }
+    for stream, models in INPUTS.items():
+        kernel.consume(
+            stream,
+            applies[stream],
+            subjects=[BY_MODEL[m].wildcard for m in models],
+            description="Raises, and clears, alerts: "
+            + "; ".join(BY_MODEL[m].description for m in models),
+        )
 
     def school(message: NatsMessage) -> str:
         return str(message.raw_message.subject.split(".")[1])
@@ -233,19 +235,13 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
         return await answer(body, ListRequest, lambda r: commands.list(school(message), r))
 
     app = kernel.app(router)
+    app.on_startup(lambda: _warn_coverage_gaps(kernel))
     app.after_startup(timers.start)
     app.on_shutdown(timers.stop)
     return app, timers
 
 
-def _filtered(kernel: ServiceKernel, model: type[Event], apply: Apply, what: str) -> None:
-    spec = BY_MODEL.get(model)
-    if spec is None:  # not in the catalogue (yet): nothing can publish it
-        return
-    kernel.consume(
-        spec.stream,
-        apply,
-        subject=spec.wildcard,
-        name=f"{spec.stream.lower()}-{spec.type.replace('.', '-').replace('_', '-')}",
-        description=f"{what}: {spec.description}",
-    )
+async def _warn_coverage_gaps(kernel: ServiceKernel) -> None:
+    """Start-up: say (as warnings) where a school's policies leave high or critical alerts
+    reaching nobody within 15 minutes; `lookout check school` lists them all."""
+    log_coverage_gaps(kernel.schools, logging.getLogger("lookout.alerts.coverage"))

@@ -145,10 +145,16 @@ async def test_the_cli_acks_resolves_shows_and_lists_over_request_reply(
         "lookout: error: resolving an alert needs an outcome note (--note)\n",
     )
     unknown = str(uuid.UUID(int=7))
-    missing = await run("alerts", "ack", unknown)
+    missing = await run("alerts", "ack", unknown, "--by", "ap-chen")
     assert (missing.exit_code, missing.stderr) == (
         1,
         f"lookout: error: unknown alert {unknown} in school 'lhs'\n",
+    )
+    # Only a person of the school may acknowledge (the CLI's default `--by cli` is nobody).
+    nobody = await run("alerts", "ack", aid)
+    assert (nobody.exit_code, nobody.stderr) == (
+        1,
+        "lookout: error: by_person_id: not a person of school 'lhs'\n",
     )
 
     clock.advance(timedelta(minutes=3))

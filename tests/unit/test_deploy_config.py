@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from lookout.cli import app as cli_app
 from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.deploy_nats import (
-    ALERT_RAISERS,
+    ALERT_INPUT_STREAMS,
     SERVICE_CONSUMERS,
     deployment_users,
     durable,
@@ -180,7 +180,7 @@ def test_permissions_cover_exactly_the_services_consumers_and_requests(
             assert any(covers(pattern, s) for s in requests), pattern
 
 
-def test_alert_raisers_match_the_alerts_service() -> None:
-    from services.alerts.app import RAISED_BY
+def test_alert_input_streams_match_the_alerts_service() -> None:
+    from services.alerts.app import INPUTS
 
-    assert tuple(ALERT_RAISERS) == tuple(RAISED_BY)
+    assert tuple(ALERT_INPUT_STREAMS) == tuple(INPUTS)
