@@ -54,6 +54,7 @@ from services.alerts.store import (
 )
 
 log = logging.getLogger("lookout.alerts.timers")
+DIGEST_NAMESPACE = uuid.UUID("3f0b8e59-2a51-4c1e-9d7e-5b8d2f6c9a10")
 
 
 class EscalationTimers:
@@ -291,7 +292,7 @@ class Mailer:
         )
         return _Claimed(
             tuple(r.id for r in rows),
-            f"{first.notification_id}-digest",
+            str(uuid.uuid5(DIGEST_NAMESPACE, first.notification_id)),  # stable across retries
             tuple(r.alert_id for r in rows),
             first.school_id,
             first.person_id,
