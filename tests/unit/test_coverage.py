@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lookout.config import EXAMPLE_SCHOOL, load_school
+from lookout.contracts.alerts import NotificationRoute
+from lookout.contracts.patrol import Severity
 from lookout.coverage import (
     FALLBACK_POLICY,
     Calendar,
@@ -330,8 +332,8 @@ def test_check_runs_quickly_on_the_example_school() -> None:
 
 def engine_walk(config: SchoolConfig, policy: Any, opened: datetime) -> Reach:
     """Drive services.alerts.domain as the escalation ticker does: fire at each due time, until
-    it exhausts the policy or holds the alert. Only the policy's own steps count (not an
-    on-call fallback)."""
+    it exhausts the policy or holds the alert (fired as a low alert: a high or critical one would
+    go to the on-call safety net instead, which is no step of the policy)."""
     from services.alerts import domain
 
     snapshot = domain.PolicySnapshot.of(policy)
@@ -343,9 +345,9 @@ def engine_walk(config: SchoolConfig, policy: Any, opened: datetime) -> Reach:
         now = state.next_step_at
         if now is None:
             break
-        outcome = domain.fire(config, snapshot, state, now)
+        outcome = domain.fire(config, snapshot, state, now, severity=Severity.LOW)
         for action in outcome.actions:
-            if isinstance(action, domain.Fired) and action.step < steps:
+            if isinstance(action, domain.Fired) and action.route is NotificationRoute.POLICY:
                 if first is None:
                     first = (now, tuple(p.id for p in action.notified))
                 last_fired = last_fired or action.step == steps - 1
