@@ -111,8 +111,8 @@ def asyncapi_document(services: Sequence[str], settings: Settings) -> dict[str, 
     schemas = components.setdefault("schemas", {})
     schemas.update(catalogue_schemas())
     for message in components.get("messages", {}).values():
-        channel = _channel_for_message(doc, message)
-        events = [s for s in CATALOGUE if channel and subject_matches(channel, s.wildcard)]
+        filters = _subjects_for_message(doc, message)
+        events = [s for s in CATALOGUE if any(subject_matches(f, s.wildcard) for f in filters)]
         if events:
             message["payload"] = {
                 "oneOf": [{"$ref": SCHEMA_REF.format(model=s.model.__name__)} for s in events]
@@ -137,14 +137,20 @@ def _add_stream_consumer(doc: dict[str, Any], service: str, consumer: Any) -> No
     same shape as FastStream's, so the catalogue fills in its payload like the others."""
     title = f"{service}:{consumer.durable.removeprefix(service + '-')}"
     message = f"{title}:SubscribeMessage"
+    subjects = list(consumer.subjects)
+    # A durable with several filter subjects has no one address (AsyncAPI: null, unknown);
+    # its subjects are listed, and the catalogue matches each of them.
+    one = subjects[0] if len(subjects) == 1 else None
+    binding: dict[str, Any] = {"subject": one} if one else {"subjects": subjects}
     doc.setdefault("channels", {})[title] = {
-        "address": consumer.subject,
+        "address": one,
         "description": consumer.description,
         "servers": [{"$ref": f"#/servers/{server}"} for server in doc.get("servers", {})],
         "messages": {"SubscribeMessage": {"$ref": f"#/components/messages/{message}"}},
-        "bindings": {"nats": {"subject": consumer.subject, "bindingVersion": "custom"}},
+        "bindings": {"nats": {**binding, "bindingVersion": "custom"}},
         "x-lookout-durable": consumer.durable,
         "x-lookout-stream": consumer.stream,
+        "x-lookout-subjects": subjects,
     }
     doc.setdefault("operations", {})[title] = {
         "action": "receive",
@@ -171,13 +177,16 @@ def _event_entry(spec: Subject) -> dict[str, str]:
     }
 
 
-def _channel_for_message(doc: dict[str, Any], message: dict[str, Any]) -> str | None:
+def _subjects_for_message(doc: dict[str, Any], message: dict[str, Any]) -> list[str]:
+    """The subject filters of the channel the message belongs to (none: not found)."""
     title = message.get("title", "")
     for channel in doc.get("channels", {}).values():
         for ref in channel.get("messages", {}).values():
             if ref.get("$ref", "").rsplit("/", 1)[-1] == title:
-                return str(channel.get("address"))
-    return None
+                if "x-lookout-subjects" in channel:
+                    return list(channel["x-lookout-subjects"])
+                return [str(channel["address"])] if channel.get("address") else []
+    return []
 
 
 def _uses_empty(doc: dict[str, Any]) -> bool:
