@@ -15,16 +15,19 @@ The walk (the engine's rules): the first policy in file order whose categories a
 match routes the alert, else the built-in fallback. Step 0 is due its delay after opening, each
 next step its delay after the one before; a new pass starts `max(1, longest delay)` minutes
 after a pass's last step; there are `repeat + 1` passes. A step that does not apply or whose
-targets are all off duty is skipped and the next step tried at the same moment. A whole cycle
-of skipped steps reaches nobody: the engine then holds the alert (or, for high and critical,
-falls back to its on-call people), which is not the policy's coverage, so the walk ends there.
+targets are all off duty is skipped and the next step tried at the same moment. The officer a
+lone-worker alarm is about never counts as reached (it is walked with each SSO as the silent
+one). A whole cycle of skipped steps reaches nobody: the engine then holds the alert (or, for
+high and critical, falls back to its on-call people), which is not the policy's coverage, so
+the walk ends there.
 
 High and critical findings are errors; low and medium ones are notices (the engine may hold
 those until someone is reachable).
 
 The walk runs on minute-by-minute tables of who is reachable, built from the moments at which
-duty and school hours change, and is memoised per policy: every category and severity routed to
-a policy behaves alike.
+duty and school hours change, and is memoised per policy (and silent officer): every category
+and severity routed to a policy behaves alike. A 15-minute slot is a gap if an alert opened at
+any minute of it is one.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class Route:
     label: str  # `conflict`, `heartbeat_missed`, `follow_up_missed (conflict)`
     match: frozenset[str]
     severity: Severity
+    about_an_officer: bool = False  # a lone-worker alarm: its silent officer cannot answer it
 
 
 def alert_kinds() -> list[Route]:
@@ -94,7 +98,7 @@ def alert_kinds() -> list[Route]:
         ("visitor_overdue", Severity.MEDIUM),
         ("visitor_out_of_bounds", Severity.HIGH),
     ]
-    routes += [Route(name, frozenset({name}), s) for name, s in fixed]
+    routes += [Route(name, frozenset({name}), s, name == "heartbeat_missed") for name, s in fixed]
     # A missed welfare re-check carries its concern's category and severity.
     routes += [
         Route(f"follow_up_missed ({c.value})", frozenset({"follow_up_missed", c.value}), s)
@@ -114,6 +118,11 @@ def policy_for(school: SchoolConfig, route: Route) -> EscalationPolicyConfig:
 
 
 # --- who is reachable, minute by minute ----------------------------------------------------------
+
+
+# A policy (its index in the file, -1: the fallback) walked for an alert about an officer (the
+# silent one of a lone-worker alarm, never counted as reached) or None.
+_Variant = tuple[int, str | None]
 
 
 class _Stretch:
@@ -136,7 +145,7 @@ class _Stretch:
             n = min(SLOT_MINUTES, minutes - m)
             for when in StepWhen:
                 self.table[when] += day[when][k : k + n]
-        self._steps: dict[int, list[list[int]]] = {}
+        self._steps: dict[_Variant, list[list[int]]] = {}
 
     def _day(self, day: date) -> dict[StepWhen, list[int]]:
         """One local day's tables: duty and school hours only change at midnight, the first and
@@ -170,12 +179,13 @@ class _Stretch:
     def moment_at(self, minute: int) -> datetime:
         return (self.base + timedelta(minutes=minute)).astimezone(self.tz)
 
-    def steps(self, key: int, policy: EscalationPolicyConfig) -> list[list[int]]:
-        """Per step, per minute: the on-duty people the step would reach (0: skipped)."""
+    def steps(self, key: _Variant, policy: EscalationPolicyConfig) -> list[list[int]]:
+        """Per step, per minute: the on-duty people the step would reach (0: skipped), never
+        the officer a lone-worker alarm is about."""
         if key not in self._steps:
             rows = []
             for step in policy.steps:
-                wanted = {p.id for p in self.school.people_for(step.targets)}
+                wanted = {p.id for p in self.school.people_for(step.targets)} - {key[1]}
                 mask = sum(1 << n for n, p in enumerate(self.people) if p.id in wanted)
                 rows.append([v & mask for v in self.table[step.when]])
             self._steps[key] = rows
@@ -188,11 +198,9 @@ def _walk_length(policy: EscalationPolicyConfig) -> int:
     return (policy.repeat + 1) * (sum(delays) + max(1, *delays)) + 1
 
 
-@dataclass(frozen=True)
-class _Walk:
-    first_minute: int | None  # when the policy first reaches someone
-    first_mask: int
-    misses_last_step: bool  # reached someone, never the last step (skipped when due)
+# A walk's result: when the policy first reaches someone (None: never), whom (a bit per
+# person), and whether it reached someone but never its last step (skipped when due).
+_Walk = tuple[int | None, int, bool]
 
 
 @dataclass(frozen=True)
@@ -200,16 +208,16 @@ class _Timing:
     delays: tuple[int, ...]
     gap: int  # before a repeated pass: the longest delay, at least one minute
     repeat: int
+    last: int  # the last step's index
 
     @classmethod
     def of(cls, policy: EscalationPolicyConfig) -> _Timing:
         delays = tuple(s.delay_minutes for s in policy.steps)
-        return cls(delays, max(1, *delays), policy.repeat)
+        return cls(delays, max(1, *delays), policy.repeat, len(delays) - 1)
 
 
 def _walk(steps: list[list[int]], timing: _Timing, opened: int) -> _Walk:
-    delays, gap, repeat = timing.delays, timing.gap, timing.repeat
-    last = len(delays) - 1
+    delays, gap, repeat, last = timing.delays, timing.gap, timing.repeat, timing.last
     at, i, r = opened + delays[0], 0, 0
     first: int | None = None
     first_mask = 0
@@ -236,7 +244,7 @@ def _walk(steps: list[list[int]], timing: _Timing, opened: int) -> _Walk:
             break
         if mask:  # after a step that fired, the next one waits its delay; a skip does not
             at += wait
-    return _Walk(first, first_mask, first is not None and not last_fired)
+    return first, first_mask, first is not None and not last_fired
 
 
 @dataclass(frozen=True)
@@ -249,9 +257,13 @@ class Reach:
 
 
 def reaches(
-    school: SchoolConfig, policy: EscalationPolicyConfig, opened: Sequence[datetime]
+    school: SchoolConfig,
+    policy: EscalationPolicyConfig,
+    opened: Sequence[datetime],
+    about: str | None = None,
 ) -> list[Reach]:
-    """The policy's walk for alerts opened at each of `opened` (minute precision)."""
+    """The policy's walk for alerts opened at each of `opened` (minute precision); `about`: the
+    officer a lone-worker alarm is about, who is never reached by it."""
     if not opened:
         return []
     tz = school.tz
@@ -259,14 +271,14 @@ def reaches(
     stretch = _Stretch(school, first_day, 1)
     span = max(stretch.minute_of(o) for o in opened) + _walk_length(policy) + DAY_MINUTES
     stretch = _Stretch(school, first_day, span)
-    steps = stretch.steps(0, policy)
+    steps = stretch.steps((0, about), policy)
     timing = _Timing.of(policy)
     out = []
     for moment in opened:
-        walk = _walk(steps, timing, stretch.minute_of(moment))
-        at = None if walk.first_minute is None else stretch.moment_at(walk.first_minute)
-        people = tuple(p.id for n, p in enumerate(school.people) if walk.first_mask >> n & 1)
-        out.append(Reach(at, people, walk.misses_last_step))
+        first, mask, misses = _walk(steps, timing, stretch.minute_of(moment))
+        at = None if first is None else stretch.moment_at(first)
+        people = tuple(p.id for n, p in enumerate(school.people) if mask >> n & 1)
+        out.append(Reach(at, people, misses))
     return out
 
 
@@ -388,55 +400,86 @@ def check_school(school: SchoolConfig) -> CoverageReport:
     cal = calendar_for(school)
     routes = alert_kinds()
     chosen = [policy_for(school, r) for r in routes]
-    policies: dict[int, EscalationPolicyConfig] = {}
-    for p in chosen:
-        policies.setdefault(_key(school, p), p)
+    officers = [p.id for p in school.people_for([Role.SSO.value])] or [None]
+    # An alarm about an officer is walked once for each officer who could be the silent one.
+    variants = [
+        tuple((_key(school, p), o) for o in (officers if r.about_an_officer else [None]))
+        for r, p in zip(routes, chosen, strict=True)
+    ]
+    policies: dict[_Variant, EscalationPolicyConfig] = {}
+    for vs, p in zip(variants, chosen, strict=True):
+        for v in vs:
+            policies.setdefault(v, p)
     longest = max(_walk_length(p) for p in policies.values())
     days: list[tuple[str, date, int]] = [("week", cal.week_of, 7)]
     if cal.no_school_day is not None:
         days.append((_NO_SCHOOL_DAY, cal.no_school_day, 1))
     if cal.before_break is not None:
         days.append((_BEFORE_BREAK, cal.before_break, 1))
-    # per stretch, per policy: the slots an alert opened in (at any minute) lands badly
-    slots: dict[str, dict[int, _Slots]] = {}
+    # per stretch, per policy variant: the slots an alert opened in (at any minute) lands badly
+    slots: dict[str, dict[_Variant, _Slots]] = {}
     for name, first, count in days:
         stretch = _Stretch(school, first, count * DAY_MINUTES + longest + DAY_MINUTES)
         openings = _openings(stretch, first, count)
         slots[name] = {
             key: _slots_of(stretch.steps(key, p), p, openings) for key, p in policies.items()
         }
-    findings: list[Finding] = []
-    groups: dict[tuple[int, Level], list[Route]] = {}
-    for route, policy in zip(routes, chosen, strict=True):
+    # Categories whose alerts land alike (same policy, same times) share a line.
+    gap_lines: dict[tuple[str, Level, tuple[str, ...]], list[Route]] = {}
+    miss_lines: dict[tuple[str, Level, tuple[str, ...], str], list[Route]] = {}
+    for route, vs in zip(routes, variants, strict=True):
         level = Level.ERROR if route.severity in _URGENT else Level.NOTICE
-        groups.setdefault((_key(school, policy), level), []).append(route)
-    for (key, level), members in groups.items():
-        policy = policies[key]
-        kinds = _describe(members)
-        week = slots["week"][key]
-        gap_ranges = _ranges(week.gaps, 7, cyclic=True, label=None, first=cal.week_of)
-        miss_ranges = _ranges(week.misses, 7, cyclic=True, label=None, first=cal.week_of)
-        for name, day, _count in days[1:]:
-            special = slots[name][key]
-            normal = slots["week"][key]
-            weekday = day.weekday() * _SLOTS_PER_DAY
-            for attr, out in (("gaps", gap_ranges), ("misses", miss_ranges)):
-                mine: frozenset[int] = getattr(special, attr)
-                usual = {s - weekday for s in getattr(normal, attr)}
-                usual = {s for s in usual if 0 <= s < _SLOTS_PER_DAY}
-                if mine != usual:
-                    out += _ranges(mine, 1, cyclic=False, label=name, first=day)
-        findings += [Finding(level, Problem.GAP, policy.name, kinds, (r,)) for r in gap_ranges]
-        if miss_ranges:
+        policy = policies[vs[0]]
+        gaps, misses = _times(slots, vs, days, cal)
+        if gaps:
+            gap_lines.setdefault((policy.name, level, gaps), []).append(route)
+        if misses:
             last = policy.steps[-1]
             step = ", ".join(last.targets) + (
                 "" if last.when is StepWhen.ALWAYS else f", {last.when.value.replace('_', ' ')}"
             )
-            findings.append(
-                Finding(level, Problem.ENDS_SKIPPED, policy.name, kinds, tuple(miss_ranges), step)
-            )
+            miss_lines.setdefault((policy.name, level, misses, step), []).append(route)
+    findings = [
+        Finding(level, Problem.GAP, name, _describe(members), (when,))
+        for (name, level, times), members in gap_lines.items()
+        for when in times
+    ]
+    findings += [
+        Finding(level, Problem.ENDS_SKIPPED, name, _describe(members), times, step)
+        for (name, level, times, step), members in miss_lines.items()
+    ]
     findings.sort(key=lambda f: (f.level is not Level.ERROR, f.problem is not Problem.GAP))
     return CoverageReport(school.id, cal, tuple(findings))
+
+
+def _times(
+    slots: Mapping[str, Mapping[_Variant, _Slots]],
+    variants: Iterable[_Variant],
+    days: list[tuple[str, date, int]],
+    cal: Calendar,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The opening times (readable ranges) of gaps and of escalations missing the last step.
+    A special day is listed only where it differs from the same weekday of the normal week."""
+    week = _union(slots["week"], variants)
+    gaps = _ranges(week.gaps, 7, cyclic=True, label=None, first=cal.week_of)
+    misses = _ranges(week.misses, 7, cyclic=True, label=None, first=cal.week_of)
+    for name, day, _count in days[1:]:
+        special = _union(slots[name], variants)
+        weekday = day.weekday() * _SLOTS_PER_DAY
+        for attr, out in (("gaps", gaps), ("misses", misses)):
+            mine: frozenset[int] = getattr(special, attr)
+            usual = {s - weekday for s in getattr(week, attr)}
+            if mine != {s for s in usual if 0 <= s < _SLOTS_PER_DAY}:
+                out += _ranges(mine, 1, cyclic=False, label=name, first=day)
+    return tuple(gaps), tuple(misses)
+
+
+def _union(slots: Mapping[_Variant, _Slots], variants: Iterable[_Variant]) -> _Slots:
+    gaps: frozenset[int] = frozenset()
+    misses: frozenset[int] = frozenset()
+    for v in variants:
+        gaps, misses = gaps | slots[v].gaps, misses | slots[v].misses
+    return _Slots(gaps, misses)
 
 
 def _key(school: SchoolConfig, policy: EscalationPolicyConfig) -> int:
@@ -472,10 +515,10 @@ def _slots_of(
     misses: set[int] = set()
     timing = _Timing.of(policy)
     for slot, minute in openings:
-        walk = _walk(steps, timing, minute)
-        if walk.first_minute is None or walk.first_minute - minute > REACH_WITHIN_MINUTES:
+        first, _mask, missed = _walk(steps, timing, minute)
+        if first is None or first - minute > REACH_WITHIN_MINUTES:
             gaps.add(slot)
-        if walk.misses_last_step:
+        if missed:
             misses.add(slot)
     return _Slots(frozenset(gaps), frozenset(misses))
 

@@ -229,8 +229,8 @@ def test_check_school_fails_the_original_example_with_its_friday_evening(tmp_pat
         f"ERROR  Fri 17:30-Mon 06:45: {DEFAULT_HIGH} -> policy default: reaches nobody within "
         "15 minutes"
     ) in out
-    assert sum(line.startswith("ERROR") for line in out) == 9
-    assert out[-1].startswith("9 error(s), ")
+    assert sum(line.startswith("ERROR") for line in out) == 10
+    assert out[-1].startswith("10 error(s), ")
     assert out[-1].endswith(": high or critical alerts can go unanswered")
 
 

@@ -256,6 +256,11 @@ DEFAULT_HIGH = (
     "any concern category but bullying, emotional_distress, self_harm_risk and their "
     "follow_up_missed, heartbeat_missed, screening_flagged, visitor_out_of_bounds (high)"
 )
+# The SSO's own lone-worker alarm cannot count her as reached: it starts with the AP.
+DEFAULT_HIGH_BUT_LONE_WORKER = (
+    "any concern category but bullying, emotional_distress, self_harm_risk and their "
+    "follow_up_missed, screening_flagged, visitor_out_of_bounds (high)"
+)
 WELLBEING_HIGH = "bullying, emotional_distress, self_harm_risk and their follow_up_missed (high)"
 
 
@@ -280,9 +285,13 @@ def test_the_original_example_school_leaves_friday_evening_and_the_principal() -
         f"ERROR  no-school day 00:00-24:00: {WELLBEING_HIGH} -> policy student-wellbeing: {GAP}",
         # the principal comes 90 minutes after the SSO (60 after the AP from 16:00): due after
         # the 15:45 bell for alerts opened from 14:15 until the AP goes home at 17:30
-        f"ERROR  policy default ({DEFAULT_HIGH}): never reaches its last step (principal, "
-        "school hours), skipped at its due time, for alerts opened Mon 14:15-17:30, "
+        f"ERROR  policy default ({DEFAULT_HIGH_BUT_LONE_WORKER}): never reaches its last step "
+        "(principal, school hours), skipped at its due time, for alerts opened Mon 14:15-17:30, "
         "Tue 14:15-17:30, Wed 14:15-17:30, Thu 14:15-17:30, Fri 14:15-17:30",
+        # the SSO's silent phone goes to the AP first: the principal 60 minutes after the alarm
+        "ERROR  policy default (heartbeat_missed (high)): never reaches its last step "
+        "(principal, school hours), skipped at its due time, for alerts opened Mon 14:45-17:30, "
+        "Tue 14:45-17:30, Wed 14:45-17:30, Thu 14:45-17:30, Fri 14:45-17:30",
     ]
 
 
@@ -304,17 +313,17 @@ def test_log_coverage_gaps_warns_once_per_error_without_student_data(
     shipped = load_school(EXAMPLE_SCHOOL)
     original = SchoolConfig.model_validate({**ORIGINAL, "id": "old"})
     with caplog.at_level(logging.WARNING, logger="test.coverage"):
-        assert log_coverage_gaps({"lhs": shipped, "old": original}, logger) == 9
+        assert log_coverage_gaps({"lhs": shipped, "old": original}, logger) == 10
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 9
+    assert len(messages) == 10
     assert messages[4] == (
         "event=coverage_gap school=old problem=reaches_nobody_within_15_minutes policy=default "
         f'kinds="{DEFAULT_HIGH}" when="Fri 17:30-Mon 06:45"'
     )
     assert messages[8] == (
         "event=coverage_gap school=old problem=ends_on_a_skipped_step policy=default "
-        f'kinds="{DEFAULT_HIGH}" when="Mon 14:15-17:30, Tue 14:15-17:30, Wed 14:15-17:30, '
-        'Thu 14:15-17:30, Fri 14:15-17:30" last_step="principal, school hours"'
+        f'kinds="{DEFAULT_HIGH_BUT_LONE_WORKER}" when="Mon 14:15-17:30, Tue 14:15-17:30, '
+        'Wed 14:15-17:30, Thu 14:15-17:30, Fri 14:15-17:30" last_step="principal, school hours"'
     )
 
 
@@ -330,7 +339,9 @@ def test_check_runs_quickly_on_the_example_school() -> None:
 # --- the walk against the alerts engine ---------------------------------------------------------
 
 
-def engine_walk(config: SchoolConfig, policy: Any, opened: datetime) -> Reach:
+def engine_walk(
+    config: SchoolConfig, policy: Any, opened: datetime, about: str | None = None
+) -> Reach:
     """Drive services.alerts.domain as the escalation ticker does: fire at each due time, until
     it exhausts the policy or holds the alert (fired as a low alert: a high or critical one would
     go to the on-call safety net instead, which is no step of the policy)."""
@@ -345,7 +356,7 @@ def engine_walk(config: SchoolConfig, policy: Any, opened: datetime) -> Reach:
         now = state.next_step_at
         if now is None:
             break
-        outcome = domain.fire(config, snapshot, state, now, severity=Severity.LOW)
+        outcome = domain.fire(config, snapshot, state, now, severity=Severity.LOW, about=about)
         for action in outcome.actions:
             if isinstance(action, domain.Fired) and action.route is NotificationRoute.POLICY:
                 if first is None:
@@ -376,13 +387,17 @@ def test_the_walk_matches_the_alerts_engine_over_a_week(which: str) -> None:
     no_school = datetime(2026, 11, 26, tzinfo=CHICAGO).astimezone(UTC)
     moments = [monday + timedelta(minutes=15 * n) for n in range(7 * 96)]
     moments += [no_school + timedelta(minutes=15 * n) for n in range(96)]
+    # Every policy; and the lone-worker alarm's, about the SSO whose phone went silent.
+    lone_worker = next(r for r in alert_kinds() if r.label == "heartbeat_missed")
+    walks: list[tuple[Any, str | None]] = [(p, None) for p in config.escalation_policies]
+    walks += [(FALLBACK_POLICY, None), (policy_for(config, lone_worker), "sso-rivera")]
     compared = 0
-    for policy in [*config.escalation_policies, FALLBACK_POLICY]:
-        mine = reaches(config, policy, moments)
+    for policy, about in walks:
+        mine = reaches(config, policy, moments, about)
         for moment, reach in zip(moments, mine, strict=True):
-            assert reach == engine_walk(config, policy, moment), (policy.name, moment)
+            assert reach == engine_walk(config, policy, moment, about), (policy.name, moment)
             compared += 1
-    assert compared == (len(config.escalation_policies) + 1) * 8 * 96
+    assert compared == (len(config.escalation_policies) + 2) * 8 * 96
 
 
 def test_the_calendar_takes_the_last_school_day_before_a_break_across_a_weekend() -> None:
@@ -404,3 +419,20 @@ def test_the_calendar_takes_the_last_school_day_before_a_break_across_a_weekend(
     assert calendar_for(school([officer], [])) == Calendar(
         week_of=date(2026, 1, 5), no_school_day=None, before_break=None
     )
+
+
+def test_a_lone_worker_alarm_never_counts_the_silent_officer_as_reached() -> None:
+    lone = {"name": "p", "categories": ["heartbeat_missed"], "severities": ["high"],
+            "steps": [{"targets": ["sso"], "delay_minutes": 0}]}  # fmt: skip
+    alone = school([person("sso-a", "sso", on_duty=EVERY_DAY)], [lone])
+    assert lines(alone) == [f"ERROR  all week: heartbeat_missed (high) -> policy p: {GAP}"]
+    # With two officers on duty, whichever phone goes silent, the other officer hears of it.
+    two = school(
+        [person("sso-a", "sso", on_duty=EVERY_DAY), person("sso-b", "sso", on_duty=EVERY_DAY)],
+        [lone],
+    )
+    assert lines(two) == []
+    monday = datetime(2026, 1, 5, 9, 0, tzinfo=CHICAGO)
+    assert reaches(two, two.escalation_policies[0], [monday], about="sso-a") == [
+        Reach(first_at=monday, people=("sso-b",), misses_last_step=False)
+    ]
