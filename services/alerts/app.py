@@ -6,6 +6,7 @@ Run with `lookout run alerts` (or `faststream run services.alerts.app:create_app
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -244,4 +245,7 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
 async def _warn_coverage_gaps(kernel: ServiceKernel) -> None:
     """Start-up: say (as warnings) where a school's policies leave high or critical alerts
     reaching nobody within 15 minutes; `lookout check school` lists them all."""
-    log_coverage_gaps(kernel.schools, logging.getLogger("lookout.alerts.coverage"))
+    # A walk over every minute of a week: off the event loop, which is serving already.
+    await asyncio.to_thread(
+        log_coverage_gaps, kernel.schools, logging.getLogger("lookout.alerts.coverage")
+    )
