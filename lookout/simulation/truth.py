@@ -14,7 +14,8 @@ Shape (every time is ISO 8601 in UTC):
 - `expected`: what the services should have made of it — overdue, out-of-bounds and flagged
   visit keys, open and resolved concern ids, window outcomes by count;
 - `events`: every event published (event_id, type, subject, stream, seq, duplicate,
-  occurred_at, published_at: the clock when it went out);
+  occurred_at, published_at: the clock when it went out, zone_id and officer_id when the event
+  has them);
 - `windows`: every check window judged in the plan (zone, start, end, deadline, period,
   unannounced, officer, intent checked|late|skipped, expected_outcome checked|late|missed);
 - `concerns`: story, category, severity, zone, period, student refs, who, raised/resolved
@@ -98,6 +99,9 @@ class TruthRecorder:
                 "duplicate": duplicate,
                 "occurred_at": _t(event.occurred_at),
                 "published_at": _t(done_at),
+                # Where and whose (scans, heartbeats, concerns): ids only, never student data.
+                "zone_id": getattr(event, "zone_id", None),
+                "officer_id": getattr(event, "officer_id", None),
             }
         )
 

@@ -6,8 +6,10 @@ to it (their `lookout_timers_caught_up_to` gauge), every outbox is empty and eve
 consumer has nothing pending. So a week runs as fast as the services can go, and no timer is
 judged late because a loaded machine lagged.
 
-Faults: kill -9 a service (restarted by `restart`), restart the nats-server (same port, same
-store), and hold the database's write lock for a while (SQLite: `BEGIN EXCLUSIVE`).
+Faults: kill -9 a service (restarted by `restart`, at once or after simulated time has moved
+on: while it is down, `quiet()` waits for the others only), restart the nats-server (same port,
+same store), and hold databases' write locks for longer than the services' busy timeout
+(SQLite: `BEGIN EXCLUSIVE`), so their writes fail and take the transient-failure path.
 """
 
 from __future__ import annotations
@@ -48,11 +50,17 @@ TIMERS = {
     "reports": ("weekly-mail",),
 }
 
+# Short, so that a database outage of a few seconds outlasts it (and the consumers' ack wait):
+# writes then fail as transient errors instead of waiting the outage out.
+BUSY_TIMEOUT_SECONDS = 2
+
 STREAMS = ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS", "DLQ")
 DURABLES: dict[str, list[str]] = {}
+OWNER: dict[str, str] = {}  # durable -> its service
 for _service in SERVICES:
     for _stream, _consumer in SERVICE_CONSUMERS[_service]:
         DURABLES.setdefault(_stream, []).append(durable(_service, _consumer))
+        OWNER[durable(_service, _consumer)] = _service
 
 
 def health_port() -> int:
@@ -81,6 +89,7 @@ class Suite:
     now: datetime = field(init=False)
     kills: list[tuple[str, datetime]] = field(default_factory=list)
     unexpected_exits: list[tuple[str, str]] = field(default_factory=list)
+    down: set[str] = field(default_factory=set)  # killed, not restarted yet
     _nc: nats.NATS | None = None
     _js: JetStreamContext | None = None
 
@@ -111,6 +120,7 @@ class Suite:
                 "LOOKOUT_SMTP_PORT": str(self.mail.port),
                 "LOOKOUT_HEALTH_PORT": str(self.health_ports[name]),
                 "LOOKOUT_LOG_LEVEL": "WARNING",
+                "LOOKOUT_SQLITE_BUSY_TIMEOUT_SECONDS": str(BUSY_TIMEOUT_SECONDS),
             }
         )
 
@@ -145,15 +155,17 @@ class Suite:
         proc.proc.kill()
         proc.proc.wait()
         self.kills.append((name, self.now))
+        self.down.add(name)
 
     def restart(self, name: str) -> None:
+        self.down.discard(name)
         self.processes[name].start()
 
     def supervise(self) -> None:
         """Restart a service that exited by itself, as `lookout up`'s supervisor does (seen: a
         health port another test took between choosing and binding it), on a fresh port."""
         for name, proc in self.processes.items():
-            if not proc.alive():
+            if name not in self.down and not proc.alive():
                 self.unexpected_exits.append((name, self.log_tail(name, 5)))
                 self.health_ports[name] = health_port()
                 proc.env = self._env(name)
@@ -164,15 +176,21 @@ class Suite:
         self.nats.start()  # same port and store: clients reconnect, streams are on disk
 
     @contextmanager
-    def database_locked(self, name: str) -> Iterator[None]:
-        """Hold the service's SQLite write lock: its writes wait (or fail and are retried)."""
-        db = sqlite3.connect(self.root / f"{name}.db", timeout=30, isolation_level=None)
+    def database_locked(self, *names: str) -> Iterator[None]:
+        """Hold these services' SQLite write locks: their writes wait the busy timeout, fail,
+        and are retried (no commit of theirs lands until the lock is let go)."""
+        held: list[sqlite3.Connection] = []
         try:
-            db.execute("BEGIN EXCLUSIVE")
+            for name in names:
+                db = sqlite3.connect(self.root / f"{name}.db", timeout=30, isolation_level=None)
+                held.append(db)
+                db.execute("BEGIN EXCLUSIVE")
             yield
         finally:
-            db.execute("ROLLBACK")
-            db.close()
+            for db in held:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                db.close()
 
     def all_alive(self) -> dict[str, bool]:
         return {name: proc.alive() for name, proc in self.processes.items()}
@@ -203,8 +221,9 @@ class Suite:
 
     async def _quiet_state(self) -> tuple[int, ...] | None:
         self._reason = ""
-        probes = await asyncio.gather(*(asyncio.to_thread(self._probe, n) for n in SERVICES))
-        for name, (ready, caught) in zip(SERVICES, probes, strict=True):
+        up = [n for n in SERVICES if n not in self.down]
+        probes = await asyncio.gather(*(asyncio.to_thread(self._probe, n) for n in up))
+        for name, (ready, caught) in zip(up, probes, strict=True):
             if not ready:  # e.g. still reconnecting after a broker restart: no replies yet
                 self._reason = f"{name} not ready"
                 return None
@@ -225,6 +244,8 @@ class Suite:
         for stream, consumers in zip(STREAMS, listed, strict=True):
             found = {c.name: c for c in consumers}
             for name in DURABLES.get(stream, ()):
+                if OWNER[name] in self.down:
+                    continue  # its backlog waits for it
                 info = found.get(name)
                 if info is None:
                     self._reason = f"{name} not created yet"
