@@ -126,7 +126,7 @@ class StreamConsumer:
         ours, theirs = self.config(), info.config
         if (
             _filters(theirs) == set(self.subjects)
-            and theirs.ack_wait == ours.ack_wait
+            and abs((theirs.ack_wait or 0) - (ours.ack_wait or 0)) < 0.001  # s, via ns
             and theirs.max_ack_pending == ours.max_ack_pending
         ):
             return
