@@ -255,3 +255,15 @@ async def test_checkout_resolves_overdue_but_not_the_screening_flag(scenario: St
         ("Mon 11-16 10:00", "ap-b", "policy"),
         ("Mon 11-16 10:15", "pr-c", "policy"),
     ]
+
+
+async def test_a_resolved_concern_resolves_its_alert(scenario: Start) -> None:
+    doc = school([SSO_A, AP], [policy("two", [step("sso"), step("assistant_principal", delay=20)])])
+    s = await scenario(doc, "2026-11-16 10:00")
+    cid = await s.concern("vaping", "low")
+    await s.advance_to("11-16 10:10")
+    await s.resolve_concern(cid)
+    await s.advance_to("11-16 12:00")
+    assert s.notified() == [("Mon 11-16 10:00", "sso-a", "policy")]
+    (row,) = await s.alert_rows(f"concern:{cid}")
+    assert row["status"] == "resolved"

@@ -142,3 +142,34 @@ async def test_a_missed_follow_up_is_resolved_when_the_follow_up_is_done(scenari
     ]
     (row,) = await s.alert_rows("follow_up_missed:")
     assert row["status"] == "resolved"
+
+
+async def test_a_phone_back_before_the_first_bell_alerts_nobody(scenario: Start) -> None:
+    s = await scenario(tiny([LONE_WORKER]), "2026-11-16 06:30", patrol=True)
+    await s.phone_heartbeat("sso-a")  # silent from 06:40: outside school hours
+    for back in ("07:05", "07:10", "07:15", "07:20", "07:25", "07:30"):
+        await s.advance_to(f"11-16 {back}")
+        await s.phone_heartbeat("sso-a")
+    await s.advance_to("11-16 07:39")
+    assert s.notified() == []
+
+
+async def test_a_missed_check_stays_open_while_another_window_of_the_day_is_missed(
+    scenario: Start,
+) -> None:
+    hall_1000 = {"zones": ["hall-a"], "window": "10:00-10:30", "grace_minutes": 5}
+    one_step = policy("checks", [step("sso-a")], ["check_missed"])
+    s = await scenario(tiny([one_step], [HALL_0900, hall_1000]), "2026-11-16 08:00", patrol=True)
+    await s.advance_to("11-16 10:50")  # both windows missed (09:35, 10:35)
+    await s.scan("hall-a", "T-HA", made_at="11-16 09:10")
+    await s.advance_to("11-16 10:52")
+    assert [r["status"] for r in await s.alert_rows("check_missed:hall-a")] == ["open"]
+    await s.scan("hall-a", "T-HA", made_at="11-16 10:20")
+    await s.advance_to("11-16 11:00")
+    assert [r["status"] for r in await s.alert_rows("check_missed:hall-a")] == ["resolved"]
+    # The 10:35 miss is a repeat of the 09:35 alert, which had done its only step (exhausted):
+    # it notifies again from step 0.
+    assert s.notified() == [
+        ("Mon 11-16 09:35", "sso-a", "policy"),
+        ("Mon 11-16 10:35", "sso-a", "policy"),
+    ]
