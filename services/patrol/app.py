@@ -15,6 +15,7 @@ from lookout.config import Settings
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
+    CheckRecovered,
     CheckWindowClosed,
     ConcernRaised,
     ConcernResolved,
@@ -84,6 +85,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         ignore=[
             CheckMissed,
             CheckWindowClosed,
+            CheckRecovered,
             FollowUpDue,
             FollowUpMissed,
             UnannouncedCheckScheduled,

@@ -16,6 +16,7 @@ from lookout.contracts.alerts import HeartbeatResumed
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import (
     CheckpointScanned,
+    CheckRecovered,
     CheckWindowClosed,
     ConcernRaised,
     ConcernResolved,
@@ -25,7 +26,7 @@ from lookout.contracts.patrol import (
 )
 from lookout.school import SchoolConfig
 from lookout.storage import Outbox
-from services.patrol import domain
+from services.patrol import domain, planning
 from services.patrol.store import PatrolRepository, PlanRepository
 
 E = TypeVar("E", bound=Event)
@@ -63,15 +64,20 @@ class PatrolHandlers:
         return refused
 
     async def _close_windows(self, session: AsyncSession, scans: list[CheckpointScanned]) -> None:
-        """Scans inside a window check it; scans in its grace check it late."""
+        """Scans inside a window check it; scans in its grace check it late. A window already
+        marked missed (the scan was made in time but delivered after the deadline) is upgraded
+        the same way, and CheckRecovered says how many of the zone's windows are still missed
+        that school day (the window's missed CheckWindowClosed stands; reports and alerts
+        revise it by the recovery)."""
         repo = PlanRepository(session)
-        closed: list[Event] = []
+        emitted: list[Event] = []
+        now = self.clock.now()
         by_school: dict[str, list[CheckpointScanned]] = {}
         for scan in scans:
             by_school.setdefault(scan.school_id, []).append(scan)
         for school_id, school_scans in by_school.items():
             times = [s.occurred_at for s in school_scans]
-            rows = await repo.open_windows_for(
+            rows = await repo.closable_windows_for(
                 school_id, sorted({s.zone_id for s in school_scans}), min(times), max(times)
             )
             for row in rows:
@@ -87,10 +93,11 @@ class PatrolHandlers:
                 if first is None:
                     continue
                 scan, outcome = first
-                if await repo.close_window(
-                    row.id, outcome.value, scan.occurred_at, str(scan.event_id)
-                ):
-                    closed.append(
+                checked = (row.id, outcome.value, scan.occurred_at, str(scan.event_id))
+                # An open window may have been missed by the WindowCloser since we read it: then
+                # the scan upgrades it instead.
+                if row.status == "open" and await repo.close_window(*checked):
+                    emitted.append(
                         CheckWindowClosed.new(
                             school_id=school_id,
                             occurred_at=scan.occurred_at,
@@ -103,7 +110,27 @@ class PatrolHandlers:
                             period=row.period,
                         )
                     )
-        await self.outbox.add(session, closed, self.clock.now())
+                elif await repo.recover_window(*checked):
+                    school = self.schools[school_id]
+                    local_day = row.window_start.astimezone(school.tz).date()
+                    day_start, day_end = planning.day_bounds(school, local_day, local_day)
+                    emitted.append(
+                        CheckRecovered.new(
+                            school_id=school_id,
+                            occurred_at=now,
+                            actor=SERVICE_ACTOR,
+                            zone_id=row.zone_id,
+                            window_start=row.window_start,
+                            window_end=row.window_end,
+                            outcome=outcome,
+                            unannounced=row.unannounced,
+                            period=row.period,
+                            missed_today=await repo.count_missed(
+                                school_id, row.zone_id, day_start, day_end
+                            ),
+                        )
+                    )
+        await self.outbox.add(session, emitted, now)
 
     async def heartbeats(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         now = self.clock.now()

@@ -135,7 +135,8 @@ check_windows = Table(
     Column("deadline_at", UTCDateTime(), nullable=False),
     Column("period", String(64), nullable=True),
     Column("unannounced", Boolean, nullable=False, default=False),
-    Column("status", String(16), nullable=False),  # open | checked | late | missed
+    # open | checked | late | missed (a missed one is upgraded by a scan delivered late)
+    Column("status", String(16), nullable=False),
     Column("closed_at", UTCDateTime(), nullable=True),
     Column("scan_event_id", String(36), nullable=True),
     UniqueConstraint("school_id", "zone_id", "window_start", "window_end", "unannounced"),
@@ -415,16 +416,17 @@ class PlanRepository:
                 ],
             )
 
-    async def open_windows_for(
+    async def closable_windows_for(
         self, school_id: str, zone_ids: Sequence[str], earliest: datetime, latest: datetime
     ) -> list[Any]:
-        """Open windows of these zones that a scan between `earliest` and `latest` could close."""
+        """Windows of these zones that a scan made between `earliest` and `latest` could close
+        (open) or upgrade (missed: the scan was delivered after the deadline)."""
         t = check_windows
         rows = await self.session.execute(
             select(t).where(
                 t.c.school_id == school_id,
                 t.c.zone_id.in_(list(zone_ids)),
-                t.c.status == "open",
+                t.c.status.in_(["open", "missed"]),
                 t.c.window_start <= latest,
                 t.c.deadline_at >= earliest,
             )
@@ -435,12 +437,48 @@ class PlanRepository:
         self, window_id: int, status: str, closed_at: datetime, scan_event_id: str | None
     ) -> bool:
         """Close an open window; False if something else closed it first (no double close)."""
+        return await self._check_window(window_id, "open", status, closed_at, scan_event_id)
+
+    async def recover_window(
+        self, window_id: int, status: str, closed_at: datetime, scan_event_id: str
+    ) -> bool:
+        """Upgrade a missed window to checked or late; False unless it was still missed (so a
+        window is upgraded once)."""
+        return await self._check_window(window_id, "missed", status, closed_at, scan_event_id)
+
+    async def _check_window(
+        self,
+        window_id: int,
+        was: str,
+        status: str,
+        closed_at: datetime,
+        scan_event_id: str | None,
+    ) -> bool:
+        t = check_windows
         result = await self.session.execute(
-            sql_update(check_windows)
-            .where(check_windows.c.id == window_id, check_windows.c.status == "open")
+            sql_update(t)
+            .where(t.c.id == window_id, t.c.status == was)
             .values(status=status, closed_at=closed_at, scan_event_id=scan_event_id)
         )
         return bool(result.rowcount)
+
+    async def count_missed(
+        self, school_id: str, zone_id: str, start: datetime, end: datetime
+    ) -> int:
+        """Windows of a zone starting in [start, end) still marked missed."""
+        t = check_windows
+        count = await self.session.execute(
+            select(func.count())
+            .select_from(t)
+            .where(
+                t.c.school_id == school_id,
+                t.c.zone_id == zone_id,
+                t.c.status == "missed",
+                t.c.window_start >= start,
+                t.c.window_start < end,
+            )
+        )
+        return int(count.scalar_one())
 
     async def reported_silences(
         self, keys: Sequence[tuple[str, str]]

@@ -29,6 +29,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
+    CheckRecovered,
     CheckWindowClosed,
     ConcernRaised,
     ConcernResolved,
@@ -40,6 +41,7 @@ from lookout.contracts.patrol import (
     ObservationLogged,
     PatrolFocusPublished,
     UnannouncedCheckScheduled,
+    WindowOutcome,
 )
 from lookout.contracts.visitors import (
     ScreeningFlagged,
@@ -94,6 +96,7 @@ class ReportHandlers:
                 ContactLogged: self.patrol_facts,
                 FollowUpMissed: self.patrol_facts,
                 CheckWindowClosed: self.windows,
+                CheckRecovered: self.windows,
                 PatrolFocusPublished: self.focus,
             },
             # CheckMissed duplicates a missed CheckWindowClosed; the rest are not summarised.
@@ -181,6 +184,10 @@ class ReportHandlers:
         return {}
 
     async def windows(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """Closed windows are stored; a recovery (a scan delivered after the deadline) turns
+        its missed window into checked or late. A recovery always follows its window's closing
+        in the stream, and a window closes once, so closings are written before recoveries;
+        a recovery applied twice finds the window no longer missed and changes nothing."""
         rows = [
             {
                 "event_id": str(e.event_id),
@@ -195,7 +202,23 @@ class ReportHandlers:
             for e in events
             if isinstance(e, CheckWindowClosed)
         ]
-        await session.execute(insert(windows), rows)
+        if rows:
+            await session.execute(insert(windows), rows)
+        w = windows.c
+        for e in events:
+            if isinstance(e, CheckRecovered):
+                await session.execute(
+                    update(windows)
+                    .where(
+                        w.school_id == e.school_id,
+                        w.zone_id == e.zone_id,
+                        w.window_start == e.window_start,
+                        w.window_end == e.window_end,
+                        w.unannounced == e.unannounced,
+                        w.outcome == WindowOutcome.MISSED.value,
+                    )
+                    .values(outcome=e.outcome.value)
+                )
         return {}
 
     async def focus(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
