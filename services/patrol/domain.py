@@ -96,6 +96,13 @@ def scan_outcome(window: PlannedWindow, scanned_at: datetime) -> WindowOutcome |
     return None
 
 
+def is_monitored(window: PlannedWindow, planned_at: datetime) -> bool:
+    """A window whose deadline had passed when its day was first planned (the suite started
+    mid-day) was never watched: it is recorded as not monitored and missing it alerts nobody.
+    A day planned in advance has every window monitored, so a restart still reports misses."""
+    return window.deadline > planned_at
+
+
 # --- welfare follow-ups and the SSO's phone ---------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.patrol.domain import ConcernState, ConcernStatus, PlannedWindow
 
 SERVICE = "patrol"
+NOT_MONITORED = "not_monitored"  # a check window's status: see check_windows
 metadata = new_metadata()
 inbox = inbox_table(metadata, SERVICE)
 outbox = outbox_table(metadata, SERVICE)
@@ -135,7 +136,8 @@ check_windows = Table(
     Column("deadline_at", UTCDateTime(), nullable=False),
     Column("period", String(64), nullable=True),
     Column("unannounced", Boolean, nullable=False, default=False),
-    # open | checked | late | missed (a missed one is upgraded by a scan delivered late)
+    # open | checked | late | missed (a missed one is upgraded by a scan delivered late) |
+    # not_monitored (already past when its day was first planned: never watched, never missed)
     Column("status", String(16), nullable=False),
     Column("closed_at", UTCDateTime(), nullable=True),
     Column("scan_event_id", String(36), nullable=True),
@@ -397,7 +399,9 @@ class PlanRepository:
         result = await self.session.execute(stmt)
         return bool(result.rowcount)
 
-    async def add_windows(self, school_id: str, windows: Sequence[PlannedWindow]) -> None:
+    async def add_windows(
+        self, school_id: str, windows: Sequence[PlannedWindow], status: str = "open"
+    ) -> None:
         if windows:
             await self.session.execute(
                 insert(check_windows),
@@ -410,7 +414,7 @@ class PlanRepository:
                         "deadline_at": w.deadline,
                         "period": w.period,
                         "unannounced": w.unannounced,
-                        "status": "open",
+                        "status": status,
                     }
                     for w in windows
                 ],

@@ -28,6 +28,7 @@ from lookout.storage import Outbox
 from lookout.ticker import CLAIM_LIMIT, claim_due
 from services.patrol import domain
 from services.patrol.store import (
+    NOT_MONITORED,
     PlanRepository,
     RetentionRepository,
     check_windows,
@@ -43,7 +44,9 @@ SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
 
 class DayPlanner:
     """Writes today's and tomorrow's windows once per school and day (restart- and replica-safe)
-    and sends the day's unannounced check times to the school's SSOs only."""
+    and sends the day's unannounced check times to the school's SSOs only. Windows already past
+    when their day is first planned (the suite started mid-day) are stored as not monitored and
+    announced to nobody."""
 
     name = "day_planner"
 
@@ -69,8 +72,13 @@ class DayPlanner:
                     self._known.add((school.id, day))
                     continue
                 windows = domain.windows_for_day(school, day, self.seed)
-                await repo.add_windows(school.id, windows)
-                await self.outbox.add(session, _unannounced_notices(school, windows, now), now)
+                watched: list[domain.PlannedWindow] = []
+                past: list[domain.PlannedWindow] = []
+                for w in windows:
+                    (watched if domain.is_monitored(w, now) else past).append(w)
+                await repo.add_windows(school.id, watched)
+                await repo.add_windows(school.id, past, NOT_MONITORED)
+                await self.outbox.add(session, _unannounced_notices(school, watched, now), now)
                 planned += 1
         return planned
 

@@ -66,8 +66,10 @@ def at(hhmm: str, day: int = 23) -> datetime:
 class Day:
     """One patrol service instance: kernel, handlers and ticker on a shared database."""
 
-    def __init__(self, database_url: str, clock: ManualClock, tmp: Any) -> None:
-        school = SchoolConfig.model_validate(SCHOOL)
+    def __init__(
+        self, database_url: str, clock: ManualClock, tmp: Any, school_file: Any = None
+    ) -> None:
+        school = SchoolConfig.model_validate(school_file or SCHOOL)
         settings = Settings(data_dir=tmp, patrol_db_url=database_url, nats_url="nats://none:1")
         self.kernel = ServiceKernel(
             "patrol",
@@ -141,8 +143,10 @@ def closed(events: list[Event]) -> list[tuple[str, str, str]]:
     ]
 
 
-async def started_day(database_url: str, clock: ManualClock, tmp: Any) -> Day:
-    """A patrol service instance on a freshly migrated database."""
-    d = Day(database_url, clock, tmp)
+async def started_day(
+    database_url: str, clock: ManualClock, tmp: Any, school_file: Any = None
+) -> Day:
+    """A patrol service instance on a freshly migrated database (Tiny High unless told)."""
+    d = Day(database_url, clock, tmp, school_file)
     await upgrade_database(d.kernel.engine, MIGRATIONS, "patrol")
     return d
