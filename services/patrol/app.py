@@ -66,7 +66,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         DayPlanner(kernel.schools, kernel.outbox, kernel.settings.patrol_seed.get_secret_value()),
         WindowCloser(kernel.outbox),
         SilenceWatch(kernel.schools, kernel.outbox),
-        FollowUpReminders(kernel.outbox),
+        FollowUpReminders(kernel.schools, kernel.outbox),
         FollowUpDeadlines(kernel.outbox),
         FocusPublisher(kernel.schools, kernel.outbox),
         StudentRecordsPurge(kernel.schools),

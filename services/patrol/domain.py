@@ -23,7 +23,7 @@ from lookout.patrol_plan import PlannedWindow as PlannedWindow
 from lookout.patrol_plan import add_school_days as add_school_days
 from lookout.patrol_plan import draw_unannounced as draw_unannounced
 from lookout.patrol_plan import windows_for_day as windows_for_day
-from lookout.school import SchoolConfig
+from lookout.school import Role, SchoolConfig
 
 
 class ConcernStatus(StrEnum):
@@ -139,3 +139,17 @@ def silence_matters_at(school: SchoolConfig, silent_at: datetime) -> datetime:
         if hours is not None and hours[0] >= silent_at:
             return hours[0].astimezone(UTC)
     return silent_at + timedelta(days=1)
+
+
+def follow_up_recipients(
+    school: SchoolConfig, addressed_to: str, device_officer: str | None
+) -> list[str]:
+    """Whom a re-check reminder goes to (`patrol.<S>.sso.<person>.follow_up_due`, which only
+    that person may read): the person who resolved the concern; for a phone, the officer it
+    last reported in a heartbeat (`device_officer`); a phone never heard from, every SSO of the
+    school, so the reminder reaches someone rather than nobody."""
+    if addressed_to in {p.id for p in school.people}:
+        return [addressed_to]
+    if device_officer is not None:
+        return [device_officer]
+    return [p.id for p in school.people if Role.SSO in p.roles]

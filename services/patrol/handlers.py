@@ -225,11 +225,17 @@ class PatrolHandlers:
         remind_at, deadline_at = domain.follow_up_times(
             self.schools[e.school_id], e.occurred_at, e.follow_up_in_school_days
         )
+        # Addressed to a person: a phone's officer is the one it reported at the resolution.
+        # A phone not heard from yet keeps its id; the reminder resolves it when it is due.
+        officer = e.actor.id
+        if e.actor.kind is ActorKind.SSO_DEVICE:
+            known = await plan.device_officers(e.school_id, [e.actor.id])
+            officer = known.get(e.actor.id, officer)
         await plan.schedule_follow_up(
             {
                 "concern_id": str(e.concern_id),
                 "school_id": e.school_id,
-                "officer_id": e.actor.id,
+                "officer_id": officer,
                 "zone_id": concern.zone_id,
                 "category": concern.category,
                 "severity": concern.severity,

@@ -519,6 +519,18 @@ class PlanRepository:
         )
         await self.session.execute(stmt, list(seen))
 
+    async def device_officers(self, school_id: str, device_ids: Sequence[str]) -> dict[str, str]:
+        """The officer each of these phones last reported in a heartbeat (unknown ones left out)."""
+        if not device_ids:
+            return {}
+        d = devices.c
+        rows = await self.session.execute(
+            select(d.device_id, d.officer_id).where(
+                d.school_id == school_id, d.device_id.in_(sorted(set(device_ids)))
+            )
+        )
+        return {r.device_id: r.officer_id for r in rows}
+
     async def schedule_follow_up(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(follow_ups).values(**row))
 

@@ -211,11 +211,13 @@ class SilenceWatch:
 
 
 class FollowUpReminders:
-    """A welfare re-check is due today: remind the SSO who resolved the concern."""
+    """A welfare re-check is due today: remind the person who resolved the concern (for a phone,
+    its officer; see domain.follow_up_recipients)."""
 
     name = "follow_up_reminders"
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox) -> None:
+        self.schools = schools
         self.outbox = outbox
 
     async def fire_due(self, session: AsyncSession, now: datetime) -> int:
@@ -232,20 +234,34 @@ class FollowUpReminders:
             .where(t.c.concern_id.in_([r.concern_id for r in rows]))
             .values(status="reminded")
         )
-        events = [
-            FollowUpDue.new(
-                school_id=r.school_id,
-                occurred_at=r.remind_at,
-                actor=SERVICE_ACTOR,
-                officer_id=r.officer_id,
-                concern_id=uuid.UUID(r.concern_id),
-                zone_id=r.zone_id,
-                due_at=r.deadline_at,
+        repo = PlanRepository(session)
+        events: list[Event] = []
+        for school_id in sorted({r.school_id for r in rows}):
+            school = self.schools.get(school_id)
+            if school is None:  # a school no longer configured: nobody to remind
+                continue
+            mine = [r for r in rows if r.school_id == school_id]
+            people = {p.id for p in school.people}
+            phones = await repo.device_officers(
+                school_id, [r.officer_id for r in mine if r.officer_id not in people]
             )
-            for r in rows
-        ]
+            events += [
+                FollowUpDue.new(
+                    school_id=r.school_id,
+                    occurred_at=r.remind_at,
+                    actor=SERVICE_ACTOR,
+                    officer_id=officer,
+                    concern_id=uuid.UUID(r.concern_id),
+                    zone_id=r.zone_id,
+                    due_at=r.deadline_at,
+                )
+                for r in mine
+                for officer in domain.follow_up_recipients(
+                    school, r.officer_id, phones.get(r.officer_id)
+                )
+            ]
         await self.outbox.add(session, events, now)
-        return len(events)
+        return len(rows)  # re-checks reminded (the ticker compares it with its claim limit)
 
 
 class FollowUpDeadlines:

@@ -183,7 +183,7 @@ async def test_follow_up_reminds_then_is_done_or_missed(day: Day) -> None:
     assert (await day.tick_at("16:00", 24))["follow_up_deadlines"] == 0
     events = await day.emitted()
     due = [(e.officer_id, e.concern_id) for e in events if e.type == "follow_up.due"]  # type: ignore[attr-defined]
-    assert sorted(due) == sorted([("phone-kim", checked), ("phone-kim", forgotten)])
+    assert sorted(due) == sorted([("sso-kim", checked), ("sso-kim", forgotten)])  # not the phone
     missed = [
         (e.concern_id, e.severity.value, e.due_at) for e in events if e.type == "follow_up.missed"
     ]  # type: ignore[attr-defined]

@@ -64,7 +64,8 @@ def at(hhmm: str, day: int = 23) -> datetime:
 
 
 class Day:
-    """One patrol service instance: kernel, handlers and ticker on a shared database."""
+    """One patrol service instance: kernel, handlers and ticker on a shared database (Tiny
+    High, or another school file in Chicago time)."""
 
     def __init__(
         self, database_url: str, clock: ManualClock, tmp: Any, school_file: Any = None
@@ -78,8 +79,9 @@ class Day:
             migrations=MIGRATIONS,
             settings=settings,
             clock=clock,
-            schools={"tiny": school},
+            schools={school.id: school},
         )
+        self.school_id = school.id
         build_app(self.kernel)  # registers the timers on the kernel
         self.handlers = PatrolHandlers(self.kernel.schools, self.kernel.outbox, clock)
         self.clock = clock
@@ -94,7 +96,7 @@ class Day:
     ) -> None:
         """A scan made at `hhmm`, delivered then or (offline queue, weak signal) at `received`."""
         event = CheckpointScanned.new(
-            school_id="tiny",
+            school_id=self.school_id,
             occurred_at=at(hhmm, day),
             actor=ACTOR,
             zone_id=zone,
@@ -115,7 +117,7 @@ class Day:
     ) -> None:
         """A heartbeat stamped `hhmm` by the phone, received then or at `received`."""
         event = DeviceHeartbeat.new(
-            school_id="tiny",
+            school_id=self.school_id,
             occurred_at=at(hhmm, day),
             actor={"kind": "sso_device", "id": device},
             device_id=device,
