@@ -22,6 +22,7 @@ from lookout.contracts.patrol import (
     ConcernResolved,
     ConcernUpdated,
     DeviceHeartbeat,
+    FollowUpCompleted,
     WindowOutcome,
 )
 from lookout.school import SchoolConfig
@@ -192,10 +193,24 @@ class PatrolHandlers:
         if ok:
             await PatrolRepository(session).add_contacts(ok)
             plan = PlanRepository(session)
+            completed: list[Event] = []
             for contact in ok:
-                # A contact about a resolved concern on or after its re-check day is the re-check.
-                if contact.concern_id is not None:
-                    await plan.complete_follow_up(str(contact.concern_id), contact.occurred_at)
+                # A contact about a resolved concern on or after its re-check day is the re-check
+                # (late once the re-check was reported missed: alerts resolves that alert).
+                if contact.concern_id is None:
+                    continue
+                late = await plan.complete_follow_up(str(contact.concern_id), contact.occurred_at)
+                if late is not None:
+                    completed.append(
+                        FollowUpCompleted.new(
+                            school_id=contact.school_id,
+                            occurred_at=contact.occurred_at,
+                            actor=SERVICE_ACTOR,
+                            concern_id=contact.concern_id,
+                            late=late,
+                        )
+                    )
+            await self.outbox.add(session, completed, self.clock.now())
         return refused
 
     async def concern_events(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:

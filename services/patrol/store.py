@@ -534,17 +534,24 @@ class PlanRepository:
     async def schedule_follow_up(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(follow_ups).values(**row))
 
-    async def complete_follow_up(self, concern_id: str, done_at: datetime) -> bool:
-        result = await self.session.execute(
-            sql_update(follow_ups)
-            .where(
-                follow_ups.c.concern_id == concern_id,
-                follow_ups.c.status.in_(["scheduled", "reminded"]),
-                follow_ups.c.remind_at <= done_at,
+    async def complete_follow_up(self, concern_id: str, done_at: datetime) -> bool | None:
+        """A contact at `done_at` is the re-check if it is on or after the re-check day: the
+        follow-up is done. Returns whether it was done late (after it was reported missed), or
+        None when there was nothing to complete (not yet due, already done, no follow-up)."""
+        f = follow_ups.c
+        for pending, late in ((["scheduled", "reminded"], False), (["missed"], True)):
+            result = await self.session.execute(
+                sql_update(follow_ups)
+                .where(
+                    f.concern_id == concern_id,
+                    f.status.in_(pending),
+                    f.remind_at <= done_at,
+                )
+                .values(status="done", done_at=done_at)
             )
-            .values(status="done", done_at=done_at)
-        )
-        return bool(result.rowcount)
+            if result.rowcount:
+                return late
+        return None
 
     async def concern_row(self, concern_id: str) -> Any:
         return (

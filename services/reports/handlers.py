@@ -36,6 +36,7 @@ from lookout.contracts.patrol import (
     ConcernUpdated,
     ContactLogged,
     DeviceHeartbeat,
+    FollowUpCompleted,
     FollowUpDue,
     FollowUpMissed,
     ObservationLogged,
@@ -100,7 +101,13 @@ class ReportHandlers:
                 PatrolFocusPublished: self.focus,
             },
             # CheckMissed duplicates a missed CheckWindowClosed; the rest are not summarised.
-            ignore=[CheckMissed, DeviceHeartbeat, FollowUpDue, UnannouncedCheckScheduled],
+            ignore=[
+                CheckMissed,
+                DeviceHeartbeat,
+                FollowUpDue,
+                FollowUpCompleted,
+                UnannouncedCheckScheduled,
+            ],
         )
         self.apply_concerns = by_handler(
             {

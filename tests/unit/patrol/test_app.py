@@ -28,9 +28,11 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
+    CheckRecovered,
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
+    FollowUpCompleted,
     ObservationLogged,
 )
 from lookout.contracts.subjects import subject_of
@@ -253,6 +255,23 @@ async def test_own_check_missed_output_is_ignored_but_acked(patrol: Patrol) -> N
     assert patrol.journal == [(seq, "ack", None)]
     assert patrol.dead == []
     assert await patrol.rows(store.checkpoint_scans) == []
+
+
+async def test_own_recovery_and_follow_up_completed_outputs_are_ignored_but_acked(
+    patrol: Patrol,
+) -> None:
+    service = {"kind": "service", "id": "patrol"}
+    recovered = CheckRecovered.new(
+        school_id="lhs", occurred_at=T0, actor=service, zone_id="cafeteria",
+        window_start=T0 - timedelta(minutes=30), window_end=T0, outcome="late", missed_today=0,
+    )  # fmt: skip
+    done = FollowUpCompleted.new(
+        school_id="lhs", occurred_at=T0, actor=service, concern_id=CID, late=False
+    )
+    seqs = await patrol.deliver("PATROL", [recovered, done])
+
+    assert patrol.journal == [(s, "ack", None) for s in seqs]
+    assert patrol.dead == []
 
 
 async def test_undecodable_message_is_dead_lettered_with_the_reason(patrol: Patrol) -> None:

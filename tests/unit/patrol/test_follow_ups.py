@@ -174,3 +174,28 @@ async def test_the_example_schools_reminder_lies_inside_the_ssos_own_permissions
     assert rivera is not None
     assert (subject, officer) == ("patrol.lhs.sso.sso-rivera.follow_up_due", "sso-rivera")
     assert any(nats_allows(p, subject) for p in rivera.subscribe), rivera.subscribe
+
+
+# --- FollowUpCompleted ------------------------------------------------------------------------
+
+
+async def test_a_re_check_on_its_day_completes_the_follow_up(day: Day) -> None:
+    cid = await resolve_with_follow_up(day, PHONE)
+    await contact(day, cid, "09:00", 23)  # Monday: before the re-check day, not the re-check
+    assert await completions(day) == []
+    assert (await day.tick_at("07:45", 24))["follow_up_reminders"] == 1
+    await contact(day, cid, "09:00", 24)
+    await contact(day, cid, "10:00", 24)  # a second contact completes nothing more
+    assert await completions(day) == [("patrol.tiny.follow_up.completed", cid, False)]
+    assert await follow_up_row(day, cid) == ("done", at("09:00", 24))
+    assert (await day.tick_at("15:00", 24))["follow_up_deadlines"] == 0
+
+
+async def test_a_re_check_after_it_was_reported_missed_completes_it_late(day: Day) -> None:
+    cid = await resolve_with_follow_up(day, PHONE)
+    assert (await day.tick_at("15:00", 24))["follow_up_deadlines"] == 1
+    assert await follow_up_row(day, cid) == ("missed", None)
+    await contact(day, cid, "08:00", 25)
+    await contact(day, cid, "08:30", 25)
+    assert await completions(day) == [("patrol.tiny.follow_up.completed", cid, True)]
+    assert await follow_up_row(day, cid) == ("done", at("08:00", 25))

@@ -3,6 +3,7 @@ in the read model as what the scan made of it, once, whatever batches the events
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lookout.contracts.envelope import Event
-from lookout.contracts.patrol import CheckRecovered, CheckWindowClosed
+from lookout.contracts.patrol import CheckRecovered, CheckWindowClosed, FollowUpCompleted
 from lookout.school import SchoolConfig
 from lookout.storage import make_engine, make_sessionmaker, upgrade_database
 from services.reports import store
@@ -119,3 +120,13 @@ async def test_a_recovery_never_downgrades_a_window_checked_on_time(
         [closed(PASS_1, "bath-1n-boys", "checked"), recovered(PASS_1, "bath-1n-boys", "late", 0)],
     )
     assert await outcomes(sessions) == [("bath-1n-boys", PASS_1[0], "checked")]
+
+
+async def test_a_completed_follow_up_is_accepted_and_not_summarised(
+    sessions: async_sessionmaker[AsyncSession], school: SchoolConfig
+) -> None:
+    done = FollowUpCompleted.new(
+        school_id="lhs", occurred_at=PASS_1[0], actor=PATROL, concern_id=uuid.uuid4(), late=True
+    )
+    await apply(sessions, school, [done])  # refused would fail inside apply
+    assert await outcomes(sessions) == []
