@@ -428,35 +428,26 @@ async def test_poison_event_is_dead_lettered_alone_and_the_rest_stored(
     assert_dead_letter(dead, s2, "PATROL", poison, reason)
 
 
-@pytest.mark.parametrize(("delivered", "delay"), [(1, 0.5), (3, 2.0), (12, 30.0)])
-async def test_transient_database_error_naks_the_batch_with_backoff(
-    patrol: Patrol, monkeypatch: pytest.MonkeyPatch, delivered: int, delay: float
-) -> None:
-    async def add_scans(self: store.PatrolRepository, scans: Sequence[CheckpointScanned]) -> None:
-        raise OperationalError("INSERT INTO checkpoint_scans", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(store.PatrolRepository, "add_scans", add_scans)
-    seqs = await patrol.deliver("PATROL", [scan(1), scan(2), scan(3)], delivered=delivered)
-
-    assert patrol.journal == [(s, "nak", delay) for s in seqs]
-    assert patrol.dead == []
-    assert await patrol.rows(store.checkpoint_scans) == []
-    assert await patrol.rows(store.inbox) == []
-
-
-async def test_after_a_transient_error_the_redelivered_batch_is_stored(
+async def test_a_transient_database_error_holds_the_batch_until_it_is_stored_once(
     patrol: Patrol, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The database is away for two attempts: the same batch is retried in place (the kernel's
+    policy, lookout/stall.py), then stored and acknowledged; nothing is nak'ed or dead-lettered."""
     events = [scan(1), scan(2)]
     original = store.PatrolRepository.add_scans
+    failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))] * 2
 
     async def add_scans(self: store.PatrolRepository, scans: Sequence[CheckpointScanned]) -> None:
-        raise OperationalError("INSERT INTO checkpoint_scans", {}, Exception("disk I/O error"))
+        if failures:
+            raise failures.pop()
+        await original(self, scans)
 
     monkeypatch.setattr(store.PatrolRepository, "add_scans", add_scans)
-    first = await patrol.deliver("PATROL", events)
-    monkeypatch.setattr(store.PatrolRepository, "add_scans", original)
-    second = await patrol.deliver("PATROL", events, delivered=2)
+    (consumer,) = [c for c in patrol.kernel.stream_consumers if c.durable == "patrol-patrol"]
+    consumer.stall.first_pause = 0.0  # no real waiting between the retries
+    seqs = await patrol.deliver("PATROL", events)
 
-    assert patrol.journal == [(s, "nak", 0.5) for s in first] + [(s, "ack", None) for s in second]
+    assert patrol.journal == [(s, "ack", None) for s in seqs]
+    assert patrol.dead == []
     assert len(await patrol.rows(store.checkpoint_scans)) == 2
+    assert (consumer.stall.active, consumer.stall.stalls) == (False, 1)
