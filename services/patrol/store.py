@@ -173,6 +173,8 @@ follow_ups = Table(
     metadata,
     Column("concern_id", String(36), primary_key=True),
     Column("school_id", String(32), nullable=False),
+    # Whom to remind: a person, or a phone not heard from when the concern was resolved (its
+    # officer is looked up when the reminder is due; see domain.follow_up_recipients).
     Column("officer_id", String(64), nullable=False),
     Column("zone_id", String(64), nullable=True),
     Column("category", String(32), nullable=False),
