@@ -95,7 +95,7 @@ async def test_a_scan_made_in_the_grace_and_delivered_late_counts_too(scenario: 
 
 async def test_the_suite_started_at_noon_alerts_nobody_about_the_morning(scenario: Start) -> None:
     s = await scenario(tiny([CHECKS], [HALL_0900, HALL_1300]), "2026-11-16 12:00", patrol=True)
-    await s.advance_to("11-16 14:00")
+    await s.advance_to("11-16 14:10")
     assert s.notified() == [
         ("Mon 11-16 13:35", "sso-a", "policy"),
         ("Mon 11-16 13:35", "sso-b", "policy"),

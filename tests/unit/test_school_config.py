@@ -180,10 +180,10 @@ def test_duplicate_checkpoint_tag_message_names_the_tag(
 
 def test_unknown_escalation_target(write_school: Callable[..., Path]) -> None:
     def edit(d: dict[str, Any]) -> None:
-        d["escalation_policies"][1]["steps"][2]["targets"] = ["principal", "janitor"]
+        d["escalation_policies"][1]["steps"][1]["targets"] = ["principal", "janitor"]
 
     path = write_school(edit)
-    assert load_error(path) == (f"{path}: escalation_policies.1.steps.2: unknown target 'janitor'")
+    assert load_error(path) == (f"{path}: escalation_policies.1.steps.1: unknown target 'janitor'")
 
 
 def test_escalation_target_may_be_a_person_id(write_school: Callable[..., Path]) -> None:
