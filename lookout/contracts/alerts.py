@@ -102,10 +102,21 @@ class AlertAcknowledged(Event):
 
 
 class AlertResolved(Event):
+    """An alert was resolved. The outcome note (free text that may concern students) stays in
+    the alerts service, behind the access-logged `show`, and is erased with the school's
+    retention: the event only says that one was written."""
+
     type: Literal["alert.resolved"]
     alert_id: uuid.UUID
     by_person_id: Token
-    outcome_note: Note = Field(min_length=1)
+    has_outcome_note: bool = Field(
+        default=True, description="An outcome note was recorded (read it with `show`)."
+    )
+    outcome_note: Note | None = Field(
+        default=None,
+        description="Never set since 2026-12: events written before carried the note; they are "
+        "still accepted so a stream replay keeps working.",
+    )
 
 
 class HeartbeatMissed(Event):

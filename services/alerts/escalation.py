@@ -356,6 +356,6 @@ class Escalator:
             actor=ACTOR,
             alert_id=alert.alert_id,
             by_person_id=by,
-            outcome_note=note,
+            has_outcome_note=True,  # the note itself stays behind `show` (access-logged)
         )
         await self.outbox.add(session, [event], now)
