@@ -272,11 +272,16 @@ def parse_event(subject: str, data: bytes) -> Event:
 
     The reason names fields and error kinds only, never the offending values, because those may
     be student notes or names.
+
+    Whatever decoding or validation raises is a fault of the message, never of the consumer, so
+    it is InvalidEvent too (dead-lettered on the first delivery, never retried): deep nesting
+    (RecursionError), an integer literal past Python's digit limit (ValueError), an overflow or
+    a type error in a validator. Pydantic wraps only ValueError and AssertionError itself.
     """
     spec, school_id = lookup(subject)
     try:
         payload = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except Exception as exc:  # JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError…
         raise InvalidEvent(f"undecodable JSON: {exc.__class__.__name__}") from None
     if not isinstance(payload, dict):
         raise InvalidEvent("payload is not a JSON object")
@@ -284,6 +289,8 @@ def parse_event(subject: str, data: bytes) -> Event:
         event = spec.model.model_validate(payload)
     except ValidationError as exc:
         raise InvalidEvent(f"schema violation for {spec.type}: {describe(exc)}") from None
+    except Exception as exc:  # OverflowError, RecursionError, TypeError from a validator
+        raise InvalidEvent(f"invalid {spec.type}: {exc.__class__.__name__}") from None
     if event.school_id != school_id:
         raise InvalidEvent(
             f"school_id {event.school_id!r} does not match subject school {school_id!r}"
