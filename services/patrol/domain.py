@@ -36,6 +36,7 @@ class ConcernState:
     """What the rules need to know of a stored concern."""
 
     status: ConcernStatus
+    school_id: str = ""
 
 
 def refuse_scan(school: SchoolConfig, scan: CheckpointScanned) -> str | None:
@@ -74,10 +75,13 @@ def refuse_concern_event(
     if (reason := refuse_zone(school, zone)) is not None:
         return reason
     if isinstance(event, ConcernRaised):
+        if current is not None and current.school_id not in ("", event.school_id):
+            # A concern id belongs to its school: another school's event may not touch it.
+            return f"concern {cid} belongs to another school"
         if current is not None:
             return f"concern {cid} was already raised"
         return None
-    if current is None:
+    if current is None or current.school_id not in ("", event.school_id):
         return f"concern {cid} is unknown (not raised)"
     if current.status is ConcernStatus.RESOLVED:
         return f"concern {cid} is already resolved"

@@ -199,7 +199,9 @@ class PatrolHandlers:
                 # (late once the re-check was reported missed: alerts resolves that alert).
                 if contact.concern_id is None:
                     continue
-                late = await plan.complete_follow_up(str(contact.concern_id), contact.occurred_at)
+                late = await plan.complete_follow_up(
+                    contact.school_id, str(contact.concern_id), contact.occurred_at
+                )
                 if late is not None:
                     completed.append(
                         FollowUpCompleted.new(

@@ -270,10 +270,12 @@ class PatrolRepository:
     async def concern_state(self, concern_id: uuid.UUID) -> ConcernState | None:
         row = (
             await self.session.execute(
-                select(concerns.c.status).where(concerns.c.concern_id == str(concern_id))
+                select(concerns.c.status, concerns.c.school_id).where(
+                    concerns.c.concern_id == str(concern_id)
+                )
             )
         ).first()
-        return None if row is None else ConcernState(ConcernStatus(row.status))
+        return None if row is None else ConcernState(ConcernStatus(row.status), row.school_id)
 
     async def raise_concern(self, e: ConcernRaised) -> None:
         await self.session.execute(
@@ -536,7 +538,9 @@ class PlanRepository:
     async def schedule_follow_up(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(follow_ups).values(**row))
 
-    async def complete_follow_up(self, concern_id: str, done_at: datetime) -> bool | None:
+    async def complete_follow_up(
+        self, school_id: str, concern_id: str, done_at: datetime
+    ) -> bool | None:
         """A contact at `done_at` is the re-check if it is on or after the re-check day: the
         follow-up is done. Returns whether it was done late (after it was reported missed), or
         None when there was nothing to complete (not yet due, already done, no follow-up)."""
@@ -545,6 +549,7 @@ class PlanRepository:
             result = await self.session.execute(
                 sql_update(follow_ups)
                 .where(
+                    f.school_id == school_id,  # a concern id belongs to its school
                     f.concern_id == concern_id,
                     f.status.in_(pending),
                     f.remind_at <= done_at,

@@ -253,9 +253,14 @@ class ReportHandlers:
             for r in await session.execute(select(concerns).where(concerns.c.concern_id.in_(ids)))
         }
         rows: dict[str, dict[str, Any]] = {}
+        refused: Refusals = {}
         for e in events:
             cid = str(e.concern_id)  # type: ignore[attr-defined]
             row = rows.get(cid) or existing.get(cid)
+            if row is not None and row["school_id"] != e.school_id:
+                # A concern id belongs to its school (patrol refuses the same events).
+                refused[e.event_id] = f"concern {cid} belongs to another school"
+                continue
             if row is None:
                 row = {c.name: None for c in concerns.columns}
                 row |= {"concern_id": cid, "school_id": e.school_id}
@@ -277,7 +282,7 @@ class ReportHandlers:
                 row |= {"resolved_at": e.occurred_at, "outcome": e.outcome.value}
             rows[cid] = row
         await _upsert(session, concerns, concerns.c.concern_id, rows, existing)
-        return {}
+        return refused
 
     async def alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """Fold an alert's events into one row: opened, highest step, principal reached, first
