@@ -47,6 +47,18 @@ DLQ_REASON = "Lookout-Dlq-Reason"
 DLQ_SUBJECT = "Lookout-Dlq-Subject"
 DLQ_SEQUENCE = "Lookout-Dlq-Stream-Seq"
 DLQ_STREAM = "Lookout-Dlq-Stream"
+DLQ_TRUNCATED = "Lookout-Dlq-Truncated"  # the original's size in bytes, when the copy is cut
+
+# The largest message any event stream stores (headers included): the server refuses a bigger
+# publish. A scan is a few hundred bytes; the largest legitimate event (a patrol focus of 50
+# items, or a concern with a 2000-character note, every character JSON-escaped) stays far below
+# (tests/unit/test_poison_limits.py computes them). Nothing needs nats-server's 1 MiB.
+EVENT_MAX_BYTES = 256 * 1024
+# The DLQ also holds the reason and the origin headers on top of an event's bytes.
+DLQ_MAX_BYTES = EVENT_MAX_BYTES + 16 * 1024
+# What a truncated dead letter keeps of the original: enough to see what it was. The original
+# stays in its stream (stream and sequence in the headers) until the stream's limits drop it.
+DLQ_TRUNCATED_BODY_BYTES = 4096
 
 
 def make_broker(
@@ -76,6 +88,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
             retention=RetentionPolicy.LIMITS,
             duplicate_window=settings.duplicate_window_seconds,
             num_replicas=settings.stream_replicas,
+            max_msg_size=DLQ_MAX_BYTES if name == "DLQ" else EVENT_MAX_BYTES,
         )
         for name, subjects in STREAMS.items()
     ]
@@ -209,6 +222,10 @@ class EventConsumer:
                 await self.dead_letter(msg, exc.reason)
                 outcome.dead_lettered += 1
                 continue
+            except Exception as exc:  # parse_event judges every fault; this is the backstop
+                await self.dead_letter(msg, f"undecodable message: {type(exc).__name__}")
+                outcome.dead_lettered += 1
+                continue
             valid.append((msg, event))
         if not valid:
             return
@@ -289,16 +306,31 @@ class EventConsumer:
                 await msg.ack()
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
-        """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate."""
+        """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate.
+
+        The copy always fits: a publish over the server's max_payload (headers included) makes
+        the server close the connection for good, and one over the DLQ's max_msg_size is
+        refused, and either would leave the message to be redelivered forever. So a message
+        too big to copy whole keeps only its first bytes, with its original size in
+        `Lookout-Dlq-Truncated`; stream and sequence name the original."""
         stream, seq = _origin(msg)
         headers = {
             DLQ_REASON: header_safe(reason),
-            DLQ_SUBJECT: msg.subject,
+            DLQ_SUBJECT: header_safe(msg.subject),
             DLQ_STREAM: stream,
             DLQ_SEQUENCE: str(seq),
             "Nats-Msg-Id": f"dlq-{self.service}-{stream}-{seq}",
         }
-        await self.broker.publish(msg.data, f"dlq.{self.service}", headers=headers, stream="DLQ")
+        body = msg.data
+        limit = self._dead_letter_limit()
+        if len(body) + header_bytes(headers) > limit:
+            headers[DLQ_TRUNCATED] = str(len(msg.data))
+            # The reason's suffix below is at most ~60 bytes: leave room for it.
+            room = limit - header_bytes(headers) - 100
+            body = body[: max(0, min(DLQ_TRUNCATED_BODY_BYTES, room))]
+            cut = f"; copy truncated to {len(body)} of {len(msg.data)} bytes"
+            headers[DLQ_REASON] = header_safe(reason, 900) + cut
+        await self.broker.publish(body, f"dlq.{self.service}", headers=headers, stream="DLQ")
         log.warning(
             "event=dead_lettered service=%s subject=%s stream_seq=%s reason=%r",
             self.service,
@@ -307,6 +339,20 @@ class EventConsumer:
             reason,
         )
         await msg.term()
+
+    def _dead_letter_limit(self) -> int:
+        """The largest dead letter, headers included, that both the server and the DLQ take."""
+        try:
+            max_payload = int(self.broker.connection.max_payload)
+        except Exception:  # not connected yet, or the in-memory test broker
+            max_payload = 1024 * 1024
+        return min(max_payload, DLQ_MAX_BYTES)
+
+
+def header_bytes(headers: Mapping[str, str]) -> int:
+    """The size of a NATS header block (`NATS/1.0`, then `key: value` per header, each line
+    ending in CRLF, then an empty line), which counts against max_payload with the body."""
+    return 12 + sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
 
 
 def header_safe(text: str, limit: int = 1000) -> str:
