@@ -136,6 +136,8 @@ class VisitorHandlers:
                         "listed_name": m.entry.listed_name[:130],
                         "kind": m.entry.kind,
                         "note": m.entry.note,
+                        "date_of_birth_check": m.date_of_birth.value,
+                        "review_band": m.band.value,
                     }
                     for m in matches
                 ],

@@ -1,14 +1,19 @@
 """Watchlist matching, pure: normalised names, nicknames, transposed names, date of birth.
 
-A visitor is compared with each watchlist entry and gets a score in [0, 1]; from the school's
-threshold on, the sign-in is held for a staff member to decide. The score is explainable:
+A visitor is compared with each watchlist entry and gets a name score and a score in [0, 1].
+The sign-in is held for a staff member to decide when either reaches the school's threshold:
+a strong name match is held whatever the date of birth says (a wrong or swapped date is what
+someone evading the list would give, and a typing slip is common), and a weaker name with the
+same date of birth is held too. The date moves a held match between review bands and the
+words the clerk reads ("date of birth differs"), never below the hold. The score is explainable:
 - each name part scores 1.0 when the normalised names are equal (case, accents and punctuation
   ignored) or are nicknames of one another (Bill ↔ William), else their difflib ratio;
 - the name score is the mean of the first- and last-name scores, trying the visitor's first and
   last names both ways round (a transposed name costs a little: * 0.95);
 - a date of birth on both sides moves the score: equal → 0.7 * name + 0.3; day and month
-  swapped → 0.7 * name + 0.2; different → 0.6 * name (a different birthday is strong evidence
-  of a different person, but a name alone still shows); missing on either side → unchanged.
+  swapped → 0.7 * name + 0.2; different → 0.6 * name (evidence of a different person, shown
+  to the clerk, but no reason to let a listed name through unasked); missing on either side →
+  unchanged.
 
 Scoring all 10,000 entries of a large list with difflib takes tens of milliseconds, so
 `WatchlistIndex` scores exactly only the entries that an upper bound of the score (cheap, and
@@ -24,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
+from enum import StrEnum
 
 TRANSPOSED_PENALTY = 0.95
 
@@ -174,18 +180,74 @@ def name_score(visitor: Person, listed: Person) -> float:
     return max(straight, TRANSPOSED_PENALTY * swapped)
 
 
-def dob_adjusted(score: float, a: date | None, b: date | None) -> float:
+class DateOfBirthCheck(StrEnum):
+    """What the dates of birth say about a possible match."""
+
+    SAME = "same"
+    SWAPPED = "swapped"
+    DIFFERS = "differs"
+    MISSING = "missing"
+
+    @property
+    def words(self) -> str:
+        """As the clerk reads it next to the match."""
+        return _CHECK_WORDS[self]
+
+
+_CHECK_WORDS = {
+    DateOfBirthCheck.SAME: "same date of birth",
+    DateOfBirthCheck.SWAPPED: "day and month swapped",
+    DateOfBirthCheck.DIFFERS: "date of birth differs",
+    DateOfBirthCheck.MISSING: "no date of birth to compare",
+}
+
+
+class ReviewBand(StrEnum):
+    """How a held match is presented for review; every band is held for a decision."""
+
+    LIKELY = "likely"  # the same date of birth
+    POSSIBLE = "possible"  # no date to compare, or day and month swapped (a slip)
+    CHECK_ID = "check_id"  # the dates differ: compare the ID with the listed person
+
+
+_BANDS = {
+    DateOfBirthCheck.SAME: ReviewBand.LIKELY,
+    DateOfBirthCheck.SWAPPED: ReviewBand.POSSIBLE,
+    DateOfBirthCheck.MISSING: ReviewBand.POSSIBLE,
+    DateOfBirthCheck.DIFFERS: ReviewBand.CHECK_ID,
+}
+
+
+def check_dates(a: date | None, b: date | None) -> DateOfBirthCheck:
     if a is None or b is None:
-        return score
+        return DateOfBirthCheck.MISSING
     if a == b:
-        return 0.7 * score + 0.3
+        return DateOfBirthCheck.SAME
     if (a.year, a.month, a.day) == (b.year, b.day, b.month):
+        return DateOfBirthCheck.SWAPPED
+    return DateOfBirthCheck.DIFFERS
+
+
+def dob_adjusted(score: float, a: date | None, b: date | None) -> float:
+    check = check_dates(a, b)
+    if check is DateOfBirthCheck.SAME:
+        return 0.7 * score + 0.3
+    if check is DateOfBirthCheck.SWAPPED:
         return 0.7 * score + 0.2
-    return 0.6 * score
+    if check is DateOfBirthCheck.DIFFERS:
+        return 0.6 * score
+    return score
+
+
+def hold_score(name: float, a: date | None, b: date | None) -> float:
+    """What the hold compares with the threshold: the name alone, or the name with the date
+    of birth when the date adds to it; a date never takes a strong name below the hold."""
+    return max(name, dob_adjusted(name, a, b))
 
 
 def match_score(visitor: Person, listed: Person) -> float:
-    """The visitor against one watchlist entry, in [0, 1], rounded to 3 decimals."""
+    """The visitor against one watchlist entry, names and dates together, in [0, 1], rounded
+    to 3 decimals (what the clerk sees)."""
     return round(dob_adjusted(name_score(visitor, listed), visitor.dob, listed.dob), 3)
 
 
@@ -202,36 +264,61 @@ class Listed:
 
 @dataclass(frozen=True)
 class Scored:
+    """A held match: `score` is names and dates together, `name_score` the names alone (both
+    rounded to 3 places), `date_of_birth` what the dates say."""
+
     entry_id: str
     score: float
+    name_score: float
+    date_of_birth: DateOfBirthCheck
+
+    @property
+    def band(self) -> ReviewBand:
+        return _BANDS[self.date_of_birth]
+
+    def held(self, threshold: float) -> bool:
+        return max(self.score, self.name_score) >= threshold
+
+
+def scored(entry: Listed, visitor: Person) -> Scored:
+    name = name_score(visitor, entry.person)
+    return Scored(
+        entry.entry_id,
+        round(dob_adjusted(name, visitor.dob, entry.person.dob), 3),
+        round(name, 3),
+        check_dates(visitor.dob, entry.person.dob),
+    )
 
 
 def score_all(visitor: Person, entries: Iterable[Listed], threshold: float) -> list[Scored]:
-    """The plain scan: every entry scored; those at or above the threshold, best first."""
-    hits = [Scored(e.entry_id, match_score(visitor, e.person)) for e in entries]
-    return sorted((h for h in hits if h.score >= threshold), key=lambda h: (-h.score, h.entry_id))
+    """The plain scan: every entry scored; those held at the threshold, best score first."""
+    hits = [scored(e, visitor) for e in entries]
+    return sorted((h for h in hits if h.held(threshold)), key=lambda h: (-h.score, h.entry_id))
 
 
 # --- screening: the result of `score_all`, without scoring every entry -------------------------
 #
-# Why skipping an entry is safe. `match_score` is round(dob_adjusted(name_score), 3), and
-# name_score = max((F + L) / 2, 0.95 * (F' + L') / 2) with F, F' `first_name_score`s and L, L'
-# `last_name_score`s. Every step after the four part scores (+, / 2, * 0.95, max, and each
-# date-of-birth case: n, 0.7 * n + 0.3, 0.7 * n + 0.2, 0.6 * n) is monotone, and so is IEEE
-# rounding, so the same steps fed upper bounds of the part scores give an upper bound of the
-# unrounded score, in floats too. The part bounds (`_first_bound`, `_last_bound`) are the part
-# score functions with each difflib ratio replaced by 2 * LCS / (len(a) + len(b)), LCS being
-# the longest common subsequence: ratio() is 2 * M / (len(a) + len(b)) where M is the total
-# size of difflib's matching blocks, and the blocks are disjoint and in the same order in both
-# strings, so together they spell a common subsequence and M <= LCS. A rounded score
-# >= threshold means an unrounded score >= threshold - 0.0005 (rounding to 3 places moves a
-# value by at most half of 0.001; float error is ~1e-16). An entry is skipped only when an upper
-# bound of its unrounded score is below threshold - _SLACK, lower still, so every entry
-# `score_all` keeps is scored here too, by `match_score` itself, and kept. Entries sharing a
-# given name are skipped as a group first, with the family-name score bounded by 1 and the most
-# generous date-of-birth case (equal dates: 0.7 * n + 0.3 >= n >= 0.7 * n + 0.2 >= 0.6 * n for
-# n in [0, 1], up to float error far inside the slack). How many entries are skipped depends on
-# the list; which entries are found does not.
+# Why skipping an entry is safe. An entry is held when round(n, 3) or round(dob_adjusted(n), 3)
+# reaches the threshold, n being name_score, that is when round(hold_score(n), 3) does
+# (rounding is monotone and hold_score is the larger of the two). name_score is
+# max((F + L) / 2, 0.95 * (F' + L') / 2) with F, F' `first_name_score`s and L, L'
+# `last_name_score`s. Every step after the four part scores (+, / 2, * 0.95, max, each
+# date-of-birth case: n, 0.7 * n + 0.3, 0.7 * n + 0.2, 0.6 * n, and hold_score's max with n) is
+# monotone, and so is IEEE rounding, so the same steps fed upper bounds of the part scores give
+# an upper bound of the unrounded hold score, in floats too. The part bounds (`_first_bound`,
+# `_last_bound`) are the part score functions with each difflib ratio replaced by
+# 2 * LCS / (len(a) + len(b)), LCS being the longest common subsequence: ratio() is
+# 2 * M / (len(a) + len(b)) where M is the total size of difflib's matching blocks, and the
+# blocks are disjoint and in the same order in both strings, so together they spell a common
+# subsequence and M <= LCS. A rounded hold score >= threshold means an unrounded one
+# >= threshold - 0.0005 (rounding to 3 places moves a value by at most half of 0.001; float
+# error is ~1e-16). An entry is skipped only when an upper bound of its unrounded hold score is
+# below threshold - _SLACK, lower still, so every entry `score_all` keeps is scored here too, by
+# `scored` itself, and kept. Entries sharing a given name are skipped as a group first, with the
+# family-name score bounded by 1 and the most generous date-of-birth case (equal dates:
+# 0.7 * n + 0.3 >= n >= 0.7 * n + 0.2 >= 0.6 * n for n in [0, 1], so it bounds hold_score too,
+# up to float error far inside the slack). How many entries are skipped depends on the list;
+# which entries are found does not.
 
 _SLACK = 0.001
 
@@ -387,11 +474,11 @@ class WatchlistIndex:
                     if lw is None:
                         lw = swapped_last[listed_family.text] = _last_bound(given, listed_family)
                     name = max(name, TRANSPOSED_PENALTY * ((fw + lw) / 2))
-                if dob_adjusted(name, dob, listed_dob) >= floor:
+                if hold_score(name, dob, listed_dob) >= floor:
                     found.append(i)
         return [self.entries[i] for i in sorted(found)]
 
     def screen(self, visitor: Person, threshold: float) -> list[Scored]:
-        """Entries scoring at or above the threshold, best first: the same list as
+        """Entries held at the threshold, best score first: the same list as
         `score_all(visitor, entries, threshold)`."""
         return score_all(visitor, self.candidates(visitor, threshold), threshold)

@@ -97,7 +97,9 @@ visitor_pii = Table(
     Column("date_of_birth", Date, nullable=True),
 )
 
-# Possible watchlist matches found at sign-in (entry ids and scores, no visitor PII).
+# Possible watchlist matches found at sign-in (entry ids and scores, no visitor PII). What the
+# dates of birth said is kept as found (same, swapped, differs, missing), since the visitor's date
+# is purged and the list may change; the review band follows from it (matching.ReviewBand).
 screening_matches = Table(
     "screening_matches",
     metadata,
@@ -108,6 +110,8 @@ screening_matches = Table(
     Column("listed_name", String(130), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("note", String(500), nullable=False),
+    Column("date_of_birth_check", String(16), nullable=True),  # None: found before 0002
+    Column("review_band", String(16), nullable=True),
 )
 
 # Every screening answer, kept: who decided what, when.

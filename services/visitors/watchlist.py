@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Protocol
 
 from lookout.config import ConfigurationError
-from services.visitors.matching import Listed, Person, WatchlistIndex
+from services.visitors.matching import (
+    DateOfBirthCheck,
+    Listed,
+    Person,
+    ReviewBand,
+    WatchlistIndex,
+)
 
 log = logging.getLogger("lookout.visitors.watchlist")
 
@@ -47,9 +53,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class Match:
+    """A listed person the visitor may be: held for a staff member's decision."""
+
     entry: Entry
     score: float
     provider: str
+    date_of_birth: DateOfBirthCheck = DateOfBirthCheck.MISSING
+    band: ReviewBand = ReviewBand.POSSIBLE
 
 
 class WatchlistProvider(Protocol):
@@ -60,7 +70,7 @@ class WatchlistProvider(Protocol):
     def screen(
         self, first_name: str, last_name: str, date_of_birth: date | None, threshold: float
     ) -> list[Match]:
-        """Listed people the visitor may be, scoring at least `threshold`, best first."""
+        """Listed people the visitor may be, held at `threshold` (see matching), best first."""
         ...
 
 
@@ -166,7 +176,7 @@ class CsvWatchlist:
         self.refresh()
         visitor = Person.of(first_name, last_name, date_of_birth)
         return [
-            Match(self._entries[hit.entry_id], hit.score, self.name)
+            Match(self._entries[hit.entry_id], hit.score, self.name, hit.date_of_birth, hit.band)
             for hit in self._index.screen(visitor, threshold)
         ]
 

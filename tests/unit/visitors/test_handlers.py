@@ -215,3 +215,23 @@ async def test_pii_is_purged_after_the_retention_period(
         "1123-001",
         clock.now(),
     )
+
+
+async def test_a_listed_name_with_a_wrong_date_of_birth_is_held(office: Harness) -> None:
+    """WL-001 is Gregory Hollander born 1979-03-14; a nickname and a birthday a day off was
+    admitted without a question before (0.6 against the 0.85 threshold)."""
+    greg = body(first_name="Greg", last_name="Hollander", date_of_birth="1979-03-15")
+    reply = await office.call("sign_in", greg)
+    assert reply["ok"] is True, reply
+    result = reply["result"]
+    assert (result["status"], result["badge_number"]) == ("pending_screening", None)
+    assert [(m["watchlist_entry_id"], m["score"]) for m in result["possible_matches"]] == [
+        ("WL-001", 0.6)
+    ]
+    (match,) = await office.rows(store.screening_matches)
+    assert (match.watchlist_entry_id, match.date_of_birth_check, match.review_band) == (
+        "WL-001",
+        "differs",
+        "check_id",
+    )
+    assert await office.rows(store.outbox) == []  # nobody checked in

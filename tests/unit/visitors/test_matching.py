@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 from services.visitors.matching import (
     NICKNAMES,
+    DateOfBirthCheck,
     Listed,
     Person,
+    ReviewBand,
+    Scored,
     WatchlistIndex,
     _Family,
     _first_bound,
@@ -73,18 +76,108 @@ def test_should_match(first: str, last: str, dob: date | None, score: float) -> 
 @pytest.mark.parametrize(
     ("first", "last", "dob", "score"),
     [
-        ("Gregory", "Hollander", date(1985, 6, 1), 0.6),  # same name, another person's DOB
         ("Grace", "Hollander", None, 0.75),  # another given name
+        ("Grace", "Hollander", date(1979, 3, 14), 0.825),  # same DOB: 0.7 * 0.75 + 0.3
+        ("Grace", "Hollander", date(1985, 6, 1), 0.45),  # another DOB: 0.6 * 0.75
         ("Gary", "Hollis", None, 0.539),
         ("Maria", "Lopez", None, 0.226),
         ("Hollander", "Hollander", None, 0.625),
+        ("Gregory", "Holl", date(1985, 6, 1), 0.485),  # name 0.808, another DOB
     ],
 )
-def test_other_people_score_below_the_threshold(
-    first: str, last: str, dob: date | None, score: float
+def test_other_people_are_not_held(first: str, last: str, dob: date | None, score: float) -> None:
+    visitor = Person.of(first, last, dob)
+    assert match_score(visitor, LISTED) == score
+    assert score_all(visitor, [Listed("WL-001", LISTED)], THRESHOLD) == []
+
+
+SWAPPABLE = Person.of("Dmitri", "Castellanos", date(1985, 2, 11))
+SAME, SWAPPED, DIFFERS, MISSING = (
+    DateOfBirthCheck.SAME,
+    DateOfBirthCheck.SWAPPED,
+    DateOfBirthCheck.DIFFERS,
+    DateOfBirthCheck.MISSING,
+)
+
+
+# A strong name (name score at or above the threshold) is held whatever the date of birth; the
+# date moves the score shown, the review band and the words. Name scores worked by hand:
+# gregroy/gregory 12/14, holander/hollander 16/17 → (0.857143 + 0.941176) / 2 = 0.899160;
+# dimitri/dmitri 12/13 → (0.923077 + 1) / 2 = 0.961538; holl/hollander 8/13 → 0.807692.
+@pytest.mark.parametrize(
+    ("listed", "first", "last", "dob", "score", "name", "check"),
+    [
+        # The same name with another person's DOB: 0.6 * 1.0, held (it was let in before).
+        (LISTED, "Gregory", "Hollander", date(1985, 6, 1), 0.6, 1.0, DIFFERS),
+        # One day off.
+        (LISTED, "Gregory", "Hollander", date(1979, 3, 15), 0.6, 1.0, DIFFERS),
+        # A nickname and a wrong DOB.
+        (LISTED, "Greg", "Hollander", date(1985, 6, 1), 0.6, 1.0, DIFFERS),
+        # A nickname, transposed, and a wrong DOB: 0.6 * 0.95.
+        (LISTED, "Hollander", "Greg", date(1980, 1, 1), 0.57, 0.95, DIFFERS),
+        # Typos in both names: same DOB 0.7 * 0.899160 + 0.3; another 0.6 * 0.899160; none.
+        (LISTED, "Gregroy", "Holander", date(1979, 3, 14), 0.929, 0.899, SAME),
+        (LISTED, "Gregroy", "Holander", date(1980, 1, 1), 0.539, 0.899, DIFFERS),
+        (LISTED, "Gregroy", "Holander", None, 0.899, 0.899, MISSING),
+        # No DOB given at the desk.
+        (LISTED, "Gregory", "Hollander", None, 1.0, 1.0, MISSING),
+        # Day and month swapped: 0.7 * 1.0 + 0.2.
+        (SWAPPABLE, "Dmitri", "Castellanos", date(1985, 11, 2), 0.9, 1.0, SWAPPED),
+        # A typo and swapped: 0.7 * 0.961538 + 0.2.
+        (SWAPPABLE, "Dimitri", "Castellanos", date(1985, 11, 2), 0.873, 0.962, SWAPPED),
+        # A weaker name is held when the DOB is the same: 0.7 * 0.807692 + 0.3.
+        (LISTED, "Gregory", "Holl", date(1979, 3, 14), 0.865, 0.808, SAME),
+    ],
+)
+def test_a_strong_name_is_held_whatever_the_date_of_birth(
+    listed: Person,
+    first: str,
+    last: str,
+    dob: date | None,
+    score: float,
+    name: float,
+    check: DateOfBirthCheck,
 ) -> None:
-    assert match_score(Person.of(first, last, dob), LISTED) == score
-    assert score < THRESHOLD
+    visitor = Person.of(first, last, dob)
+    assert score_all(visitor, [Listed("WL-001", listed)], THRESHOLD) == [
+        Scored("WL-001", score, name, check)
+    ]
+    assert WatchlistIndex([Listed("WL-001", listed)]).screen(visitor, THRESHOLD) == [
+        Scored("WL-001", score, name, check)
+    ]
+
+
+def test_a_swapped_date_never_takes_a_strong_name_below_the_hold() -> None:
+    listed = Person.of("Gregory", "Hollander", date(1979, 3, 4))
+    visitor = Person.of("Gregroy", "Holander", date(1979, 4, 3))
+    # 0.7 * 0.899160 + 0.2 = 0.829 is below the threshold; the name alone holds it.
+    assert score_all(visitor, [Listed("WL-001", listed)], THRESHOLD) == [
+        Scored("WL-001", 0.829, 0.899, SWAPPED)
+    ]
+
+
+def test_the_dates_give_the_band_and_the_words_the_clerk_reads() -> None:
+    assert [(c.value, c.words, Scored("E", 1.0, 1.0, c).band) for c in DateOfBirthCheck] == [
+        ("same", "same date of birth", ReviewBand.LIKELY),
+        ("swapped", "day and month swapped", ReviewBand.POSSIBLE),
+        ("differs", "date of birth differs", ReviewBand.CHECK_ID),
+        ("missing", "no date of birth to compare", ReviewBand.POSSIBLE),
+    ]
+
+
+def test_held_matches_are_listed_best_score_first() -> None:
+    entries = [
+        Listed("WL-1", Person.of("Gregory", "Hollander", date(1985, 6, 1))),  # differs: 0.6
+        Listed("WL-2", Person.of("Greg", "Hollander")),  # no DOB: 1.0
+        Listed("WL-3", Person.of("Gregory", "Hollander", date(1979, 3, 14))),  # same: 1.0
+        Listed("WL-4", Person.of("Grace", "Hollander", date(1985, 6, 1))),  # 0.45: not held
+    ]
+    visitor = Person.of("Gregory", "Hollander", date(1979, 3, 14))
+    assert WatchlistIndex(entries).screen(visitor, THRESHOLD) == [
+        Scored("WL-2", 1.0, 1.0, MISSING),
+        Scored("WL-3", 1.0, 1.0, SAME),
+        Scored("WL-1", 0.6, 1.0, DIFFERS),
+    ]
 
 
 @pytest.mark.parametrize(
