@@ -22,6 +22,7 @@ from lookout.contracts.alerts import (
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckRecovered,
+    ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
     FollowUpCompleted,
@@ -47,9 +48,19 @@ class AlertHandlers:
     async def raise_alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         # In order, one at a time: a repeat in the same batch folds into the alert just opened.
         await lock_for_write(session, alerts)
+        repo = AlertRepository(session)
+        refused: Refusals = {}
         for event in events:
+            if isinstance(event, ConcernRaised):
+                # A concern is raised once (patrol refuses a re-raise too); a change of its
+                # severity comes as concern.updated, which re-routes. Folding a re-raise into
+                # the earlier alert would hide a worse severity.
+                key = domain.concern_key(event.concern_id)
+                if await repo.latest(event.school_id, key) is not None:
+                    refused[event.event_id] = f"concern {event.concern_id} was already raised"
+                    continue
             await self.escalator.report(session, event, self.clock.now())
-        return {}
+        return refused
 
     async def concerns_resolved(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """A resolved concern resolves its alert and a missed re-check of it (the concern's

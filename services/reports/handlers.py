@@ -261,6 +261,9 @@ class ReportHandlers:
                 # A concern id belongs to its school (patrol refuses the same events).
                 refused[e.event_id] = f"concern {cid} belongs to another school"
                 continue
+            if row is not None and row["raised_at"] is not None and isinstance(e, ConcernRaised):
+                refused[e.event_id] = f"concern {cid} was already raised"  # as patrol and alerts
+                continue
             if row is None:
                 row = {c.name: None for c in concerns.columns}
                 row |= {"concern_id": cid, "school_id": e.school_id}

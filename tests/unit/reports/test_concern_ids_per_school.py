@@ -54,3 +54,27 @@ async def test_another_schools_resolve_does_not_fold_into_a_concern(
     async with sessions() as session:
         rows = (await session.execute(select(store.concerns))).all()
     assert [(r.school_id, r.resolved_at, r.outcome) for r in rows] == [("lhs", None, None)]
+
+
+async def test_a_second_raise_of_a_concern_is_refused_not_folded(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handlers = ReportHandlers({"lhs": load_school(EXAMPLE_SCHOOL)})
+    cid = uuid.uuid4()
+
+    def raised(severity: str) -> ConcernRaised:
+        return ConcernRaised.new(
+            school_id="lhs", occurred_at=T0, actor=PHONE, concern_id=cid,
+            category="conflict", severity=severity, zone_id="cafeteria",
+        )  # fmt: skip
+
+    again = raised("critical")
+    async with sessions.begin() as session:
+        assert await handlers.concerns(session, [raised("low")]) == {}
+    async with sessions.begin() as session:
+        assert await handlers.concerns(session, [again]) == {
+            again.event_id: f"concern {cid} was already raised"
+        }
+    async with sessions() as session:
+        rows = (await session.execute(select(store.concerns))).all()
+    assert [(r.severity, r.category) for r in rows] == [("low", "conflict")]
