@@ -129,9 +129,17 @@ POLICIES: tuple[Policy, ...] = (
         ack_timeout_minutes=60,
     ),
     Policy(
+        "low",
+        frozenset({"*"}),
+        frozenset({"low"}),
+        (_step(SSO, delay=0), _step(AP, delay=30)),
+        repeat=0,
+        ack_timeout_minutes=120,
+    ),
+    Policy(
         "default",
         frozenset({"*"}),
-        frozenset({"low", "medium"}),
+        frozenset({"medium"}),
         (_step(SSO, delay=0), _step(AP, delay=30), _step(PRINCIPAL, delay=60)),
         repeat=0,
         ack_timeout_minutes=120,
