@@ -78,7 +78,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 def make_engine(url: str, busy_timeout_seconds: float | None = None) -> AsyncEngine:
     """An async engine; SQLite files get WAL and a busy timeout so readers never block writers.
     The busy timeout is `busy_timeout_seconds`, else the `sqlite_busy_timeout_seconds` setting
-    (LOOKOUT_SQLITE_BUSY_TIMEOUT_SECONDS, default 30)."""
+    (LOOKOUT_SQLITE_BUSY_TIMEOUT_SECONDS, default 30).
+
+    Every engine hides the SQL parameters from its exceptions' text (and its echo): they hold
+    visitors' names, ID digits and dates of birth, student references and notes, and an error
+    is logged with its traceback."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -86,7 +90,9 @@ def make_engine(url: str, busy_timeout_seconds: float | None = None) -> AsyncEng
         if busy_timeout_seconds is None:
             busy_timeout_seconds = Settings().sqlite_busy_timeout_seconds
         busy_ms = int(busy_timeout_seconds * 1000)
-        engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds})
+        engine = create_async_engine(
+            url, connect_args={"timeout": busy_timeout_seconds}, hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -97,7 +103,7 @@ def make_engine(url: str, busy_timeout_seconds: float | None = None) -> AsyncEng
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
