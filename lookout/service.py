@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from faststream import FastStream
 from faststream.nats import NatsRouter
@@ -33,6 +34,31 @@ from lookout.school import SchoolConfig
 from lookout.storage import Inbox, Outbox, make_engine, make_sessionmaker, upgrade_database
 from lookout.stream_consumer import StreamConsumer
 from lookout.ticker import Ticker, TimerModule
+
+# The exit code of a service whose NATS connection was closed for good: the supervisor of
+# `lookout up` and Kubernetes restart it (a fresh process connects anew).
+EXIT_NATS_CLOSED = 3
+
+
+class KernelApp(FastStream):
+    """The service's FastStream app: after a stop the kernel asked for on a fatal condition,
+    `run` ends the process with a non-zero code instead of returning as after Ctrl-C."""
+
+    fatal: Callable[[], str | None] | None = None  # the kernel's reason to end, if any
+
+    async def run(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().run(*args, **kwargs)
+        except Exception:  # ExceptionGroup too
+            if not self._fatal():
+                raise
+            # Stopping the broker's subscriptions fails on a closed connection: nothing is
+            # left to stop there, and the exit below says why.
+        if self._fatal():
+            raise SystemExit(EXIT_NATS_CLOSED)
+
+    def _fatal(self) -> bool:
+        return self.fatal is not None and self.fatal() is not None
 
 
 class ServiceKernel:
@@ -81,6 +107,9 @@ class ServiceKernel:
         self.relay.on_published = self.metrics.record_published
         self.health: HealthServer | None = None
         self.started = False
+        # Why the process must end (e.g. its NATS connection was closed for good), else None.
+        self.fatal: str | None = None
+        self._app: KernelApp | None = None
 
     def use_timers(self, *modules: TimerModule) -> Ticker:
         """Fire these timer modules every tick (and right after a wake) while the service runs."""
@@ -121,6 +150,7 @@ class ServiceKernel:
             apply=apply,
             consumer=self.consumer,
             settings=self.settings,
+            on_closed=self._connection_closed,
         )
         self.stream_consumers.append(consumer)
         self.consumers.append((stream, durable))
@@ -157,12 +187,25 @@ class ServiceKernel:
         for router in routers:
             self.broker.include_router(router)
         configure_logging(self.settings.log_level, self.name)
-        app = FastStream(self.broker, logger=self.log)
+        app = KernelApp(self.broker, logger=self.log)
+        app.fatal = lambda: self.fatal
+        self._app = app
         app.on_startup(self.prepare)
         app.after_startup(self._started)
         app.on_shutdown(self._stopping)
         app.after_shutdown(self.engine.dispose)
         return app
+
+    def _connection_closed(self, durable: str) -> None:
+        """nats-py closed the connection for good (it never reconnects after that): stop in
+        order and exit non-zero, so a fresh process starts; it is not ready meanwhile."""
+        if self.fatal is not None:
+            return
+        self.fatal = "NATS connection closed"
+        self.started = False
+        self.log.error("event=stopping reason=nats_connection_closed consumer=%s", durable)
+        if self._app is not None:
+            self._app.exit()
 
     async def _reconnected(self) -> None:
         # A long poll sent before a broker restart is forgotten by the new server: poll again

@@ -21,6 +21,11 @@ batch). So the order that holds is each replica's own, not the durable's across 
 
 A durable may filter on several subjects of its stream (NATS 2.10 `filter_subjects`): one
 consumer then receives, in stream order, events that separate durables would race.
+
+A connection closed for good (nats-py closes it, without reconnecting, when the server sends an
+error such as a payload or authorization violation) ends the loop and calls `on_closed`: the
+kernel then stops the process with a non-zero code, so the supervisor or Kubernetes starts a
+fresh one, instead of a process that stays alive and fetches nothing ever again.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nats.errors import ConnectionClosedError
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
@@ -70,6 +77,8 @@ class StreamConsumer:
     apply: Apply
     consumer: EventConsumer
     settings: Settings
+    # Called once, with the durable's name, when the connection is closed for good.
+    on_closed: Callable[[str], None] | None = None
     _subscription: JetStreamContext.PullSubscription | None = field(default=None, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _fetch: asyncio.Future[list[Msg]] | None = field(default=None, repr=False)
@@ -175,6 +184,14 @@ class StreamConsumer:
                 raise
             except TimeoutError:  # idle: nothing arrived during the long poll
                 continue
+            except ConnectionClosedError:
+                if self._stopping.is_set():  # closed by our own shutdown
+                    return
+                # Closed for good (no reconnect follows): fetching on would log this forever.
+                log.error("event=nats_connection_closed consumer=%s", self.durable)
+                if self.on_closed is not None:
+                    self.on_closed(self.durable)
+                return
             except Exception as exc:  # broker restarting, connection lost: keep trying
                 log.warning(
                     "event=fetch_failed consumer=%s error=%s", self.durable, type(exc).__name__
