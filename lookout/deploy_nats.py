@@ -75,6 +75,7 @@ SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
         visitor_events.ScreeningFlagged,
         visitor_events.VisitorOverdue,
         visitor_events.VisitorOutOfBounds,
+        visitor_events.VisitorUnaccounted,
     ),
     "alerts": (
         alert_events.AlertOpened,

@@ -183,6 +183,12 @@ CATALOGUE: tuple[Subject, ...] = (
         "VISITORS",
         "A visitor was seen outside their destination zones.",
     ),
+    Subject(
+        visitors.VisitorUnaccounted,
+        "visitor.{school}.unaccounted",
+        "VISITORS",
+        "The end-of-day checkout closed a visit nobody saw leave.",
+    ),
     Subject(alerts.AlertOpened, "alert.{school}.opened", "ALERTS", "An alert was opened."),
     Subject(
         alerts.AlertEscalated,

@@ -87,6 +87,23 @@ class VisitorOutOfBounds(Event):
     destination_zones: list[Token] = Field(min_length=1, max_length=10)
 
 
+# Emitted after the automatic `checked_out` for every visit still on site at the close (each
+# has been reported overdue by then: the overdue timer fires at the close at the latest). Only
+# a desk sign-out says someone saw the visitor leave.
+class VisitorUnaccounted(Event):
+    """Checked out at the end of the day, not at the desk: nobody saw the visitor leave."""
+
+    type: Literal["visitor.unaccounted"]
+    visit_id: uuid.UUID
+    badge_number: Token
+    expected_until: AwareDatetime = Field(description="When the visitor was expected to leave.")
+    checked_out_at: AwareDatetime = Field(description="When the badge was closed automatically.")
+    last_seen_zone: Token | None = Field(
+        default=None, description="Where the SSO last saw the badge, if anywhere."
+    )
+    last_seen_at: AwareDatetime | None = None
+
+
 # --- front-office requests and replies (request-reply, never on a stream) -----------------------
 #
 # Requests go to `command.<school>.visitors.<verb>` and `query.<school>.visitors.<name>`; the

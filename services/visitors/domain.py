@@ -59,15 +59,18 @@ class Admission:
     """Timers of an admitted visit."""
 
     expected_until: datetime
-    overdue_at: datetime | None  # None: the end-of-day checkout comes first
+    overdue_at: datetime  # at the end-of-day checkout at the latest
     auto_checkout_at: datetime
 
 
 def admit(school: SchoolConfig, at: datetime, expected_minutes: int) -> Admission:
+    """The overdue deadline is the expected departure plus the grace, or the end-of-day checkout
+    when that comes first: a visitor still on site when the badge expires is overdue then, and
+    is reported before the checkout closes the visit (nobody saw them leave)."""
     expected = at + timedelta(minutes=expected_minutes)
     overdue = expected + timedelta(minutes=school.visitors.overdue_grace_minutes)
     checkout = day_end(school, at)
-    return Admission(expected, overdue if overdue < checkout else None, checkout)
+    return Admission(expected, min(overdue, checkout), checkout)
 
 
 def screening_status(answers: Mapping[str, ScreeningAnswer | None]) -> VisitStatus:

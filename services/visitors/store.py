@@ -65,7 +65,9 @@ visits = Table(
     Column("badge_number", String(16), nullable=True),
     Column("checked_in_at", UTCDateTime(), nullable=True),
     Column("expected_until", UTCDateTime(), nullable=True),
-    # Timers are data: the ticker fires what is due and records that it did.
+    # Timers are data: the ticker fires what is due and records that it did. overdue_at is at
+    # the auto checkout at the latest (NULL on visits admitted before that rule: the checkout
+    # reports those overdue itself).
     Column("overdue_at", UTCDateTime(), nullable=True),
     Column("overdue_reported_at", UTCDateTime(), nullable=True),
     Column("auto_checkout_at", UTCDateTime(), nullable=True),
@@ -152,7 +154,7 @@ class Admitted:
     badge_number: str
     checked_in_at: datetime
     expected_until: datetime
-    overdue_at: datetime | None
+    overdue_at: datetime
     auto_checkout_at: datetime
 
 

@@ -1,6 +1,10 @@
 """Visitor timers (rows with deadlines, fired by the kernel's ticker): overdue visits, the
 end-of-day checkout, and the purge of visitor PII after the retention period.
 
+A visit still on site when the day closes is reported overdue (at the close at the latest),
+then checked out automatically and reported unaccounted for, in that order: only a desk
+sign-out says someone saw the visitor leave, so only it may settle their alerts.
+
 Each claims its due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and changes them with a
 conditional UPDATE in the same transaction as the outbox rows, so a restart or a second
 replica never fires a row twice.
@@ -11,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +24,7 @@ from lookout.contracts.visitors import (
     CheckoutMethod,
     VisitorCheckedOut,
     VisitorOverdue,
+    VisitorUnaccounted,
     VisitStatus,
 )
 from lookout.school import SchoolConfig
@@ -52,24 +58,29 @@ class OverdueVisits:
         events: list[Event] = []
         for row in rows.all():
             if await repo.mark_overdue(row.visit_id, now):
-                events.append(
-                    VisitorOverdue.new(
-                        school_id=row.school_id,
-                        occurred_at=row.overdue_at,
-                        actor=SERVICE_ACTOR,
-                        visit_id=uuid.UUID(row.visit_id),
-                        badge_number=row.badge_number,
-                        expected_until=row.expected_until,
-                    )
-                )
+                events.append(overdue(row, row.overdue_at))
         await self.outbox.add(session, events, now)
         return len(events)
 
 
+def overdue(row: Any, at: datetime) -> VisitorOverdue:
+    return VisitorOverdue.new(
+        school_id=row.school_id,
+        occurred_at=at,
+        actor=SERVICE_ACTOR,
+        visit_id=uuid.UUID(row.visit_id),
+        badge_number=row.badge_number,
+        expected_until=row.expected_until,
+    )
+
+
 class EndOfDayCheckout:
     """Visits still open when the day closes are checked out, recorded as automatic (at the
-    closing time, even if the service was down then). A visit still held for screening is
-    closed too, without an event: it never checked in."""
+    closing time, even if the service was down then). A visit on site is reported overdue first
+    if it was not yet (the overdue timer fires at the close at the latest, but a failed tick,
+    the claim limit or a visit admitted before that rule can leave it to this one), then
+    `checked_out` (automatic) and `unaccounted`: nobody saw the visitor leave. A visit still held
+    for screening is closed too, without an event: it never checked in."""
 
     name = "visitor-auto-checkout"
 
@@ -96,6 +107,13 @@ class EndOfDayCheckout:
             if school is None:
                 continue
             at = row.auto_checkout_at
+            on_site = row.status == VisitStatus.ON_SITE.value
+            # Before the close: mark_overdue needs the visit on site. Both UPDATEs are
+            # conditional on its status, so a desk sign-out that won the race leaves both alone.
+            reported = row.overdue_reported_at is not None
+            if on_site and not reported and await repo.mark_overdue(row.visit_id, now):
+                deadline = row.overdue_at if row.overdue_at is not None else at
+                events.append(overdue(row, min(deadline, at)))
             ok = await repo.close(
                 row.visit_id,
                 VisitStatus.CHECKED_OUT,
@@ -108,7 +126,7 @@ class EndOfDayCheckout:
             if not ok:
                 continue
             closed += 1
-            if row.status == VisitStatus.ON_SITE.value:
+            if on_site:
                 events.append(
                     VisitorCheckedOut.new(
                         school_id=row.school_id,
@@ -117,6 +135,19 @@ class EndOfDayCheckout:
                         visit_id=uuid.UUID(row.visit_id),
                         badge_number=row.badge_number,
                         method=CheckoutMethod.AUTOMATIC_END_OF_DAY,
+                    )
+                )
+                events.append(
+                    VisitorUnaccounted.new(
+                        school_id=row.school_id,
+                        occurred_at=at,
+                        actor=SERVICE_ACTOR,
+                        visit_id=uuid.UUID(row.visit_id),
+                        badge_number=row.badge_number,
+                        expected_until=row.expected_until,
+                        checked_out_at=at,
+                        last_seen_zone=row.last_seen_zone,
+                        last_seen_at=row.last_seen_at,
                     )
                 )
         await self.outbox.add(session, events, now)

@@ -128,6 +128,12 @@ def summary(event: Any) -> tuple[Any, ...]:
         "visitor.screening_flagged": ("watchlist_entry_id", "score", "decision", "decided_by"),
         "visitor.out_of_bounds": ("badge_number", "zone_id", "destination_zones"),
         "visitor.overdue": ("badge_number", "expected_until"),
+        "visitor.unaccounted": (
+            "badge_number",
+            "expected_until",
+            "checked_out_at",
+            "last_seen_zone",
+        ),
     }[event.type]
     values = [getattr(event, f) for f in fields]
     return (event.type, str(event.visit_id), event.occurred_at, *[_plain(v) for v in values])
@@ -354,18 +360,20 @@ async def test_a_scripted_day(
         await sight(js, "1123-001", "library", local(10, 5))
         await sightings_applied(js)
 
-        # 16:45 the day closes: Dave is checked out automatically.
+        # 16:45 the day closes: Dave is checked out automatically, and nobody saw him leave.
         clock.set(local(16, 44))
         assert (await kernel.ticker.tick())["visitor-auto-checkout"] == 0
         clock.set(local(16, 46))
         assert (await kernel.ticker.tick())["visitor-auto-checkout"] == 1
-        events = await published.wait_for(11)
+        events = await published.wait_for(12)
         assert [summary(e) for e in events[7:]] == [
             ("visitor.checked_out", a, local(9, 30), "1123-001", "front_office"),
             ("visitor.checked_out", c, local(10, 0), "1123-002", "front_office"),
             ("visitor.out_of_bounds", a, local(10, 5), "1123-001", "library", ["library"]),
             ("visitor.checked_out", d, local(16, 45), "1123-003", "automatic_end_of_day"),
-        ]
+            ("visitor.unaccounted", d, local(16, 45), "1123-003", local(9, 0), local(16, 45),
+             None),
+        ]  # fmt: skip
         assert await office.roster() == []
 
         async with kernel.sessions() as session:
@@ -375,6 +383,40 @@ async def test_a_scripted_day(
             sorted([(c, "WL-002", "no"), (b, "WL-001", "yes")])
         )
         assert unsent == 0
+
+
+async def test_a_visit_past_the_close_is_overdue_then_unaccounted(
+    make_kernel: Callable[..., ServiceKernel],
+    nc: Any,
+    js: JetStreamContext,
+    clock: ManualClock,
+) -> None:
+    """Expected until 17:00 (grace to 17:15), but the badge expires at 16:45: the overdue report
+    comes at the close, before the automatic checkout, and the visitor is unaccounted for."""
+    office = FrontOffice(nc)
+    published = Published(js)
+    kernel = make_kernel()
+    async with running(kernel, build_app):
+        await published.start()
+        assert kernel.ticker is not None
+        clock.set(local(15, 0))
+        late = await office.ok(
+            "command", "sign_in", sign_in_body("Ann", "Late", expected_minutes=120)
+        )
+        v = late["visit_id"]
+        await sight(js, "1123-001", "gym", local(16, 10))  # out of bounds
+        await sightings_applied(js)
+        clock.set(local(16, 46))
+        fired = await kernel.ticker.tick()
+        assert (fired["visitor-overdue"], fired["visitor-auto-checkout"]) == (1, 1)
+        events = await published.wait_for(5)
+    assert [summary(e) for e in events] == [
+        ("visitor.checked_in", v, local(15, 0), "1123-001", "parent", ["library"]),
+        ("visitor.out_of_bounds", v, local(16, 10), "1123-001", "gym", ["library"]),
+        ("visitor.overdue", v, local(16, 45), "1123-001", local(17, 0)),
+        ("visitor.checked_out", v, local(16, 45), "1123-001", "automatic_end_of_day"),
+        ("visitor.unaccounted", v, local(16, 45), "1123-001", local(17, 0), local(16, 45), "gym"),
+    ]
 
 
 async def test_restart_mid_day_fires_each_overdue_once(

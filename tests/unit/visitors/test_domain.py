@@ -40,9 +40,13 @@ def test_admit_sets_expected_overdue_and_checkout(school: SchoolConfig) -> None:
     )
 
 
-def test_no_overdue_when_the_day_closes_first(school: SchoolConfig) -> None:
-    late = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 15:00 local, 2 h visit
-    assert domain.admit(school, late, 120).overdue_at is None
+def test_overdue_at_the_checkout_when_the_day_closes_first(school: SchoolConfig) -> None:
+    late = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 15:00 local, 2 h visit: 17:00 + 15 min
+    assert domain.admit(school, late, 120) == domain.Admission(
+        expected_until=datetime(2026, 11, 23, 23, 0, tzinfo=UTC),
+        overdue_at=datetime(2026, 11, 23, 22, 45, tzinfo=UTC),  # the close, 16:45 local
+        auto_checkout_at=datetime(2026, 11, 23, 22, 45, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize(
