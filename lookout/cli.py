@@ -110,16 +110,21 @@ def _say(message: str, style: str | None = None) -> None:
 
 
 def resolve_nats_url(settings: Settings) -> str:
-    """LOOKOUT_NATS_URL, else the embedded server a running `lookout up` wrote down, else the
-    default."""
-    if settings.nats_url:
+    """LOOKOUT_NATS_URL, else the embedded server a running `lookout up` wrote down. Neither:
+    one line and exit 1, never a guess at 127.0.0.1:4222 (another NATS may well listen there)."""
+    if settings.nats_url and settings.nats_url.strip():
         return settings.nats_url
     state = settings.data_dir / NATS_URL_FILE
     try:
         url = state.read_text(encoding="utf-8").strip()
     except OSError:
         url = ""
-    return url or settings.nats_servers()
+    if not url:
+        raise CliError(
+            f"no NATS to connect to: LOOKOUT_NATS_URL is not set and {state} does not exist "
+            "(start `lookout up` with this data dir, or set LOOKOUT_NATS_URL)"
+        )
+    return url
 
 
 def _services_available() -> list[str]:
@@ -181,7 +186,9 @@ def up(
             for child in suite.supervisor.children:
                 pid = child.proc.pid if child.proc else "?"
                 db = _hide_password(settings.database_url(child.name))
-                _say(f"  {child.name:<9} pid {pid}  db {db}  log {child.log_path}")
+                health = child.env.get("LOOKOUT_HEALTH_PORT", "")
+                health = f"  health :{health}" if health else ""
+                _say(f"  {child.name:<9} pid {pid}  db {db}{health}  log {child.log_path}")
             missing = [s for s in SERVICES if s not in services]
             if missing:
                 _say(f"  not installed yet: {', '.join(missing)}", "dim")
@@ -213,7 +220,8 @@ def run(service: str = typer.Argument(..., help="patrol, visitors, alerts or rep
 
     settings = Settings()
     load_schools(settings)  # a bad school file: one line, before anything starts
-    url = settings.nats_servers()
+    url = resolve_nats_url(settings)  # `lookout up` sets it; alone: the running suite's
+    settings = settings.model_copy(update={"nats_url": url})
     # Once running, the service rides out a NATS restart; at start, say plainly if it is absent.
     if not asyncio.run(nats_is_reachable(url)):
         raise CliError(f"cannot reach NATS at {url}")

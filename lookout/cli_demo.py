@@ -159,7 +159,7 @@ async def _play(
     stopping: asyncio.Event,
     report: Any,
 ) -> Path | None:
-    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1)
+    nc = await nats.connect(settings.nats_servers(), max_reconnect_attempts=-1)
 
     async def notified(msg: Any) -> None:
         console.print(_notification_line(json.loads(msg.data), tz))

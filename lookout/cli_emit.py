@@ -15,7 +15,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import APIError
 from pydantic import ValidationError
 
-from lookout.config import Settings
+from lookout.config import Settings, nats_server_list
 from lookout.contracts.envelope import ActorKind, Event
 from lookout.contracts.subjects import BY_MODEL, describe, subject_of
 from lookout.messaging import msg_id_headers
@@ -140,7 +140,7 @@ async def connect(url: str, connect_timeout: float = 3.0) -> nats.NATS:
 
     try:
         return await nats.connect(
-            url,
+            nats_server_list(url),  # one URL or a cluster's comma-separated seeds
             connect_timeout=connect_timeout,
             allow_reconnect=False,
             max_reconnect_attempts=1,  # 0 would mean "retry forever" on the first connect

@@ -318,22 +318,30 @@ def credentials_env(user: NatsUser, password: str) -> str:
     )
 
 
+def write_secret_file(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600). The mode is set on the open descriptor
+    before any byte is written, so a file left by an earlier run with a wider mode (0644) is
+    narrowed too, and no reader ever sees a secret through a wider mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, 0o600)
+        f.write(text)
+
+
 def generate(schools: Mapping[str, SchoolConfig], out: Path, rounds: int = 11) -> GeneratedConfig:
-    """Write `auth.conf` and `credentials/<user>.env` (mode 0600) under `out`."""
+    """Write `auth.conf` (bcrypt hashes: an offline guessing target) and
+    `credentials/<user>.env` under `out`, every one mode 0600."""
     users = deployment_users(schools)
     passwords = {u.name: secrets.token_urlsafe(24) for u in users}
     hashes = {name: hash_password(pw, rounds) for name, pw in passwords.items()}
     out.mkdir(parents=True, exist_ok=True)
     auth = out / "auth.conf"
-    auth.write_text(render_auth(users, hashes), encoding="utf-8")
+    write_secret_file(auth, render_auth(users, hashes))
     creds = out / "credentials"
     creds.mkdir(exist_ok=True)
     os.chmod(creds, 0o700)
     for user in users:
-        path = creds / f"{user.name}.env"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(credentials_env(user, passwords[user.name]))
+        write_secret_file(creds / f"{user.name}.env", credentials_env(user, passwords[user.name]))
     return GeneratedConfig(users, passwords, auth, creds)
 
 

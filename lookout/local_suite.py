@@ -76,7 +76,11 @@ def local_suite(
         else:
             port = prefer_port if prefer_port and port_is_free(prefer_port) else free_port()
             embedded = EmbeddedNats(
-                store_dir=data_dir / "nats", port=port, log_file=log_dir / "nats.log", detached=True
+                store_dir=data_dir / "nats",
+                port=port,
+                log_file=log_dir / "nats.log",
+                detached=True,
+                sync_always=settings.embedded_nats_sync == "always",
             )
             log_dir.mkdir(parents=True, exist_ok=True)
             try:

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lookout.cli import app, resolve_nats_url
+from lookout.cli_emit import CliError
 from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import ConcernRaised, ContactLogged
@@ -140,7 +141,8 @@ def test_emit_valid_event_without_nats_says_where_it_tried() -> None:
 
 def test_nats_url_from_env_then_up_state_file(tmp_path: Path) -> None:
     assert resolve_nats_url(Settings(nats_url="nats://a:1", data_dir=tmp_path)) == "nats://a:1"
-    assert resolve_nats_url(Settings(nats_url=None, data_dir=tmp_path)).endswith(":4222")
+    with pytest.raises(CliError, match="LOOKOUT_NATS_URL is not set"):
+        resolve_nats_url(Settings(nats_url=None, data_dir=tmp_path))  # no guess at :4222
     (tmp_path / "nats.url").write_text("nats://127.0.0.1:5555\n")
     assert resolve_nats_url(Settings(nats_url=None, data_dir=tmp_path)) == "nats://127.0.0.1:5555"
 
