@@ -111,3 +111,24 @@ async def test_a_failed_roster_logs_no_parameters(
     assert signed_in["ok"] is True, signed_in
     await drop(office, "visitor_pii")
     assert_nothing_personal(await office.call("roster", {}), logs)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PostgreSQL's DETAIL ('Failing row contains (...)') is part of the driver's message, "
+    "which hide_parameters leaves in; lookout.queries.answer logs it with the traceback",
+)
+async def test_a_failing_row_is_not_quoted_by_postgresql(
+    office: Harness, logs: pytest.LogCaptureFixture
+) -> None:
+    async with office.kernel.engine.begin() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite's messages quote no row")
+        # Any constraint that rejects the row will do; this one rejects every visitor.
+        await conn.execute(
+            text("ALTER TABLE visitor_pii ADD CONSTRAINT no_visitors CHECK (id_last4 = '')")
+        )
+    reply = await office.call("sign_in", body())
+    assert reply["ok"] is False
+    for secret in SECRETS:
+        assert secret not in logs.text
