@@ -11,14 +11,14 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nats
 
-from lookout.config import Settings
+from lookout.config import Settings, nats_server_list
 from lookout.nats_connect import connect_options
 from lookout.readiness import ReadinessWatch
 
@@ -103,7 +103,16 @@ class EmbeddedNats:
     log_file: Path | None = None
     # Own session + die with the parent: for `lookout up`, which stops it after the services.
     detached: bool = False
+    # fsync every write before its PubAck (`sync_interval: always`, as deploy/nats does): a power
+    # cut then loses no acknowledged event. Off by default here (tests, benchmarks); `lookout up`
+    # turns it on unless LOOKOUT_EMBEDDED_NATS_SYNC=default.
+    sync_always: bool = False
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def config_file(self) -> Path:
+        """The server's config, next to the store (no command-line flag sets sync_interval)."""
+        return self.store_dir.with_name(self.store_dir.name + "-server.conf")
 
     @property
     def url(self) -> str:
@@ -113,8 +122,13 @@ class EmbeddedNats:
         if not self.port:
             self.port = free_port()
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        config: list[str] = []
+        if self.sync_always:
+            self.config_file.write_text("jetstream {\n  sync_interval: always\n}\n", "utf-8")
+            config = ["-c", str(self.config_file)]  # the flags below still set port and store
         args = [
             nats_server_binary(),
+            *config,
             "-a", "127.0.0.1",
             "-p", str(self.port),
             "-js",
@@ -152,7 +166,7 @@ async def nats_is_reachable(url: str, connect_timeout: float = 2.0) -> bool:
     try:
         # max_reconnect_attempts=0 would mean "forever" in nats-py's first-connect loop.
         nc = await nats.connect(
-            url,
+            nats_server_list(url),  # one URL or a cluster's comma-separated seeds
             connect_timeout=connect_timeout,
             allow_reconnect=False,
             max_reconnect_attempts=1,
@@ -214,6 +228,20 @@ def service_argv(name: str) -> list[str]:
     return [sys.executable, "-m", "lookout.cli", "run", name]
 
 
+def service_envs(services: Sequence[str], env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Each service's environment. One machine runs them all, so LOOKOUT_HEALTH_PORT is the
+    first service's port and the others take the next ones (base + index, in `services`
+    order); 0 stays 0 (each binds a free port of its own)."""
+    base = env.get("LOOKOUT_HEALTH_PORT", "").strip()
+    envs: dict[str, dict[str, str]] = {}
+    for index, name in enumerate(services):
+        own = dict(env)
+        if base.isdigit() and int(base) != 0:  # a bad value: the service names the setting
+            own["LOOKOUT_HEALTH_PORT"] = str(int(base) + index)
+        envs[name] = own
+    return envs
+
+
 class Supervisor:
     """Starts each service as its own process; restarts a crashed one (with a pause that grows
     while it keeps crashing) and reports it through `report`. A live one that has not been
@@ -231,9 +259,10 @@ class Supervisor:
         detached: bool = False,
     ) -> None:
         self.report = report
+        envs = service_envs(services, env)
         self.children = [
             ServiceProcess(
-                name, service_argv(name), env, log_dir / f"{name}.log", detached=detached
+                name, service_argv(name), envs[name], log_dir / f"{name}.log", detached=detached
             )
             for name in services
         ]
