@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+from lookout.state_files import create_once, replace
 
 
 class Clock(Protocol):
@@ -41,14 +44,28 @@ class ManualClock:
         self._now = moment.astimezone(UTC)
 
 
+WallTime = Callable[[], float]  # epoch seconds, like time.time
+
+
+def _wall_time() -> float:
+    return time.time()  # looked up at each call: tests may stand in for time.time
+
+
 class ScaledClock:
     """Simulated time running `speed` times faster than the wall clock from `origin`.
 
     `anchor` is the wall-clock instant (epoch seconds) at which simulated time equals `origin`;
     processes given the same anchor agree on "now", which is how a supervised suite shares it.
+    `wall` is the wall-clock source (time.time; tests inject their own).
     """
 
-    def __init__(self, origin: datetime, speed: float, anchor: float | None = None) -> None:
+    def __init__(
+        self,
+        origin: datetime,
+        speed: float,
+        anchor: float | None = None,
+        wall: WallTime | None = None,
+    ) -> None:
         if origin.tzinfo is None:
             raise ValueError("the clock origin needs a timezone")
         if not math.isfinite(speed) or speed <= 0:
@@ -57,10 +74,11 @@ class ScaledClock:
             raise ValueError("clock anchor must be a finite epoch time")
         self.origin = origin.astimezone(UTC)
         self.speed = speed
-        self.anchor = time.time() if anchor is None else anchor
+        self._wall = wall or _wall_time
+        self.anchor = self._wall() if anchor is None else anchor
 
     def now(self) -> datetime:
-        return self.origin + timedelta(seconds=(time.time() - self.anchor) * self.speed)
+        return self.origin + timedelta(seconds=(self._wall() - self.anchor) * self.speed)
 
     def spec(self) -> str:
         return f"{self.origin.isoformat()}@x{self.speed:g}@{self.anchor:.6f}"
@@ -101,9 +119,46 @@ class FileClock:
         tmp.replace(path)
 
 
-def clock_from_spec(spec: str | None) -> Clock:
+# In the data dir: the anchor of a LOOKOUT_CLOCK given without one (see clock_from_spec).
+CLOCK_ANCHOR_FILE = "clock.anchor"
+
+
+def _kept_anchor(anchor_dir: Path, origin: datetime, speed: float, wall: WallTime) -> float:
+    """The anchor the first process given this clock wrote down, or a new one (now) written down
+    for the others and for restarts. A different origin or speed is a new simulation: it starts
+    from its origin again. The file holds `<origin>@x<speed>` and the anchor, one per line."""
+    path = anchor_dir / CLOCK_ANCHOR_FILE
+    key = f"{origin.astimezone(UTC).isoformat()}@x{speed:g}"
+    try:
+        lines = create_once(path, f"{key}\n{wall():.6f}\n").splitlines()
+        if len(lines) != 2 or lines[0] != key or not math.isfinite(float(lines[1])):
+            raise ValueError("another clock")
+    except ValueError:  # another simulation's anchor (or a damaged file): start this one now
+        lines = [key, f"{wall():.6f}"]
+        try:
+            replace(path, "\n".join(lines) + "\n")
+        except OSError as exc:
+            raise ValueError(
+                f"LOOKOUT_CLOCK: cannot keep its anchor in {path} ({exc.strerror})"
+            ) from None
+    except OSError as exc:
+        raise ValueError(
+            f"LOOKOUT_CLOCK: cannot keep its anchor in {path} ({exc.strerror}); "
+            "give one (ISO-TIME@xSPEED@ANCHOR)"
+        ) from None
+    return float(lines[1])
+
+
+def clock_from_spec(
+    spec: str | None, anchor_dir: Path | None = None, wall: WallTime | None = None
+) -> Clock:
     """Parse `LOOKOUT_CLOCK`: empty → system time; `ISO@xSPEED[@ANCHOR]` → scaled time;
-    `file:<path>` → the time a driver writes to that file."""
+    `file:<path>` → the time a driver writes to that file.
+
+    A scaled clock without an anchor takes the one kept in `anchor_dir` (the data dir): the
+    first process to start writes it and every later process and restart reads it, so a service
+    restarted mid-simulation comes back at the suite's "now", not at the origin. Without
+    `anchor_dir` it starts now (tests, one-off tools)."""
     if not spec:
         return SystemClock()
     if spec.startswith("file:"):
@@ -122,4 +177,8 @@ def clock_from_spec(spec: str | None) -> Clock:
         ) from exc
     if len(parts) > 3:
         raise ValueError(f"LOOKOUT_CLOCK {spec!r} has too many '@' parts")
-    return ScaledClock(origin, speed, anchor)
+    if anchor is None and anchor_dir is not None and origin.tzinfo is not None:
+        if not math.isfinite(speed) or speed <= 0:
+            raise ValueError("clock speed must be a positive finite number")
+        anchor = _kept_anchor(anchor_dir, origin, speed, wall or _wall_time)
+    return ScaledClock(origin, speed, anchor, wall)

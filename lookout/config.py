@@ -9,7 +9,7 @@ import yaml
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lookout.clock import Clock, clock_from_spec
+from lookout.clock import Clock, WallTime, clock_from_spec
 from lookout.school import SchoolConfig
 
 EXAMPLE_SCHOOL = Path(__file__).parent / "examples" / "lhs.yaml"
@@ -104,17 +104,26 @@ class Settings(BaseSettings):
             return [EXAMPLE_SCHOOL]
         return [Path(p.strip()) for p in self.schools.split(",") if p.strip()]
 
-    def make_clock(self) -> Clock:
-        return clock_from_spec(self.clock)
+    def make_clock(self, wall: WallTime | None = None) -> Clock:
+        """The clock of LOOKOUT_CLOCK; a scaled one without an anchor keeps it in the data dir
+        (every process and restart of this deployment then shares one "now")."""
+        return clock_from_spec(self.clock, anchor_dir=self.data_dir, wall=wall)
 
-    def nats_servers(self) -> list[str]:
+    def nats_servers(self) -> NatsServers:
         """Every seed server of LOOKOUT_NATS_URL (nats-py and FastStream take the list)."""
         return nats_server_list(self.nats_url or "nats://127.0.0.1:4222")
 
 
-def nats_server_list(urls: str) -> list[str]:
+class NatsServers(list[str]):
+    """Seed server URLs; shown in messages as the operator writes them (comma-separated)."""
+
+    def __str__(self) -> str:
+        return ",".join(self)
+
+
+def nats_server_list(urls: str) -> NatsServers:
     """`nats://a:4222, nats://b:4222` → one entry per seed server (blanks dropped)."""
-    return [url.strip() for url in urls.split(",") if url.strip()]
+    return NatsServers(url.strip() for url in urls.split(",") if url.strip())
 
 
 class ConfigurationError(ValueError):

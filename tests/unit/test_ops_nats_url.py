@@ -84,3 +84,8 @@ def test_the_supervisor_starts_each_service_with_its_own_health_port(tmp_path: P
         "9101",
         "9102",
     ]
+
+
+def test_the_seed_list_reads_in_messages_as_it_was_written() -> None:
+    servers = Settings(nats_url="nats://n1:4222, nats://n2:4222").nats_servers()
+    assert f"cannot reach NATS at {servers}" == "cannot reach NATS at nats://n1:4222,nats://n2:4222"
