@@ -1,8 +1,10 @@
 """Messaging: broker from settings, stream definitions, publish-with-id, consumer error policy.
 
 Error policy, in one place:
-- undecodable or schema-invalid messages, unknown schools and domain rejections are copied with
-  the reason and the original bytes to `dlq.<service>`, then terminated — never retried forever;
+- undecodable or schema-invalid messages (whatever decoding raised: parse_event), unknown
+  schools and domain rejections are copied with the reason and the original bytes to
+  `dlq.<service>` on their first delivery, then terminated — never retried forever; a copy that
+  would not fit under max_payload keeps only its first bytes and says so (`dead_letter`);
 - a transient failure (database unavailable) holds the batch: the consumer fetches nothing else
   and retries the same batch in place (0.5 s doubling to 5 s) until it commits, so a later event
   of the stream never overtakes the one that failed (lookout/stall.py; the fetch loop keeps the
@@ -14,6 +16,7 @@ Error policy, in one place:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -212,6 +215,7 @@ class EventConsumer:
         self, msgs: Sequence[Msg], apply: Apply, stall: Stall, outcome: BatchOutcome
     ) -> None:
         valid: list[tuple[Msg, Event]] = []
+        poison: list[tuple[Msg, str]] = []
         schools = self.known_schools()
         for msg in msgs:
             try:
@@ -219,14 +223,14 @@ class EventConsumer:
                 if event.school_id not in schools:
                     raise InvalidEvent(f"unknown school {event.school_id!r}")
             except InvalidEvent as exc:
-                await self.dead_letter(msg, exc.reason)
-                outcome.dead_lettered += 1
+                poison.append((msg, exc.reason))
                 continue
             except Exception as exc:  # parse_event judges every fault; this is the backstop
-                await self.dead_letter(msg, f"undecodable message: {type(exc).__name__}")
-                outcome.dead_lettered += 1
+                poison.append((msg, f"undecodable message: {type(exc).__name__}"))
                 continue
             valid.append((msg, event))
+        await self._dead_letter_all(poison)
+        outcome.dead_lettered += len(poison)
         if not valid:
             return
         try:
@@ -304,6 +308,17 @@ class EventConsumer:
                 await msg.term()  # a second copy of a refused event: already dead-lettered
             else:
                 await msg.ack()
+
+    async def _dead_letter_all(self, poison: Sequence[tuple[Msg, str]]) -> None:
+        """Dead-letter these together: their DLQ copies are published at once and each waits
+        for its own PubAck, so a flood of poison (2,000 malformed messages from a buggy phone)
+        costs one round trip per batch, not one per message, to the events queued behind it."""
+        results = await asyncio.gather(
+            *(self.dead_letter(msg, reason) for msg, reason in poison), return_exceptions=True
+        )
+        for result in results:  # the others are settled; the unsettled come back later
+            if isinstance(result, BaseException):
+                raise result
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Copy to `dlq.<service>` with the reason (no payload values in it), then terminate.
