@@ -375,5 +375,6 @@ _ALERT_SOURCES = {
     "screening_flagged",
     "visitor_overdue",
     "visitor_out_of_bounds",
+    "visitor_unaccounted",
     "follow_up_missed",
 }

@@ -19,6 +19,7 @@ class AlertSource(StrEnum):
     SCREENING_FLAGGED = "screening_flagged"
     VISITOR_OVERDUE = "visitor_overdue"
     VISITOR_OUT_OF_BOUNDS = "visitor_out_of_bounds"
+    VISITOR_UNACCOUNTED = "visitor_unaccounted"
     FOLLOW_UP_MISSED = "follow_up_missed"
 
 

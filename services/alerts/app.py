@@ -41,6 +41,7 @@ from lookout.contracts.visitors import (
     VisitorCheckedOut,
     VisitorOutOfBounds,
     VisitorOverdue,
+    VisitorUnaccounted,
 )
 from lookout.coverage import log_coverage_gaps
 from lookout.queries import answer, command_subject, query_subject, request_subscriber
@@ -66,7 +67,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 INPUTS: dict[str, tuple[type[Event], ...]] = {
     "PATROL": (CheckMissed, CheckRecovered, FollowUpMissed, FollowUpCompleted),
     "ALERTS": (HeartbeatMissed, HeartbeatResumed),
-    "VISITORS": (ScreeningFlagged, VisitorOverdue, VisitorOutOfBounds, VisitorCheckedOut),
+    "VISITORS": (
+        ScreeningFlagged,
+        VisitorOverdue,
+        VisitorOutOfBounds,
+        VisitorCheckedOut,
+        VisitorUnaccounted,
+    ),
 }
 
 
@@ -200,6 +207,7 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
                 VisitorOverdue: raises,
                 VisitorOutOfBounds: raises,
                 VisitorCheckedOut: handlers.visitors_left,
+                VisitorUnaccounted: raises,
             }
         ),
     }

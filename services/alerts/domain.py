@@ -47,6 +47,7 @@ from lookout.contracts.visitors import (
     ScreeningFlagged,
     VisitorOutOfBounds,
     VisitorOverdue,
+    VisitorUnaccounted,
 )
 from lookout.school import EscalationPolicyConfig, Person, Role, SchoolConfig, StepWhen
 
@@ -130,6 +131,15 @@ def seed_for(event: Event, school: SchoolConfig) -> AlertSeed:
             "visitor_out_of_bounds",
             Severity.HIGH,
             event.zone_id,
+        )
+    if isinstance(event, VisitorUnaccounted):
+        # Checked out by the end of the day, not at the desk: nobody saw the visitor leave.
+        return _seed(
+            f"visitor_unaccounted:{event.visit_id}",
+            AlertSource.VISITOR_UNACCOUNTED,
+            "visitor_unaccounted",
+            Severity.HIGH,
+            event.last_seen_zone,
         )
     if isinstance(event, FollowUpMissed):
         # A missed welfare re-check is caught by policies for its source or its concern category.

@@ -27,7 +27,7 @@ from lookout.contracts.patrol import (
     ConcernUpdated,
     FollowUpCompleted,
 )
-from lookout.contracts.visitors import VisitorCheckedOut
+from lookout.contracts.visitors import CheckoutMethod, VisitorCheckedOut
 from lookout.queries import Refused
 from lookout.school import SchoolConfig
 from lookout.ticker import lock_for_write
@@ -95,11 +95,14 @@ class AlertHandlers:
         return {}
 
     async def visitors_left(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        """A visitor who signed out (or was checked out at the end of the day) is no longer
-        overdue or out of bounds: those alerts resolve. A screening flag stays for review."""
+        """A visitor who signed out at the desk is no longer overdue or out of bounds: those
+        alerts resolve. The end-of-day checkout resolves nothing: nobody saw that visitor leave
+        (the visitors service reports them unaccounted for). A screening flag stays."""
         await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, VisitorCheckedOut)
+            if event.method is not CheckoutMethod.FRONT_OFFICE:
+                continue
             note = f"visitor checked out ({event.method.value})"
             for key in domain.visit_keys(event.visit_id):
                 await self._clear(session, event, key, note)

@@ -51,6 +51,7 @@ from lookout.contracts.visitors import (
     VisitorOutOfBounds,
     VisitorOverdue,
     VisitorSighted,
+    VisitorUnaccounted,
 )
 from lookout.school import Role, SchoolConfig
 from services.reports.store import alerts, concerns, focus, patrol_facts, visitor_facts, windows
@@ -123,7 +124,8 @@ class ReportHandlers:
                 VisitorOverdue: self.visitor_facts,
                 VisitorOutOfBounds: self.visitor_facts,
             },
-            ignore=[VisitorCheckedOut, VisitorSighted],
+            # An unaccounted visitor is summarised through the alert it raises.
+            ignore=[VisitorCheckedOut, VisitorSighted, VisitorUnaccounted],
         )
         self.apply_alerts = by_handler(
             {
