@@ -420,9 +420,10 @@ def _silences(
 def _visits(
     truth: dict[str, Any], down: Availability, published: dict[str, datetime], to_alerts: Any
 ) -> None:
-    """Visitors: overdue (medium) and out of bounds (high) until checked out (at the front
-    office, or automatically an hour after the last bell); a flagged screening (yes: high,
-    not sure: medium) is not resolved by the checkout."""
+    """Visitors: overdue (medium) and out of bounds (high) until signed out at the front
+    office; a visit still on site an hour after the last bell is checked out automatically,
+    overdue by then, and unaccounted for (high), which clears nothing. A flagged screening
+    (yes: high, not sure: medium) is not resolved by the checkout."""
     for v in truth["visits"]:
         visit_id = v["visit_id"]
         if not visit_id:
@@ -439,16 +440,22 @@ def _visits(
             )
         if v["status"] == "denied":
             continue  # never came in
-        if v["checked_out_at"]:
+        at_desk = bool(v["checked_out_at"])
+        if at_desk:
             out = when(v["checked_out_at"])
         else:
             margin = timedelta(minutes=lhs.AUTO_CHECKOUT_AFTER_LAST_BELL_MINUTES)
             last_bell = school_time(date.fromisoformat(v["day"]), lhs.LAST_BELL)
             out = down.handled("visitors", last_bell + margin)
         keys = []
-        if v["overdue_at"] and when(v["overdue_at"]) < out:
+        # Overdue at expected + grace; a visit nobody signed out is overdue at the latest when
+        # the day closes (the end-of-day checkout reports it then).
+        overdue = when(v["overdue_at"]) if v["overdue_at"] else None
+        if not at_desk:
+            overdue = out if overdue is None else min(overdue, out)
+        if overdue is not None and (overdue < out or not at_desk):
             key = f"visitor_overdue:{visit_id}"
-            at = down.handled("visitors", when(v["overdue_at"]))
+            at = down.handled("visitors", overdue)
             to_alerts(
                 key,
                 at,
@@ -474,11 +481,18 @@ def _visits(
                 severity="high",
             )
             keys.append(key)
-        for key in dict.fromkeys(keys):
-            to_alerts(key, out, "clear")
-
-
-# --- the whole week ------------------------------------------------------------------------------
+        if at_desk:  # seen leaving: the desk sign-out clears what the visit raised
+            for key in dict.fromkeys(keys):
+                to_alerts(key, out, "clear")
+        else:  # nobody saw the visitor leave: unaccounted for (high); nothing is cleared
+            to_alerts(
+                f"visitor_unaccounted:{visit_id}",
+                out,
+                "report",
+                source="visitor_unaccounted",
+                category="visitor_unaccounted",
+                severity="high",
+            )
 
 
 def expected_notifications(truth: dict[str, Any], outages: Iterable[Outage]) -> Expected:
