@@ -22,7 +22,7 @@ from nats.js.errors import NotFoundError
 from lookout.cli_emit import CliError, connect
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
+from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT, DLQ_TRUNCATED
 
 ENVELOPE = frozenset({"event_id", "type", "schema_version", "school_id", "occurred_at", "actor"})
 # String fields safe to show: ids and tags (tokens). Every other string is treated as free text.
@@ -248,6 +248,14 @@ async def replay_dead_letters(
             origin = headers.get(DLQ_SUBJECT)
             if not origin:
                 done.append(f"DLQ#{seq} skipped: no {DLQ_SUBJECT} header")
+                continue
+            if headers.get(DLQ_TRUNCATED):
+                # Only the head of the original was kept: replaying it would publish a
+                # different, broken event. The original is in its stream, by sequence.
+                done.append(
+                    f"DLQ#{seq} skipped: a truncated copy (the original is "
+                    f"{headers.get(DLQ_STREAM)} seq {headers.get(DLQ_SEQUENCE)})"
+                )
                 continue
             ack = await js.publish(
                 origin,

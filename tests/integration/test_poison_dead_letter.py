@@ -24,6 +24,7 @@ from lookout.clock import ManualClock
 from lookout.config import Settings
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import subject_of
+from lookout.tail import replay_dead_letters
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until
@@ -102,3 +103,8 @@ async def test_an_event_just_under_max_payload_is_dead_lettered_and_the_next_is_
     header_bytes = sum(len(k) + len(v) + 4 for k, v in headers.items()) + 12
     assert len(letter.data) + header_bytes < MAX_PAYLOAD
     assert letter.data == big[:4096]  # the first 4 KiB: enough to see what it was
+
+    # A truncated copy is never replayed: it would publish a different, broken event.
+    done = await replay_dead_letters(nats_server.url)
+    assert done == [f"DLQ#1 skipped: a truncated copy (the original is CONCERNS seq {ack.seq})"]
+    assert await stream_messages(js, "DLQ") == 1
