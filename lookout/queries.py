@@ -8,10 +8,12 @@ stream and answered with a PubAck instead of by the service.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from lookout.contracts.subjects import describe
 
@@ -68,6 +70,23 @@ async def answer(
     except Refused as exc:
         return ErrorReply(error=exc.reason).model_dump()
     except Exception as exc:
-        log.exception("event=request_failed request=%s", request_model.__name__)
+        # Where it failed, never what with: an exception's message may quote values (a
+        # driver's "Failing row contains (name, ID digits, date of birth)").
+        log.error(
+            "event=request_failed request=%s error=%s%s\n%s",
+            request_model.__name__,
+            type(exc).__name__,
+            _driver_detail(exc),
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
         return ErrorReply(error=f"internal error ({type(exc).__name__}); logged").model_dump()
     return {"ok": True, "result": result.model_dump(mode="json")}
+
+
+def _driver_detail(exc: BaseException) -> str:
+    """The database driver's error class and code, which name the fault without its values."""
+    if not isinstance(exc, DBAPIError):
+        return ""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return f" driver_error={type(orig).__name__}" + (f" code={code}" if code else "")
