@@ -16,6 +16,7 @@ from rich.console import Console
 
 from lookout.cli_emit import parse_uuid, pick_school
 from lookout.cli_request import ask_service, build_request
+from lookout.cli_time import at_school
 from lookout.config import Settings, load_schools
 from lookout.contracts.alerts import (
     AckRequest,
@@ -27,6 +28,7 @@ from lookout.contracts.alerts import (
     ShowRequest,
 )
 from lookout.queries import command_subject, query_subject
+from lookout.school import SchoolConfig
 
 app = typer.Typer(
     help="Acknowledge, resolve, show and list alerts (talks to the alerts service).",
@@ -46,8 +48,8 @@ def _say(message: str) -> None:
     console.print(message, markup=False)
 
 
-def _school_id(school: str | None) -> str:
-    return pick_school(load_schools(Settings()), school).id
+def _school(school: str | None) -> SchoolConfig:
+    return pick_school(load_schools(Settings()), school)
 
 
 def _request(subject: str, request: BaseModel, timeout: float) -> Any:
@@ -58,11 +60,11 @@ def _alert_id(value: str) -> uuid.UUID:
     return parse_uuid(value, "alert id")
 
 
-def _line(a: AlertSummary) -> str:
+def _line(a: AlertSummary, school: SchoolConfig) -> str:
     where = f" at {a.zone_id}" if a.zone_id else ""
     return (
         f"{a.alert_id}  {a.status.value:<12} {a.severity.value:<8} {a.category}{where}  "
-        f"x{a.count}  opened {a.opened_at.isoformat(timespec='seconds')}"
+        f"x{a.count}  opened {at_school(a.opened_at, school)}"
     )
 
 
@@ -75,12 +77,12 @@ def ack(
 ) -> None:
     """Acknowledge: escalation stops, and re-triggers after the policy's ack timeout unless
     the alert is resolved by then."""
-    sid = _school_id(school)
+    sch = _school(school)
     req = build_request(AckRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     alert = AlertSummary.model_validate(
-        _request(command_subject(sid, "alerts", "ack"), req, timeout)
+        _request(command_subject(sch.id, "alerts", "ack"), req, timeout)
     )
-    until = alert.next_step_at.isoformat(timespec="seconds") if alert.next_step_at else "never"
+    until = at_school(alert.next_step_at, sch) if alert.next_step_at else "never"
     _say(f"acknowledged {alert.alert_id}; re-triggers at {until} unless resolved")
 
 
@@ -93,9 +95,8 @@ def resolve(
     timeout: float = TIMEOUT,
 ) -> None:
     """Resolve with an outcome note: the escalation ends."""
-    sid = _school_id(school)
     req = build_request(ResolveRequest, alert_id=_alert_id(alert_id), by_person_id=by, note=note)
-    subject = command_subject(sid, "alerts", "resolve")
+    subject = command_subject(_school(school).id, "alerts", "resolve")
     alert = AlertSummary.model_validate(_request(subject, req, timeout))
     _say(f"resolved {alert.alert_id}")
 
@@ -108,26 +109,26 @@ def show(
     timeout: float = TIMEOUT,
 ) -> None:
     """One alert and its timeline: opened, each step, each notification, ack, resolve."""
-    sid = _school_id(school)
+    sch = _school(school)
     req = build_request(ShowRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     detail = AlertDetail.model_validate(
-        _request(query_subject(sid, "alerts", "show"), req, timeout)
+        _request(query_subject(sch.id, "alerts", "show"), req, timeout)
     )
     a = detail.alert
-    _say(_line(a))
+    _say(_line(a, sch))
     _say(f"  source {a.source.value}, policy {a.policy}, next step {a.step} (pass {a.repeat})")
     if a.next_step_at:
-        _say(f"  next step / ack timeout due {a.next_step_at.isoformat(timespec='seconds')}")
+        _say(f"  next step / ack timeout due {at_school(a.next_step_at, sch)}")
     if a.acknowledged_at:
-        _say(f"  acknowledged by {a.acknowledged_by} at {a.acknowledged_at.isoformat()}")
+        _say(f"  acknowledged by {a.acknowledged_by} at {at_school(a.acknowledged_at, sch)}")
     if a.resolved_at:
-        _say(f"  resolved by {a.resolved_by} at {a.resolved_at.isoformat()}")
+        _say(f"  resolved by {a.resolved_by} at {at_school(a.resolved_at, sch)}")
         note = detail.resolution_note
         if note is None:  # a resolved alert's note is gone only once the retention period ends
             note = "(erased after the retention period)"
         _say(f"  outcome note: {note}")
     for e in detail.timeline:
-        parts = [e.at.isoformat(timespec="seconds"), e.kind]
+        parts = [at_school(e.at, sch), e.kind]
         if e.step is not None:
             parts.append(f"step {e.step} pass {e.repeat}")
         for value in (e.person_id, e.channel, e.outcome):
@@ -146,9 +147,10 @@ def list_alerts(
     timeout: float = TIMEOUT,
 ) -> None:
     """Alerts, newest first."""
-    sid = _school_id(school)
+    sch = _school(school)
     req = build_request(ListRequest, open_only=open_only, limit=limit)
-    found = AlertList.model_validate(_request(query_subject(sid, "alerts", "list"), req, timeout))
+    subject = query_subject(sch.id, "alerts", "list")
+    found = AlertList.model_validate(_request(subject, req, timeout))
     for a in found.alerts:
-        _say(_line(a))
+        _say(_line(a, sch))
     _say(f"{len(found.alerts)} alert(s)")

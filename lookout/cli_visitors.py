@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from lookout.cli_emit import UsageError, parse_uuid, pick_school
 from lookout.cli_request import ask_service, build_request
+from lookout.cli_time import at_school, at_school_iso
 from lookout.config import Settings, load_schools
 from lookout.contracts.visitors import (
     Roster,
@@ -25,6 +26,7 @@ from lookout.contracts.visitors import (
     VisitReply,
 )
 from lookout.queries import command_subject, query_subject
+from lookout.school import SchoolConfig
 
 app = typer.Typer(
     help="Front office: sign visitors in and out, answer screenings, see who is on site.",
@@ -42,10 +44,12 @@ def _request_model(model: type[BaseModel], **fields: Any) -> BaseModel:
     return build_request(model, **{k: v for k, v in fields.items() if v is not None})
 
 
-def call(kind: str, name: str, request: BaseModel, school_id: str | None) -> Any:
-    """Send one request to the school's visitors service and return its result."""
+def _school(school_id: str | None) -> SchoolConfig:
+    return pick_school(load_schools(Settings()), school_id)
 
-    school = pick_school(load_schools(Settings()), school_id)
+
+def call(kind: str, name: str, request: BaseModel, school: SchoolConfig) -> Any:
+    """Send one request to the school's visitors service and return its result."""
     make = command_subject if kind == "command" else query_subject
     return ask_service("visitors", make(school.id, "visitors", name), request, timeout=10.0)
 
@@ -54,16 +58,16 @@ def _say(text: str) -> None:
     typer.echo(text)
 
 
-def _visit_lines(reply: VisitReply) -> list[str]:
+def _visit_lines(reply: VisitReply, school: SchoolConfig) -> list[str]:
     lines = [f"visit {reply.visit_id}: {reply.status.value}"]
     if reply.badge_number:
-        valid = reply.badge_valid_until.isoformat() if reply.badge_valid_until else "-"
+        valid = at_school(reply.badge_valid_until, school) if reply.badge_valid_until else "-"
         lines.append(f"badge {reply.badge_number} (valid until {valid})")
     if reply.expected_until:
-        lines.append(f"expected until {reply.expected_until.isoformat()}")
+        lines.append(f"expected until {at_school(reply.expected_until, school)}")
     if reply.checked_out_at:
         method = reply.checkout_method.value if reply.checkout_method else "-"
-        lines.append(f"checked out {reply.checked_out_at.isoformat()} ({method})")
+        lines.append(f"checked out {at_school(reply.checked_out_at, school)} ({method})")
     for m in reply.possible_matches:
         answered = m.answer.value if m.answer else "unanswered"
         lines.append(
@@ -120,8 +124,9 @@ def sign_in(
         expected_minutes=minutes,
         signed_in_by=by,
     )
-    reply = VisitReply.model_validate(call("command", "sign_in", request, school))
-    for line in _visit_lines(reply):
+    sch = _school(school)
+    reply = VisitReply.model_validate(call("command", "sign_in", request, sch))
+    for line in _visit_lines(reply, sch):
         _say(line)
 
 
@@ -141,8 +146,9 @@ def sign_out(
         badge_number=badge,
         signed_out_by=by,
     )
-    reply = VisitReply.model_validate(call("command", "sign_out", request, school))
-    for line in _visit_lines(reply):
+    sch = _school(school)
+    reply = VisitReply.model_validate(call("command", "sign_out", request, sch))
+    for line in _visit_lines(reply, sch):
         _say(line)
 
 
@@ -166,8 +172,9 @@ def screen(
         decided_by=by,
         note=note,
     )
-    reply = VisitReply.model_validate(call("command", "screen", request, school))
-    for line in _visit_lines(reply):
+    sch = _school(school)
+    reply = VisitReply.model_validate(call("command", "screen", request, sch))
+    for line in _visit_lines(reply, sch):
         _say(line)
 
 
@@ -195,7 +202,10 @@ def roster(
     if fmt not in ("table", "csv"):
         raise UsageError("format: table or csv")
     request = _request_model(Roster, include_pending=not no_pending)
-    reply = RosterReply.model_validate(call("query", "roster", request, school))
+    sch = _school(school)
+    reply = RosterReply.model_validate(call("query", "roster", request, sch))
+    # A table for people (the emails' form), local ISO with its offset for programs (CSV).
+    when = at_school_iso if fmt == "csv" else at_school
     rows = [
         (
             v.badge_number or "-",
@@ -203,8 +213,8 @@ def roster(
             v.visitor_type.value,
             v.host_name,
             " ".join(v.destination_zones),
-            v.since.isoformat(),
-            v.expected_until.isoformat() if v.expected_until else "",
+            when(v.since, sch),
+            when(v.expected_until, sch) if v.expected_until else "",
             "yes" if v.overdue else "no",
             v.status.value,
             v.last_seen_zone or "",
@@ -221,4 +231,4 @@ def roster(
     widths = [max(len(str(c)) for c in col) for col in zip(ROSTER_COLUMNS, *rows, strict=False)]
     for line in [ROSTER_COLUMNS, *rows]:
         _say("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    _say(f"{len(rows)} visitor(s) on site as of {reply.as_of.isoformat()}")
+    _say(f"{len(rows)} visitor(s) on site as of {at_school(reply.as_of, sch)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lookout.clock import Clock, WallTime, clock_from_spec
 from lookout.school import SchoolConfig
+from lookout.state_files import create_once, replace
 
 EXAMPLE_SCHOOL = Path(__file__).parent / "examples" / "lhs.yaml"
 SERVICES = ("patrol", "visitors", "alerts", "reports")
@@ -18,6 +21,10 @@ SERVICES = ("patrol", "visitors", "alerts", "reports")
 
 # Where `lookout up` leaves the embedded nats-server's URL (in the data dir) for the CLI.
 NATS_URL_FILE = "nats.url"
+# The deployment's generated patrol seed, in the data dir, when LOOKOUT_PATROL_SEED is unset.
+PATROL_SEED_FILE = "patrol.seed"
+
+log = logging.getLogger("lookout.config")
 
 
 class Settings(BaseSettings):
@@ -84,8 +91,9 @@ class Settings(BaseSettings):
     # At a school's report moment, wait up to this long for the patrol service's focus for the
     # coming week before computing it from the reports read model instead.
     reports_focus_wait_seconds: float = 600.0
-    # Seeds the draw of unannounced check times: set a secret per deployment so the times are
-    # reproducible for the school but cannot be computed by anyone reading this code.
+    # Seeds the draw of unannounced check times: a secret per deployment, so the times are
+    # reproducible for the school but cannot be computed by anyone reading this code and the
+    # school file. Unset: one generated on first start and kept in the data dir (patrol_secret).
     patrol_seed: SecretStr = SecretStr("")
     tick_seconds: float = 1.0
     # A replica can consume without firing timers (and tests of ingestion alone turn them off).
@@ -103,6 +111,32 @@ class Settings(BaseSettings):
         if not self.schools.strip():
             return [EXAMPLE_SCHOOL]
         return [Path(p.strip()) for p in self.schools.split(",") if p.strip()]
+
+    def patrol_secret(self) -> str:
+        """LOOKOUT_PATROL_SEED, else this deployment's own secret: generated on first start
+        (secrets.token_hex(32)) and kept in `<data dir>/patrol.seed` (0600), so two installs
+        never draw the same unannounced times and a restart draws the same ones again."""
+        explicit = self.patrol_seed.get_secret_value()
+        if explicit:
+            return explicit
+        path = self.data_dir / PATROL_SEED_FILE
+        if not self.provision_streams:  # a production deploy (streams provisioned by an admin)
+            log.warning(
+                "LOOKOUT_PATROL_SEED is not set: using the secret generated in %s; set "
+                "LOOKOUT_PATROL_SEED (the same for every patrol replica) so a lost data dir "
+                "or a replica with its own data dir does not draw other check times",
+                path,
+            )
+        try:
+            seed = create_once(path, secrets.token_hex(32) + "\n", mode=0o600).strip()
+            if not seed:  # damaged (emptied by hand): a new secret, as on a fresh install
+                seed = secrets.token_hex(32)
+                replace(path, seed + "\n", mode=0o600)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"LOOKOUT_PATROL_SEED is not set and {path} cannot be kept ({exc.strerror})"
+            ) from None
+        return seed
 
     def make_clock(self, wall: WallTime | None = None) -> Clock:
         """The clock of LOOKOUT_CLOCK; a scaled one without an anchor keeps it in the data dir

@@ -64,7 +64,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     """The patrol app on a given kernel (tests build the kernel themselves to reach its parts)."""
     handlers = PatrolHandlers(kernel.schools, kernel.outbox, kernel.clock)
     kernel.use_timers(
-        DayPlanner(kernel.schools, kernel.outbox, kernel.settings.patrol_seed.get_secret_value()),
+        DayPlanner(kernel.schools, kernel.outbox, kernel.settings.patrol_secret()),
         WindowCloser(kernel.outbox),
         SilenceWatch(kernel.schools, kernel.outbox),
         FollowUpReminders(kernel.schools, kernel.outbox),
