@@ -85,6 +85,7 @@ from lookout.simulation.runner import ActionOutcome, run_simulation
 from services.alerts import domain
 
 FIRST_MONDAY = date(2026, 11, 30)
+BENCH_PATROL_SEED = "bench-suite-secret"  # the deployment's secret, shared by the plan and patrol
 NOTIFY_SUBJECT = "alert.lhs.notify.principal-okafor"
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}
 BATCH = 500
@@ -988,6 +989,7 @@ def make_plans(seed: int, weeks: int) -> list[Plan]:
             start=FIRST_MONDAY + timedelta(weeks=w),
             days=5,
             watchlist=watchlist,
+            patrol_seed=BENCH_PATROL_SEED,  # the services get the same (main)
         )
         for w in range(weeks)
     ]
@@ -1071,7 +1073,11 @@ def main(args: argparse.Namespace) -> None:
     try:
         school = all_on_duty_school(work)
         plans = make_plans(args.seed, args.weeks)
-        extra = {"LOOKOUT_SCHOOLS": str(school), "LOOKOUT_LOG_LEVEL": "WARNING"}
+        extra = {
+            "LOOKOUT_SCHOOLS": str(school),
+            "LOOKOUT_LOG_LEVEL": "WARNING",
+            "LOOKOUT_PATROL_SEED": BENCH_PATROL_SEED,
+        }
         if args.db:
             db = asyncio.run(scratch_database(args.db))
             extra |= {f"LOOKOUT_{s.upper()}_DB_URL": db for s in SERVICES}

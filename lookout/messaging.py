@@ -358,8 +358,10 @@ class EventConsumer:
     def _dead_letter_limit(self) -> int:
         """The largest dead letter, headers included, that both the server and the DLQ take."""
         try:
-            max_payload = int(self.broker.connection.max_payload)
-        except Exception:  # not connected yet, or the in-memory test broker
+            max_payload = self.broker.connection.max_payload
+        except Exception:  # not connected yet
+            max_payload = None
+        if not isinstance(max_payload, int) or max_payload <= 0:  # e.g. an in-memory broker
             max_payload = 1024 * 1024
         return min(max_payload, DLQ_MAX_BYTES)
 

@@ -43,6 +43,6 @@ def plan_for(
         start=start,
         days=days,
         sso=sso,
-        patrol_seed=settings.patrol_seed.get_secret_value(),
+        patrol_seed=settings.patrol_secret(),  # what the patrol service draws with
         watchlist=watchlist,
     )

@@ -53,6 +53,8 @@ TIMERS = {
 # Short, so that a database outage of a few seconds outlasts it (and the consumers' ack wait):
 # writes then fail as transient errors instead of waiting the outage out.
 BUSY_TIMEOUT_SECONDS = 2
+# The deployment's secret for unannounced check times: the plan (the SSO's phone) uses it too.
+PATROL_SEED = "e2e-week-secret"
 
 STREAMS = ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS", "DLQ")
 DURABLES: dict[str, list[str]] = {}
@@ -121,6 +123,7 @@ class Suite:
                 "LOOKOUT_HEALTH_PORT": str(self.health_ports[name]),
                 "LOOKOUT_LOG_LEVEL": "WARNING",
                 "LOOKOUT_SQLITE_BUSY_TIMEOUT_SECONDS": str(BUSY_TIMEOUT_SECONDS),
+                "LOOKOUT_PATROL_SEED": PATROL_SEED,
             }
         )
 

@@ -35,7 +35,7 @@ from lookout.simulation.runner import run_simulation
 from services.reports.domain import report_moment
 from tests.e2e.driver import Driver, plan_faults, query
 from tests.e2e.oracle import Notification, Opening, expected_notifications
-from tests.e2e.suite import SERVICES, Suite
+from tests.e2e.suite import PATROL_SEED, SERVICES, Suite
 from tests.unit.reports.scripted_week import parse_html
 
 # ~80 s alone; a loaded CI machine running the rest of the suite beside it has doubled that and
@@ -108,7 +108,9 @@ def differences(expected: list[Any], got: list[Any]) -> list[str]:
 async def test_a_simulated_week_with_faults_matches_the_ground_truth(tmp_path: Path) -> None:
     school = load_school(EXAMPLE_SCHOOL)
     watchlist = read_watchlist(EXAMPLE_SCHOOL.parent / "lhs-watchlist.csv")
-    plan = build_plan(school, seed=SEED, start=MONDAY, days=5, watchlist=watchlist)
+    plan = build_plan(
+        school, seed=SEED, start=MONDAY, days=5, watchlist=watchlist, patrol_seed=PATROL_SEED
+    )
     suite = Suite(tmp_path, plan.begins_at)
     suite.start_all()
     await suite.connect()

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.nats
 
 MONDAY = date(2026, 11, 23)
 SEED = 22  # a morning with the watchlist match, the overdue and the out-of-bounds visitor
+PATROL_SEED = "a-deployment-secret"  # the deployment's secret: the SSO's phone and patrol agree
 DURABLES = (
     ("PATROL", "patrol-patrol"),
     ("CONCERNS", "patrol-concerns"),
@@ -57,12 +58,15 @@ async def test_a_simulated_morning_lands_exactly(
     nats_server: Any, tmp_path: Path, school: SchoolConfig
 ) -> None:
     watchlist = read_watchlist(EXAMPLE_SCHOOL.parent / "lhs-watchlist.csv")
-    whole_day = build_plan(school, seed=SEED, start=MONDAY, days=1, watchlist=watchlist)
+    whole_day = build_plan(
+        school, seed=SEED, start=MONDAY, days=1, watchlist=watchlist, patrol_seed=PATROL_SEED
+    )
     plan = whole_day.slice(end=datetime.combine(MONDAY, time(11, 0), tzinfo=school.tz))
     clock = ManualClock(plan.begins_at)
     settings = Settings(
         data_dir=tmp_path / "data",
         nats_url=nats_server.url,
+        patrol_seed=PATROL_SEED,
         patrol_db_url=f"sqlite+aiosqlite:///{tmp_path / 'patrol.db'}",
         visitors_db_url=f"sqlite+aiosqlite:///{tmp_path / 'visitors.db'}",
         timers_enabled=False,  # the settle step below ticks them, at the moments that matter
@@ -120,7 +124,7 @@ async def test_a_simulated_morning_lands_exactly(
     # What this seed's morning is (06:55 to 11:00): pinned, so a change to the plan shows here.
     summary = truth["summary"]
     assert summary["events_by_type"] == {
-        "checkpoint.scanned": 38,
+        "checkpoint.scanned": 44,
         "concern.raised": 4,
         "concern.resolved": 2,
         "contact.logged": 4,
@@ -130,7 +134,7 @@ async def test_a_simulated_morning_lands_exactly(
     }
     assert (summary["sign_ins"], summary["sign_outs"], summary["screenings"]) == (13, 7, 1)
     assert summary["sign_ins_by_status"] == {"on_site": 12, "pending_screening": 1}
-    assert summary["windows"] == {"checked": 29, "late": 1, "missed": 1}
+    assert summary["windows"] == {"checked": 33, "late": 1, "missed": 1}
     assert (summary["concerns_raised"], summary["concerns_resolved"]) == (4, 2)
     assert truth["expected"]["windows_late"] == 1 and truth["expected"]["windows_missed"] == 1
 

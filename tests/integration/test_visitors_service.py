@@ -495,19 +495,19 @@ async def test_cli_signs_in_screens_lists_and_signs_out(
         screened = await lookout("screen", "no", "--visit", visit_id, "--by", "principal-okafor")
         assert screened.output.splitlines()[:2] == [
             f"visit {visit_id}: on_site",
-            "badge 1123-001 (valid until 2026-11-23T22:45:00+00:00)",
+            "badge 1123-001 (valid until 2026-11-23 16:45:00 CST)",
         ]
 
         table = await lookout("roster")
         assert table.exit_code == 0, table.output
         assert table.output.splitlines()[-1] == (
-            "1 visitor(s) on site as of 2026-11-23T14:00:00+00:00"
+            "1 visitor(s) on site as of 2026-11-23 08:00:00 CST"
         )
         as_csv = await lookout("roster", "--format", "csv")
         assert as_csv.output.splitlines() == [
             "badge,name,type,host,destination,since,expected_until,overdue,status,last_seen",
-            "1123-001,Patricia Vandermeer,guest,Ravi Patel,library,2026-11-23T14:00:00+00:00,"
-            "2026-11-23T14:45:00+00:00,no,on_site,",
+            "1123-001,Patricia Vandermeer,guest,Ravi Patel,library,2026-11-23T08:00:00-06:00,"
+            "2026-11-23T08:45:00-06:00,no,on_site,",
         ]
 
         bad = await lookout("sign-out", "--badge", "1123-999", "--by", "office-garcia")
@@ -527,7 +527,7 @@ async def test_cli_signs_in_screens_lists_and_signs_out(
 
         out = await lookout("sign-out", "--badge", "1123-001", "--by", "office-garcia")
         assert out.exit_code == 0, out.output
-        assert "checked out 2026-11-23T14:00:00+00:00 (front_office)" in out.output
+        assert "checked out 2026-11-23 08:00:00 CST (front_office)" in out.output
 
         events = await published.wait_for(3)
         assert [(e.type, str(e.visit_id)) for e in events] == [
