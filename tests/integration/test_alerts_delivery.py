@@ -168,10 +168,7 @@ async def test_the_cli_acks_resolves_shows_and_lists_over_request_reply(
         f"(re-triggers at {(T0 + timedelta(minutes=120)).isoformat(timespec='seconds')} "
         "unless resolved)"
     )
-    assert (
-        lines[-1]
-        == "  2026-11-23 08:03:00 CST resolved ap-chen"
-    )
+    assert lines[-1] == "  2026-11-23 08:03:00 CST resolved ap-chen"
     assert "  outcome note: talked to them" in lines
 
     after = await run("alerts", "list")
