@@ -14,46 +14,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import nats
-import yaml
-from aiosmtpd.controller import Controller
+from alerts_rig import AlertsRig  # a bench runs as a script: bench/ is on sys.path
 
-from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.patrol import CheckpointScanned, ConcernRaised, ConcernUpdated
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.runtime import EmbeddedNats, free_port
-from lookout.school import Weekday
 from services.alerts import domain
 
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}
-
-
-class Sink:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-def start_service(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "lookout.cli", "run", "alerts"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-        )
 
 
 def now() -> datetime:
@@ -61,32 +35,12 @@ def now() -> datetime:
 
 
 async def main(seconds: float, db: str | None, rate: int) -> None:
-    tmp = Path(tempfile.mkdtemp())
-    server = EmbeddedNats(store_dir=tmp / "nats").start()
-    smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    school = yaml.safe_load(EXAMPLE_SCHOOL.read_text())
-    for person in school["people"]:  # everyone on duty, whatever the hour the bench runs
-        person.update(on_duty=[d.value for d in Weekday], on_duty_no_school_days=True)
-        person.pop("duty_hours", None)
-    (tmp / "school.yaml").write_text(yaml.safe_dump(school))
-    env = dict(os.environ)
-    env.update(
-        LOOKOUT_NATS_URL=server.url,
-        LOOKOUT_DATA_DIR=str(tmp),
-        LOOKOUT_SCHOOLS=str(tmp / "school.yaml"),
-        LOOKOUT_SMTP_PORT=str(smtp.port),
-        LOOKOUT_LOG_LEVEL="WARNING",
-    )
-    if db:
-        env["LOOKOUT_ALERTS_DB_URL"] = db
-    await ensure_streams(Settings(nats_url=server.url))
-    service = start_service(env, tmp / "alerts.log")
+    rig = await AlertsRig.start("WARNING", db)
     latencies: list[float] = []
     sent: dict[str, float] = {}
     background = 0
     try:
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(rig.url)
         js = nc.jetstream()
 
         async def received(msg: Any) -> None:
@@ -95,12 +49,7 @@ async def main(seconds: float, db: str | None, rate: int) -> None:
                 latencies.append(time.perf_counter() - started)
 
         await nc.subscribe("alert.lhs.notify.principal-okafor", cb=received)
-        while True:  # the service is up once its durable consumer exists
-            try:
-                await js.consumer_info("CONCERNS", "alerts-concerns")
-                break
-            except nats.js.errors.NotFoundError:
-                await asyncio.sleep(0.1)
+        await rig.consuming(js)
         updates = [uuid.uuid4() for _ in range(50)]
 
         async def publish(event: Any) -> None:
@@ -167,14 +116,7 @@ async def main(seconds: float, db: str | None, rate: int) -> None:
         await asyncio.sleep(1.0)  # let the last notifications arrive
         await nc.close()
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            print(f"the service did not stop in 30 s (log: {tmp / 'alerts.log'})")
-            service.kill()
-        smtp.stop()
-        server.stop()
+        rig.stop()
     lat = sorted(latencies)
     q = statistics.quantiles(lat, n=100)
     print(

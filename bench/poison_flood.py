@@ -15,67 +15,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import nats
-import yaml
-from aiosmtpd.controller import Controller
+from alerts_rig import AlertsRig  # a bench runs as a script: bench/ is on sys.path
 
-from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.runtime import EmbeddedNats, free_port
-from lookout.school import Weekday
 from services.alerts import domain
 
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}
 NESTED = b"[" * 3000 + b"]" * 3000
 
 
-class Sink:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-def start_service(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "lookout.cli", "run", "alerts"], env=env,
-            stdout=subprocess.DEVNULL, stderr=out,
-        )  # fmt: skip
-
-
 async def main(rounds: int, flood: int) -> None:
-    tmp = Path(tempfile.mkdtemp())
-    server = EmbeddedNats(store_dir=tmp / "nats").start()
-    smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    school = yaml.safe_load(EXAMPLE_SCHOOL.read_text())
-    for person in school["people"]:  # everyone on duty, whatever the hour the bench runs
-        person.update(on_duty=[d.value for d in Weekday], on_duty_no_school_days=True)
-        person.pop("duty_hours", None)
-    (tmp / "school.yaml").write_text(yaml.safe_dump(school))
-    env = dict(os.environ) | {
-        "LOOKOUT_NATS_URL": server.url, "LOOKOUT_DATA_DIR": str(tmp),
-        "LOOKOUT_SCHOOLS": str(tmp / "school.yaml"), "LOOKOUT_SMTP_PORT": str(smtp.port),
-        "LOOKOUT_LOG_LEVEL": "ERROR",
-    }  # fmt: skip
-    await ensure_streams(Settings(nats_url=server.url))
-    service = start_service(env, tmp / "alerts.log")
+    rig = await AlertsRig.start("ERROR")
     results: dict[str, list[float]] = {"without flood": [], "with flood": []}
     try:
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(rig.url)
         js = nc.jetstream()
         arrived: dict[str, asyncio.Future[float]] = {}
 
@@ -85,12 +46,7 @@ async def main(rounds: int, flood: int) -> None:
                 waiting.set_result(time.perf_counter())
 
         await nc.subscribe("alert.lhs.notify.principal-okafor", cb=received)
-        while True:  # the service is up once its durable consumer exists
-            try:
-                await js.consumer_info("CONCERNS", "alerts-concerns")
-                break
-            except nats.js.errors.NotFoundError:
-                await asyncio.sleep(0.1)
+        await rig.consuming(js)
 
         async def one(label: str, poison: int) -> None:
             if poison:
@@ -115,13 +71,7 @@ async def main(rounds: int, flood: int) -> None:
         dlq = (await js.stream_info("DLQ")).state.messages
         await nc.close()
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            service.kill()
-        smtp.stop()
-        server.stop()
+        rig.stop()
     for label, values in results.items():
         print(
             f"{label:>13}: median {statistics.median(values) * 1000:.0f} ms, "
