@@ -35,7 +35,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS, InvalidEvent, parse_event, subject_of
 from lookout.nats_connect import broker_security, connect_options
 from lookout.stall import ConsumerStopping, Stall
-from lookout.storage import Inbox
+from lookout.storage import Inbox, lock_for_write
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -285,6 +285,9 @@ class EventConsumer:
         for _, event in pairs:
             first.setdefault(event.event_id, event)
         async with self.sessions.begin() as session:
+            # Handlers read state and write it back: on SQLite be the writer before reading,
+            # so a timer's commit cannot land between the two (storage.lock_for_write).
+            await lock_for_write(session, self.inbox.table)
             seen = await self.inbox.seen(session, (str(i) for i in first))
             fresh = [e for i, e in first.items() if str(i) not in seen]
             rejected = await apply(session, fresh) if fresh else {}

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     event,
+    false,
     insert,
     select,
     update,
@@ -273,3 +274,18 @@ class Outbox:
     async def unsent_count(self, session: AsyncSession) -> int:
         rows = await session.execute(select(self.table.c.id).where(self.table.c.sent_at.is_(None)))
         return len(rows.all())
+
+
+async def lock_for_write(session: AsyncSession, table: Table) -> None:
+    """Make the transaction a writer before it reads, so what it reads cannot change under it.
+
+    PostgreSQL locks the rows it claims (`FOR UPDATE`). SQLite's driver starts a transaction
+    only at the first write, so a claim's SELECT reads outside any transaction and another
+    connection (an ack) can commit between the read and the write, which then overwrites it.
+    An UPDATE that matches nothing opens the write transaction (SQLite's single writer lock,
+    like `BEGIN IMMEDIATE`) before anything is read; others wait their busy timeout for it.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        key = next(iter(table.primary_key.columns))
+        await session.execute(update(table).where(false()).values({key.name: key}))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, Table, false, select, update
+from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lookout.background import BackgroundLoop
@@ -55,21 +55,6 @@ def claim_due(
     if bind is not None and bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return stmt
-
-
-async def lock_for_write(session: AsyncSession, table: Table) -> None:
-    """Make the transaction a writer before it reads, so what it reads cannot change under it.
-
-    PostgreSQL locks the rows it claims (`FOR UPDATE`). SQLite's driver starts a transaction
-    only at the first write, so a claim's SELECT reads outside any transaction and another
-    connection (an ack) can commit between the read and the write, which then overwrites it.
-    An UPDATE that matches nothing opens the write transaction (SQLite's single writer lock,
-    like `BEGIN IMMEDIATE`) before anything is read; others wait their busy timeout for it.
-    """
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "sqlite":
-        key = next(iter(table.primary_key.columns))
-        await session.execute(update(table).where(false()).values({key.name: key}))
 
 
 class Ticker:

@@ -23,7 +23,6 @@ file never changes an escalation under way):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -184,9 +183,9 @@ def end_of_school_day(school: SchoolConfig, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=school.tz)
 
 
-def reseed(seed_of: AlertFacts, severity: Severity) -> AlertSeed:
-    """Routing for a concern's alert at a new severity (only the policy choice reads it)."""
-    return _seed("", seed_of.source, seed_of.category, severity, seed_of.zone_id)
+def reseed(facts: AlertFacts, severity: Severity, key: str = "") -> AlertSeed:
+    """An alert's seed at a new severity (for the policy choice, or a new alert under `key`)."""
+    return _seed(key, facts.source, facts.category, severity, facts.zone_id)
 
 
 def visit_keys(visit_id: uuid.UUID) -> tuple[str, str]:
@@ -283,16 +282,6 @@ def choose_policy(school: SchoolConfig, seed: AlertSeed) -> PolicySnapshot:
 # --- school hours and the duty roster --------------------------------------------------------
 
 
-def step_applies(school: SchoolConfig, when: StepWhen, moment: datetime) -> bool:
-    """`when` against school hours (the kernel's rule, shared with `lookout check school`)."""
-    return school.step_applies(when, moment)
-
-
-def people_for(school: SchoolConfig, targets: Iterable[str]) -> list[Person]:
-    """Targets (roles or person ids) as people, in file order, each once."""
-    return school.people_for(targets)
-
-
 # --- firing a due step --------------------------------------------------------------------------
 
 
@@ -360,11 +349,11 @@ def _try_step(
     about: str | None = None,
 ) -> Fired | Skipped:
     step = policy.steps[i]
-    if not step_applies(school, step.when, now):
+    if not school.step_applies(step.when, now):
         which = "school hours" if step.when is StepWhen.SCHOOL_HOURS else "after hours"
         return Skipped(i, r, f"applies only {which}")
     # The officer a lone-worker alarm is about cannot answer it: never counted as reached.
-    people = [p for p in people_for(school, step.targets) if p.id != about]
+    people = [p for p in school.people_for(step.targets) if p.id != about]
     on = tuple(p for p in people if school.on_duty(p, now))
     off = tuple(p.id for p in people if not school.on_duty(p, now))
     if not on:
@@ -463,12 +452,12 @@ def safety_net(
     """Who hears of a high or critical alert that no step can route now: the school's on-call
     people on duty; with nobody on duty, every person the policy names (else the on-call
     people) regardless of duty. None only when the school has nobody to tell at all."""
-    on_call = [p for p in people_for(school, school.on_call) if p.id != about]
+    on_call = [p for p in school.people_for(school.on_call) if p.id != about]
     on_duty = tuple(p for p in on_call if school.on_duty(p, now))
     if on_duty:
         return Fired(at[0], at[1], on_duty, (), NotificationRoute.ON_CALL)
     named = [t for step in policy.steps for t in step.targets]
-    everyone = tuple(p for p in people_for(school, named) if p.id != about) or tuple(on_call)
+    everyone = tuple(p for p in school.people_for(named) if p.id != about) or tuple(on_call)
     if everyone:
         return Fired(at[0], at[1], everyone, (), NotificationRoute.NOBODY_ON_DUTY)
     return None

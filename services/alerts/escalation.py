@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -308,8 +307,7 @@ class Escalator:
         previous = await AlertRepository(session).latest(event.school_id, key)
         if previous is None or not domain.raised_after_resolution(previous.facts, event.severity):
             return
-        seed = domain.reseed(previous.facts, event.severity)
-        seed = replace(seed, dedup_key=key, match=frozenset({previous.facts.category}))
+        seed = domain.reseed(previous.facts, event.severity, key)
         await self.open(session, self.schools[event.school_id], seed, event.event_id, now)
 
     async def severity_changed(

@@ -30,7 +30,7 @@ from lookout.contracts.patrol import (
 from lookout.contracts.visitors import CheckoutMethod, VisitorCheckedOut
 from lookout.queries import Refused
 from lookout.school import SchoolConfig
-from lookout.ticker import lock_for_write
+from lookout.storage import lock_for_write
 from services.alerts import domain
 from services.alerts.escalation import Escalator
 from services.alerts.store import AlertRepository, AlertRow, alerts
@@ -47,7 +47,6 @@ class AlertHandlers:
 
     async def raise_alerts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         # In order, one at a time: a repeat in the same batch folds into the alert just opened.
-        await lock_for_write(session, alerts)
         repo = AlertRepository(session)
         refused: Refusals = {}
         for event in events:
@@ -65,7 +64,6 @@ class AlertHandlers:
     async def concerns_resolved(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """A resolved concern resolves its alert and a missed re-check of it (the concern's
         outcome is the note)."""
-        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, ConcernResolved)
             note = f"concern resolved: {event.outcome.value}"
@@ -79,7 +77,6 @@ class AlertHandlers:
     async def concerns_updated(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """A concern's severity changed: its alert follows (re-routed when it went up; a new
         alert when its alert was already resolved and it got worse)."""
-        await lock_for_write(session, alerts)
         repo = AlertRepository(session)
         for event in events:
             assert isinstance(event, ConcernUpdated)
@@ -98,7 +95,6 @@ class AlertHandlers:
         """A visitor who signed out at the desk is no longer overdue or out of bounds: those
         alerts resolve. The end-of-day checkout resolves nothing: nobody saw that visitor leave
         (the visitors service reports them unaccounted for). A screening flag stays."""
-        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, VisitorCheckedOut)
             if event.method is not CheckoutMethod.FRONT_OFFICE:
@@ -110,7 +106,6 @@ class AlertHandlers:
 
     async def heartbeats_resumed(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """The silent phone is back: the lone-worker alarm about its officer clears."""
-        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, HeartbeatResumed)
             key = domain.heartbeat_key(event.officer_id)
@@ -120,7 +115,6 @@ class AlertHandlers:
     async def checks_recovered(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """A missed window was checked after all (a late-delivered scan): once no window of
         that zone is missed that day, the day's missed-check alert resolves."""
-        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, CheckRecovered)
             if event.missed_today > 0:
@@ -135,7 +129,6 @@ class AlertHandlers:
         self, session: AsyncSession, events: Sequence[Event]
     ) -> Refusals:
         """A welfare re-check reported missed was done after all."""
-        await lock_for_write(session, alerts)
         for event in events:
             assert isinstance(event, FollowUpCompleted)
             key = domain.follow_up_key(event.concern_id)

@@ -40,8 +40,8 @@ from lookout.contracts.alerts import (
 from lookout.contracts.patrol import Severity
 from lookout.school import SchoolConfig
 from lookout.smtp import send_mail
-from lookout.storage import Outbox
-from lookout.ticker import claim_due, lock_for_write
+from lookout.storage import Outbox, lock_for_write
+from lookout.ticker import claim_due
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
 from services.alerts.store import (

@@ -324,18 +324,16 @@ def test_step_when_follows_the_bell_schedule_and_no_school_days_are_after_hours(
         local(26, 10): (False, True),  # Thanksgiving: a no-school day
     }
     for moment, (in_hours, after) in cases.items():
-        assert domain.step_applies(school, StepWhen.SCHOOL_HOURS, moment) is in_hours, moment
-        assert domain.step_applies(school, StepWhen.AFTER_HOURS, moment) is after, moment
-        assert domain.step_applies(school, StepWhen.ALWAYS, moment)
+        assert school.step_applies(StepWhen.SCHOOL_HOURS, moment) is in_hours, moment
+        assert school.step_applies(StepWhen.AFTER_HOURS, moment) is after, moment
+        assert school.step_applies(StepWhen.ALWAYS, moment)
 
 
 def test_school_hours_use_the_school_timezone_not_utc(school: SchoolConfig) -> None:
     # 13:20 UTC is 07:20 in Chicago: in school hours; in UTC terms it would look like afternoon.
-    assert domain.step_applies(
-        school, StepWhen.SCHOOL_HOURS, datetime(2026, 11, 23, 13, 20, tzinfo=UTC)
-    )
-    assert not domain.step_applies(
-        school, StepWhen.SCHOOL_HOURS, datetime(2026, 11, 23, 13, 10, tzinfo=UTC)
+    assert school.step_applies(StepWhen.SCHOOL_HOURS, datetime(2026, 11, 23, 13, 20, tzinfo=UTC))
+    assert not school.step_applies(
+        StepWhen.SCHOOL_HOURS, datetime(2026, 11, 23, 13, 10, tzinfo=UTC)
     )
 
 
