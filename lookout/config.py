@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     clock: str = ""  # ISO@xSPEED[@ANCHOR] for simulated time
     duplicate_window_seconds: float = 120.0
+    # How long the DLQ keeps a dead letter (a copy of the refused event's bytes: student refs,
+    # notes, names): enough to find the cause and replay it. Never longer than the schools'
+    # longest student_records_retention_days (lookout.messaging.stream_max_ages).
+    dlq_max_age_days: float = Field(default=30.0, gt=0, le=10 * 365)
     stream_replicas: int = 1
     consumer_batch_size: int = 500
     # How long a delivered, unacknowledged message waits before JetStream redelivers it.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     from lookout.clock import Clock
     from lookout.config import Settings
+    from lookout.school import SchoolConfig
 
 log = logging.getLogger("lookout.messaging")
 
@@ -82,27 +84,64 @@ def make_broker(
     )
 
 
-def stream_configs(settings: Settings) -> list[StreamConfig]:
+# Streams whose events carry student references or note text (concerns, contacts and
+# observations; ALERTS: `alert.resolved` carried the outcome note until 2026-12, and old events
+# stay in the stream): a message is kept no longer than the longest
+# `student_records_retention_days` of the loaded schools, as long as the services keep them.
+STUDENT_RECORD_STREAMS = ("PATROL", "CONCERNS", "ALERTS")
+DAY_SECONDS = 24 * 3600
+DEFAULT_RETENTION_DAYS = 365  # SchoolConfig's default, for a deployment with no school loaded
+
+
+def stream_max_ages(
+    settings: Settings, schools: Mapping[str, SchoolConfig] | None = None
+) -> dict[str, float | None]:
+    """Each stream's `max_age` in seconds (None: kept until deleted). Student-record streams:
+    the longest retention of the schools (LOOKOUT_SCHOOLS unless given); the DLQ:
+    LOOKOUT_DLQ_MAX_AGE_DAYS, never longer than that; the others are not limited by age."""
+    if schools is None:
+        from lookout.config import load_schools
+
+        schools = load_schools(settings)
+    days = [s.student_records_retention_days for s in schools.values()]
+    student = max(days or [DEFAULT_RETENTION_DAYS]) * DAY_SECONDS
+    ages: dict[str, float | None] = dict.fromkeys(STREAMS)
+    ages.update(dict.fromkeys(STUDENT_RECORD_STREAMS, float(student)))
+    ages["DLQ"] = float(min(settings.dlq_max_age_days * DAY_SECONDS, student))
+    return ages
+
+
+def stream_configs(
+    settings: Settings, schools: Mapping[str, SchoolConfig] | None = None
+) -> list[StreamConfig]:
+    max_ages = stream_max_ages(settings, schools)
     return [
         StreamConfig(
             name=name,
             subjects=subjects,
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
-            duplicate_window=settings.duplicate_window_seconds,
+            # The server refuses a duplicate window longer than the stream's max_age.
+            duplicate_window=min(settings.duplicate_window_seconds, max_ages[name] or math.inf),
             num_replicas=settings.stream_replicas,
             max_msg_size=DLQ_MAX_BYTES if name == "DLQ" else EVENT_MAX_BYTES,
+            max_age=max_ages[name],
         )
         for name, subjects in STREAMS.items()
     ]
 
 
-async def ensure_streams(settings: Settings) -> None:
-    """Create or update every stream. Idempotent; deploys may run it as a separate step."""
+async def ensure_streams(
+    settings: Settings, schools: Mapping[str, SchoolConfig] | None = None
+) -> None:
+    """Create or update every stream (an existing one is brought to these settings, its
+    `max_age` included). Idempotent; deploys may run it as a separate step. `schools`: those of
+    LOOKOUT_SCHOOLS unless given (they decide the student-record streams' `max_age`)."""
+    configs = stream_configs(settings, schools)  # a bad school file fails before connecting
     nc = await nats.connect(settings.nats_servers(), **connect_options(settings))
     try:
         js = nc.jetstream()
-        for config in stream_configs(settings):
+        for config in configs:
             try:
                 await js.add_stream(config)
             except BadRequestError:  # exists with other settings: bring it to ours
