@@ -7,6 +7,7 @@ notes) and never student references (shown as a count: "2 students").
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -98,20 +99,36 @@ class Line:
         return f"{self.time}  {self.subject}  {self.kind}  {self.detail}".rstrip()
 
 
-def describe_message(msg: Msg) -> Line:
+# A quoted run in a reason: older services (and a reason from anywhere else) quoted the value
+# they refused (`no visit with badge 'Jane_Doe'`), which is payload text.
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def redact_reason(reason: str) -> str:
+    """The reason without the values it quotes: `unknown zone 'roof'` → `unknown zone '…'`."""
+    return QUOTED.sub("'…'", reason)
+
+
+def describe_dead_letter(msg: Msg) -> Line:
+    """DLQ sequence, origin (subject, stream and sequence), size and reason; never the body."""
     headers = msg.headers or {}
-    seq = _stream_seq(msg)
+    size = headers.get(DLQ_TRUNCATED) or str(len(msg.data))  # a truncated copy: the original's
+    detail = (
+        f"#{_stream_seq(msg)} from={headers.get(DLQ_SUBJECT, '?')} "
+        f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')} size={size}B "
+        f"reason={redact_reason(headers.get(DLQ_REASON, '?'))}"
+    )
+    return Line(_stored_time(msg), msg.subject, "dead-letter", detail)
+
+
+def describe_message(msg: Msg) -> Line:
     if msg.subject.startswith("dlq."):
-        reason = headers.get(DLQ_REASON, "?")
-        origin = (
-            f"#{seq} from={headers.get(DLQ_SUBJECT, '?')} "
-            f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')}"
-        )
-        return Line(_stored_time(msg), msg.subject, "dead-letter", f"{origin} reason={reason}")
+        return describe_dead_letter(msg)
     try:
         event = parse_event(msg.subject, msg.data)
     except InvalidEvent as exc:
-        return Line(_stored_time(msg), msg.subject, "invalid", f"seq={seq} {exc.reason}")
+        reason = redact_reason(exc.reason)
+        return Line(_stored_time(msg), msg.subject, "invalid", f"seq={_stream_seq(msg)} {reason}")
     return Line(
         event.occurred_at.isoformat(timespec="seconds"),
         msg.subject,
@@ -218,10 +235,11 @@ async def _each_dead_letter(js: JetStreamContext, url: str, service: str | None)
 
 
 async def dead_letters(url: str, service: str | None = None) -> list[Line]:
-    """Every dead letter now in the DLQ stream (reason and origin; never the payload)."""
+    """Every dead letter now in the DLQ stream (origin, size and reason; never the payload)."""
     nc = await connect(url)
     try:
-        return [describe_message(m) async for m in _each_dead_letter(nc.jetstream(), url, service)]
+        js = nc.jetstream()
+        return [describe_dead_letter(m) async for m in _each_dead_letter(js, url, service)]
     finally:
         await nc.close()
 

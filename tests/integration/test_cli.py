@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from lookout.cli import app
 from lookout.config import Settings
 from lookout.contracts.subjects import CATALOGUE
-from lookout.messaging import DLQ_REASON, DLQ_SUBJECT, ensure_streams
+from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT, ensure_streams
 from lookout.runtime import EmbeddedNats
 
 runner = CliRunner()
@@ -139,42 +139,68 @@ def test_emit_concern_lifecycle_and_tail(streams: str) -> None:
 
 @pytest.mark.nats
 def test_dlq_list_and_tail_show_reason_not_payload(streams: str) -> None:
+    # A visitor's name in a dead-lettered body, and a reason an older service wrote quoting a
+    # value from the payload: `dlq list` shows origin, size and reason, never either.
+    name_body = b'{"first_name": "Zebulon", "last_name": "Quarrington", "badge_number": "0000"}'
+    badge_body = b'{"badge_number": "Quarrington-Z", "zone_id": "gym"}'
+
+    letters = [  # DLQ subject, body, reason, original subject, stream and sequence
+        ("dlq.patrol", b'{"note": "secret payload"}', "unknown zone",
+         "patrol.lhs.observation.logged", "PATROL", "41"),
+        ("dlq.visitors", name_body,
+         "schema violation for visitor.sighted: zone_id: Field required",
+         "visitor.lhs.sighted", "VISITORS", "42"),
+        ("dlq.visitors", badge_body, "no visit with badge 'Quarrington-Z'",
+         "visitor.lhs.sighted", "VISITORS", "43"),
+    ]  # fmt: skip
+
     async def dead_letter() -> None:
         nc = await nats.connect(streams)
         js = nc.jetstream()
-        await js.publish(
-            "dlq.patrol",
-            b'{"note": "secret payload"}',
-            headers={
-                DLQ_REASON: "unknown zone 'roof'",
-                DLQ_SUBJECT: "patrol.lhs.observation.logged",
-                "Nats-Msg-Id": "dlq-test-1",
-            },
-            stream="DLQ",
-        )
+        for n, (subject, body, reason, origin, stream, seq) in enumerate(letters, start=1):
+            headers = {DLQ_REASON: reason, DLQ_SUBJECT: origin, DLQ_STREAM: stream}
+            headers |= {DLQ_SEQUENCE: seq, "Nats-Msg-Id": f"dlq-test-{n}"}
+            await js.publish(subject, body, headers=headers, stream="DLQ")
         await nc.close()
 
     asyncio.run(dead_letter())
-    listed = invoke(["dlq", "list", "--service", "patrol"], streams)
-    assert "unknown zone 'roof'" in listed.stdout
-    assert "from=patrol.lhs.observation.logged" in listed.stdout
-    assert "secret" not in listed.stdout
-    assert "1 dead letter(s)" in listed.stdout
+    listed = invoke(["dlq", "list", "--service", "visitors"], streams)
+    lines = listed.stdout.splitlines()
+    assert [line.split("  ", 1)[1] for line in lines[:-1]] == [
+        "dlq.visitors  dead-letter  #2 from=visitor.lhs.sighted VISITORS#42 size=77B "
+        "reason=schema violation for visitor.sighted: zone_id: Field required",
+        "dlq.visitors  dead-letter  #3 from=visitor.lhs.sighted VISITORS#43 size=51B "
+        "reason=no visit with badge '…'",
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", ln[:25]) for ln in lines[:-1])
+    assert lines[-1] == "2 dead letter(s)"
+    for payload_text in ("Zebulon", "Quarrington", "0000", "gym"):
+        assert payload_text not in listed.stdout
     assert "0 dead letter(s)" in invoke(["dlq", "list", "--service", "alerts"], streams).stdout
+    everything = invoke(["dlq", "list"], streams).stdout
+    assert "3 dead letter(s)" in everything
+    assert (
+        "#1 from=patrol.lhs.observation.logged PATROL#41 size=26B reason=unknown zone" in everything
+    )
+    assert "secret" not in everything and "Quarrington" not in everything
 
-    tailed = invoke(["tail", "--from-start", "--subject", "dlq.>", "--limit", "1"], streams)
-    assert "dead-letter" in tailed.stdout and "secret" not in tailed.stdout
+    tailed = invoke(["tail", "--from-start", "--subject", "dlq.>", "--limit", "3"], streams)
+    assert tailed.stdout.count("dead-letter") == 3
+    assert "secret" not in tailed.stdout and "Quarrington" not in tailed.stdout
 
     # Once the cause is fixed, replay sends it back to where it came from and clears the DLQ.
-    seq = re.search(r"#(\d+) from=", listed.stdout).group(1)  # type: ignore[union-attr]
+    seq = "1"
     replayed = invoke(["dlq", "replay", "--service", "patrol", "--seq", seq], streams)
     assert f"DLQ#{seq} -> patrol.lhs.observation.logged (PATROL" in replayed.stdout
     assert "1 dead letter(s) replayed" in replayed.stdout
     msg = asyncio.run(_last(streams, "PATROL", "patrol.lhs.observation.logged"))
     assert msg.data == b'{"note": "secret payload"}'
     assert msg.headers["Nats-Msg-Id"] == f"replay-dlq-{seq}"
-    assert "0 dead letter(s)" in invoke(["dlq", "list"], streams).stdout
-    assert "0 dead letter(s) replayed" in invoke(["dlq", "replay"], streams).stdout
+    assert "0 dead letter(s)" in invoke(["dlq", "list", "--service", "patrol"], streams).stdout
+    assert (
+        "0 dead letter(s) replayed"
+        in invoke(["dlq", "replay", "--service", "patrol"], streams).stdout
+    )
 
 
 def test_docs_writes_asyncapi_and_schemas(tmp_path: Path) -> None:
