@@ -76,7 +76,7 @@ from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import STREAMS, subject_of
 from lookout.deploy_nats import SERVICE_CONSUMERS, durable
 from lookout.local_suite import LocalSuite, local_suite
-from lookout.queries import query_subject
+from lookout.queries import OPERATOR, query_subject
 from lookout.runtime import _detach_from_terminal
 from lookout.school import Weekday
 from lookout.simulation.people import read_watchlist, watchlist_path
@@ -269,7 +269,9 @@ async def wait_ready(nc: nats.NATS, js: JetStreamContext, suite: LocalSuite) -> 
         suite.check(say)
         with contextlib.suppress(Exception):
             if await consumer_backlog(js) is not None:
-                await nc.request(query_subject("lhs", "visitors", "roster"), b"{}", timeout=1)
+                await nc.request(
+                    query_subject("lhs", "visitors", "roster", OPERATOR), b"{}", timeout=1
+                )
                 return time.perf_counter() - started
         await asyncio.sleep(0.2)
     raise RuntimeError(f"the services were not up after 120 s; logs in {suite.log_dir}")

@@ -128,11 +128,10 @@ async def sign_ins(url: str, count: int, rng: random.Random) -> tuple[list[float
             "host_id": "ap-chen",
             "destination_zones": ["main-office"],
             "expected_minutes": 30,
-            "signed_in_by": "office-garcia",
         }
         t0 = time.perf_counter()
         reply = await nc.request(
-            "command.lhs.visitors.sign_in", json.dumps(request).encode(), timeout=10
+            "command.lhs.visitors.sign_in.office-garcia", json.dumps(request).encode(), timeout=10
         )
         times.append(time.perf_counter() - t0)
         errors += not json.loads(reply.data).get("ok")
@@ -145,7 +144,7 @@ async def wait_for_service(url: str, deadline: float) -> None:
     try:
         while time.monotonic() < deadline:
             try:
-                await nc.request("query.lhs.visitors.roster", b"{}", timeout=1)
+                await nc.request("query.lhs.visitors.roster.cli", b"{}", timeout=1)
                 return
             except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
                 await asyncio.sleep(0.2)

@@ -1,5 +1,6 @@
 """`lookout alerts ack|resolve|show|list`: a client of the alerts service over NATS
-request-reply (`command.<school>.alerts.*`, `query.<school>.alerts.*`), using only contracts.
+request-reply (`command.<school>.alerts.<name>.<person>`, `query.<school>.alerts.<name>.<person>`:
+the acting person is `--by`, the subject's last token), using only contracts.
 
 An error reply (unknown alert, missing note…) or an unreachable service is one line on stderr
 and a non-zero exit, raised as CliError for the `lookout` command to print.
@@ -27,7 +28,7 @@ from lookout.contracts.alerts import (
     ResolveRequest,
     ShowRequest,
 )
-from lookout.queries import command_subject, query_subject
+from lookout.queries import OPERATOR, command_subject, query_subject
 from lookout.school import SchoolConfig
 
 app = typer.Typer(
@@ -40,7 +41,13 @@ app = typer.Typer(
 console = Console(soft_wrap=True, highlight=False)
 
 SCHOOL = typer.Option(None, "--school", help="School id (default: the only configured school).")
-BY = typer.Option("cli", "--by", help="Your person id, recorded on the alert's timeline.")
+BY = typer.Option(
+    OPERATOR,
+    "--by",
+    envvar="LOOKOUT_USER",
+    help="Your person id (the request subject's last token; env LOOKOUT_USER), recorded on the "
+    "alert's timeline. With a person's NATS credentials the server accepts only their own id.",
+)
 TIMEOUT = typer.Option(5.0, "--timeout", help="Seconds to wait for the alerts service.")
 
 
@@ -80,7 +87,7 @@ def ack(
     sch = _school(school)
     req = build_request(AckRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     alert = AlertSummary.model_validate(
-        _request(command_subject(sch.id, "alerts", "ack"), req, timeout)
+        _request(command_subject(sch.id, "alerts", "ack", by), req, timeout)
     )
     until = at_school(alert.next_step_at, sch) if alert.next_step_at else "never"
     _say(f"acknowledged {alert.alert_id}; re-triggers at {until} unless resolved")
@@ -96,7 +103,7 @@ def resolve(
 ) -> None:
     """Resolve with an outcome note: the escalation ends."""
     req = build_request(ResolveRequest, alert_id=_alert_id(alert_id), by_person_id=by, note=note)
-    subject = command_subject(_school(school).id, "alerts", "resolve")
+    subject = command_subject(_school(school).id, "alerts", "resolve", by)
     alert = AlertSummary.model_validate(_request(subject, req, timeout))
     _say(f"resolved {alert.alert_id}")
 
@@ -112,7 +119,7 @@ def show(
     sch = _school(school)
     req = build_request(ShowRequest, alert_id=_alert_id(alert_id), by_person_id=by)
     detail = AlertDetail.model_validate(
-        _request(query_subject(sch.id, "alerts", "show"), req, timeout)
+        _request(query_subject(sch.id, "alerts", "show", by), req, timeout)
     )
     a = detail.alert
     _say(_line(a, sch))
@@ -143,13 +150,14 @@ def show(
 def list_alerts(
     open_only: bool = typer.Option(True, "--open/--all", help="Unresolved alerts only."),
     limit: int = typer.Option(100, "--limit", help="At most this many, newest first."),
+    by: str = BY,
     school: str | None = SCHOOL,
     timeout: float = TIMEOUT,
 ) -> None:
     """Alerts, newest first."""
     sch = _school(school)
     req = build_request(ListRequest, open_only=open_only, limit=limit)
-    subject = query_subject(sch.id, "alerts", "list")
+    subject = query_subject(sch.id, "alerts", "list", by)
     found = AlertList.model_validate(_request(subject, req, timeout))
     for a in found.alerts:
         _say(_line(a, sch))

@@ -38,6 +38,7 @@ from lookout.contracts.patrol_queries import (
     ZoneStatusReply,
 )
 from lookout.contracts.subjects import describe
+from lookout.queries import acting_person
 from lookout.school import SchoolConfig
 
 app = typer.Typer(
@@ -60,7 +61,9 @@ AS = typer.Option(
     "cli",
     "--as",
     envvar="LOOKOUT_USER",
-    help="Your person id, sent as requested_by (env LOOKOUT_USER).",
+    help="Your person id (env LOOKOUT_USER): the request subject's last token, which the patrol "
+    "service logs student-level reads under. With a person's NATS credentials the server "
+    "accepts only their own id.",
 )
 FORMAT = typer.Option(Format.TABLE, "--format", help="table or json.")
 TIMEOUT = typer.Option(5.0, "--timeout", help="Seconds to wait for the patrol service.")
@@ -72,11 +75,12 @@ def ask(
     query: PatrolQuery, school_id: str, fields: dict[str, Any], timeout: float
 ) -> tuple[BaseModel, dict[str, Any]]:
     """Validate the request, send it, and return the typed reply and its raw result."""
-    subject = query.subject(school_id)
+    request = build_request(query.request, **fields)
+    subject = query.subject(school_id, acting_person(request))
     result = ask_service(
         "patrol",
         subject,
-        build_request(query.request, **fields),
+        request,
         timeout,
         unanswered=f"patrol service did not answer on {subject} (is `lookout up` running?)",
     )

@@ -1,5 +1,6 @@
 """`lookout reports weekly|rebuild`: a client of the reports service over NATS request-reply
-(`query.<school>.reports.weekly`, `command.<school>.reports.send|rebuild`), using only contracts.
+(`query.<school>.reports.weekly.cli`, `command.<school>.reports.send|rebuild.cli`: operators
+act as `cli`, under the admin user), using only contracts.
 
 An error reply (a week already sent, an unknown week…) or an unreachable service is one line on
 stderr and a non-zero exit, raised as CliError for the `lookout` command to print.
@@ -25,7 +26,7 @@ from lookout.contracts.reports import (
     WeeklyPreview,
     WeeklyPreviewRequest,
 )
-from lookout.queries import command_subject, query_subject
+from lookout.queries import OPERATOR, command_subject, query_subject
 
 app = typer.Typer(
     help="Weekly summary emails: preview, send now, rebuild the read model (talks to the "
@@ -69,7 +70,7 @@ def weekly(
     if send:
         req = build_request(SendRequest, week=week, district=district)
         sent = SendReply.model_validate(
-            _request(command_subject(sid, "reports", "send"), req, timeout)
+            _request(command_subject(sid, "reports", "send", OPERATOR), req, timeout)
         )
         detail = f" ({sent.last_error}; a retry is scheduled)" if sent.status == "pending" else ""
         if sent.status == "failed":
@@ -84,7 +85,7 @@ def weekly(
         return
     preq = build_request(WeeklyPreviewRequest, week=week, district=district)
     preview = WeeklyPreview.model_validate(
-        _request(query_subject(sid, "reports", "weekly"), preq, timeout)
+        _request(query_subject(sid, "reports", "weekly", OPERATOR), preq, timeout)
     )
     if out is not None:
         try:
@@ -108,7 +109,7 @@ def rebuild(
     sid = pick_school(load_schools(Settings()), school).id
     req = build_request(RebuildRequest)
     done = RebuildReply.model_validate(
-        _request(command_subject(sid, "reports", "rebuild"), req, timeout)
+        _request(command_subject(sid, "reports", "rebuild", OPERATOR), req, timeout)
     )
     streams = ", ".join(f"{k} {v}" for k, v in done.events.items())
     _say(f"rebuilt: {done.applied} events applied in {done.seconds:g}s (read {streams})")

@@ -1,5 +1,8 @@
 """Request-reply from the CLI to a service: build the request, send it, unwrap the reply.
 
+The request subject ends in the acting person (`--by`, default `cli`: the operator); the body
+never carries it. With a person's own NATS credentials the server accepts only their own id.
+
 Every failure is a one-line `CliError` naming what went wrong (no service answering, no reply in
 time, an unreadable or foreign reply, the service's own error reply); bad fields are a
 `UsageError` naming the field.
@@ -18,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from lookout.cli_emit import CliError, UsageError, connect
 from lookout.config import Settings
 from lookout.contracts.subjects import describe
+from lookout.queries import request_body
 
 
 def build_request(model: type[BaseModel], **fields: Any) -> BaseModel:
@@ -43,7 +47,7 @@ def ask_service(
     async def _go() -> bytes:
         nc = await connect(url)
         try:
-            msg = await nc.request(subject, request.model_dump_json().encode(), timeout=timeout)
+            msg = await nc.request(subject, request_body(request), timeout=timeout)
             return bytes(msg.data)
         except NoRespondersError:
             raise CliError(

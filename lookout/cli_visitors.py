@@ -1,6 +1,7 @@
 """`lookout visitors`: the front office on the command line — sign in, sign out, answer a
 screening, print the roster. Speaks NATS request-reply with the contracts only (never imports
-a service); errors are one line and a non-zero exit."""
+a service); errors are one line and a non-zero exit. Who acts (`--by`) is the request subject's
+last token, never a body field."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from lookout.contracts.visitors import (
     SignOut,
     VisitReply,
 )
-from lookout.queries import command_subject, query_subject
+from lookout.queries import OPERATOR, acting_person, command_subject, query_subject
 from lookout.school import SchoolConfig
 
 app = typer.Typer(
@@ -37,7 +38,16 @@ app = typer.Typer(
 )
 
 SCHOOL = typer.Option(None, "--school", help="School id (default: the only configured school).")
-BY = typer.Option(..., "--by", help="Your staff person id (from the school file).")
+BY = typer.Option(
+    ...,
+    "--by",
+    envvar="LOOKOUT_USER",
+    help="Your staff person id (from the school file; env LOOKOUT_USER): the request subject's "
+    "last token. With a person's NATS credentials the server accepts only their own id.",
+)
+ROSTER_BY = typer.Option(
+    OPERATOR, "--by", envvar="LOOKOUT_USER", help="Your person id (env LOOKOUT_USER)."
+)
 
 
 def _request_model(model: type[BaseModel], **fields: Any) -> BaseModel:
@@ -48,10 +58,12 @@ def _school(school_id: str | None) -> SchoolConfig:
     return pick_school(load_schools(Settings()), school_id)
 
 
-def call(kind: str, name: str, request: BaseModel, school: SchoolConfig) -> Any:
-    """Send one request to the school's visitors service and return its result."""
+def call(kind: str, name: str, request: BaseModel, school: SchoolConfig, by: str = OPERATOR) -> Any:
+    """Send one request to the school's visitors service and return its result: the subject
+    ends in the person the request acts as (`signed_in_by`…, or `by` for the roster)."""
     make = command_subject if kind == "command" else query_subject
-    return ask_service("visitors", make(school.id, "visitors", name), request, timeout=10.0)
+    subject = make(school.id, "visitors", name, acting_person(request, by))
+    return ask_service("visitors", subject, request, timeout=10.0)
 
 
 def _say(text: str) -> None:
@@ -196,6 +208,7 @@ ROSTER_COLUMNS = (
 def roster(
     fmt: str = typer.Option("table", "--format", help="table or csv."),
     no_pending: bool = typer.Option(False, "--no-pending", help="Leave out held sign-ins."),
+    by: str = ROSTER_BY,
     school: str | None = SCHOOL,
 ) -> None:
     """Who is in the building right now: the evacuation list."""
@@ -203,7 +216,7 @@ def roster(
         raise UsageError("format: table or csv")
     request = _request_model(Roster, include_pending=not no_pending)
     sch = _school(school)
-    reply = RosterReply.model_validate(call("query", "roster", request, sch))
+    reply = RosterReply.model_validate(call("query", "roster", request, sch, by))
     # A table for people (the emails' form), local ISO with its offset for programs (CSV).
     when = at_school_iso if fmt == "csv" else at_school
     rows = [

@@ -1,20 +1,27 @@
 """NATS users and permissions for a deployment: `lookout deploy nats-config` and `deploy streams`.
 
 One user per person of each school (from the school files' `people` and their roles) and one per
-service, each with allow-lists; whatever is not allowed is refused by the server:
+service, each with allow-lists; whatever is not allowed is refused by the server. A role
+publishes only what it originates:
 
 - an SSO's phone publishes what an SSO emits in its own school (scans, observations, contacts,
   heartbeat, concerns raised/updated/resolved, visitor sightings), asks patrol queries of its
   school, and subscribes only to its own reminders (`patrol.<S>.sso.<officer>.>`) and its own
   inbox — a stolen phone cannot read concerns, alerts or another school;
-- the front office sends visitor commands/queries and publishes `visitor.<S>.>` of its school;
+- the front office sends visitor commands/queries of its school and publishes no event (check-in,
+  check-out, out-of-bounds… are the visitors service's);
 - principals and assistant principals subscribe to `alert.<S>.>` and send alert commands of S;
   counsellors and district safety staff receive their own notifications and send alert commands;
+- a person's requests name them: `command|query.<S>.<service>.<name>.<person>`, and each user may
+  publish only those ending in its own person id, so a service takes who acts from the subject
+  (lookout/queries.py) and the access log records who really asked;
 - each service publishes exactly the event subjects it emits plus `dlq.<service>`, subscribes to
   its request subjects, and uses the JetStream API only for its own durable consumers
-  (`<service>-…`) and to look up the streams it reads; streams are created by `deploy streams`
+  (`<service>-…`), its one replay consumer (`<service>-replay`, reports only) and to look up the
+  streams it reads — never another service's consumer; streams are created by `deploy streams`
   with the admin user, so no service holds stream-admin rights;
-- `admin` (operators, `lookout deploy streams`, `tail`, `dlq`) has no restrictions.
+- `admin` (operators, `lookout deploy streams`, `tail`, `dlq`, the CLI acting as `cli`) has no
+  restrictions.
 
 Every user has its own inbox prefix (`_INBOX.<user>`): replies cannot be read by anyone else.
 """
@@ -110,16 +117,17 @@ SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-# Request-reply subjects each service answers (`query|command.<school>.<service>.<name>`).
+# Request-reply subjects each service answers
+# (`query|command.<school>.<service>.<name>.<person>`).
 SERVICE_REQUESTS: dict[str, tuple[str, ...]] = {
-    "patrol": ("query.*.patrol.*",),
-    "visitors": ("command.*.visitors.*", "query.*.visitors.*"),
-    "alerts": ("command.*.alerts.*", "query.*.alerts.*"),
-    "reports": ("command.*.reports.*", "query.*.reports.*"),
+    "patrol": ("query.*.patrol.*.*",),
+    "visitors": ("command.*.visitors.*.*", "query.*.visitors.*.*"),
+    "alerts": ("command.*.alerts.*.*", "query.*.alerts.*.*"),
+    "reports": ("command.*.reports.*.*", "query.*.reports.*.*"),
 }
 
-# Streams a service replays from the start with short-lived consumers of its own
-# (`lookout reports rebuild`): it may create, read and delete unnamed consumers on them.
+# Streams a service replays from the start (`lookout reports rebuild`) with its one replay
+# consumer (`replay_consumer`): it may create, read and delete that consumer on them, only.
 SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
     "reports": ("PATROL", "CONCERNS", "VISITORS", "ALERTS"),
 }
@@ -134,6 +142,19 @@ SSO_PUBLISHES: tuple[type[Event], ...] = (
     patrol_events.ConcernResolved,
     visitor_events.VisitorSighted,
 )
+
+# What each role originates in its own school: the events it emits, and the services it sends
+# requests to (`<kind>.<school>.<service>.*.<own person id>`). Nothing else is published.
+ROLE_EVENTS: dict[Role, tuple[type[Event], ...]] = {Role.SSO: SSO_PUBLISHES}
+_ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"))
+ROLE_REQUESTS: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.SSO: (("query", "patrol"),),
+    Role.FRONT_OFFICE: (("command", "visitors"), ("query", "visitors")),
+    Role.PRINCIPAL: _ALERT_REQUESTS,
+    Role.ASSISTANT_PRINCIPAL: _ALERT_REQUESTS,
+    Role.COUNSELOR: _ALERT_REQUESTS,
+    Role.DISTRICT_SAFETY: _ALERT_REQUESTS,
+}
 
 
 @dataclass(frozen=True)
@@ -166,6 +187,12 @@ def durable(service: str, name: str) -> str:
     return f"{service}-{name}"
 
 
+def replay_consumer(service: str) -> str:
+    """The one short-lived consumer a service replays a stream with (`lookout reports rebuild`).
+    NATS permissions match whole tokens only, so it has one fixed name, not a prefix."""
+    return f"{service}-replay"
+
+
 def service_permissions(service: str) -> Permissions:
     user = service_user(service)
     publish: list[str] = [BY_MODEL[m].wildcard for m in SERVICE_EMITS[service]]
@@ -186,12 +213,13 @@ def service_permissions(service: str) -> Permissions:
             streams.append(stream)
     for stream in SERVICE_REPLAYS.get(service, ()):
         api = "$JS.API.CONSUMER"
+        r = replay_consumer(service)
         publish += [
-            f"{api}.CREATE.{stream}",
-            f"{api}.CREATE.{stream}.>",
-            f"{api}.INFO.{stream}.*",
-            f"{api}.MSG.NEXT.{stream}.*",
-            f"{api}.DELETE.{stream}.*",
+            f"{api}.CREATE.{stream}.{r}",
+            f"{api}.CREATE.{stream}.{r}.>",
+            f"{api}.INFO.{stream}.{r}",
+            f"{api}.MSG.NEXT.{stream}.{r}",
+            f"{api}.DELETE.{stream}.{r}",
         ]
     if "DLQ" not in streams:
         streams.append("DLQ")
@@ -206,22 +234,18 @@ def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Pe
     publish: list[str] = []
     subscribe: list[str] = []
     for role in roles:
+        publish += [_for_school(m, school) for m in ROLE_EVENTS.get(role, ())]
+        # Requests end in the person's own id: the service takes who acts from there.
+        publish += [
+            f"{kind}.{school}.{service}.*.{person_id}"
+            for kind, service in ROLE_REQUESTS.get(role, ())
+        ]
         if role == Role.SSO:
-            publish += [_for_school(m, school) for m in SSO_PUBLISHES]
-            publish.append(f"query.{school}.patrol.>")
             subscribe.append(f"patrol.{school}.sso.{person_id}.>")
-        elif role == Role.FRONT_OFFICE:
-            publish += [
-                f"command.{school}.visitors.>",
-                f"query.{school}.visitors.>",
-                f"visitor.{school}.>",
-            ]
         elif role in (Role.PRINCIPAL, Role.ASSISTANT_PRINCIPAL):
-            publish += [f"command.{school}.alerts.>", f"query.{school}.alerts.>"]
             subscribe.append(f"alert.{school}.>")
         elif role in (Role.COUNSELOR, Role.DISTRICT_SAFETY):
-            # Escalation steps reach them: their own notifications, and alert commands.
-            publish += [f"command.{school}.alerts.>", f"query.{school}.alerts.>"]
+            # Escalation steps reach them: their own notifications.
             subscribe.append(f"alert.{school}.notify.{person_id}")
         # Role.ADMIN (school admin) edits the school file: no NATS access.
     if not publish and not subscribe:

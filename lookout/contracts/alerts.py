@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -176,29 +176,40 @@ class _Request(BaseModel):
 
 
 class AckRequest(_Request):
-    """`command.<school>.alerts.ack`: stop the escalation; it re-triggers after the ack timeout."""
+    """`command.<school>.alerts.ack.<person>`: stop the escalation; it re-triggers after the ack
+    timeout."""
 
+    ACTING_FIELD: ClassVar[str] = "by_person_id"
     alert_id: uuid.UUID
-    by_person_id: Token = Field(description="Who acknowledges (a person id, or `cli`).")
+    by_person_id: Token = Field(
+        description="Who acknowledges: the subject's last token (refused in the body)."
+    )
 
 
 class ResolveRequest(_Request):
-    """`command.<school>.alerts.resolve`: close the alert. An outcome note is required."""
+    """`command.<school>.alerts.resolve.<person>`: close the alert. An outcome note is required."""
 
+    ACTING_FIELD: ClassVar[str] = "by_person_id"
     alert_id: uuid.UUID
-    by_person_id: Token
+    by_person_id: Token = Field(
+        description="Who resolves: the subject's last token (refused in the body)."
+    )
     note: Note = Field(default="", description="Outcome note; a blank note is refused.")
 
 
 class ShowRequest(_Request):
-    """`query.<school>.alerts.show`: one alert and its timeline."""
+    """`query.<school>.alerts.show.<person>`: one alert and its timeline."""
 
+    ACTING_FIELD: ClassVar[str] = "by_person_id"
     alert_id: uuid.UUID
-    by_person_id: Token = Field(default="cli", description="Who reads it (access log).")
+    by_person_id: Token = Field(
+        default="cli",
+        description="Who reads it (access log): the subject's last token (refused in the body).",
+    )
 
 
 class ListRequest(_Request):
-    """`query.<school>.alerts.list`: alerts, newest first."""
+    """`query.<school>.alerts.list.<person>`: alerts, newest first."""
 
     open_only: bool = Field(default=True, description="Only alerts not yet resolved.")
     limit: int = Field(default=100, ge=1, le=1000)

@@ -1,9 +1,11 @@
-"""Patrol queries (NATS request-reply on `query.<school>.patrol.<name>`): typed requests and
-replies shared by the patrol service and its clients (CLI, dashboards).
+"""Patrol queries (NATS request-reply on `query.<school>.patrol.<name>.<person>`): typed requests
+and replies shared by the patrol service and its clients (CLI, dashboards).
 
-Every request names who asks (`requested_by`, a person id): answers that carry student
-references are written to the patrol service's access log. Replies are wrapped by the kernel's
-request helper as `{"ok": true, "result": <reply>}` or `{"ok": false, "error": "…"}`.
+Who asks is the subject's last token (`query.<school>.patrol.<name>.<person>`, which the server
+confines each user to), never the body: the service sets `requested_by` from it, and answers
+that carry student references are written to the patrol service's access log under it.
+Replies are wrapped by the kernel's request helper as `{"ok": true, "result": <reply>}` or
+`{"ok": false, "error": "…"}`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import (
     AwareDatetime,
@@ -45,7 +47,10 @@ class _Strict(BaseModel):
 
 
 class PatrolRequest(_Strict):
-    requested_by: Token = Field(description="Person id of who asks (written to the access log).")
+    ACTING_FIELD: ClassVar[str] = "requested_by"
+    requested_by: Token = Field(
+        description="Who asks (access log): the subject's last token (refused in the body)."
+    )
 
 
 class _DateRange(PatrolRequest):
@@ -279,12 +284,13 @@ class PatrolQuery:
     student_level: bool
     description: str
 
-    def subject(self, school_id: str) -> str:
-        return f"query.{school_id}.patrol.{self.name}"
+    def subject(self, school_id: str, person: str) -> str:
+        """`query.<school>.patrol.<name>.<person>`: who asks is the last token."""
+        return f"query.{school_id}.patrol.{self.name}.{person}"
 
     @property
     def wildcard(self) -> str:
-        return self.subject("*")
+        return self.subject("*", "*")
 
 
 OPEN_CONCERNS = PatrolQuery(

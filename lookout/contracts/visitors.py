@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -149,7 +149,9 @@ class ScreeningAnswer(StrEnum):
 
 
 class SignIn(Request):
-    """Sign a visitor in at the front office (`command.<school>.visitors.sign_in`)."""
+    """Sign a visitor in at the front office (`command.<school>.visitors.sign_in.<person>`)."""
+
+    ACTING_FIELD: ClassVar[str] = "signed_in_by"
 
     request_id: uuid.UUID = Field(
         description="Made by the client, so a retry after a lost reply is the same sign-in."
@@ -164,15 +166,22 @@ class SignIn(Request):
     host_id: Token = Field(description="The staff member visited (a person id of the school).")
     destination_zones: list[Token] = Field(min_length=1, max_length=10)
     expected_minutes: int = Field(ge=5, le=12 * 60, description="Expected length of the visit.")
-    signed_in_by: Token = Field(description="Front-office staff person id.")
+    signed_in_by: Token = Field(
+        description="Front-office staff person id: the subject's last token (refused in the body)."
+    )
 
 
 class SignOut(Request):
-    """Sign a visitor out by badge number or visit id (`command.<school>.visitors.sign_out`)."""
+    """Sign a visitor out by badge number or visit id
+    (`command.<school>.visitors.sign_out.<person>`)."""
+
+    ACTING_FIELD: ClassVar[str] = "signed_out_by"
 
     visit_id: uuid.UUID | None = None
     badge_number: Token | None = None
-    signed_out_by: Token = Field(description="Front-office staff person id.")
+    signed_out_by: Token = Field(
+        description="Front-office staff person id: the subject's last token (refused in the body)."
+    )
 
     @model_validator(mode="after")
     def _one_key(self) -> Self:
@@ -183,19 +192,23 @@ class SignOut(Request):
 
 class Screen(Request):
     """A staff member's answer about a possible watchlist match
-    (`command.<school>.visitors.screen`)."""
+    (`command.<school>.visitors.screen.<person>`)."""
+
+    ACTING_FIELD: ClassVar[str] = "decided_by"
 
     visit_id: uuid.UUID
     watchlist_entry_id: Token | None = Field(
         default=None, description="Which match; may be left out when the visit has only one."
     )
     answer: ScreeningAnswer
-    decided_by: Token = Field(description="Staff person id.")
+    decided_by: Token = Field(
+        description="Staff person id: the subject's last token (refused in the body)."
+    )
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 class Roster(Request):
-    """Who is in the building right now (`query.<school>.visitors.roster`)."""
+    """Who is in the building right now (`query.<school>.visitors.roster.<person>`)."""
 
     include_pending: bool = Field(
         default=True, description="Also list visitors waiting on a screening decision."

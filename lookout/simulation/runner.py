@@ -43,7 +43,7 @@ from lookout.contracts.subjects import BY_MODEL, subject_of
 from lookout.contracts.visitors import Screen, SignOut, VisitorSighted, VisitReply
 from lookout.messaging import msg_id_headers
 from lookout.nats_connect import NatsSettingsError, connect_options
-from lookout.queries import command_subject
+from lookout.queries import acting_person, command_subject, request_body
 from lookout.simulation.plan import (
     Action,
     AnswerScreening,
@@ -324,9 +324,10 @@ class _Runner:
         return ActionOutcome(index, action, done_at, True, detail)
 
     async def _request(self, name: str, request: BaseModel) -> tuple[dict[str, Any] | None, str]:
-        """Send a front-office command; (result, "") or (None, the refusal)."""
-        subject = command_subject(self.plan.school_id, "visitors", name)
-        body = request.model_dump_json().encode()
+        """Send a front-office command as the staff member it names (the subject's last token);
+        (result, "") or (None, the refusal)."""
+        subject = command_subject(self.plan.school_id, "visitors", name, acting_person(request))
+        body = request_body(request)
         absent = 0
         attempt = 0
         while True:

@@ -44,7 +44,13 @@ from lookout.contracts.visitors import (
     VisitorUnaccounted,
 )
 from lookout.coverage import log_coverage_gaps
-from lookout.queries import answer, command_subject, query_subject, request_subscriber
+from lookout.queries import (
+    answer,
+    command_subject,
+    query_subject,
+    request_school,
+    request_subscriber,
+)
 from lookout.service import ServiceKernel, by_type
 from lookout.ticker import Ticker
 from services.alerts import store
@@ -220,28 +226,43 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
             + "; ".join(BY_MODEL[m].description for m in models),
         )
 
+    # `command|query.<school>.alerts.<name>.<person>`: the acting person is the last token,
+    # which the server confines each user to; `answer` puts it into the request.
     def school(message: NatsMessage) -> str:
-        return str(message.raw_message.subject.split(".")[1])
+        return request_school(message.raw_message.subject)
 
-    @router.subscriber(**request_subscriber(command_subject("*", "alerts", "ack"), "alerts"))
+    def subject(message: NatsMessage) -> str:
+        return str(message.raw_message.subject)
+
+    @router.subscriber(**request_subscriber(command_subject("*", "alerts", "ack", "*"), "alerts"))
     async def ack(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Acknowledge an alert: escalation stops until the policy's ack timeout."""
-        return await answer(body, AckRequest, lambda r: commands.ack(school(message), r))
+        return await answer(
+            body, AckRequest, lambda r: commands.ack(school(message), r), subject(message)
+        )
 
-    @router.subscriber(**request_subscriber(command_subject("*", "alerts", "resolve"), "alerts"))
+    @router.subscriber(
+        **request_subscriber(command_subject("*", "alerts", "resolve", "*"), "alerts")
+    )
     async def resolve(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Resolve an alert with an outcome note."""
-        return await answer(body, ResolveRequest, lambda r: commands.resolve(school(message), r))
+        return await answer(
+            body, ResolveRequest, lambda r: commands.resolve(school(message), r), subject(message)
+        )
 
-    @router.subscriber(**request_subscriber(query_subject("*", "alerts", "show"), "alerts"))
+    @router.subscriber(**request_subscriber(query_subject("*", "alerts", "show", "*"), "alerts"))
     async def show(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """One alert with its timeline (access-logged)."""
-        return await answer(body, ShowRequest, lambda r: commands.show(school(message), r))
+        return await answer(
+            body, ShowRequest, lambda r: commands.show(school(message), r), subject(message)
+        )
 
-    @router.subscriber(**request_subscriber(query_subject("*", "alerts", "list"), "alerts"))
+    @router.subscriber(**request_subscriber(query_subject("*", "alerts", "list", "*"), "alerts"))
     async def list_alerts(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Alerts of a school, newest first (open ones only by default)."""
-        return await answer(body, ListRequest, lambda r: commands.list(school(message), r))
+        return await answer(
+            body, ListRequest, lambda r: commands.list(school(message), r), subject(message)
+        )
 
     app = kernel.app(router)
     app.on_startup(lambda: _warn_coverage_gaps(kernel))

@@ -61,7 +61,7 @@ from lookout.contracts.patrol_queries import (
     ZoneStatusRequest,
     ZoneTourStats,
 )
-from lookout.queries import ErrorReply, Refused, answer, request_subscriber
+from lookout.queries import ErrorReply, Refused, answer, request_school, request_subscriber
 from lookout.school import SchoolConfig
 from lookout.service import ServiceKernel
 from lookout.storage import Outbox
@@ -96,7 +96,10 @@ def _subscribe(
     router: NatsRouter, schools: Mapping[str, SchoolConfig], query: PatrolQuery, handle: Handler
 ) -> None:
     async def on_request(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
-        school_id = message.raw_message.subject.split(".")[1]
+        # `query.<school>.patrol.<name>.<person>`: `answer` sets `requested_by` from the last
+        # token (the server confines each user to its own id), so the access log names who asked.
+        subject = message.raw_message.subject
+        school_id = request_school(subject)
         school = schools.get(school_id)
         if school is None:
             return ErrorReply(error=f"unknown school {school_id!r}").model_dump()
@@ -104,7 +107,7 @@ def _subscribe(
         async def run(request: Any) -> Any:
             return await handle(school, request)
 
-        return await answer(body if isinstance(body, bytes) else b"", query.request, run)
+        return await answer(body if isinstance(body, bytes) else b"", query.request, run, subject)
 
     on_request.__name__ = f"query_{query.name}"
     router.subscriber(**request_subscriber(query.wildcard, SERVICE), description=query.description)(

@@ -16,7 +16,13 @@ from faststream.nats.message import NatsMessage
 from lookout.clock import Clock
 from lookout.config import Settings
 from lookout.contracts.reports import RebuildRequest, SendRequest, WeeklyPreviewRequest
-from lookout.queries import answer, command_subject, query_subject, request_subscriber
+from lookout.queries import (
+    answer,
+    command_subject,
+    query_subject,
+    request_school,
+    request_subscriber,
+)
 from lookout.service import ServiceKernel
 from services.reports import store
 from services.reports.handlers import ReportHandlers
@@ -62,22 +68,27 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     for stream, apply, what in facts:
         kernel.consume(stream, apply, description=f"Facts for the weekly report: {what}.")
 
+    # `command|query.<school>.reports.<name>.<person>` (operators: the admin user, as `cli`).
     def school(message: NatsMessage) -> str:
-        return str(message.raw_message.subject.split(".")[1])
+        return request_school(message.raw_message.subject)
 
-    @router.subscriber(**request_subscriber(query_subject("*", "reports", "weekly"), "reports"))
+    def request(kind: str, name: str) -> dict[str, Any]:
+        make = command_subject if kind == "command" else query_subject
+        return request_subscriber(make("*", "reports", name, "*"), "reports")
+
+    @router.subscriber(**request("query", "weekly"))
     async def weekly(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Render a week's summary (or the district roll-up) without sending it."""
         return await answer(
             body, WeeklyPreviewRequest, lambda r: requests.preview(school(message), r)
         )
 
-    @router.subscriber(**request_subscriber(command_subject("*", "reports", "send"), "reports"))
+    @router.subscriber(**request("command", "send"))
     async def send(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Send a week's summary now, unless it was sent already."""
         return await answer(body, SendRequest, lambda r: requests.send(school(message), r))
 
-    @router.subscriber(**request_subscriber(command_subject("*", "reports", "rebuild"), "reports"))
+    @router.subscriber(**request("command", "rebuild"))
     async def rebuild(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Replay every stream into a fresh read model (all schools of this deployment)."""
         return await answer(body, RebuildRequest, lambda r: requests.rebuild(school(message), r))

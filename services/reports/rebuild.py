@@ -29,6 +29,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.reports import RebuildReply
 from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
 from lookout.messaging import Apply
+from lookout.deploy_nats import replay_consumer
 from lookout.service import ServiceKernel
 from lookout.storage import Inbox
 from services.reports import store
@@ -62,14 +63,24 @@ async def _replay(
         return 0, 0
     if last == 0:
         return 0, 0
+    # One named replay consumer per stream (`reports-replay`): the service's NATS user may
+    # create, read and delete that one only, never another service's durable. One rebuild runs
+    # at a time (ReportRequests); a consumer left by an interrupted one is dropped first.
+    name = replay_consumer(store.SERVICE)
+    try:
+        await js.delete_consumer(stream, name)
+    except NotFoundError:
+        pass
     config = ConsumerConfig(
+        name=name,
+        filter_subject=STREAMS[stream][0],
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NONE,
         inactive_threshold=60.0,
         max_waiting=1,
     )
-    sub = await js.pull_subscribe(STREAMS[stream][0], stream=stream, config=config)
-    name = (await sub.consumer_info()).name
+    await js.add_consumer(stream, config=config)
+    sub = await js.pull_subscribe_bind(stream=stream, name=name)
     read = applied = 0
     try:
         done = False

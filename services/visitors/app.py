@@ -89,7 +89,8 @@ def build_app(kernel: ServiceKernel) -> FastStream:
 
     def request(kind: str, name: str) -> dict[str, Any]:
         make = command_subject if kind == "command" else query_subject
-        return request_subscriber(make("*", store.SERVICE, name), store.SERVICE)
+        # `…visitors.<name>.<person>`: who acts is the last token, never a body field.
+        return request_subscriber(make("*", store.SERVICE, name, "*"), store.SERVICE)
 
     @router.subscriber(**request("command", "sign_in"))
     async def sign_in(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lookout.clock import Clock
+from lookout.contracts.bounds import date_of_birth_fault
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.visitors import (
     CheckoutMethod,
@@ -39,7 +40,7 @@ from lookout.contracts.visitors import (
     VisitReply,
     VisitStatus,
 )
-from lookout.queries import ErrorReply, Refused, answer
+from lookout.queries import ErrorReply, Refused, answer, request_school
 from lookout.school import SchoolConfig
 from lookout.storage import Outbox
 from services.visitors import domain
@@ -79,12 +80,13 @@ class VisitorHandlers:
         model: type[Req],
         handle: Callable[[SchoolConfig, Req], Awaitable[BaseModel]],
     ) -> dict[str, Any]:
-        """Answer a request on `command|query.<school>.visitors.<name>` for that school."""
-        school_id = subject.split(".")[1] if subject.count(".") >= 3 else ""
+        """Answer a request on `command|query.<school>.visitors.<name>.<person>` for that
+        school, acting as that person (the server confines each user to its own id)."""
+        school_id = request_school(subject)
         school = self.schools.get(school_id)
         if school is None:
             return ErrorReply(error=f"unknown school {school_id!r}").model_dump()
-        return await answer(raw, model, lambda req: handle(school, req))
+        return await answer(raw, model, lambda req: handle(school, req), subject)
 
     async def _commit(
         self, work: Callable[[AsyncSession, datetime], Awaitable[tuple[Any, list[Event]]]]
@@ -109,6 +111,9 @@ class VisitorHandlers:
     # --- sign in ----------------------------------------------------------------------------
 
     async def sign_in(self, school: SchoolConfig, req: SignIn) -> VisitReply:
+        today = self.clock.now().astimezone(school.tz).date()  # the school's day
+        if (reason := date_of_birth_fault(req.date_of_birth, today)) is not None:
+            raise Refused(reason)
         if (reason := domain.refuse_sign_in(school, req)) is not None:
             raise Refused(reason)
         matches = self.watchlists[school.id].screen(

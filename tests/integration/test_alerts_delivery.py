@@ -181,5 +181,6 @@ async def test_no_alerts_service_is_one_clear_line(nats_server: Any) -> None:
     result = await asyncio.to_thread(lookout, nats_server.url, "alerts", "list")
     assert (result.exit_code, result.stderr) == (
         1,
-        f"lookout: error: no alerts service answers query.lhs.alerts.list at {nats_server.url}\n",
+        "lookout: error: no alerts service answers query.lhs.alerts.list.cli at "
+        f"{nats_server.url}\n",
     )

@@ -57,8 +57,8 @@ ROSTER = {
     ],
 }  # fmt: skip
 REPLIES: Mapping[str, Any] = {
-    "query.lhs.alerts.list": {"alerts": [ALERT, SUMMER_ALERT]},
-    "query.lhs.alerts.show": {
+    "query.lhs.alerts.list.cli": {"alerts": [ALERT, SUMMER_ALERT]},
+    "query.lhs.alerts.show.principal-okafor": {
         "alert": ALERT,
         "resolution_note": None,
         "timeline": [
@@ -66,9 +66,9 @@ REPLIES: Mapping[str, Any] = {
             {"at": "2026-11-23T14:03:00+00:00", "kind": "acknowledged", "person_id": "ap-chen"},
         ],
     },
-    "command.lhs.alerts.ack": ALERT,
-    "command.lhs.visitors.sign_out": VISIT,
-    "query.lhs.visitors.roster": ROSTER,
+    "command.lhs.alerts.ack.ap-chen": ALERT,
+    "command.lhs.visitors.sign_out.office-garcia": VISIT,
+    "query.lhs.visitors.roster.cli": ROSTER,
 }
 
 

@@ -268,9 +268,12 @@ async def seeded(
         yield kernel, seed
 
 
-async def ask(nc: Client, name: str, payload: Any, school: str = "lhs") -> dict[str, Any]:
+async def ask(
+    nc: Client, name: str, payload: Any, school: str = "lhs", person: str = "ap-chen"
+) -> dict[str, Any]:
+    """Who asks is the subject's last token (`query.<school>.patrol.<name>.<person>`)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    reply = await nc.request(f"query.{school}.patrol.{name}", body, timeout=5)
+    reply = await nc.request(f"query.{school}.patrol.{name}.{person}", body, timeout=5)
     return json.loads(reply.data)  # type: ignore[no-any-return]
 
 
@@ -287,7 +290,7 @@ async def test_open_concerns_answer_is_exact_and_access_logged_once(
     seeded: tuple[ServiceKernel, Seed], nc: Client
 ) -> None:
     kernel, _ = seeded
-    reply = await ask(nc, "open_concerns", {"requested_by": "ap-chen", "min_severity": "medium"})
+    reply = await ask(nc, "open_concerns", {"min_severity": "medium"})
     assert reply == {
         "ok": True,
         "result": {
@@ -319,12 +322,10 @@ async def test_open_concerns_answer_is_exact_and_access_logged_once(
     ]
 
     # All open ones (C3 was resolved), most severe first; one more access-log row.
-    reply = await ask(nc, "open_concerns", {"requested_by": "sso-rivera", "limit": 1})
+    reply = await ask(nc, "open_concerns", {"limit": 1}, person="sso-rivera")
     assert [c["concern_id"] for c in reply["result"]["concerns"]] == [str(C2)]
     assert reply["result"]["total"] == 2
-    reply = await ask(
-        nc, "open_concerns", {"requested_by": "sso-rivera", "zone_id": "bath-1n-boys"}
-    )
+    reply = await ask(nc, "open_concerns", {"zone_id": "bath-1n-boys"}, person="sso-rivera")
     assert [(c["concern_id"], c["student_refs"]) for c in reply["result"]["concerns"]] == [
         (str(C1), ["S-1001", "S-1002"])
     ]
@@ -346,55 +347,56 @@ async def test_bad_requests_get_an_error_reply_naming_the_field(
         cases: list[tuple[str, Any, str, str]] = [
             (
                 "open_concerns",
-                {},
+                {"requested_by": "principal-okafor"},  # who asks is the subject's, not the body's
                 "lhs",
-                "invalid request: requested_by: Field required",
+                "invalid request: requested_by: the acting person is the subject's last token, "
+                "not a body field",
             ),
             (
                 "open_concerns",
-                {"requested_by": "ap-chen", "min_severity": "urgent"},
+                {"min_severity": "urgent"},
                 "lhs",
                 "invalid request: min_severity: Input should be 'low', 'medium', 'high' or "
                 "'critical'",
             ),
             (
                 "zone_status",
-                {"requested_by": "ap-chen", "colour": "red"},
+                {"colour": "red"},
                 "lhs",
                 "invalid request: colour: Extra inputs are not permitted",
             ),
             (
                 "tour_stats",
-                {"requested_by": "ap-chen", "date_from": "2026-11-24", "date_to": "2026-11-23"},
+                {"date_from": "2026-11-24", "date_to": "2026-11-23"},
                 "lhs",
                 "invalid request: date_to: Value error, date_to is before date_from",
             ),
             (
                 "tour_stats",
-                {"requested_by": "ap-chen", "padding_minutes": 0},
+                {"padding_minutes": 0},
                 "lhs",
                 "invalid request: padding_minutes: Input should be greater than or equal to 1",
             ),
             (
                 "shift_summary",
-                {"requested_by": "ap-chen", "officer_id": "sso-rivera", "day": 20261123},
+                {"officer_id": "sso-rivera", "day": 20261123},
                 "lhs",
                 "invalid request: day: Input should be a valid date",
             ),
             (
                 "focus",
-                {"requested_by": "ap-chen", "week": "2025-W53"},
+                {"week": "2025-W53"},
                 "lhs",
                 "week: 2025-W53 does not exist",
             ),
             (
                 "open_concerns",
-                {"requested_by": "ap-chen", "zone_id": "roof"},
+                {"zone_id": "roof"},
                 "lhs",
                 "zone_id: unknown zone 'roof' in school 'lhs'",
             ),
             ("hotspots", b"{not json", "lhs", "invalid request: <root>: Invalid JSON"),
-            ("zone_status", {"requested_by": "ap-chen"}, "nope", "unknown school 'nope'"),
+            ("zone_status", {}, "nope", "unknown school 'nope'"),
         ]
         for name, payload, school_id, error in cases:
             reply = await ask(nc, name, payload, school_id)
@@ -409,7 +411,7 @@ async def test_bad_requests_get_an_error_reply_naming_the_field(
 async def test_zone_status_and_the_officers_shift_summary(
     seeded: tuple[ServiceKernel, Seed], nc: Client
 ) -> None:
-    reply = await ask(nc, "zone_status", {"requested_by": "ap-chen", "zone_id": "bath-1n-boys"})
+    reply = await ask(nc, "zone_status", {"zone_id": "bath-1n-boys"})
     nxt = date(2026, 11, 30)
     assert reply == {
         "ok": True,
@@ -432,7 +434,7 @@ async def test_zone_status_and_the_officers_shift_summary(
             ],
         },
     }
-    everything = await ask(nc, "zone_status", {"requested_by": "ap-chen"})
+    everything = await ask(nc, "zone_status", {})
     zones = {z["zone_id"]: z for z in everything["result"]["zones"]}
     assert len(zones) == 23
     assert (zones["stair-east"]["last_check_at"], zones["stair-east"]["next_window"]) == (
@@ -444,7 +446,7 @@ async def test_zone_status_and_the_officers_shift_summary(
     reply = await ask(
         nc,
         "shift_summary",
-        {"requested_by": "ap-chen", "officer_id": "sso-rivera", "day": "2026-11-23"},
+        {"officer_id": "sso-rivera", "day": "2026-11-23"},
     )
     assert reply == {
         "ok": True,
@@ -468,7 +470,7 @@ async def test_zone_status_and_the_officers_shift_summary(
     other = await ask(
         nc,
         "shift_summary",
-        {"requested_by": "ap-chen", "officer_id": "sso-kim", "day": "2026-11-23"},
+        {"officer_id": "sso-kim", "day": "2026-11-23"},
     )
     result = other["result"]
     assert (result["scans"], result["checks_done"], result["concerns_raised"]) == (1, 1, 0)
@@ -484,7 +486,6 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
         nc,
         "tour_stats",
         {
-            "requested_by": "ap-chen",
             "date_from": "2026-11-23",
             "date_to": "2026-11-24",
             "zone_id": "bath-1n-boys",
@@ -555,7 +556,6 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
         nc,
         "tour_stats",
         {
-            "requested_by": "ap-chen",
             "date_from": "2026-11-23",
             "date_to": "2026-11-24",
             "padding_minutes": 1,
@@ -569,12 +569,12 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
     ]
     assert len(result["padding"]) == 1  # 60 s is within 1 minute too
 
-    default = await ask(nc, "deterrence", {"requested_by": "ap-chen"})  # the last 4 weeks
+    default = await ask(nc, "deterrence", {})  # the last 4 weeks
     assert (default["result"]["date_from"], default["result"]["date_to"]) == (
         "2026-11-01",
         "2026-11-28",
     )
-    started = await ask(nc, "tour_stats", {"requested_by": "ap-chen", "date_from": "2026-11-23"})
+    started = await ask(nc, "tour_stats", {"date_from": "2026-11-23"})
     assert (started["result"]["date_from"], started["result"]["date_to"]) == (
         "2026-11-23",
         "2026-12-20",
@@ -584,7 +584,7 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
 async def test_hotspots_focus_and_deterrence_are_exact(
     seeded: tuple[ServiceKernel, Seed], nc: Client
 ) -> None:
-    hot = await ask(nc, "hotspots", {"requested_by": "ap-chen", "as_of": "2026-11-28"})
+    hot = await ask(nc, "hotspots", {"as_of": "2026-11-28"})
     assert hot == {
         "ok": True,
         "result": {
@@ -618,7 +618,7 @@ async def test_hotspots_focus_and_deterrence_are_exact(
         },
     }
 
-    focus = await ask(nc, "focus", {"requested_by": "ap-chen", "week": "2026-W49"})
+    focus = await ask(nc, "focus", {"week": "2026-W49"})
     assert focus == {
         "ok": True,
         "result": {
@@ -652,7 +652,7 @@ async def test_hotspots_focus_and_deterrence_are_exact(
     det = await ask(
         nc,
         "deterrence",
-        {"requested_by": "ap-chen", "date_from": "2026-11-23", "date_to": "2026-11-23"},
+        {"date_from": "2026-11-23", "date_to": "2026-11-23"},
     )
     assert det == {
         "ok": True,
@@ -752,7 +752,7 @@ async def test_focus_is_published_once_per_week_even_when_ticked_again(
     await wait_until(sent, what="outbox relayed")
     events = await focus_events(js)
     assert [(e.week, e.school_id, e.actor.id) for e in events] == [("2026-W49", "lhs", "patrol")]
-    focus = await ask(nc, "focus", {"requested_by": "ap-chen", "week": "2026-W49"})
+    focus = await ask(nc, "focus", {"week": "2026-W49"})
     assert [i.model_dump(mode="json") for i in events[0].items] == focus["result"]["items"]
     async with kernel.sessions() as session:
         marks = (await session.execute(select(store.published_focus))).all()
@@ -829,7 +829,7 @@ async def test_cli_prints_the_plan_and_answers_in_json(
     as_json = await lookout(
         "patrol", "plan", "--school", "lhs", "--week", "2026-W49", "--format", "json", url=url
     )
-    focus = await ask(nc, "focus", {"requested_by": "ap-chen", "week": "2026-W49"})
+    focus = await ask(nc, "focus", {"week": "2026-W49"})
     assert json.loads(as_json.stdout) == focus["result"]
 
     summary = await lookout(
@@ -865,7 +865,7 @@ async def test_cli_says_when_the_patrol_service_does_not_answer(nats_server: Any
     result = await lookout("patrol", "status", "--timeout", "0.5", url=nats_server.url)
     assert (result.exit_code, result.stderr) == (
         1,
-        "lookout: error: patrol service did not answer on query.lhs.patrol.zone_status "
+        "lookout: error: patrol service did not answer on query.lhs.patrol.zone_status.ap-chen "
         "(is `lookout up` running?)\n",
     )
     assert "Traceback" not in result.output

@@ -103,7 +103,7 @@ async def test_weekly_summary_once_across_a_restart_between_render_and_send(
     kernel = create_kernel(s, clock)
     async with running(kernel, build_app):
         await wait_until(lambda: drained(js), what="the read model to take in the week")
-        preview = await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+        preview = await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": sw.WEEK})
         assert preview["ok"], preview
         found = sw.parse_html(preview["result"]["html"])
         for key, value in (sw.EXPECTED | sw.EXPECTED_PUBLISHED_FOCUS).items():
@@ -128,7 +128,7 @@ async def test_weekly_summary_once_across_a_restart_between_render_and_send(
         await wait_until(
             lambda: _messages_are(js, "REPORTS", 1), what="weekly_summary.sent on REPORTS"
         )
-        again = await request(nats_server.url, "command.lhs.reports.send", {"week": sw.WEEK})
+        again = await request(nats_server.url, "command.lhs.reports.send.cli", {"week": sw.WEEK})
         assert again["ok"] is False and "sent already" in again["error"]
 
     mails = received(sink)
@@ -177,15 +177,15 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
             "report_focus": 1,
         }
         html_before = (
-            await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+            await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": sw.WEEK})
         )["result"]["html"]
         for _ in range(2):
-            reply = await request(nats_server.url, "command.lhs.reports.rebuild", {})
+            reply = await request(nats_server.url, "command.lhs.reports.rebuild.cli", {})
             assert reply["ok"], reply
             assert sum(reply["result"]["events"].values()) == published + 1
             assert await counts(kernel) == before
         html_after = (
-            await request(nats_server.url, "query.lhs.reports.weekly", {"week": sw.WEEK})
+            await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": sw.WEEK})
         )["result"]["html"]
         assert sw.parse_html(html_after) == sw.parse_html(html_before)
 

@@ -57,14 +57,20 @@ def sign_in_body(first: str, last: str, **overrides: Any) -> dict[str, Any]:
 
 
 class FrontOffice:
-    """The front-office client: request-reply on command./query. subjects."""
+    """The front-office client: request-reply on `command|query.lhs.visitors.<name>.<person>`;
+    who acts (`signed_in_by`, `signed_out_by`, `decided_by` in the bodies here) goes into the
+    subject, never the body, as lookout.queries.request_body sends it."""
+
+    ACTING = ("signed_in_by", "signed_out_by", "decided_by")
 
     def __init__(self, nc: nats.NATS) -> None:
         self.nc = nc
 
     async def call(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        person = next((body[f] for f in self.ACTING if f in body), "office-garcia")
+        fields = {k: v for k, v in body.items() if k not in self.ACTING}
         reply = await self.nc.request(
-            f"{kind}.lhs.visitors.{name}", json.dumps(body).encode(), timeout=10
+            f"{kind}.lhs.visitors.{name}.{person}", json.dumps(fields).encode(), timeout=10
         )
         return dict(json.loads(reply.data))
 

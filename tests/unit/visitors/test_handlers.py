@@ -42,8 +42,12 @@ class Harness:
             "roster": (v.Roster, self.h.roster),
         }[name]
         kind = "query" if name == "roster" else "command"
-        subject = f"{kind}.{school}.visitors.{name}"
-        return await self.h.request(subject, json.dumps(body).encode(), model, handle)
+        # Who acts is the subject's last token (as the front office's client sends it).
+        field = model.ACTING_FIELD if hasattr(model, "ACTING_FIELD") else None
+        fields = {k: v for k, v in body.items() if k != field}
+        person = body.get(field, "cli") if field else "cli"
+        subject = f"{kind}.{school}.visitors.{name}.{person}"
+        return await self.h.request(subject, json.dumps(fields).encode(), model, handle)
 
     async def rows(self, table: Table) -> list[Any]:
         async with self.kernel.sessions() as session:
