@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from lookout.contracts.bounds import RequestDate, RequestIsoWeek
 from lookout.contracts.envelope import ActorKind, StudentRef, Token
 from lookout.contracts.patrol import (
     ConcernCategory,
@@ -56,8 +57,12 @@ class PatrolRequest(_Strict):
 class _DateRange(PatrolRequest):
     """A range of school-local days, both ends included (default: the last 4 weeks)."""
 
-    date_from: date | None = Field(default=None, description="First day (default: 27 days ago).")
-    date_to: date | None = Field(default=None, description="Last day, included (default: today).")
+    date_from: RequestDate | None = Field(
+        default=None, description="First day (default: 27 days ago)."
+    )
+    date_to: RequestDate | None = Field(
+        default=None, description="Last day, included (default: today)."
+    )
 
     @field_validator("date_to")
     @classmethod
@@ -131,7 +136,7 @@ class ZoneStatusReply(_Strict):
 
 class ShiftSummaryRequest(PatrolRequest):
     officer_id: Token = Field(description="The SSO's person id (their devices are included).")
-    day: date = Field(description="School-local day.")
+    day: RequestDate = Field(description="School-local day.")
 
 
 class ShiftSummaryReply(_Strict):
@@ -207,7 +212,9 @@ class TourStatsReply(_Strict):
 
 
 class HotspotsRequest(PatrolRequest):
-    as_of: date | None = Field(default=None, description="Last day of the window (default today).")
+    as_of: RequestDate | None = Field(
+        default=None, description="Last day of the window (default today)."
+    )
     weeks: int = Field(default=4, ge=1, le=26, description="Trailing window length.")
     limit: int = Field(default=20, ge=1, le=100)
 
@@ -232,7 +239,7 @@ class HotspotsReply(_Strict):
 
 
 class FocusRequest(PatrolRequest):
-    week: IsoWeek
+    week: RequestIsoWeek
     limit: int = Field(default=10, ge=1, le=50)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from lookout.contracts.bounds import RequestIsoWeek
 from lookout.contracts.envelope import Event
 
 IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
@@ -32,7 +33,7 @@ class ReportRequest(BaseModel):
 class WeeklyPreviewRequest(ReportRequest):
     """Render the weekly summary of a school without sending it."""
 
-    week: IsoWeek | None = Field(
+    week: RequestIsoWeek | None = Field(
         default=None, description="ISO week; default: the latest week whose report is due."
     )
     district: bool = Field(default=False, description="Render the district roll-up instead.")
@@ -52,7 +53,7 @@ class WeeklyPreview(BaseModel):
 class SendRequest(ReportRequest):
     """Send a week's summary now, if it was not sent yet."""
 
-    week: IsoWeek | None = None
+    week: RequestIsoWeek | None = None
     district: bool = False
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 
@@ -16,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from lookout.contracts.bounds import DateOfBirth, PersonName
 from lookout.contracts.envelope import Event, ShortText, Token
 
 
@@ -111,11 +111,6 @@ class VisitorUnaccounted(Event):
 # the roster and screening replies carry visitor names: the front office needs them (evacuation
 # list, judging a watchlist match), and request-reply messages are not stored by any stream.
 
-PersonName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
-    Field(description="As written on the ID."),
-]
 IdLast4 = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9]{4}$"),
@@ -158,7 +153,11 @@ class SignIn(Request):
     )
     first_name: PersonName
     last_name: PersonName
-    date_of_birth: date | None = Field(default=None, description="Only for screening.")
+    date_of_birth: DateOfBirth | None = Field(
+        default=None,
+        description="Only for screening; after 1900, and the service refuses one in the future "
+        "or more than 120 years ago by its clock.",
+    )
     visitor_type: VisitorType
     id_type: IdType
     id_last4: IdLast4
