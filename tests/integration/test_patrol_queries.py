@@ -869,3 +869,47 @@ async def test_cli_says_when_the_patrol_service_does_not_answer(nats_server: Any
         "(is `lookout up` running?)\n",
     )
     assert "Traceback" not in result.output
+
+
+# --- out-of-range dates and weeks: an error reply naming the field (issue 13, item 4) ---------
+
+DATE_RANGE = "Value error, must be between 2000-01-01 and 2100-12-31"
+WEEK_RANGE = "Value error, must be a week of the years 2000 to 2100"
+
+
+async def test_dates_and_weeks_out_of_range_get_an_error_reply_naming_the_field(
+    make_kernel: Callable[[], ServiceKernel], nc: Client
+) -> None:
+    """Day 0001 or 9999 made shift_summary reply with an internal OverflowError; every date and
+    week of a patrol query is bounded to 2000..2100, refused by name, never echoed."""
+    kernel = make_kernel()
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("shift_summary", {"officer_id": "sso-rivera", "day": "0001-01-01"}, f"day: {DATE_RANGE}"),
+        ("shift_summary", {"officer_id": "sso-rivera", "day": "9999-12-31"}, f"day: {DATE_RANGE}"),
+        ("shift_summary", {"officer_id": "sso-rivera", "day": "1999-12-31"}, f"day: {DATE_RANGE}"),
+        ("shift_summary", {"officer_id": "sso-rivera", "day": "2101-01-01"}, f"day: {DATE_RANGE}"),
+        ("tour_stats", {"date_from": "0001-01-01", "date_to": "2026-11-23"},
+         f"date_from: {DATE_RANGE}"),
+        ("deterrence", {"date_from": "2026-11-23", "date_to": "9999-12-31"},
+         f"date_to: {DATE_RANGE}"),
+        ("hotspots", {"as_of": "9999-12-31"}, f"as_of: {DATE_RANGE}"),
+        ("hotspots", {"as_of": "0001-01-01"}, f"as_of: {DATE_RANGE}"),
+        ("focus", {"week": "0001-W01"}, f"week: {WEEK_RANGE}"),
+        ("focus", {"week": "9999-W52"}, f"week: {WEEK_RANGE}"),
+    ]  # fmt: skip
+    async with running(kernel, with_queries):
+        for name, fields, error in cases:
+            reply = await ask(nc, name, fields)
+            assert reply == {"ok": False, "error": f"invalid request: {error}"}, (name, fields)
+            for value in fields.values():
+                if value != "sso-rivera":
+                    assert value[:4] not in reply["error"], (name, value)
+        # The ends of the range are days like any other.
+        for day in ("2000-01-01", "2100-12-31"):
+            reply = await ask(nc, "shift_summary", {"officer_id": "sso-rivera", "day": day})
+            assert reply["ok"] is True, reply
+            assert (reply["result"]["day"], reply["result"]["scans"]) == (day, 0)
+        reply = await ask(nc, "focus", {"week": "2100-W52"})
+        assert reply["ok"] is True, reply
+        assert reply["result"]["window_end"] == "2100-12-26"  # W52 begins Monday 27 December
+    assert await access_rows(kernel) == []

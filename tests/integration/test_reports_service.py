@@ -232,3 +232,33 @@ async def test_cli_preview_send_and_rebuild(
         rebuilt = await lookout("reports", "rebuild")
         assert rebuilt.exit_code == 0 and rebuilt.output.startswith("rebuilt: "), rebuilt.output
     assert len(sink.messages()) == 1
+
+
+# --- weeks out of range: an error reply naming the field (issue 13, item 4) -------------------
+
+
+async def test_weeks_out_of_range_get_an_error_reply_naming_the_field(
+    nats_server: Any, database_url: str, tmp_path: Path, sink: MailSink
+) -> None:
+    """`weekly` and `send` for week 0001 or 9999 (date arithmetic past year 1 or 9999) are
+    refused by field name, never echoing the week; the years 2000 to 2100 are weeks like any."""
+    clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))
+    s = settings(nats_server.url, database_url, tmp_path, sink)
+    error = "invalid request: week: Value error, must be a week of the years 2000 to 2100"
+    async with running(create_kernel(s, clock), build_app):
+        for subject, week in [
+            ("query.lhs.reports.weekly.cli", "0001-W01"),
+            ("query.lhs.reports.weekly.cli", "9999-W52"),
+            ("query.lhs.reports.weekly.cli", "1999-W52"),
+            ("query.lhs.reports.weekly.cli", "2101-W01"),
+            ("command.lhs.reports.send.cli", "0001-W01"),
+            ("command.lhs.reports.send.cli", "9999-W52"),
+        ]:
+            reply = await request(nats_server.url, subject, {"week": week})
+            assert reply == {"ok": False, "error": error}, (subject, week)
+            assert week[:4] not in reply["error"]
+        for week in ("2000-W01", "2100-W52"):
+            reply = await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": week})
+            assert reply["ok"] is True, reply
+            assert (reply["result"]["week"], reply["result"]["status"]) == (week, None)
+    assert sink.messages() == []

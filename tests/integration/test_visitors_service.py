@@ -552,3 +552,57 @@ async def test_cli_signs_in_screens_lists_and_signs_out(
             ).all()
         ]
     assert answers == [("not_sure", "ap-chen"), ("no", "principal-okafor")]
+
+
+# --- sane sign-in fields: an error reply naming the field (issue 13, item 4) ------------------
+
+NAME_FAULT = "Value error, must not contain control, format or unassigned characters"
+
+
+async def test_sign_in_refuses_impossible_dates_of_birth_and_unprintable_names(
+    make_kernel: Callable[..., ServiceKernel], nc: Any, clock: ManualClock
+) -> None:
+    """A visitor born in 1900 or next year, or a name with control characters, was signed in.
+    Now each is refused by field name; the reply never repeats the value; nobody is on site."""
+    office = FrontOffice(nc)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"date_of_birth": "1900-06-15"},
+         "invalid request: date_of_birth: Value error, must not be before 1901-01-01"),
+        ({"date_of_birth": "2027-03-01"}, "date_of_birth: must not be in the future"),
+        ({"date_of_birth": "2026-11-24"}, "date_of_birth: must not be in the future"),
+        ({"date_of_birth": "1906-11-22"}, "date_of_birth: must be within the last 120 years"),
+        ({"first_name": "Zeb\x00ulon"}, f"invalid request: first_name: {NAME_FAULT}"),
+        ({"first_name": "Zeb\nulon"}, f"invalid request: first_name: {NAME_FAULT}"),
+        ({"last_name": "Quar\x1b[2Jrington"}, f"invalid request: last_name: {NAME_FAULT}"),
+        ({"last_name": "Quar\u202erington"}, f"invalid request: last_name: {NAME_FAULT}"),
+        ({"first_name": "Zeb\u200bulon", "last_name": "Quar\x7frington"},
+         f"invalid request: first_name: {NAME_FAULT}; last_name: {NAME_FAULT}"),
+    ]  # fmt: skip
+    async with running(make_kernel(), build_app):
+        clock.set(local(9, 0))  # Monday 23 November 2026, school time
+        for fields, error in cases:
+            body = sign_in_body("Zebulon", "Quarrington", **fields)
+            reply = await office.call("command", "sign_in", body)
+            assert reply == {"ok": False, "error": error}, fields
+            for value in fields.values():
+                assert value[:4] not in reply["error"], fields
+        # 21:00 on Monday in Chicago is Tuesday in UTC: "today" is the school's day.
+        clock.set(datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
+        body = sign_in_body("Zebulon", "Quarrington", date_of_birth="2026-11-24")
+        assert await office.call("command", "sign_in", body) == {
+            "ok": False,
+            "error": "date_of_birth: must not be in the future",
+        }
+        assert await office.roster() == []
+
+        # The ends of the range, and whitespace around a name (stripped), are fine.
+        clock.set(local(9, 0))
+        oldest = sign_in_body("  Zebulon\t", "Quarrington\n", date_of_birth="1906-11-23")
+        assert (await office.ok("command", "sign_in", oldest))["status"] == "on_site"
+        clock.set(local(9, 5))
+        newborn = sign_in_body("Baby", "Quarrington", date_of_birth="2026-11-23")
+        assert (await office.ok("command", "sign_in", newborn))["status"] == "on_site"
+        assert [(v[0], v[1]) for v in await office.roster()] == [
+            ("Zebulon Quarrington", "on_site"),
+            ("Baby Quarrington", "on_site"),
+        ]
