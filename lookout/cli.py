@@ -528,7 +528,7 @@ def db_upgrade(
 def dlq_list(
     service: str | None = typer.Option(None, "--service", help="Only this service's."),
 ) -> None:
-    """Dead letters with their reason and origin (the payload is never printed)."""
+    """Dead letters: DLQ sequence, origin, time, size and reason (never the payload)."""
     from lookout.tail import dead_letters
 
     if service is not None and service not in SERVICES:
