@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from lookout.cli import app as cli_app
 from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.contracts.requests import REQUESTS
 from lookout.deploy_nats import (
     ALERT_INPUT_STREAMS,
     SERVICE_CONSUMERS,
@@ -148,9 +149,68 @@ def covers(pattern: str, subject: str) -> bool:
 def _apps() -> dict[str, object]:
     from services.alerts import app as alerts
     from services.patrol import app as patrol
+    from services.reports import app as reports
     from services.visitors import app as visitors
 
-    return {"patrol": patrol, "visitors": visitors, "alerts": alerts}
+    return {"patrol": patrol, "visitors": visitors, "alerts": alerts, "reports": reports}
+
+
+def _request_subscriptions(service: str, tmp_path: Path) -> list[str]:
+    module = _apps()[service]
+    kernel = module.create_kernel(Settings(data_dir=tmp_path))  # type: ignore[attr-defined]
+    module.build_app(kernel)  # type: ignore[attr-defined]
+    return sorted(
+        str(sub.subject.broker_address)  # type: ignore[attr-defined]
+        for sub in kernel.broker.subscribers
+        if type(sub).__name__ == "CoreSubscriber"
+    )
+
+
+@pytest.mark.parametrize("service", ["patrol", "visitors", "alerts", "reports"])
+def test_the_request_catalogue_is_what_each_service_answers(service: str, tmp_path: Path) -> None:
+    """Every request subject a service subscribes to is in lookout/contracts/requests.py (which
+    the permission matrix is generated from), ends in the acting person, and is covered by the
+    service's permissions — and nothing else is."""
+    answered = _request_subscriptions(service, tmp_path)
+    catalogued = sorted(spec.wildcard for spec in REQUESTS if spec.service == service)
+    assert answered == catalogued
+    assert all(s.split(".")[1] == "*" and s.split(".")[4] == "*" for s in answered)
+    perms = service_permissions(service)
+    for subject in answered:
+        assert any(covers(p, subject) for p in perms.subscribe), subject
+
+
+def test_a_person_may_ask_only_as_themself() -> None:
+    school = load_school(EXAMPLE_SCHOOL)
+    users = {u.name: u for u in deployment_users({"lhs": school})}
+    requests = {
+        name: [s for s in u.permissions.publish if s.startswith(("command.", "query."))]
+        for name, u in users.items()
+        if u.person and u.permissions
+    }
+    assert requests == {
+        "lhs-sso-rivera": ["query.lhs.patrol.*.sso-rivera"],
+        "lhs-ap-chen": ["command.lhs.alerts.*.ap-chen", "query.lhs.alerts.*.ap-chen"],
+        "lhs-principal-okafor": [
+            "command.lhs.alerts.*.principal-okafor",
+            "query.lhs.alerts.*.principal-okafor",
+        ],
+        "lhs-counselor-patel": [
+            "command.lhs.alerts.*.counselor-patel",
+            "query.lhs.alerts.*.counselor-patel",
+        ],
+        "lhs-district-lee": [
+            "command.lhs.alerts.*.district-lee",
+            "query.lhs.alerts.*.district-lee",
+        ],
+        "lhs-office-garcia": [
+            "command.lhs.visitors.*.office-garcia",
+            "query.lhs.visitors.*.office-garcia",
+        ],
+    }
+    office = users["lhs-office-garcia"].permissions
+    assert office is not None
+    assert office.publish == tuple(requests["lhs-office-garcia"])  # no visitor event
 
 
 @pytest.mark.parametrize("service", ["patrol", "visitors", "alerts"])
