@@ -112,10 +112,12 @@ def redact_reason(reason: str) -> str:
 def describe_dead_letter(msg: Msg) -> Line:
     """DLQ sequence, origin (subject, stream and sequence), size and reason; never the body."""
     headers = msg.headers or {}
-    size = headers.get(DLQ_TRUNCATED) or str(len(msg.data))  # a truncated copy: the original's
+    size = f"{len(msg.data)}B"
+    if headers.get(DLQ_TRUNCATED):
+        size += f" (truncated; original {headers[DLQ_TRUNCATED]}B)"
     detail = (
         f"#{_stream_seq(msg)} from={headers.get(DLQ_SUBJECT, '?')} "
-        f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')} size={size}B "
+        f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')} size={size} "
         f"reason={redact_reason(headers.get(DLQ_REASON, '?'))}"
     )
     return Line(_stored_time(msg), msg.subject, "dead-letter", detail)

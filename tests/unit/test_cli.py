@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from nats.aio.msg import Msg
 from typer.testing import CliRunner
 
 from lookout.cli import app, resolve_nats_url
@@ -14,7 +15,8 @@ from lookout.cli_emit import CliError
 from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import ConcernRaised, ContactLogged
-from lookout.tail import describe_event, stream_filters
+from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT, DLQ_TRUNCATED
+from lookout.tail import describe_dead_letter, describe_event, redact_reason, stream_filters
 
 runner = CliRunner()
 # Nothing listens on port 1: a command that got as far as connecting would fail with exit 1.
@@ -165,6 +167,29 @@ def test_tail_line_shows_counts_never_notes_or_students() -> None:
         school_id="lhs", occurred_at=now, actor=actor, kind="check_in", student_refs=["S-1234"]
     )
     assert "1 student " in describe_event(contact) + " "
+
+
+def test_a_dead_letter_line_shows_origin_size_and_reason_never_the_body() -> None:
+    body = b'{"first_name": "Zebulon", "note": "' + b"x" * 300_000 + b'"}'
+    msg = Msg(
+        _client=None,  # type: ignore[arg-type]
+        subject="dlq.visitors",
+        data=body[:4096],
+        headers={
+            DLQ_REASON: "no visit with badge 'Zebulon'; school_id \"zz\" unknown",
+            DLQ_SUBJECT: "visitor.lhs.sighted",
+            DLQ_STREAM: "VISITORS",
+            DLQ_SEQUENCE: "17",
+            DLQ_TRUNCATED: str(len(body)),
+        },
+    )
+    line = describe_dead_letter(msg)
+    assert (line.time, line.subject, line.kind) == ("-", "dlq.visitors", "dead-letter")
+    assert line.detail == (
+        "#? from=visitor.lhs.sighted VISITORS#17 size=4096B (truncated; original 300037B) "
+        "reason=no visit with badge '…'; school_id '…' unknown"
+    )  # no metadata without a JetStream reply subject: sequence and time unknown
+    assert redact_reason("unknown zone") == "unknown zone"
 
 
 def test_tail_filters_intersect_streams() -> None:
