@@ -16,6 +16,7 @@ the same read model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -28,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from lookout.contracts.envelope import Event
 from lookout.contracts.reports import RebuildReply
 from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
-from lookout.messaging import Apply
 from lookout.deploy_nats import replay_consumer
+from lookout.messaging import Apply
 from lookout.service import ServiceKernel
 from lookout.storage import Inbox
 from services.reports import store
@@ -67,10 +68,8 @@ async def _replay(
     # create, read and delete that one only, never another service's durable. One rebuild runs
     # at a time (ReportRequests); a consumer left by an interrupted one is dropped first.
     name = replay_consumer(store.SERVICE)
-    try:
+    with contextlib.suppress(NotFoundError):
         await js.delete_consumer(stream, name)
-    except NotFoundError:
-        pass
     config = ConsumerConfig(
         name=name,
         filter_subject=STREAMS[stream][0],
