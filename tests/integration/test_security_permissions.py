@@ -29,6 +29,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
 from lookout.clock import ManualClock
@@ -879,3 +880,44 @@ async def test_services_run_under_their_own_credentials(
     refusal = 'nats: permissions violation for publish to "{}"'
     assert sso.errors == [refusal.format("query.lhs.patrol.open_concerns.principal-okafor")]
     assert counselor.errors == [refusal.format("command.lhs.alerts.ack.principal-okafor")]
+
+
+@pytest.mark.serial
+async def test_reports_rebuilds_under_its_own_credentials(
+    secured: Secured,
+    as_user: Callable[[str], Awaitable[Conn]],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The replay of `lookout reports rebuild` works with the narrowed grants: one named
+    consumer per stream (`reports-replay`), created, pulled from and deleted — twice in a row."""
+    from lookout.contracts.patrol import CheckpointScanned
+    from lookout.contracts.subjects import subject_of
+    from services.reports import app as reports_app
+
+    kernel = reports_app.create_kernel(
+        secured.settings(
+            "svc-reports",
+            data_dir=tmp_path / "reports",
+            provision_streams=False,
+            timers_enabled=False,
+            schools="",
+        ),
+        ManualClock(T0),
+    )
+    admin = await as_user("admin")
+    scan = CheckpointScanned.new(
+        school_id="lhs", occurred_at=T0, actor={"kind": "sso_device", "id": "phone-rivera"},
+        zone_id="bath-1n-boys", checkpoint_tag="T-1NB", method="nfc",
+    )  # fmt: skip
+    await admin.nc.jetstream().publish(subject_of(scan), scan.model_dump_json().encode())
+    async with running(kernel, reports_app.build_app):
+        for _ in range(2):
+            reply = await admin.nc.request("command.lhs.reports.rebuild.cli", b"{}", timeout=60)
+            result = json.loads(reply.data)
+            assert result["ok"] is True, result
+            assert result["result"]["events"]["PATROL"] >= 1
+            assert result["result"]["applied"] >= 1
+    with pytest.raises(NotFoundError):
+        await admin.nc.jetstream().consumer_info("PATROL", "reports-replay")
+    assert _violations(caplog) == []
