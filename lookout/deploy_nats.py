@@ -257,6 +257,9 @@ def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Pe
 def deployment_users(
     schools: Mapping[str, SchoolConfig], services: Sequence[str] = tuple(SERVICE_CONSUMERS)
 ) -> list[NatsUser]:
+    from lookout.config import SchoolConfigError
+    from lookout.queries import OPERATOR
+
     users = [NatsUser(ADMIN, "operators: stream provisioning, tail, dlq", None)]
     for service in services:
         users.append(
@@ -269,6 +272,10 @@ def deployment_users(
         )
     for school_id, school in schools.items():
         for person in school.people:
+            if person.id == OPERATOR:  # the operator CLI's identity: it would act as them
+                raise SchoolConfigError(
+                    f"school {school_id}: person id {OPERATOR!r} is reserved for the operator CLI"
+                )
             perms = person_permissions(school_id, person.id, person.roles)
             if perms is None:
                 continue
@@ -408,11 +415,10 @@ def nats_config(
     from lookout.config import SchoolConfigError
 
     try:
-        configs = _schools_for(ids, school_file)
+        result = generate(_schools_for(ids, school_file), out, rounds)
     except SchoolConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = generate(configs, out, rounds)
     for user in result.users:
         typer.echo(f"{user.name:32} {user.description}")
     typer.echo(

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from lookout.cli import app as cli_app
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.config import EXAMPLE_SCHOOL, SchoolConfigError, Settings, load_school
 from lookout.contracts.requests import REQUESTS
 from lookout.deploy_nats import (
     ALERT_INPUT_STREAMS,
@@ -178,6 +178,13 @@ def test_the_request_catalogue_is_what_each_service_answers(service: str, tmp_pa
     perms = service_permissions(service)
     for subject in answered:
         assert any(covers(p, subject) for p in perms.subscribe), subject
+
+
+def test_the_operator_clis_identity_is_no_persons_id() -> None:
+    school = load_school(EXAMPLE_SCHOOL)
+    people = [p.model_copy(update={"id": "cli"}) if p.id == "ap-chen" else p for p in school.people]
+    with pytest.raises(SchoolConfigError, match="person id 'cli' is reserved for the operator CLI"):
+        deployment_users({"lhs": school.model_copy(update={"people": people})})
 
 
 def test_a_person_may_ask_only_as_themself() -> None:
