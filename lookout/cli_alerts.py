@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from lookout.cli_emit import parse_uuid, pick_school
-from lookout.cli_request import ask_service, build_request
+from lookout.cli_request import acting_as, ask_service, build_request
 from lookout.cli_time import at_school
 from lookout.config import Settings, load_schools
 from lookout.contracts.alerts import (
@@ -157,7 +157,7 @@ def list_alerts(
     """Alerts, newest first."""
     sch = _school(school)
     req = build_request(ListRequest, open_only=open_only, limit=limit)
-    subject = query_subject(sch.id, "alerts", "list", by)
+    subject = query_subject(sch.id, "alerts", "list", acting_as(by))
     found = AlertList.model_validate(_request(subject, req, timeout))
     for a in found.alerts:
         _say(_line(a, sch))

@@ -20,8 +20,19 @@ from pydantic import BaseModel, ValidationError
 
 from lookout.cli_emit import CliError, UsageError, connect
 from lookout.config import Settings
+from lookout.contracts.envelope import Token
 from lookout.contracts.subjects import describe
 from lookout.queries import request_body
+
+
+class _Acting(BaseModel):
+    by: Token
+
+
+def acting_as(person: str) -> str:
+    """`--by` of a request without an acting field (a listing): still a subject token."""
+    build_request(_Acting, by=person)
+    return person
 
 
 def build_request(model: type[BaseModel], **fields: Any) -> BaseModel:

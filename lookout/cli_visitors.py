@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel
 
 from lookout.cli_emit import UsageError, parse_uuid, pick_school
-from lookout.cli_request import ask_service, build_request
+from lookout.cli_request import acting_as, ask_service, build_request
 from lookout.cli_time import at_school, at_school_iso
 from lookout.config import Settings, load_schools
 from lookout.contracts.visitors import (
@@ -216,7 +216,7 @@ def roster(
         raise UsageError("format: table or csv")
     request = _request_model(Roster, include_pending=not no_pending)
     sch = _school(school)
-    reply = RosterReply.model_validate(call("query", "roster", request, sch, by))
+    reply = RosterReply.model_validate(call("query", "roster", request, sch, acting_as(by)))
     # A table for people (the emails' form), local ISO with its offset for programs (CSV).
     when = at_school_iso if fmt == "csv" else at_school
     rows = [

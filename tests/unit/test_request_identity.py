@@ -125,3 +125,18 @@ def test_every_catalogued_request_names_an_existing_acting_field() -> None:
         ("reports", "send"),
         ("reports", "rebuild"),
     }
+
+
+@pytest.mark.parametrize(
+    "args", [["alerts", "list", "--by", "a.b"], ["visitors", "roster", "--by", "a.*"]]
+)
+def test_the_cli_refuses_a_by_that_is_no_subject_token(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from lookout.cli import app
+
+    result = CliRunner().invoke(app, args, env={"LOOKOUT_NATS_URL": "nats://127.0.0.1:1"})
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "lookout: error: by: String should match pattern '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'\n",
+    )
