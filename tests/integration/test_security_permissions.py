@@ -921,3 +921,33 @@ async def test_reports_rebuilds_under_its_own_credentials(
     with pytest.raises(NotFoundError):
         await admin.nc.jetstream().consumer_info("PATROL", "reports-replay")
     assert _violations(caplog) == []
+
+
+def test_the_docs_table_says_what_the_hand_written_table_says() -> None:
+    """docs/architecture.md, "Who may publish what" (rendered by `lookout docs` from the
+    permissions) publishes, per role and service, exactly what ORIGINATES and ASKS say."""
+    from lookout.docs import TABLE_END, TABLE_START
+
+    text = (DEPLOY.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text[text.index(TABLE_START) : text.index(TABLE_END)].splitlines()[3:]
+    documented: dict[str, set[str]] = {}
+    for row in table:
+        who, publishes = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        for name in who.split(", "):
+            documented[name] = set(re.findall(r"`([^`]+)`", publishes))
+
+    def wildcard(spec: Subject, school: str) -> str:
+        return spec.template.format(**dict.fromkeys(spec.placeholders, "*") | {"school": school})
+
+    expected: dict[str, set[str]] = {}
+    for role, _ in PEOPLE.values():
+        events = {wildcard(s, "S") for s in CATALOGUE if ORIGINATES[s.type] == role}
+        asks = {
+            f"{spec.kind}.S.{spec.service}.*.P" for spec in REQUESTS if role in ASKS[spec.service]
+        }
+        expected[role.replace("_", " ")] = events | asks
+    for user, service in SERVICES.items():
+        events = {wildcard(s, "*") for s in CATALOGUE if ORIGINATES[s.type] == user}
+        expected[user] = events | {f"dlq.{service}"}
+    del documented["admin"]
+    assert documented == expected
