@@ -119,6 +119,19 @@ class FileClock:
         tmp.replace(path)
 
 
+def at_wall_time(clock: Clock, wall: datetime | None) -> datetime:
+    """The instant `wall` (a real time, e.g. when the NATS server stored a message) on `clock`'s
+    timeline: itself on the system clock, scaled on a simulated one. A driven clock (manual, a
+    file) has no mapping from real time, so its own now stands in."""
+    if wall is None:
+        return clock.now()
+    if isinstance(clock, SystemClock):
+        return wall.astimezone(UTC)
+    if isinstance(clock, ScaledClock):
+        return clock.origin + timedelta(seconds=(wall.timestamp() - clock.anchor) * clock.speed)
+    return clock.now()
+
+
 # In the data dir: the anchor of a LOOKOUT_CLOCK given without one (see clock_from_spec).
 CLOCK_ANCHOR_FILE = "clock.anchor"
 

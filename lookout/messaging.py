@@ -23,6 +23,7 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import nats
@@ -32,11 +33,13 @@ from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
+from lookout.admission import refuse_event
+from lookout.clock import at_wall_time
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS, InvalidEvent, parse_event, subject_of
 from lookout.nats_connect import broker_security, connect_options
 from lookout.stall import ConsumerStopping, Stall
-from lookout.storage import Inbox, lock_for_write
+from lookout.storage import Inbox, InboxKey, event_digest, inbox_key, lock_for_write
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -64,6 +67,8 @@ DLQ_MAX_BYTES = EVENT_MAX_BYTES + 16 * 1024
 # What a truncated dead letter keeps of the original: enough to see what it was. The original
 # stays in its stream (stream and sequence in the headers) until the stream's limits drop it.
 DLQ_TRUNCATED_BODY_BYTES = 4096
+# An event whose id (within its type) was already taken by a different event.
+REUSED_ID = "event_id: already used by a different event of this type"
 
 
 def make_broker(
@@ -188,6 +193,20 @@ async def publish_event(broker: NatsBroker, event: Event) -> Any:
 Apply = Callable[["AsyncSession", Sequence[Event]], Awaitable[Mapping[uuid.UUID, str]]]
 
 
+def admit(msg: Msg, schools: Mapping[str, SchoolConfig], clock: Clock) -> Event:
+    """The event a message holds, if every consumer may apply it: decoded and valid, of a
+    school of this deployment, consistent with that school and sanely timed (lookout.admission).
+    Raises InvalidEvent with the reason otherwise."""
+    event = parse_event(msg.subject, msg.data)
+    school = schools.get(event.school_id)
+    if school is None:
+        raise InvalidEvent("school_id: not a school of this deployment")
+    received_at = at_wall_time(clock, _stored_at(msg))
+    if (reason := refuse_event(school, event, received_at)) is not None:
+        raise InvalidEvent(reason)
+    return event
+
+
 class TransientError(Exception):
     """A failure worth retrying later (e.g. the database is unavailable)."""
 
@@ -219,7 +238,7 @@ class EventConsumer:
         sessions: async_sessionmaker[AsyncSession],
         inbox: Inbox,
         clock: Clock,
-        known_schools: Callable[[], frozenset[str]],
+        schools: Callable[[], Mapping[str, SchoolConfig]],
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
@@ -227,7 +246,7 @@ class EventConsumer:
         self.sessions = sessions
         self.inbox = inbox
         self.clock = clock
-        self.known_schools = known_schools
+        self.schools = schools
         self.after_commit = after_commit
         self.on_outcome: Callable[[BatchOutcome], None] | None = None  # metrics
 
@@ -255,12 +274,10 @@ class EventConsumer:
     ) -> None:
         valid: list[tuple[Msg, Event]] = []
         poison: list[tuple[Msg, str]] = []
-        schools = self.known_schools()
+        schools = self.schools()
         for msg in msgs:
             try:
-                event = parse_event(msg.subject, msg.data)
-                if event.school_id not in schools:
-                    raise InvalidEvent(f"unknown school {event.school_id!r}")
+                event = admit(msg, schools, self.clock)
             except InvalidEvent as exc:
                 poison.append((msg, exc.reason))
                 continue
@@ -268,8 +285,16 @@ class EventConsumer:
                 poison.append((msg, f"undecodable message: {type(exc).__name__}"))
                 continue
             valid.append((msg, event))
-        await self._dead_letter_all(poison)
-        outcome.dead_lettered += len(poison)
+        # Copies of one refused message (a phone retrying it) make one dead letter.
+        first: dict[tuple[str, bytes], tuple[Msg, str]] = {}
+        copies: list[Msg] = []
+        for msg, reason in poison:
+            if first.setdefault((msg.subject, msg.data), (msg, reason))[0] is not msg:
+                copies.append(msg)
+        await self._dead_letter_all(list(first.values()))
+        for msg in copies:
+            await msg.term()
+        outcome.dead_lettered += len(first)
         if not valid:
             return
         try:
@@ -320,36 +345,47 @@ class EventConsumer:
         self, pairs: Sequence[tuple[Msg, Event]], apply: Apply, outcome: BatchOutcome
     ) -> None:
         # The same event may arrive several times in one batch (a phone retrying): apply once.
-        first: dict[uuid.UUID, Event] = {}
-        for _, event in pairs:
-            first.setdefault(event.event_id, event)
+        # Another event reusing an id of its type is refused, by every consumer alike.
+        keyed = [(msg, event, inbox_key(event), event_digest(event)) for msg, event in pairs]
+        first: dict[InboxKey, Event] = {}
+        digests: dict[InboxKey, str] = {}
+        for _, event, key, digest in keyed:
+            if key not in first:
+                first[key], digests[key] = event, digest
         async with self.sessions.begin() as session:
             # Handlers read state and write it back: on SQLite be the writer before reading,
             # so a timer's commit cannot land between the two (storage.lock_for_write).
             await lock_for_write(session, self.inbox.table)
-            seen = await self.inbox.seen(session, (str(i) for i in first))
-            fresh = [e for i, e in first.items() if str(i) not in seen]
+            seen = await self.inbox.seen(session, first)
+            fresh = [event for key, event in first.items() if key not in seen]
             rejected = await apply(session, fresh) if fresh else {}
             accepted = [e for e in fresh if e.event_id not in rejected]
-            await self.inbox.record(session, accepted, self.clock.now())
+            await self.inbox.record(session, accepted, self.clock.now(), digests)
         if self.after_commit is not None and accepted:
             self.after_commit()
         outcome.applied += len(accepted)
-        outcome.duplicates += len(pairs) - len(fresh) - len(rejected)
         # Ack only after the commit: a crash before this line means redelivery, and the inbox
         # turns the redelivery into a no-op.
-        dead: set[uuid.UUID] = set()
-        for msg, event in pairs:
+        dead: set[tuple[InboxKey, str]] = set()
+        for msg, event, key, digest in keyed:
             if msg.is_acked:  # settled by an earlier attempt that failed while acknowledging
                 continue
-            if event.event_id in rejected and event.event_id not in dead:
-                dead.add(event.event_id)
-                await self.dead_letter(msg, rejected[event.event_id])
-                outcome.dead_lettered += 1
-            elif event.event_id in rejected:
+            if digest != digests[key] or seen.get(key, digest) not in ("", digest):
+                reason: str | None = REUSED_ID
+            elif key in seen:
+                reason = None  # applied before: a redelivery
+            else:
+                reason = rejected.get(event.event_id)
+            if reason is None:
+                if event is not first[key] or key in seen:
+                    outcome.duplicates += 1
+                await msg.ack()
+            elif (key, digest) in dead:
                 await msg.term()  # a second copy of a refused event: already dead-lettered
             else:
-                await msg.ack()
+                dead.add((key, digest))
+                await self.dead_letter(msg, reason)
+                outcome.dead_lettered += 1
 
     async def _dead_letter_all(self, poison: Sequence[tuple[Msg, str]]) -> None:
         """Dead-letter these together: their DLQ copies are published at once and each waits
@@ -432,6 +468,15 @@ def _deliveries(msg: Msg) -> int:
         return int(msg.metadata.num_delivered)
     except Exception:  # not a JetStream message (e.g. the in-memory test broker)
         return 1
+
+
+def _stored_at(msg: Msg) -> datetime | None:
+    """When the server stored the message (the same for every consumer of it)."""
+    try:
+        stored = msg.metadata.timestamp
+    except Exception:  # not a JetStream message (e.g. the in-memory test broker)
+        return None
+    return stored if isinstance(stored, datetime) else None
 
 
 def _origin(msg: Msg) -> tuple[str, int | str]:

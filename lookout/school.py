@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -233,6 +234,14 @@ class SchoolConfig(Strict):
         "erased this many days after a concern is resolved, a contact or an observation "
         "logged; the facts (category, place, time, outcome) stay for the statistics.",
     )
+    student_reference_pattern: Annotated[str, StringConstraints(min_length=1, max_length=200)] = (
+        Field(
+            default=r"S-[0-9]{1,12}",
+            description="The school's student reference format (a regular expression the whole "
+            "reference must match): `S-` and digits by default. Whatever it says, a reference "
+            "is also an opaque token with a digit, never a name.",
+        )
+    )
     escalation_policies: list[EscalationPolicyConfig] = Field(default_factory=list)
     on_call: list[Token] = Field(
         default_factory=lambda: [Role.DISTRICT_SAFETY.value],
@@ -297,7 +306,19 @@ class SchoolConfig(Strict):
         for rid in self.reports.recipients:
             if rid not in person_ids:
                 raise ValueError(f"reports.recipients: unknown person {rid!r}")
+        try:
+            re.compile(self.student_reference_pattern)
+        except re.error:
+            raise ValueError("student_reference_pattern: not a regular expression") from None
         return self
+
+    @property
+    def student_reference(self) -> re.Pattern[str]:
+        return re.compile(self.student_reference_pattern)  # re keeps compiled patterns
+
+    @cached_property
+    def person_ids(self) -> frozenset[str]:
+        return frozenset(p.id for p in self.people)
 
     @cached_property
     def zone_by_checkpoint(self) -> dict[str, str]:

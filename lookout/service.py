@@ -93,7 +93,7 @@ class ServiceKernel:
             self.sessions,
             Inbox(inbox),
             self.clock,
-            known_schools=lambda: frozenset(self.schools),
+            schools=lambda: self.schools,
         )
         self.log = logging.getLogger(f"lookout.{name}")
         self.ticker: Ticker | None = None

@@ -8,6 +8,7 @@ database in tests and small deployments without colliding.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,38 +179,102 @@ def run_alembic_env(target_metadata: MetaData) -> None:
 
 
 def inbox_table(metadata: MetaData, service: str) -> Table:
+    # Keyed by id and type: every consumer of a type sees the same events of it in the same
+    # order, so each decides alike about an id reused within the type (the first wins, a
+    # different event is refused); across types nobody can tell, since a consumer of concerns
+    # never sees the scans, so a concern reusing a scan's id is an event of its own everywhere.
     return Table(
         f"{service}_inbox",
         metadata,
         Column("event_id", String(36), primary_key=True),
-        Column("event_type", String(64), nullable=False),
+        Column("event_type", String(64), primary_key=True),
         Column("received_at", UTCDateTime(), nullable=False),
+        # sha256 of the event as validated: a redelivery matches it, another event does not.
+        Column("digest", String(64), nullable=True),
     )
 
 
+def rekey_inbox(service: str) -> None:
+    """Alembic upgrade step: the inbox keyed by (event_id, event_type), with the digest.
+    Rows from before keep no digest: a later copy of their id counts as a redelivery."""
+    from alembic import op
+
+    name = f"{service}_inbox"
+    with op.batch_alter_table(name) as batch:
+        batch.add_column(Column("digest", String(64), nullable=True))
+        batch.drop_constraint(f"pk_{name}", type_="primary")
+        batch.create_primary_key(f"pk_{name}", ["event_id", "event_type"])
+
+
+def unkey_inbox(service: str) -> None:
+    """Alembic downgrade step of rekey_inbox (ids reused across types keep their first row)."""
+    from alembic import op
+
+    name = f"{service}_inbox"
+    op.execute(
+        f"DELETE FROM {name} WHERE EXISTS (SELECT 1 FROM {name} o WHERE o.event_id = "
+        f"{name}.event_id AND o.received_at < {name}.received_at)"
+    )
+    with op.batch_alter_table(name) as batch:
+        batch.drop_constraint(f"pk_{name}", type_="primary")
+        batch.create_primary_key(f"pk_{name}", ["event_id"])
+        batch.drop_column("digest")
+
+
+InboxKey = tuple[str, str]  # (event_id, event_type)
+
+
+def inbox_key(event: Event) -> InboxKey:
+    return str(event.event_id), event.type
+
+
+def event_digest(event: Event) -> str:
+    """What tells a redelivery (the same event again) from another event reusing its id."""
+    return hashlib.sha256(event.model_dump_json().encode()).hexdigest()
+
+
 class Inbox:
-    """Event ids already applied. Written in the same transaction as the state change."""
+    """Events already applied, by (event_id, type) with their digest. Written in the same
+    transaction as the state change."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    async def seen(self, session: AsyncSession, event_ids: Iterable[str]) -> set[str]:
-        ids = list(event_ids)
-        if not ids:
-            return set()
-        col = self.table.c.event_id
-        seen: set[str] = set()
+    async def seen(self, session: AsyncSession, keys: Iterable[InboxKey]) -> dict[InboxKey, str]:
+        """The digest of each key already applied ("" for a row kept from before digests)."""
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        c = self.table.c
+        ids = sorted({event_id for event_id, _ in wanted})
+        seen: dict[InboxKey, str] = {}
         for i in range(0, len(ids), 500):  # stay under bind-parameter limits
-            rows = await session.execute(select(col).where(col.in_(ids[i : i + 500])))
-            seen.update(r[0] for r in rows)
+            rows = await session.execute(
+                select(c.event_id, c.event_type, c.digest).where(c.event_id.in_(ids[i : i + 500]))
+            )
+            for event_id, event_type, digest in rows:
+                if (event_id, event_type) in wanted:
+                    seen[(event_id, event_type)] = digest or ""
         return seen
 
-    async def record(self, session: AsyncSession, events: Sequence[Event], now: datetime) -> None:
+    async def record(
+        self,
+        session: AsyncSession,
+        events: Sequence[Event],
+        now: datetime,
+        digests: dict[InboxKey, str] | None = None,
+    ) -> None:
         if events:
+            digests = digests or {}
             await session.execute(
                 insert(self.table),
                 [
-                    {"event_id": str(e.event_id), "event_type": e.type, "received_at": now}
+                    {
+                        "event_id": str(e.event_id),
+                        "event_type": e.type,
+                        "received_at": now,
+                        "digest": digests.get(inbox_key(e)) or event_digest(e),
+                    }
                     for e in events
                 ],
             )

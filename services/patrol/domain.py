@@ -1,7 +1,9 @@
 """Patrol rules, pure: what events must satisfy to be stored, and the patrol plan's windows.
 
 Each check returns None when the event is acceptable, or the reason it is refused (which goes to
-the dead-letter subject, so it names ids and states, never note text or student references).
+the dead-letter subject, so it names the field and the fault, never a value the sender chose).
+Whether zones, checkpoint tags and students belong to the school is judged before, for every
+consumer alike (lookout.admission).
 """
 
 from __future__ import annotations
@@ -11,12 +13,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lookout.contracts.patrol import (
-    CheckpointScanned,
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
-    ContactLogged,
-    ObservationLogged,
     WindowOutcome,
 )
 from lookout.patrol_plan import PlannedWindow as PlannedWindow
@@ -39,52 +38,23 @@ class ConcernState:
     school_id: str = ""
 
 
-def refuse_scan(school: SchoolConfig, scan: CheckpointScanned) -> str | None:
-    owner = school.zone_by_checkpoint.get(scan.checkpoint_tag)
-    if scan.zone_id not in school.zone_ids:
-        return f"unknown zone {scan.zone_id!r} in school {school.id!r}"
-    if owner is None:
-        return f"unknown checkpoint {scan.checkpoint_tag!r} in school {school.id!r}"
-    if owner != scan.zone_id:
-        return f"checkpoint {scan.checkpoint_tag!r} belongs to zone {owner!r}, not {scan.zone_id!r}"
-    return None
-
-
-def refuse_zone(school: SchoolConfig, zone_id: str | None) -> str | None:
-    if zone_id is not None and zone_id not in school.zone_ids:
-        return f"unknown zone {zone_id!r} in school {school.id!r}"
-    return None
-
-
-def refuse_observation(school: SchoolConfig, obs: ObservationLogged) -> str | None:
-    return refuse_zone(school, obs.zone_id)
-
-
-def refuse_contact(school: SchoolConfig, contact: ContactLogged) -> str | None:
-    return refuse_zone(school, contact.zone_id)
-
-
 def refuse_concern_event(
-    school: SchoolConfig,
     event: ConcernRaised | ConcernUpdated | ConcernResolved,
     current: ConcernState | None,
 ) -> str | None:
-    """The concern lifecycle: raised → (updated)* → resolved."""
-    cid = event.concern_id
-    zone = None if isinstance(event, ConcernResolved) else event.zone_id
-    if (reason := refuse_zone(school, zone)) is not None:
-        return reason
+    """The concern lifecycle: raised → (updated)* → resolved. (Zones, students and times were
+    judged for every consumer alike before: lookout.admission.)"""
     if isinstance(event, ConcernRaised):
         if current is not None and current.school_id not in ("", event.school_id):
             # A concern id belongs to its school: another school's event may not touch it.
-            return f"concern {cid} belongs to another school"
+            return "concern_id: belongs to another school"
         if current is not None:
-            return f"concern {cid} was already raised"
+            return "concern_id: already raised"
         return None
     if current is None or current.school_id not in ("", event.school_id):
-        return f"concern {cid} is unknown (not raised)"
+        return "concern_id: unknown (never raised)"
     if current.status is ConcernStatus.RESOLVED:
-        return f"concern {cid} is already resolved"
+        return "concern_id: already resolved"
     return None
 
 

@@ -6,8 +6,8 @@ Each returns the events it refused (event_id → reason) and writes nothing for 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +21,10 @@ from lookout.contracts.patrol import (
     ConcernRaised,
     ConcernResolved,
     ConcernUpdated,
+    ContactLogged,
     DeviceHeartbeat,
     FollowUpCompleted,
+    ObservationLogged,
     WindowOutcome,
 )
 from lookout.school import SchoolConfig
@@ -30,25 +32,8 @@ from lookout.storage import Outbox
 from services.patrol import domain, planning
 from services.patrol.store import PatrolRepository, PlanRepository
 
-E = TypeVar("E", bound=Event)
 SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
 Refusals = dict[uuid.UUID, str]
-
-
-def _split(
-    events: Sequence[Event],
-    schools: Mapping[str, SchoolConfig],
-    refuse: Callable[[SchoolConfig, E], str | None],
-) -> tuple[list[E], Refusals]:
-    ok: list[E] = []
-    refused: Refusals = {}
-    for e in events:
-        reason = refuse(schools[e.school_id], e)  # type: ignore[arg-type]
-        if reason is None:
-            ok.append(e)  # type: ignore[arg-type]
-        else:
-            refused[e.event_id] = reason
-    return ok, refused
 
 
 class PatrolHandlers:
@@ -58,11 +43,10 @@ class PatrolHandlers:
         self.clock = clock
 
     async def checkpoint_scans(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        ok, refused = _split(events, self.schools, domain.refuse_scan)
-        if ok:
-            await PatrolRepository(session).add_scans(ok)
-            await self._close_windows(session, ok)
-        return refused
+        scans = cast(list[CheckpointScanned], list(events))
+        await PatrolRepository(session).add_scans(scans)
+        await self._close_windows(session, scans)
+        return {}
 
     async def _close_windows(self, session: AsyncSession, scans: list[CheckpointScanned]) -> None:
         """Scans inside a window check it; scans in its grace check it late. A window already
@@ -183,37 +167,36 @@ class PatrolHandlers:
         return {}
 
     async def observations(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        ok, refused = _split(events, self.schools, domain.refuse_observation)
-        if ok:
-            await PatrolRepository(session).add_observations(ok)
-        return refused
+        await PatrolRepository(session).add_observations(
+            cast(list[ObservationLogged], list(events))
+        )
+        return {}
 
     async def contacts(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        ok, refused = _split(events, self.schools, domain.refuse_contact)
-        if ok:
-            await PatrolRepository(session).add_contacts(ok)
-            plan = PlanRepository(session)
-            completed: list[Event] = []
-            for contact in ok:
-                # A contact about a resolved concern on or after its re-check day is the re-check
-                # (late once the re-check was reported missed: alerts resolves that alert).
-                if contact.concern_id is None:
-                    continue
-                late = await plan.complete_follow_up(
-                    contact.school_id, str(contact.concern_id), contact.occurred_at
-                )
-                if late is not None:
-                    completed.append(
-                        FollowUpCompleted.new(
-                            school_id=contact.school_id,
-                            occurred_at=contact.occurred_at,
-                            actor=SERVICE_ACTOR,
-                            concern_id=contact.concern_id,
-                            late=late,
-                        )
+        contacts = cast(list[ContactLogged], list(events))
+        await PatrolRepository(session).add_contacts(contacts)
+        plan = PlanRepository(session)
+        completed: list[Event] = []
+        for contact in contacts:
+            # A contact about a resolved concern on or after its re-check day is the re-check
+            # (late once the re-check was reported missed: alerts resolves that alert).
+            if contact.concern_id is None:
+                continue
+            late = await plan.complete_follow_up(
+                contact.school_id, str(contact.concern_id), contact.occurred_at
+            )
+            if late is not None:
+                completed.append(
+                    FollowUpCompleted.new(
+                        school_id=contact.school_id,
+                        occurred_at=contact.occurred_at,
+                        actor=SERVICE_ACTOR,
+                        concern_id=contact.concern_id,
+                        late=late,
                     )
-            await self.outbox.add(session, completed, self.clock.now())
-        return refused
+                )
+        await self.outbox.add(session, completed, self.clock.now())
+        return {}
 
     async def concern_events(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         # One at a time, in order: each step of the lifecycle depends on the one before.
@@ -222,7 +205,7 @@ class PatrolHandlers:
         for e in events:
             assert isinstance(e, ConcernRaised | ConcernUpdated | ConcernResolved)
             current = await repo.concern_state(e.concern_id)
-            reason = domain.refuse_concern_event(self.schools[e.school_id], e, current)
+            reason = domain.refuse_concern_event(e, current)
             if reason is not None:
                 refused[e.event_id] = reason
             elif isinstance(e, ConcernRaised):

@@ -10,7 +10,8 @@ While the live durable consumers keep running:
 An event the live consumer applies during the replay is in the inbox, so the replay skips it,
 and vice versa; when both race on the same event, the inbox's primary key fails one of the two
 transactions, which is retried (re-reading the inbox). Events that were dead-lettered (invalid,
-unknown school) are skipped again, silently: they are in the DLQ already. Running it twice gives
+unknown school, refused by lookout.admission) are skipped again, silently: they are in the DLQ
+already. Running it twice gives
 the same read model.
 """
 
@@ -28,11 +29,11 @@ from sqlalchemy.exc import IntegrityError
 
 from lookout.contracts.envelope import Event
 from lookout.contracts.reports import RebuildReply
-from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
+from lookout.contracts.subjects import STREAMS, InvalidEvent
 from lookout.deploy_nats import replay_consumer
-from lookout.messaging import Apply
+from lookout.messaging import Apply, admit
 from lookout.service import ServiceKernel
-from lookout.storage import Inbox
+from lookout.storage import Inbox, InboxKey, inbox_key
 from services.reports import store
 from services.reports.handlers import ReportHandlers
 
@@ -92,12 +93,10 @@ async def _replay(
             for m in msgs:
                 read += 1
                 done = done or m.metadata.sequence.stream >= last
-                try:
-                    event = parse_event(m.subject, m.data)
+                try:  # what the live consumers refused (dead-lettered) is refused again
+                    events.append(admit(m, kernel.schools, kernel.clock))
                 except InvalidEvent:
                     continue
-                if event.school_id in kernel.schools:
-                    events.append(event)
             applied += await _apply(kernel, apply, inbox, events)
     finally:
         try:
@@ -114,11 +113,11 @@ async def _apply(kernel: ServiceKernel, apply: Apply, inbox: Inbox, events: Sequ
     for attempt in range(5):
         try:
             async with kernel.sessions.begin() as session:
-                seen = await inbox.seen(session, (str(e.event_id) for e in events))
-                fresh: dict[str, Event] = {}
-                for e in events:
-                    if str(e.event_id) not in seen:
-                        fresh.setdefault(str(e.event_id), e)
+                seen = await inbox.seen(session, {inbox_key(e) for e in events})
+                fresh: dict[InboxKey, Event] = {}
+                for e in events:  # the first of a key wins, as in the live consumer
+                    if inbox_key(e) not in seen:
+                        fresh.setdefault(inbox_key(e), e)
                 todo = list(fresh.values())
                 rejected = await apply(session, todo) if todo else {}
                 kept = [e for e in todo if e.event_id not in rejected]

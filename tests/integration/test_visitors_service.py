@@ -410,6 +410,7 @@ async def test_a_visit_past_the_close_is_overdue_then_unaccounted(
             "command", "sign_in", sign_in_body("Ann", "Late", expected_minutes=120)
         )
         v = late["visit_id"]
+        clock.set(local(16, 10))
         await sight(js, "1123-001", "gym", local(16, 10))  # out of bounds
         await sightings_applied(js)
         clock.set(local(16, 46))

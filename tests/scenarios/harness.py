@@ -63,7 +63,7 @@ from lookout.contracts.patrol import (
 from lookout.contracts.subjects import parse_event, subject_of
 from lookout.contracts.visitors import ScreeningFlagged, VisitorCheckedOut, VisitorOverdue
 from lookout.service import ServiceKernel
-from lookout.storage import UTCDateTime, upgrade_database
+from lookout.storage import UTCDateTime, inbox_key, upgrade_database
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STAFF = {"kind": "staff", "id": "front-desk"}
@@ -378,7 +378,7 @@ class Scenario:
         kernel = svc.kernel
         inbox = kernel.consumer.inbox
         async with kernel.sessions.begin() as session:
-            if await inbox.seen(session, [str(event.event_id)]):
+            if await inbox.seen(session, [inbox_key(event)]):
                 return
             rejected = await consumer.apply(session, [event])
             if event.event_id in rejected:

@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lookout.clock import FileClock, ManualClock, ScaledClock, SystemClock, clock_from_spec
+from lookout.clock import (
+    FileClock,
+    ManualClock,
+    ScaledClock,
+    SystemClock,
+    at_wall_time,
+    clock_from_spec,
+)
 
 CHICAGO_WINTER = timezone(timedelta(hours=-6))
 ANCHOR = 1_795_000_000.0  # an arbitrary wall-clock instant (epoch seconds)
@@ -213,3 +220,15 @@ def test_a_file_clock_refuses_a_naive_time(tmp_path: Path) -> None:
         FileClock(path).now()
     with pytest.raises(ValueError, match="timezone-aware"):
         FileClock.write(path, datetime(2026, 11, 23, 7, 0))
+
+
+def test_a_real_instant_on_each_clocks_timeline() -> None:
+    # A message the server stored at a real instant is judged at that instant's simulated time.
+    origin = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    scaled = ScaledClock(origin, speed=60, anchor=1_800_000_000.0, wall=lambda: 1_800_000_100.0)
+    stored = datetime.fromtimestamp(1_800_000_010.0, UTC)
+    assert at_wall_time(scaled, stored) == datetime(2026, 11, 23, 13, 10, tzinfo=UTC)
+    assert at_wall_time(SystemClock(), stored) == datetime(2027, 1, 15, 8, 0, 10, tzinfo=UTC)
+    manual = ManualClock(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
+    assert at_wall_time(manual, stored) == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    assert at_wall_time(scaled, None) == datetime(2026, 11, 23, 14, 40, tzinfo=UTC)

@@ -8,6 +8,7 @@ ack/nak/term are recorded; dead letters reach a subscriber on `dlq.patrol` in th
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +121,7 @@ class Patrol:
 
 @pytest.fixture
 async def patrol(database_url: str, settings_for: Any, clock: ManualClock) -> AsyncIterator[Patrol]:
+    clock.set(T0 + timedelta(minutes=30))  # the events below happened in the last half hour
     kernel = create_kernel(settings_for(patrol=database_url), clock)
     await upgrade_database(kernel.engine, MIGRATIONS, "patrol")
     build_app(kernel)
@@ -188,6 +190,7 @@ async def test_valid_scan_is_stored_with_its_values_and_acked(
             "event_id": str(event.event_id),
             "event_type": "checkpoint.scanned",
             "received_at": clock.now(),
+            "digest": hashlib.sha256(event.model_dump_json().encode()).hexdigest(),
         }
     ]
     assert patrol.journal == [(seq, "ack", None)]
@@ -222,11 +225,11 @@ async def test_scan_in_unknown_zone_is_dead_lettered_then_terminated(patrol: Pat
     rows = await patrol.rows(store.checkpoint_scans)
     assert [r["event_id"] for r in rows] == [str(good.event_id)]
     assert [r["event_id"] for r in await patrol.rows(store.inbox)] == [str(good.event_id)]
-    reason = "unknown zone 'bath-9z-boys' in school 'lhs'"
-    assert patrol.journal == [
-        (s_good, "ack", None),
+    reason = "zone_id: not a zone of this school"
+    assert patrol.journal == [  # refused before the batch is applied
         (s_bad, "dlq", reason),
         (s_bad, "term", None),
+        (s_good, "ack", None),
     ]
     (dead,) = patrol.dead
     assert_dead_letter(dead, s_bad, "PATROL", bad, reason)
@@ -236,8 +239,70 @@ async def test_copies_of_a_refused_event_are_dead_lettered_once(patrol: Patrol) 
     bad = scan(zone="bath-1n-boys", tag="T-1NG")
     s1, s2 = await patrol.deliver("PATROL", [bad, bad])
 
-    reason = "checkpoint 'T-1NG' belongs to zone 'bath-1n-girls', not 'bath-1n-boys'"
+    reason = "checkpoint_tag: belongs to another zone than zone_id"
     assert patrol.journal == [(s1, "dlq", reason), (s1, "term", None), (s2, "term", None)]
+    assert await patrol.rows(store.checkpoint_scans) == []
+
+
+REUSED = "event_id: already used by a different event of this type"
+
+
+async def test_a_different_scan_reusing_an_id_is_refused_in_a_later_batch(patrol: Patrol) -> None:
+    first = scan(1)
+    other = scan(2, zone="cafeteria", tag="T-CAF-S").model_copy(update={"event_id": first.event_id})
+    (s1,) = await patrol.deliver("PATROL", [first])
+    (s2,) = await patrol.deliver("PATROL", [other])
+
+    assert patrol.journal == [(s1, "ack", None), (s2, "dlq", REUSED), (s2, "term", None)]
+    rows = await patrol.rows(store.checkpoint_scans)
+    assert [(r["event_id"], r["zone_id"]) for r in rows] == [(str(first.event_id), "bath-1n-boys")]
+
+
+async def test_a_different_scan_reusing_an_id_in_the_same_batch_is_refused(
+    patrol: Patrol,
+) -> None:
+    first = scan(1)
+    other = scan(2).model_copy(update={"event_id": first.event_id})
+    s1, s2, s3 = await patrol.deliver("PATROL", [first, other, first])
+
+    assert patrol.journal == [
+        (s1, "ack", None),
+        (s2, "dlq", REUSED),
+        (s2, "term", None),
+        (s3, "ack", None),  # a copy of the first: a redelivery
+    ]
+    rows = await patrol.rows(store.checkpoint_scans)
+    assert [r["scanned_at"] for r in rows] == [T0 + timedelta(seconds=1)]
+
+
+async def test_an_event_of_another_type_with_a_scans_id_is_its_own_event(patrol: Patrol) -> None:
+    # A consumer of concerns never sees the scans, so it cannot tell the id was taken: every
+    # consumer keys the inbox by id and type, and all of them apply the concern alike.
+    first = scan(1)
+    raised = ConcernRaised.new(
+        school_id="lhs", occurred_at=T0, actor=ACTOR, concern_id=CID, category="vaping",
+        severity="low", zone_id="bath-1n-boys",
+    ).model_copy(update={"event_id": first.event_id})  # fmt: skip
+    (s1,) = await patrol.deliver("PATROL", [first])
+    (s2,) = await patrol.deliver("CONCERNS", [raised])
+
+    assert patrol.journal == [(s1, "ack", None), (s2, "ack", None)]
+    inbox = await patrol.rows(store.inbox)
+    assert sorted((r["event_id"], r["event_type"]) for r in inbox) == [
+        (str(first.event_id), "checkpoint.scanned"),
+        (str(first.event_id), "concern.raised"),
+    ]
+    assert [r["concern_id"] for r in await patrol.rows(store.concerns)] == [str(CID)]
+
+
+async def test_a_scan_stamped_in_the_future_is_dead_lettered(
+    patrol: Patrol, clock: ManualClock
+) -> None:
+    ahead = scan().model_copy(update={"occurred_at": clock.now() + timedelta(minutes=6)})
+    (seq,) = await patrol.deliver("PATROL", [ahead])
+
+    reason = "occurred_at: more than 5 minutes ahead of the server's clock"
+    assert patrol.journal == [(seq, "dlq", reason), (seq, "term", None)]
     assert await patrol.rows(store.checkpoint_scans) == []
 
 
@@ -386,7 +451,7 @@ async def test_resolving_an_unknown_concern_is_dead_lettered(patrol: Patrol) -> 
     )
     (seq,) = await patrol.deliver("CONCERNS", [resolved])
 
-    reason = f"concern {CID} is unknown (not raised)"
+    reason = "concern_id: unknown (never raised)"
     assert patrol.journal == [(seq, "dlq", reason), (seq, "term", None)]
     (dead,) = patrol.dead
     assert_dead_letter(dead, seq, "CONCERNS", resolved, reason)
