@@ -91,7 +91,7 @@ def build(
         event = model.new(**envelope, **payload)
     except ValidationError as exc:
         spec = BY_MODEL[model]
-        raise UsageError(f"invalid {spec.type}: {describe(exc)}") from None
+        raise UsageError(f"invalid {spec.type}: {describe(exc, model)}") from None
     if event_id is not None:  # a retry of an earlier event: same id, JetStream de-duplicates
         event = event.model_copy(update={"event_id": parse_uuid(event_id, "event_id")})
     return event

@@ -87,7 +87,7 @@ def ask(
     try:
         return query.reply.model_validate_json(json.dumps(result)), result
     except ValidationError as exc:
-        raise CliError(f"unexpected reply on {subject}: {describe(exc)}") from None
+        raise CliError(f"unexpected reply on {subject}: {describe(exc, query.reply)}") from None
 
 
 def _school(school_id: str | None) -> SchoolConfig:

@@ -39,7 +39,7 @@ def build_request(model: type[BaseModel], **fields: Any) -> BaseModel:
     try:
         return model(**fields)
     except ValidationError as exc:
-        raise UsageError(describe(exc)) from None
+        raise UsageError(describe(exc, model)) from None
 
 
 def ask_service(

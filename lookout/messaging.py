@@ -198,13 +198,17 @@ def admit(msg: Msg, schools: Mapping[str, SchoolConfig], clock: Clock) -> Event:
     school of this deployment, consistent with that school and sanely timed (lookout.admission).
     Raises InvalidEvent with the reason otherwise."""
     event = parse_event(msg.subject, msg.data)
-    school = schools.get(event.school_id)
-    if school is None:
-        raise InvalidEvent("school_id: not a school of this deployment")
-    received_at = at_wall_time(clock, _stored_at(msg))
-    if (reason := refuse_event(school, event, received_at)) is not None:
+    if (reason := judge(msg, event, schools, clock)) is not None:
         raise InvalidEvent(reason)
     return event
+
+
+def judge(msg: Msg, event: Event, schools: Mapping[str, SchoolConfig], clock: Clock) -> str | None:
+    """Why no consumer may apply this valid event, or None."""
+    school = schools.get(event.school_id)
+    if school is None:
+        return "school_id: not a school of this deployment"
+    return refuse_event(school, event, at_wall_time(clock, _stored_at(msg)))
 
 
 class TransientError(Exception):
@@ -274,27 +278,29 @@ class EventConsumer:
     ) -> None:
         valid: list[tuple[Msg, Event]] = []
         poison: list[tuple[Msg, str]] = []
+        copies: list[Msg] = []  # of an event refused earlier in this batch (a phone retrying)
+        refused: set[tuple[InboxKey, str]] = set()
         schools = self.schools()
         for msg in msgs:
             try:
-                event = admit(msg, schools, self.clock)
+                event = parse_event(msg.subject, msg.data)
             except InvalidEvent as exc:
                 poison.append((msg, exc.reason))
                 continue
             except Exception as exc:  # parse_event judges every fault; this is the backstop
                 poison.append((msg, f"undecodable message: {type(exc).__name__}"))
                 continue
-            valid.append((msg, event))
-        # Copies of one refused message (a phone retrying it) make one dead letter.
-        first: dict[tuple[str, bytes], tuple[Msg, str]] = {}
-        copies: list[Msg] = []
-        for msg, reason in poison:
-            if first.setdefault((msg.subject, msg.data), (msg, reason))[0] is not msg:
+            if (reason := judge(msg, event, schools, self.clock)) is None:
+                valid.append((msg, event))
+            elif (copy := (inbox_key(event), event_digest(event))) in refused:
                 copies.append(msg)
-        await self._dead_letter_all(list(first.values()))
+            else:
+                refused.add(copy)
+                poison.append((msg, reason))
+        await self._dead_letter_all(poison)
         for msg in copies:
-            await msg.term()
-        outcome.dead_lettered += len(first)
+            await msg.term()  # its first copy was dead-lettered
+        outcome.dead_lettered += len(poison)
         if not valid:
             return
         try:

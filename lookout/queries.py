@@ -139,7 +139,7 @@ async def answer(
             "not a body field"
         ).model_dump()
     except ValidationError as exc:
-        return ErrorReply(error=f"invalid request: {describe(exc)}").model_dump()
+        return ErrorReply(error=f"invalid request: {describe(exc, request_model)}").model_dump()
     try:
         result = await handle(request)
     except Refused as exc:

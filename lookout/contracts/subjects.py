@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from string import Formatter
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lookout.contracts import alerts, patrol, reports, visitors
 from lookout.contracts.envelope import Event
@@ -270,7 +271,7 @@ def lookup(subject: str) -> tuple[Subject, str]:
             p in ("*", t) for p, t in zip(pattern, tokens, strict=True)
         ):
             return spec, tokens[pattern.index("*")]
-    raise InvalidEvent(f"unknown subject {subject!r}")
+    raise InvalidEvent("subject: not a subject of the catalogue")
 
 
 def parse_event(subject: str, data: bytes) -> Event:
@@ -294,21 +295,61 @@ def parse_event(subject: str, data: bytes) -> Event:
     try:
         event = spec.model.model_validate(payload)
     except ValidationError as exc:
-        raise InvalidEvent(f"schema violation for {spec.type}: {describe(exc)}") from None
+        raise InvalidEvent(
+            f"schema violation for {spec.type}: {describe(exc, spec.model)}"
+        ) from None
     except Exception as exc:  # OverflowError, RecursionError, TypeError from a validator
         raise InvalidEvent(f"invalid {spec.type}: {exc.__class__.__name__}") from None
     if event.school_id != school_id:
-        raise InvalidEvent(
-            f"school_id {event.school_id!r} does not match subject school {school_id!r}"
-        )
+        raise InvalidEvent("school_id: does not match the subject's school")
     return event
 
 
-def describe(exc: ValidationError, limit: int = 5) -> str:
-    """Name each failing field and what is wrong, without echoing input values."""
-    parts = [
-        f"{'.'.join(str(p)[:40] for p in err['loc']) or '<root>'}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)[:limit]
-    ]
+def describe(exc: ValidationError, model: type[BaseModel] | None = None, limit: int = 5) -> str:
+    """Name each failing field and what is wrong, without echoing input values: a key the
+    sender made up is "an unknown field", never its name (it may be a student's), and a
+    parsing error stops before the fragment of input pydantic quotes. `model` (what was
+    validated) says which names are its fields; without it, those of every Lookout model."""
+    known = field_names(model) if model is not None else _lookout_field_names()
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:limit]:
+        loc = [str(p) if isinstance(p, int) or p in known else "?" for p in err["loc"]]
+        msg = str(err["msg"])
+        if err["type"] == "extra_forbidden":
+            loc, msg = loc[:-1], "unknown field"
+        elif str(err["type"]).endswith("_parsing") or "`" in msg:
+            msg = msg.split(",")[0]
+        parts.append(f"{'.'.join(loc) or '<root>'}: {msg}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+@lru_cache(maxsize=256)
+def field_names(model: type[BaseModel]) -> frozenset[str]:
+    """The field names of `model` and of every model inside its fields."""
+    names: set[str] = set()
+    todo: list[Any] = [model]
+    seen: set[Any] = set()
+    while todo:
+        item = todo.pop()
+        if item in seen:
+            continue
+        seen.add(item)
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            names.update(item.model_fields)
+            todo.extend(f.annotation for f in item.model_fields.values())
+        else:
+            todo.extend(get_args(item))
+    return frozenset(names)
+
+
+def _lookout_field_names() -> frozenset[str]:
+    """Every field name a Lookout model declares (looked up at each call: only on an error)."""
+    names: set[str] = set()
+    todo: list[type[BaseModel]] = [BaseModel]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("lookout"):
+            names.update(cls.model_fields)
+    return frozenset(names)

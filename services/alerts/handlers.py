@@ -56,7 +56,7 @@ class AlertHandlers:
                 # the earlier alert would hide a worse severity.
                 key = domain.concern_key(event.concern_id)
                 if await repo.latest(event.school_id, key) is not None:
-                    refused[event.event_id] = f"concern {event.concern_id} was already raised"
+                    refused[event.event_id] = "concern_id: already raised"
                     continue
             await self.escalator.report(session, event, self.clock.now())
         return refused
@@ -160,7 +160,7 @@ class AlertCommands:
 
     def _school(self, school_id: str) -> str:
         if school_id not in self.schools:
-            raise Refused(f"unknown school {school_id!r}")
+            raise Refused("school: not a school of this deployment")
         return school_id
 
     async def _alert(
@@ -168,7 +168,7 @@ class AlertCommands:
     ) -> AlertRow:
         alert = await repo.get(alert_id, lock=lock)
         if alert is None or alert.school_id != school_id:
-            raise Refused(f"unknown alert {alert_id} in school {school_id!r}")
+            raise Refused("alert_id: no such alert in this school")
         return alert
 
     async def ack(self, school_id: str, request: AckRequest) -> AlertSummary:
@@ -184,7 +184,7 @@ class AlertCommands:
     ) -> AlertSummary:
         self._school(school_id)
         if all(p.id != by for p in self.schools[school_id].people):
-            raise Refused(f"by_person_id: not a person of school {school_id!r}")
+            raise Refused("by_person_id: not a person of this school")
         async with self.sessions.begin() as session:
             # The ticker may be firing this alert: read it only once it has committed.
             await lock_for_write(session, alerts)

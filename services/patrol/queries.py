@@ -102,7 +102,7 @@ def _subscribe(
         school_id = request_school(subject)
         school = schools.get(school_id)
         if school is None:
-            return ErrorReply(error=f"unknown school {school_id!r}").model_dump()
+            return ErrorReply(error="school: not a school of this deployment").model_dump()
 
         async def run(request: Any) -> Any:
             return await handle(school, request)
@@ -389,7 +389,7 @@ class PatrolQueries:
 
 def _check_zone(school: SchoolConfig, zone_id: str | None) -> None:
     if zone_id is not None and zone_id not in school.zone_ids:
-        raise Refused(f"zone_id: unknown zone {zone_id!r} in school {school.id!r}")
+        raise Refused("zone_id: not a zone of this school")
 
 
 def _gaps(g: planning.GapStats) -> Gaps:

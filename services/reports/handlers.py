@@ -261,10 +261,10 @@ class ReportHandlers:
             row = rows.get(cid) or existing.get(cid)
             if row is not None and row["school_id"] != e.school_id:
                 # A concern id belongs to its school (patrol refuses the same events).
-                refused[e.event_id] = f"concern {cid} belongs to another school"
+                refused[e.event_id] = "concern_id: belongs to another school"
                 continue
             if row is not None and row["raised_at"] is not None and isinstance(e, ConcernRaised):
-                refused[e.event_id] = f"concern {cid} was already raised"  # as patrol and alerts
+                refused[e.event_id] = "concern_id: already raised"  # as patrol and alerts
                 continue
             if row is None:
                 row = {c.name: None for c in concerns.columns}

@@ -30,7 +30,7 @@ class ReportRequests:
 
     def _scope_week(self, school_id: str, week: str | None, district: bool) -> tuple[str, str]:
         if school_id not in self.kernel.schools:
-            raise Refused(f"unknown school {school_id!r}")
+            raise Refused("school: not a school of this deployment")
         scope = domain.DISTRICT if district else school_id
         if week is None:
             return scope, self.mailer.summaries.due(scope, self.kernel.clock.now())[0]
@@ -79,7 +79,7 @@ class ReportRequests:
 
     async def rebuild(self, school_id: str, req: RebuildRequest) -> RebuildReply:
         if school_id not in self.kernel.schools:
-            raise Refused(f"unknown school {school_id!r}")
+            raise Refused("school: not a school of this deployment")
         if self._rebuilding.locked():
             raise Refused("a rebuild is already running")
         async with self._rebuilding:

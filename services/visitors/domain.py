@@ -19,10 +19,10 @@ def refuse_sign_in(school: SchoolConfig, request: SignIn) -> str | None:
     """None when the school knows the host, the zones and the staff member; else the reason."""
     people = {p.id for p in school.people}
     if request.host_id not in people:
-        return f"host_id: {request.host_id!r} is not a person of school {school.id!r}"
+        return "host_id: not a person of this school"
     for zone in request.destination_zones:
         if zone not in school.zone_ids:
-            return f"destination_zones: {zone!r} is not a zone of school {school.id!r}"
+            return "destination_zones: not a zone of this school"
     if len(set(request.destination_zones)) != len(request.destination_zones):
         return "destination_zones: a zone is listed twice"
     return refuse_staff(school, "signed_in_by", request.signed_in_by)
@@ -30,7 +30,7 @@ def refuse_sign_in(school: SchoolConfig, request: SignIn) -> str | None:
 
 def refuse_staff(school: SchoolConfig, field: str, person_id: str) -> str | None:
     if person_id not in {p.id for p in school.people}:
-        return f"{field}: {person_id!r} is not a person of school {school.id!r}"
+        return f"{field}: not a person of this school"
     return None
 
 

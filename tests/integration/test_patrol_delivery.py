@@ -168,10 +168,10 @@ async def test_unknown_zone_checkpoint_and_school_are_dead_lettered_with_reason(
         letters = await dead_letters(js)
     reasons = {m.headers[DLQ_REASON] for m in letters if m.headers}
     assert reasons == {
-        "unknown zone 'bath-9z-boys' in school 'lhs'",
-        "unknown checkpoint 'T-NOPE' in school 'lhs'",
-        "checkpoint 'T-1NG' belongs to zone 'bath-1n-girls', not 'bath-1n-boys'",
-        "unknown school 'mhs'",
+        "zone_id: not a zone of this school",
+        "checkpoint_tag: not a checkpoint of this school",
+        "checkpoint_tag: belongs to another zone than zone_id",
+        "school_id: not a school of this deployment",
     }
     assert {m.subject for m in letters} == {"dlq.patrol"}
     # The original bytes are kept, so an operator can fix the config and replay.
@@ -248,7 +248,7 @@ async def test_concern_lifecycle_in_stream_order(
     assert row.resolved_at == T0 + timedelta(minutes=4)
     assert kinds == ["raised", "resolved"]
     assert [m.headers[DLQ_REASON] for m in letters if m.headers] == [
-        f"concern {cid} is already resolved"
+        "concern_id: already resolved"
     ]
 
 
@@ -310,10 +310,11 @@ async def test_invalid_payloads_are_dead_lettered_and_the_consumer_stays_alive(
         assert [m.data for m in letters] == payloads
 
 
-async def test_a_reason_quoting_an_unprintable_field_name_still_reaches_the_dlq(
+async def test_an_unprintable_made_up_field_is_dead_lettered_without_its_name(
     make_kernel: Callable[..., ServiceKernel], js: JetStreamContext
 ) -> None:
-    # Found by the property test: NATS headers cannot carry a newline, so the reason is escaped.
+    # Found by the property test: a newline in a header broke the dead letter. A made-up key is
+    # never quoted now (it may be a student's name); reasons are still header-escaped.
     kernel = make_kernel()
     payload = scan().model_dump(mode="json") | {"bad\nkey é": 1}
     async with running(kernel, build_app):
@@ -321,5 +322,5 @@ async def test_a_reason_quoting_an_unprintable_field_name_still_reaches_the_dlq(
         await wait_until(lambda: consumer_drained(js, "PATROL", "patrol-patrol"), what="drain")
         letters = await dead_letters(js)
     assert [m.headers[DLQ_REASON] for m in letters if m.headers] == [
-        "schema violation for checkpoint.scanned: bad\\nkey \\xe9: Extra inputs are not permitted"
+        "schema violation for checkpoint.scanned: <root>: unknown field"
     ]

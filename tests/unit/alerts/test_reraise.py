@@ -28,7 +28,7 @@ async def test_a_re_raise_of_a_concern_is_refused_and_changes_nothing(
             assert await handlers.raise_alerts(session, [first]) == {}
         async with kernel.sessions.begin() as session:
             assert await handlers.raise_alerts(session, [again]) == {
-                again.event_id: f"concern {cid} was already raised"
+                again.event_id: "concern_id: already raised"
             }
         async with kernel.sessions() as session:
             rows = (await session.execute(store.alerts.select())).all()

@@ -83,7 +83,7 @@ async def test_only_a_person_of_the_school_can_acknowledge_or_resolve(
         request = AckRequest(alert_id=uuid.UUID(alert["alert_id"]), by_person_id="mallory")
         with pytest.raises(Refused) as refused:
             await commands.ack("lhs", request)
-        assert str(refused.value) == "by_person_id: not a person of school 'lhs'"
+        assert str(refused.value) == "by_person_id: not a person of this school"
         (still,) = await _alerts(kernel)
         assert (still["status"], still["acknowledged_by"]) == ("open", None)
     finally:

@@ -88,10 +88,10 @@ def body(**overrides: Any) -> dict[str, Any]:
         ({"visitor_type": "alien"}, "invalid request: visitor_type: Input should be 'guest'"),
         ({"destination_zones": []}, "invalid request: destination_zones: List should have at"),
         ({"expected_minutes": 2}, "invalid request: expected_minutes: Input should be greater"),
-        ({"ssn": "123"}, "invalid request: ssn: Extra inputs are not permitted"),
-        ({"host_id": "nobody"}, "host_id: 'nobody' is not a person of school 'lhs'"),
-        ({"destination_zones": ["roof"]}, "destination_zones: 'roof' is not a zone of school"),
-        ({"signed_in_by": "intruder"}, "signed_in_by: 'intruder' is not a person of school"),
+        ({"ssn": "123"}, "invalid request: <root>: unknown field"),  # never its name
+        ({"host_id": "nobody"}, "host_id: not a person of this school"),
+        ({"destination_zones": ["roof"]}, "destination_zones: not a zone of this school"),
+        ({"signed_in_by": "intruder"}, "signed_in_by: not a person of this school"),
     ],
 )
 async def test_bad_sign_in_names_the_field_and_stores_nothing(
@@ -108,7 +108,7 @@ async def test_bad_sign_in_names_the_field_and_stores_nothing(
 async def test_unknown_school_is_an_error_reply(office: Harness) -> None:
     assert await office.call("roster", {}, school="mhs") == {
         "ok": False,
-        "error": "unknown school 'mhs'",
+        "error": "school: not a school of this deployment",
     }
 
 
@@ -161,7 +161,7 @@ async def test_pending_visits_cannot_be_signed_out(office: Harness) -> None:
     answer = {"visit_id": visit, "watchlist_entry_id": "WL-009", "answer": "no"}
     assert await office.call("screen", answer | {"decided_by": "ap-chen"}) == {
         "ok": False,
-        "error": "watchlist_entry_id: 'WL-009' is not a possible match of this visit",
+        "error": "watchlist_entry_id: not a possible match of this visit",
     }
     assert await office.call(
         "sign_out", {"visit_id": visit, "badge_number": "1", "signed_out_by": "office-garcia"}
@@ -172,23 +172,16 @@ async def test_pending_visits_cannot_be_signed_out(office: Harness) -> None:
     }
 
 
-async def test_sightings_of_unknown_badges_and_zones_are_refused(
-    office: Harness, clock: ManualClock
-) -> None:
+async def test_sightings_of_unknown_badges_are_refused(office: Harness, clock: ManualClock) -> None:
     await office.call("sign_in", body())
     actor = {"kind": "sso_device", "id": "phone-rivera"}
     unknown_badge = VisitorSighted.new(
         school_id="lhs", occurred_at=MON_0800, actor=actor, badge_number="1123-404", zone_id="gym"
     )
-    unknown_zone = VisitorSighted.new(
-        school_id="lhs", occurred_at=MON_0800, actor=actor, badge_number="1123-001", zone_id="roof"
-    )
+    # (A zone the school does not have is refused before, by every consumer: test_admission.)
     async with office.kernel.sessions.begin() as session:
-        refused = await office.h.sightings(session, [unknown_badge, unknown_zone])
-    assert refused == {
-        unknown_badge.event_id: "no visit with badge '1123-404' at 'lhs'",
-        unknown_zone.event_id: "unknown zone 'roof' in school 'lhs'",
-    }
+        refused = await office.h.sightings(session, [unknown_badge])
+    assert refused == {unknown_badge.event_id: "badge_number: no visit with this badge"}
     assert await office.rows(store.sightings) == []
 
 
