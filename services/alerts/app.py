@@ -265,7 +265,11 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
         )
 
     app = kernel.app(router)
-    app.on_startup(lambda: _warn_coverage_gaps(kernel))
+
+    async def warn_coverage_gaps() -> None:  # a lambda returning the coroutine was never awaited
+        await _warn_coverage_gaps(kernel)
+
+    app.on_startup(warn_coverage_gaps)
     app.after_startup(timers.start)
     app.on_shutdown(timers.stop)
     return app, timers
