@@ -247,9 +247,7 @@ async def test_concern_lifecycle_in_stream_order(
     )
     assert row.resolved_at == T0 + timedelta(minutes=4)
     assert kinds == ["raised", "resolved"]
-    assert [m.headers[DLQ_REASON] for m in letters if m.headers] == [
-        "concern_id: already resolved"
-    ]
+    assert [m.headers[DLQ_REASON] for m in letters if m.headers] == ["concern_id: already resolved"]
 
 
 async def test_database_unavailable_naks_with_backoff_then_applies_once(
