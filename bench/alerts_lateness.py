@@ -19,11 +19,11 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from lookout.config import Settings
 from lookout.contracts.alerts import AlertStatus
-from lookout.school import Weekday
-from lookout.storage import upgrade_database
-from lookout.ticker import Ticker
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import upgrade_database
+from lookout.kernel.ticker import Ticker
+from lookout.school.config import Weekday
 from services.alerts import domain, store
 from services.alerts.app import MIGRATIONS, create_kernel
 from services.alerts.escalation import Escalator

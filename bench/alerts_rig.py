@@ -19,10 +19,10 @@ import yaml
 from aiosmtpd.controller import Controller
 from nats.js import JetStreamContext
 
-from lookout.config import EXAMPLE_SCHOOL, Settings
-from lookout.messaging import ensure_streams
-from lookout.runtime import EmbeddedNats, free_port
-from lookout.school import Weekday
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.local.runtime import EmbeddedNats, free_port
+from lookout.school.config import Weekday
 
 
 class Sink:

@@ -39,11 +39,11 @@ import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.runtime import EmbeddedNats
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import EmbeddedNats
 
 REPO = Path(__file__).resolve().parent.parent
 STREAM = "PATROL"

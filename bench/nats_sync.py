@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nats
 
-from lookout.runtime import free_port, nats_server_binary, wait_for_port
+from lookout.local.runtime import free_port, nats_server_binary, wait_for_port
 
 
 def start(store: Path, sync_always: bool) -> tuple[subprocess.Popen[bytes], str]:

@@ -17,11 +17,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.kernel.storage import upgrade_database
+from lookout.school.config import SchoolConfig
 from services.patrol import store
 from services.patrol.app import MIGRATIONS
 from services.patrol.domain import windows_for_day

@@ -26,8 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.contracts.alerts import AlertAcknowledged, AlertEscalated, AlertOpened, AlertResolved
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
@@ -40,7 +38,9 @@ from lookout.contracts.patrol import (
 )
 from lookout.contracts.subjects import BY_MODEL, subject_of
 from lookout.contracts.visitors import VisitorCheckedIn
-from lookout.storage import Inbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.kernel.storage import Inbox, make_engine, make_sessionmaker, upgrade_database
 from services.reports import store
 from services.reports.app import MIGRATIONS, create_kernel
 from services.reports.handlers import ReportHandlers
@@ -222,8 +222,8 @@ async def bench_render(events: list[Event], week: str, db: Path) -> None:
 async def bench_rebuild(events: list[Event], tmp: Path) -> None:
     import nats
 
-    from lookout.messaging import ensure_streams
-    from lookout.runtime import EmbeddedNats
+    from lookout.kernel.messaging import ensure_streams
+    from lookout.local.runtime import EmbeddedNats
 
     server = EmbeddedNats(store_dir=tmp / "js").start()
     try:

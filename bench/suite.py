@@ -3,7 +3,7 @@ each figure next to a raw nats-py baseline measured in the same run on the same 
 
     .venv/bin/python bench/suite.py [--seed 7] [--weeks 1] [--db URL]
 
-What runs: `lookout.local_suite` (what `lookout up` runs): an embedded nats-server, the local
+What runs: `lookout.local.suite` (what `lookout up` runs): an embedded nats-server, the local
 SMTP sink and patrol, visitors, alerts and reports, each its own process, SQLite files in a
 temporary data dir (or, with `--db`, a scratch database created on that PostgreSQL server and
 dropped at the end). The services run on the real clock with a copy of the example school in
@@ -69,16 +69,16 @@ from ingest import cpu_seconds, peak_rss_mib
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
-from lookout.clock import SystemClock
-from lookout.config import EXAMPLE_SCHOOL, SERVICES, Settings, load_school
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import STREAMS, subject_of
-from lookout.deploy_nats import SERVICE_CONSUMERS, durable
-from lookout.local_suite import LocalSuite, local_suite
-from lookout.queries import OPERATOR, query_subject
-from lookout.runtime import _detach_from_terminal
-from lookout.school import Weekday
+from lookout.deploy.nats import SERVICE_CONSUMERS, durable
+from lookout.kernel.clock import SystemClock
+from lookout.kernel.queries import OPERATOR, query_subject
+from lookout.kernel.settings import EXAMPLE_SCHOOL, SERVICES, Settings, load_school
+from lookout.local.runtime import _detach_from_terminal
+from lookout.local.suite import LocalSuite, local_suite
+from lookout.school.config import Weekday
 from lookout.simulation.people import read_watchlist, watchlist_path
 from lookout.simulation.plan import Plan, Publish, SightVisitor, build_plan
 from lookout.simulation.runner import ActionOutcome, run_simulation

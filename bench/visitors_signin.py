@@ -28,8 +28,8 @@ from pathlib import Path
 import nats
 import yaml
 
-from lookout.config import EXAMPLE_SCHOOL
-from lookout.runtime import EmbeddedNats
+from lookout.kernel.settings import EXAMPLE_SCHOOL
+from lookout.local.runtime import EmbeddedNats
 
 FIRST = [
     "James",

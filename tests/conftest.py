@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.runtime import EmbeddedNats
-from lookout.school import SchoolConfig
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.local.runtime import EmbeddedNats
+from lookout.school.config import SchoolConfig
 
 POSTGRES_URL = os.environ.get("LOOKOUT_TEST_POSTGRES_URL", "")
 

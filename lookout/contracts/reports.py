@@ -23,7 +23,7 @@ class WeeklySummarySent(Event):
 # `query.<school>.reports.weekly` renders a preview; `command.<school>.reports.send` sends a
 # week's summary now (once: a week already sent is refused); `command.<school>.reports.rebuild`
 # replays every stream into a fresh read model. Replies are `{"ok": true, "result": <Reply>}` or
-# `{"ok": false, "error": "..."}` (lookout.queries.answer).
+# `{"ok": false, "error": "..."}` (lookout.kernel.queries.answer).
 
 
 class ReportRequest(BaseModel):

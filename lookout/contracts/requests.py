@@ -2,8 +2,8 @@
 
 A request subject is `<kind>.<school_id>.<service>.<name>.<person>`: the last token is who acts,
 and each person's NATS user may publish only subjects ending in their own id
-(lookout/deploy_nats.py), so a service takes the acting person from the subject, never from
-the body (lookout/queries.py). Request subjects lie outside every stream's subjects.
+(lookout/deploy/nats.py), so a service takes the acting person from the subject, never from
+the body (lookout/kernel/queries.py). Request subjects lie outside every stream's subjects.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lookout.config import ConfigurationError, Settings, load_school
+from lookout.kernel.settings import ConfigurationError, Settings, load_school
 from lookout.simulation.people import read_watchlist, watchlist_path
 from lookout.simulation.plan import Plan, build_plan
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from lookout.config import ConfigurationError
-from lookout.school import SchoolConfig
+from lookout.kernel.settings import ConfigurationError
+from lookout.school.config import SchoolConfig
 
 STUDENT_PREFIX = "S-"
 FIRST_STUDENT = 1001

@@ -49,8 +49,9 @@ from lookout.contracts.patrol import (
     ScanMethod,
     Severity,
 )
+from lookout.contracts.readable import describe_event
 from lookout.contracts.visitors import IdType, ScreeningAnswer, SignIn, VisitorType
-from lookout.school import Period, PeriodKind, Role, SchoolConfig, ZoneKind
+from lookout.school.config import Period, PeriodKind, Role, SchoolConfig, ZoneKind
 from lookout.simulation import people
 from lookout.simulation.school_day import (
     Window,
@@ -93,7 +94,6 @@ class Publish:
     settle_by: datetime | None = None
 
     def describe(self) -> str:
-        from lookout.tail import describe_event  # imported late: the plan itself needs no NATS
 
         return f"{self.event.type} {describe_event(self.event)}"
 

@@ -36,14 +36,14 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import APIError
 from pydantic import BaseModel
 
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.subjects import BY_MODEL, subject_of
 from lookout.contracts.visitors import Screen, SignOut, VisitorSighted, VisitReply
-from lookout.messaging import msg_id_headers
-from lookout.nats_connect import NatsSettingsError, connect_options
-from lookout.queries import acting_person, command_subject, request_body
+from lookout.kernel.clock import Clock
+from lookout.kernel.messaging import msg_id_headers
+from lookout.kernel.nats_connect import NatsSettingsError, connect_options
+from lookout.kernel.queries import acting_person, command_subject, request_body
+from lookout.kernel.settings import Settings
 from lookout.simulation.plan import (
     Action,
     AnswerScreening,

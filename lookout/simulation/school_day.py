@@ -1,5 +1,5 @@
 """The school day as the simulated SSO knows it: the patrol plan's check windows (the kernel's
-`lookout/patrol_plan.py`, the same the patrol service plans, unannounced times included — the
+`lookout/school/patrol_plan.py`, the same the patrol service plans, unannounced times included — the
 SSO's phone is told those), bell periods, and counting school days. Pure: no I/O, no clock.
 """
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from lookout.patrol_plan import PlannedWindow, add_school_days, windows_for_day
-from lookout.school import Period, PeriodKind, SchoolConfig
+from lookout.school.config import Period, PeriodKind, SchoolConfig
+from lookout.school.patrol_plan import PlannedWindow, add_school_days, windows_for_day
 
 __all__ = [
     "Window",

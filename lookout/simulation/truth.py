@@ -34,9 +34,9 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lookout.clock import Clock
 from lookout.contracts.envelope import Event
 from lookout.contracts.visitors import VisitReply
+from lookout.kernel.clock import Clock
 from lookout.simulation.plan import (
     Action,
     AnswerScreening,

@@ -15,8 +15,6 @@ from faststream import Context, FastStream
 from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.alerts import (
     AckRequest,
     HeartbeatMissed,
@@ -43,16 +41,18 @@ from lookout.contracts.visitors import (
     VisitorOverdue,
     VisitorUnaccounted,
 )
-from lookout.coverage import log_coverage_gaps
-from lookout.queries import (
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import (
     answer,
     command_subject,
     query_subject,
     request_school,
     request_subscriber,
 )
-from lookout.service import ServiceKernel, by_type
-from lookout.ticker import Ticker
+from lookout.kernel.service import ServiceKernel, by_type
+from lookout.kernel.settings import Settings
+from lookout.kernel.ticker import Ticker
+from lookout.school.coverage import log_coverage_gaps
 from services.alerts import store
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertCommands, AlertHandlers

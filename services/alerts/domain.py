@@ -48,7 +48,7 @@ from lookout.contracts.visitors import (
     VisitorOverdue,
     VisitorUnaccounted,
 )
-from lookout.school import EscalationPolicyConfig, Person, Role, SchoolConfig, StepWhen
+from lookout.school.config import EscalationPolicyConfig, Person, Role, SchoolConfig, StepWhen
 
 # Alert ids are derived from the event that opened the alert, so a replay opens the same alert.
 ALERT_NAMESPACE = uuid.UUID("6d1f3c52-4be5-4f0e-9a55-1c0ad9e0a7a4")

@@ -23,8 +23,8 @@ from lookout.contracts.alerts import (
 )
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import ConcernUpdated, Severity
-from lookout.school import SchoolConfig
-from lookout.storage import Outbox
+from lookout.kernel.storage import Outbox
+from lookout.school.config import SchoolConfig
 from services.alerts import domain
 from services.alerts.store import SERVICE, AlertRepository, AlertRow, PendingWrites
 

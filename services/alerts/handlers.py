@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.clock import Clock
 from lookout.contracts.alerts import (
     AckRequest,
     AlertDetail,
@@ -28,9 +27,10 @@ from lookout.contracts.patrol import (
     FollowUpCompleted,
 )
 from lookout.contracts.visitors import CheckoutMethod, VisitorCheckedOut
-from lookout.queries import Refused
-from lookout.school import SchoolConfig
-from lookout.storage import lock_for_write
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import Refused
+from lookout.kernel.storage import lock_for_write
+from lookout.school.config import SchoolConfig
 from services.alerts import domain
 from services.alerts.escalation import Escalator
 from services.alerts.store import AlertRepository, AlertRow, alerts

@@ -41,7 +41,7 @@ from lookout.contracts.alerts import (
 )
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import Severity
-from lookout.storage import Outbox, UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.kernel.storage import Outbox, UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.alerts.domain import AlertFacts, AlertSeed, Escalation, PolicySnapshot
 
 SERVICE = "alerts"

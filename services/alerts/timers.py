@@ -28,9 +28,6 @@ import aiosmtplib
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.background import BackgroundLoop
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.alerts import (
     AlertNotified,
     AlertStatus,
@@ -38,10 +35,13 @@ from lookout.contracts.alerts import (
     NotificationOutcome,
 )
 from lookout.contracts.patrol import Severity
-from lookout.school import SchoolConfig
-from lookout.smtp import send_mail
-from lookout.storage import Outbox, lock_for_write
-from lookout.ticker import claim_due
+from lookout.kernel.background import BackgroundLoop
+from lookout.kernel.clock import Clock
+from lookout.kernel.settings import Settings
+from lookout.kernel.smtp import send_mail
+from lookout.kernel.storage import Outbox, lock_for_write
+from lookout.kernel.ticker import claim_due
+from lookout.school.config import SchoolConfig
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
 from services.alerts.store import (

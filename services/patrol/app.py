@@ -10,8 +10,6 @@ from pathlib import Path
 from faststream import FastStream
 from faststream.nats import NatsRouter
 
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
@@ -29,7 +27,9 @@ from lookout.contracts.patrol import (
     PatrolFocusPublished,
     UnannouncedCheckScheduled,
 )
-from lookout.service import ServiceKernel, by_type
+from lookout.kernel.clock import Clock
+from lookout.kernel.service import ServiceKernel, by_type
+from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
 from services.patrol.queries import FocusPublisher, register_queries

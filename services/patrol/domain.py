@@ -3,7 +3,7 @@
 Each check returns None when the event is acceptable, or the reason it is refused (which goes to
 the dead-letter subject, so it names the field and the fault, never a value the sender chose).
 Whether zones, checkpoint tags and students belong to the school is judged before, for every
-consumer alike (lookout.admission).
+consumer alike (lookout.kernel.admission).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from lookout.contracts.patrol import (
     ConcernUpdated,
     WindowOutcome,
 )
-from lookout.patrol_plan import PlannedWindow as PlannedWindow
-from lookout.patrol_plan import add_school_days as add_school_days
-from lookout.patrol_plan import draw_unannounced as draw_unannounced
-from lookout.patrol_plan import windows_for_day as windows_for_day
-from lookout.school import Role, SchoolConfig
+from lookout.school.config import Role, SchoolConfig
+from lookout.school.patrol_plan import PlannedWindow as PlannedWindow
+from lookout.school.patrol_plan import add_school_days as add_school_days
+from lookout.school.patrol_plan import draw_unannounced as draw_unannounced
+from lookout.school.patrol_plan import windows_for_day as windows_for_day
 
 
 class ConcernStatus(StrEnum):
@@ -43,7 +43,7 @@ def refuse_concern_event(
     current: ConcernState | None,
 ) -> str | None:
     """The concern lifecycle: raised → (updated)* → resolved. (Zones, students and times were
-    judged for every consumer alike before: lookout.admission.)"""
+    judged for every consumer alike before: lookout.kernel.admission.)"""
     if isinstance(event, ConcernRaised):
         if current is not None and current.school_id not in ("", event.school_id):
             # A concern id belongs to its school: another school's event may not touch it.
@@ -58,7 +58,7 @@ def refuse_concern_event(
     return None
 
 
-# --- the patrol plan: windows derived from the bell schedule (lookout/patrol_plan.py) -------------
+# --- the patrol plan: windows derived from the bell schedule (lookout/school/patrol_plan.py) ---
 
 
 def scan_outcome(window: PlannedWindow, scanned_at: datetime) -> WindowOutcome | None:

@@ -11,7 +11,6 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.clock import Clock
 from lookout.contracts.alerts import HeartbeatResumed
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import (
@@ -27,8 +26,9 @@ from lookout.contracts.patrol import (
     ObservationLogged,
     WindowOutcome,
 )
-from lookout.school import SchoolConfig
-from lookout.storage import Outbox
+from lookout.kernel.clock import Clock
+from lookout.kernel.storage import Outbox
+from lookout.school.config import SchoolConfig
 from services.patrol import domain, planning
 from services.patrol.store import PatrolRepository, PlanRepository
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 
 from lookout.contracts.patrol import Severity
-from lookout.school import Period, SchoolConfig, Weekday
+from lookout.school.config import Period, SchoolConfig, Weekday
 
 SEVERITY_POINTS: dict[str, int] = {
     Severity.LOW: 1,

@@ -19,7 +19,6 @@ from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.clock import Clock
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import (
     ConcernCategory,
@@ -61,10 +60,11 @@ from lookout.contracts.patrol_queries import (
     ZoneStatusRequest,
     ZoneTourStats,
 )
-from lookout.queries import ErrorReply, Refused, answer, request_school, request_subscriber
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
-from lookout.storage import Outbox
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import ErrorReply, Refused, answer, request_school, request_subscriber
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.storage import Outbox
+from lookout.school.config import SchoolConfig
 from services.patrol import planning, reads
 from services.patrol.store import SERVICE
 

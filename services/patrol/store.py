@@ -36,7 +36,7 @@ from lookout.contracts.patrol import (
     ContactLogged,
     ObservationLogged,
 )
-from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.patrol.domain import ConcernState, ConcernStatus, PlannedWindow
 
 SERVICE = "patrol"

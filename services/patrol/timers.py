@@ -23,9 +23,9 @@ from lookout.contracts.patrol import (
     UnannouncedCheckScheduled,
     WindowOutcome,
 )
-from lookout.school import Role, SchoolConfig
-from lookout.storage import Outbox
-from lookout.ticker import CLAIM_LIMIT, claim_due
+from lookout.kernel.storage import Outbox
+from lookout.kernel.ticker import CLAIM_LIMIT, claim_due
+from lookout.school.config import Role, SchoolConfig
 from services.patrol import domain
 from services.patrol.store import (
     NOT_MONITORED,

@@ -13,17 +13,17 @@ from faststream import Context, FastStream
 from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.reports import RebuildRequest, SendRequest, WeeklyPreviewRequest
-from lookout.queries import (
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import (
     answer,
     command_subject,
     query_subject,
     request_school,
     request_subscriber,
 )
-from lookout.service import ServiceKernel
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.reports import store
 from services.reports.handlers import ReportHandlers
 from services.reports.mailer import WeeklyMailer

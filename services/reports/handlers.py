@@ -53,7 +53,7 @@ from lookout.contracts.visitors import (
     VisitorSighted,
     VisitorUnaccounted,
 )
-from lookout.school import Role, SchoolConfig
+from lookout.school.config import Role, SchoolConfig
 from services.reports.store import alerts, concerns, focus, patrol_facts, visitor_facts, windows
 
 Refusals = dict[uuid.UUID, str]

@@ -35,16 +35,16 @@ import aiosmtplib
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.background import BackgroundLoop
-from lookout.clock import Clock
-from lookout.config import Settings
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import WindowOutcome
 from lookout.contracts.reports import WeeklySummarySent
-from lookout.school import Role, SchoolConfig
-from lookout.smtp import send_mail
-from lookout.storage import Outbox
-from lookout.ticker import claim_due
+from lookout.kernel.background import BackgroundLoop
+from lookout.kernel.clock import Clock
+from lookout.kernel.settings import Settings
+from lookout.kernel.smtp import send_mail
+from lookout.kernel.storage import Outbox
+from lookout.kernel.ticker import claim_due
+from lookout.school.config import Role, SchoolConfig
 from services.reports import domain, render
 from services.reports.store import (
     SERVICE,

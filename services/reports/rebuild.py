@@ -10,8 +10,8 @@ While the live durable consumers keep running:
 An event the live consumer applies during the replay is in the inbox, so the replay skips it,
 and vice versa; when both race on the same event, the inbox's primary key fails one of the two
 transactions, which is retried (re-reading the inbox). Events that were dead-lettered (invalid,
-unknown school, refused by lookout.admission) are skipped again, silently: they are in the DLQ
-already. Running it twice gives
+unknown school, refused by lookout.kernel.admission) are skipped again, silently: they are in
+the DLQ already. Running it twice gives
 the same read model.
 """
 
@@ -30,10 +30,10 @@ from sqlalchemy.exc import IntegrityError
 from lookout.contracts.envelope import Event
 from lookout.contracts.reports import RebuildReply
 from lookout.contracts.subjects import STREAMS, InvalidEvent
-from lookout.deploy_nats import replay_consumer
-from lookout.messaging import Apply, admit
-from lookout.service import ServiceKernel
-from lookout.storage import Inbox, InboxKey, inbox_key
+from lookout.kernel.consumer_names import replay_consumer
+from lookout.kernel.messaging import Apply, admit
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.storage import Inbox, InboxKey, inbox_key
 from services.reports import store
 from services.reports.handlers import ReportHandlers
 

@@ -12,8 +12,8 @@ from lookout.contracts.reports import (
     WeeklyPreview,
     WeeklyPreviewRequest,
 )
-from lookout.queries import Refused
-from lookout.service import ServiceKernel
+from lookout.kernel.queries import Refused
+from lookout.kernel.service import ServiceKernel
 from services.reports import domain, render
 from services.reports.handlers import ReportHandlers
 from services.reports.mailer import WeeklyMailer

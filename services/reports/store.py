@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.reports import domain
 
 SERVICE = "reports"

@@ -13,12 +13,12 @@ from faststream import Context, FastStream
 from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 
-from lookout.clock import Clock
-from lookout.config import Settings, load_school
 from lookout.contracts.subjects import BY_MODEL
 from lookout.contracts.visitors import Roster, Screen, SignIn, SignOut, VisitorSighted
-from lookout.queries import command_subject, query_subject, request_subscriber
-from lookout.service import ServiceKernel, by_type
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import command_subject, query_subject, request_subscriber
+from lookout.kernel.service import ServiceKernel, by_type
+from lookout.kernel.settings import Settings, load_school
 from services.visitors import store
 from services.visitors.handlers import VisitorHandlers
 from services.visitors.timers import EndOfDayCheckout, OverdueVisits, PiiPurge

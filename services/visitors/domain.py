@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from lookout.contracts.visitors import ScreeningAnswer, SignIn, VisitStatus
-from lookout.school import SchoolConfig
+from lookout.school.config import SchoolConfig
 
 
 def refuse_sign_in(school: SchoolConfig, request: SignIn) -> str | None:

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.clock import Clock
 from lookout.contracts.bounds import date_of_birth_fault
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.visitors import (
@@ -40,9 +39,10 @@ from lookout.contracts.visitors import (
     VisitReply,
     VisitStatus,
 )
-from lookout.queries import ErrorReply, Refused, answer, request_school
-from lookout.school import SchoolConfig
-from lookout.storage import Outbox
+from lookout.kernel.clock import Clock
+from lookout.kernel.queries import ErrorReply, Refused, answer, request_school
+from lookout.kernel.storage import Outbox
+from lookout.school.config import SchoolConfig
 from services.visitors import domain
 from services.visitors.store import SERVICE, Admitted, VisitorRepository
 from services.visitors.watchlist import WatchlistProvider
@@ -371,7 +371,7 @@ class VisitorHandlers:
         emitted: list[Event] = []
         for e in events:
             assert isinstance(e, VisitorSighted)
-            school = self.schools[e.school_id]  # its zone was judged: lookout.admission
+            school = self.schools[e.school_id]  # its zone was judged: lookout.kernel.admission
             visit = await repo.by_badge(school.id, e.badge_number)
             if visit is None:
                 refused[e.event_id] = "badge_number: no visit with this badge"

@@ -38,7 +38,7 @@ from lookout.contracts.visitors import (
     SignIn,
     VisitStatus,
 )
-from lookout.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 
 SERVICE = "visitors"
 metadata = new_metadata()

@@ -27,9 +27,9 @@ from lookout.contracts.visitors import (
     VisitorUnaccounted,
     VisitStatus,
 )
-from lookout.school import SchoolConfig
-from lookout.storage import Outbox
-from lookout.ticker import claim_due
+from lookout.kernel.storage import Outbox
+from lookout.kernel.ticker import claim_due
+from lookout.school.config import SchoolConfig
 from services.visitors import domain
 from services.visitors.handlers import SERVICE_ACTOR
 from services.visitors.store import VisitorRepository, visits

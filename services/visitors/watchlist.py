@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from lookout.config import ConfigurationError
+from lookout.kernel.settings import ConfigurationError
 from services.visitors.matching import (
     DateOfBirthCheck,
     Listed,

@@ -1,8 +1,8 @@
-"""The example school (lookout/examples/lhs.yaml) as the week-long test's oracle sees it, written
-out by hand: its escalation policies with every role resolved to the people who hold it, each
-person's duty roster, the on-call people and the school calendar. Nothing here is read from the
-school file or computed by Lookout code: when lhs.yaml changes, this table is changed by hand
-(and a difference between the two is a finding, not something to paper over).
+"""The example school (lookout/school/examples/lhs.yaml) as the week-long test's oracle sees
+it, written out by hand: its escalation policies with every role resolved to the people who
+hold it, each person's duty roster, the on-call people and the school calendar. Nothing here is
+read from the school file or computed by Lookout code: when lhs.yaml changes, this table is
+changed by hand (and a difference between the two is a finding, not something to paper over).
 
 Roles in lhs.yaml -> people: sso -> sso-rivera; assistant_principal -> ap-chen; principal ->
 principal-okafor; counselor -> counselor-patel; district_safety -> district-lee; front_office ->

@@ -29,10 +29,10 @@ import nats
 from nats.js.client import JetStreamContext
 from prometheus_client.parser import text_string_to_metric_families
 
-from lookout.clock import FileClock
-from lookout.config import EXAMPLE_SCHOOL
-from lookout.deploy_nats import SERVICE_CONSUMERS, durable
-from lookout.runtime import (
+from lookout.deploy.nats import SERVICE_CONSUMERS, durable
+from lookout.kernel.clock import FileClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL
+from lookout.local.runtime import (
     EmbeddedNats,
     MailSink,
     ServiceProcess,

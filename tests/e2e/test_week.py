@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.messaging import DLQ_REASON, DLQ_SUBJECT
+from lookout.kernel.messaging import DLQ_REASON, DLQ_SUBJECT
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.simulation.people import read_watchlist
 from lookout.simulation.plan import build_plan
 from lookout.simulation.runner import run_simulation

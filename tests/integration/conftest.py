@@ -14,7 +14,7 @@ from faststream import TestApp
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from lookout.service import ServiceKernel
+from lookout.kernel.service import ServiceKernel
 
 
 async def wait_until(

@@ -21,11 +21,11 @@ import yaml
 from nats.js import JetStreamContext
 from sqlalchemy import select
 
-from lookout.clock import ScaledClock
-from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.storage import make_engine, make_sessionmaker
+from lookout.kernel.clock import ScaledClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.kernel.storage import make_engine, make_sessionmaker
 from services.alerts import store
 from tests.integration.conftest import wait_until
 from tests.unit.alerts.test_engine import concern

@@ -16,11 +16,11 @@ import pytest
 from nats.js import JetStreamContext
 from typer.testing import CliRunner
 
-from lookout import cli
-from lookout.clock import ManualClock
-from lookout.config import Settings
+from lookout.cli import main as cli
 from lookout.contracts.subjects import subject_of
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.alerts import store
 from services.alerts.app import build_app, create_kernel
 from tests.integration.conftest import running, wait_until

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.alerts import AlertStatus
-from lookout.service import ServiceKernel
-from lookout.ticker import Ticker
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.kernel.ticker import Ticker
 from services.alerts import domain, store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

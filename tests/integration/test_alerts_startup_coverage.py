@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import Settings
 from services.alerts.app import build_app, create_kernel
 from tests.integration.conftest import running
 

@@ -21,11 +21,17 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from lookout.cli import app
-from lookout.config import Settings
+from lookout.cli.main import app
 from lookout.contracts.subjects import CATALOGUE
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT, ensure_streams
-from lookout.runtime import EmbeddedNats
+from lookout.kernel.messaging import (
+    DLQ_REASON,
+    DLQ_SEQUENCE,
+    DLQ_STREAM,
+    DLQ_SUBJECT,
+    ensure_streams,
+)
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import EmbeddedNats
 
 runner = CliRunner()
 EVENT_ID = re.compile(r"published \S+ ([0-9a-f-]{36}) to (\S+) \(stream (\w+), seq (\d+)\)")

@@ -33,10 +33,10 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import ConcernRaised, ConcernResolved
 from lookout.contracts.subjects import subject_of
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until

@@ -12,9 +12,9 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from lookout.messaging import EventConsumer
-from lookout.nats_connect import connect_options
-from lookout.stream_consumer import StreamConsumer
+from lookout.kernel.messaging import EventConsumer
+from lookout.kernel.nats_connect import connect_options
+from lookout.kernel.stream_consumer import StreamConsumer
 from tests.integration.conftest import wait_until
 from tests.integration.test_security_permissions import Secured, secured  # noqa: F401
 

@@ -17,8 +17,6 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import subject_of
 from lookout.contracts.visitors import (
@@ -27,8 +25,10 @@ from lookout.contracts.visitors import (
     VisitorOverdue,
     VisitorSighted,
 )
-from lookout.messaging import ensure_streams
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.patrol.app import create_kernel
 from tests.integration.conftest import consumer_drained, running, wait_until
 

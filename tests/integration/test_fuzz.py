@@ -41,17 +41,17 @@ from hypothesis import strategies as st
 from nats.js import JetStreamContext
 from pydantic import AwareDatetime, BaseModel
 
-from lookout.admission import refuse_event
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.requests import REQUESTS, RequestSpec
 from lookout.contracts.subjects import CATALOGUE, Subject
 from lookout.contracts.visitors import VisitorSighted
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
-from lookout.queries import acting_field
-from lookout.school import SchoolConfig
+from lookout.kernel.admission import refuse_event
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
+from lookout.kernel.queries import acting_field
+from lookout.kernel.settings import Settings
+from lookout.school.config import SchoolConfig
 from services.alerts import app as alerts_app
 from services.patrol import app as patrol_app
 from services.reports import app as reports_app
@@ -71,7 +71,7 @@ SCHOOL_SENTINEL = "zed-quill-4417"  # a well-formed school id, for the subject/s
 # Searched case-insensitively; fragments too, in case a reason truncates what it quotes.
 LEAKS = ("quill", "jane")
 
-# Subject placeholders other than the school: real people of lookout/examples/lhs.yaml.
+# Subject placeholders other than the school: real people of lookout/school/examples/lhs.yaml.
 PLACEHOLDERS = {"officer_id": "sso-rivera", "person_id": "principal-okafor"}
 PEOPLE = ("principal-okafor", "office-garcia", "sso-rivera")
 
@@ -150,7 +150,7 @@ NAMED: dict[str, Any] = {
 }
 # Free text: a short hostile string is valid there, so only an over-long one spoils it.
 FREE_TEXT = frozenset({"note", "purpose", "dedup_key", "outcome_note", "reason"})
-# Fields lookout.admission judges against the school (a well-formed token that names nothing
+# Fields lookout.kernel.admission judges against the school (a well-formed token that names nothing
 # of the school is refused by every consumer alike).
 REFERENCES = frozenset(
     {"zone_id", "last_seen_zone", "destination_zones", "officer_id", "student_refs"}

@@ -18,11 +18,11 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import Table, select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import subject_of
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.alerts import app as alerts_app
 from services.alerts import store as alerts_store
 from services.patrol import app as patrol_app

@@ -14,8 +14,8 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from lookout.cli import app
-from lookout.runtime import EmbeddedNats
+from lookout.cli.main import app
+from lookout.local.runtime import EmbeddedNats
 
 pytestmark = pytest.mark.nats
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from lookout.config import Settings
-from lookout.local_suite import local_suite
-from lookout.runtime import EmbeddedNats, free_port
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import EmbeddedNats, free_port
+from lookout.local.suite import local_suite
 
 pytestmark = pytest.mark.nats
 

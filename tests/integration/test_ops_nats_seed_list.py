@@ -11,10 +11,10 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from lookout.cli import app
-from lookout.config import Settings
-from lookout.messaging import ensure_streams, make_broker
-from lookout.runtime import EmbeddedNats, nats_is_reachable
+from lookout.cli.main import app
+from lookout.kernel.messaging import ensure_streams, make_broker
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import EmbeddedNats, nats_is_reachable
 
 pytestmark = pytest.mark.nats
 

@@ -10,12 +10,12 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import select, update
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckMissed
-from lookout.messaging import ensure_streams
-from lookout.relay import OutboxRelay
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.relay import OutboxRelay
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import upgrade_database
 from services.patrol import store
 from services.patrol.app import MIGRATIONS, create_kernel
 from tests.integration.conftest import stream_messages, wait_until

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from nats.js import JetStreamContext
 
-from lookout.config import Settings
-from lookout.messaging import ensure_streams
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.app import create_kernel
 from tests.integration.conftest import consumer_drained, stream_messages, wait_until

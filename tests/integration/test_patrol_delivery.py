@@ -16,12 +16,12 @@ from nats.js import JetStreamContext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckpointScanned, ConcernRaised, ConcernResolved
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_SUBJECT, ensure_streams
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_SUBJECT, ensure_streams
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until

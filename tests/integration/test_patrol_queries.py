@@ -18,8 +18,6 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy import func, insert, select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckpointScanned,
@@ -31,10 +29,12 @@ from lookout.contracts.patrol import (
     PatrolFocusPublished,
 )
 from lookout.contracts.subjects import parse_event, subject_of
-from lookout.messaging import ensure_streams
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import upgrade_database
+from lookout.school.config import SchoolConfig
 from services.patrol import store
 from services.patrol.app import MIGRATIONS, build_app, create_kernel
 from services.patrol.queries import FocusPublisher, register_queries
@@ -802,8 +802,8 @@ async def lookout(*args: str, url: str) -> Any:
     """Run `lookout …` in a thread (it runs its own event loop) against the test's NATS."""
     from typer.testing import CliRunner
 
-    from lookout import cli_patrol
-    from lookout.cli import app
+    from lookout.cli import patrol as cli_patrol
+    from lookout.cli.main import app
 
     # The console is made at import, possibly by another test with another width: fix it here
     # so table cells are not wrapped.

@@ -24,8 +24,8 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-from lookout.runtime import free_port, nats_server_binary, wait_for_port
-from lookout.service import EXIT_NATS_CLOSED
+from lookout.kernel.service import EXIT_NATS_CLOSED
+from lookout.local.runtime import free_port, nats_server_binary, wait_for_port
 
 pytestmark = pytest.mark.nats
 

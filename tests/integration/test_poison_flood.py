@@ -21,11 +21,11 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until

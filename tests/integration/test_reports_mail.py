@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.runtime import MailSink, free_port
-from lookout.storage import Outbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.kernel.storage import Outbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.local.runtime import MailSink, free_port
 from services.reports import domain, store
 from services.reports.app import MIGRATIONS
 from services.reports.mailer import WeeklyMailer

@@ -18,11 +18,11 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import func, select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.runtime import MailSink
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import MailSink
 from services.reports import domain, store
 from services.reports.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until
@@ -199,7 +199,7 @@ async def test_cli_preview_send_and_rebuild(
 ) -> None:
     from typer.testing import CliRunner
 
-    from lookout.cli import app as cli
+    from lookout.cli.main import app as cli
 
     clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))
     db = f"sqlite+aiosqlite:///{tmp_path / 'reports.db'}"

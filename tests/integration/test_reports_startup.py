@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import Settings
 from services.reports.app import build_app, create_kernel
 from tests.integration.conftest import running
 

@@ -16,12 +16,12 @@ import nats
 import pytest
 from nats.js.errors import APIError, NoStreamResponseError
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import ensure_streams
-from lookout.runtime import free_port, nats_server_binary, wait_for_port
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import free_port, nats_server_binary, wait_for_port
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import running, wait_until

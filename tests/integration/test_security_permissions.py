@@ -32,15 +32,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.contracts.requests import REQUESTS, RequestSpec
 from lookout.contracts.subjects import CATALOGUE, STREAMS, Subject
-from lookout.deploy_nats import GeneratedConfig, generate, inbox_prefix
-from lookout.messaging import ensure_streams
-from lookout.nats_connect import connect_options
-from lookout.runtime import free_port, nats_server_binary, wait_for_port
-from lookout.school import Role
+from lookout.deploy.nats import GeneratedConfig, generate, inbox_prefix
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.nats_connect import connect_options
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.local.runtime import free_port, nats_server_binary, wait_for_port
+from lookout.school.config import Role
 from tests.integration.conftest import running, wait_until
 
 pytestmark = pytest.mark.nats
@@ -237,7 +237,7 @@ async def until_answered(nc: Client, subject: str) -> None:
 # (as oneself, as another person, in another school), every durable and replay consumer and
 # every stream: x every person role and service user, publish / subscribe / JetStream API. What
 # is expected comes from the hand-written tables below (who originates and who reads what, in
-# the words of the design), never from lookout.deploy_nats, which generated the server's config.
+# the words of the design), never from lookout.deploy.nats, which generated the server's config.
 
 SSO = "lhs-sso-rivera"
 OFFICE = "lhs-office-garcia"
@@ -926,7 +926,7 @@ async def test_reports_rebuilds_under_its_own_credentials(
 def test_the_docs_table_says_what_the_hand_written_table_says() -> None:
     """docs/architecture.md, "Who may publish what" (rendered by `lookout docs` from the
     permissions) publishes, per role and service, exactly what ORIGINATES and ASKS say."""
-    from lookout.docs import TABLE_END, TABLE_START
+    from lookout.cli.docs import TABLE_END, TABLE_START
 
     text = (DEPLOY.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     table = text[text.index(TABLE_START) : text.index(TABLE_END)].splitlines()[3:]

@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.deploy_nats import generate, inbox_prefix
-from lookout.messaging import make_broker
-from lookout.nats_connect import connect_options
+from lookout.deploy.nats import generate, inbox_prefix
+from lookout.kernel.messaging import make_broker
+from lookout.kernel.nats_connect import connect_options
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
 from tests.integration.test_security_permissions import ConfiguredNats, server_config
 
 pytestmark = pytest.mark.nats

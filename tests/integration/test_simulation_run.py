@@ -20,10 +20,10 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.school.config import SchoolConfig
 from lookout.simulation.people import read_watchlist
 from lookout.simulation.plan import build_plan
 from lookout.simulation.runner import ActionOutcome, run_simulation

@@ -14,13 +14,13 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from lookout import stream_consumer
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import EventConsumer
-from lookout.stream_consumer import StreamConsumer
+from lookout.kernel import stream_consumer
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import EventConsumer
+from lookout.kernel.settings import Settings
+from lookout.kernel.stream_consumer import StreamConsumer
 from services.patrol import store
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import running, wait_until

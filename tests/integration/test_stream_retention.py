@@ -10,9 +10,9 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.messaging import DLQ_REASON, ensure_streams
-from lookout.school import SchoolConfig
+from lookout.kernel.messaging import DLQ_REASON, ensure_streams
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.school.config import SchoolConfig
 from tests.integration.conftest import stream_messages, wait_until
 
 pytestmark = pytest.mark.nats

@@ -20,11 +20,11 @@ from nats.js import JetStreamContext
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.subjects import parse_event, subject_of
 from lookout.contracts.visitors import VisitorSighted
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.visitors import store
 from services.visitors.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, wait_until
@@ -59,7 +59,7 @@ def sign_in_body(first: str, last: str, **overrides: Any) -> dict[str, Any]:
 class FrontOffice:
     """The front-office client: request-reply on `command|query.lhs.visitors.<name>.<person>`;
     who acts (`signed_in_by`, `signed_out_by`, `decided_by` in the bodies here) goes into the
-    subject, never the body, as lookout.queries.request_body sends it."""
+    subject, never the body, as lookout.kernel.queries.request_body sends it."""
 
     ACTING = ("signed_in_by", "signed_out_by", "decided_by")
 
@@ -471,7 +471,7 @@ async def test_cli_signs_in_screens_lists_and_signs_out(
     clock: ManualClock,
     tmp_path: Any,
 ) -> None:
-    from lookout.cli import app as cli
+    from lookout.cli.main import app as cli
 
     env = {"LOOKOUT_NATS_URL": nats_server.url, "LOOKOUT_DATA_DIR": str(tmp_path / "cli")}
     runner = CliRunner()

@@ -37,8 +37,6 @@ import yaml
 from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.alerts import (
     AckRequest,
     AlertNotification,
@@ -62,8 +60,10 @@ from lookout.contracts.patrol import (
 )
 from lookout.contracts.subjects import parse_event, subject_of
 from lookout.contracts.visitors import ScreeningFlagged, VisitorCheckedOut, VisitorOverdue
-from lookout.service import ServiceKernel
-from lookout.storage import UTCDateTime, inbox_key, upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import UTCDateTime, inbox_key, upgrade_database
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STAFF = {"kind": "staff", "id": "front-desk"}

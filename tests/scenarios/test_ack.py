@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lookout.queries import Refused
+from lookout.kernel.queries import Refused
 from tests.scenarios.conftest import Start
 from tests.scenarios.harness import person, policy, school, step
 

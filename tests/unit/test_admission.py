@@ -1,4 +1,4 @@
-"""What every consumer refuses alike before its handlers run (lookout.admission): places,
+"""What every consumer refuses alike before its handlers run (lookout.kernel.admission): places,
 checkpoints, people and students the school does not have, and events stamped at an
 unbelievable time. Reasons name the field and the fault, never the value sent."""
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lookout.admission import refuse_event
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckpointScanned,
@@ -23,7 +22,8 @@ from lookout.contracts.patrol import (
     PatrolFocusPublished,
 )
 from lookout.contracts.visitors import VisitorOutOfBounds, VisitorSighted
-from lookout.school import SchoolConfig
+from lookout.kernel.admission import refuse_event
+from lookout.school.config import SchoolConfig
 
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}
 NOW = datetime(2026, 11, 23, 14, 40, tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned, DeviceHeartbeat, ObservationLogged
-from lookout.service import by_type
+from lookout.kernel.service import by_type
 
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 ACTOR = {"kind": "sso_device", "id": "phone-rivera"}

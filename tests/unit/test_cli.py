@@ -10,13 +10,21 @@ import pytest
 from nats.aio.msg import Msg
 from typer.testing import CliRunner
 
-from lookout.cli import app, resolve_nats_url
-from lookout.cli_emit import CliError
-from lookout.config import EXAMPLE_SCHOOL, Settings
+from lookout.cli.connect import resolve_nats_url
+from lookout.cli.main import app
+from lookout.cli.tail import describe_dead_letter, redact_reason, stream_filters
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import ConcernRaised, ContactLogged
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT, DLQ_TRUNCATED
-from lookout.tail import describe_dead_letter, describe_event, redact_reason, stream_filters
+from lookout.contracts.readable import describe_event
+from lookout.kernel.errors import CliError
+from lookout.kernel.messaging import (
+    DLQ_REASON,
+    DLQ_SEQUENCE,
+    DLQ_STREAM,
+    DLQ_SUBJECT,
+    DLQ_TRUNCATED,
+)
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
 
 runner = CliRunner()
 # Nothing listens on port 1: a command that got as far as connecting would fail with exit 1.

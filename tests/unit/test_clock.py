@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lookout.clock import (
+from lookout.kernel.clock import (
     FileClock,
     ManualClock,
     ScaledClock,

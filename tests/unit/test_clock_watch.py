@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lookout.clock import FileClock, ManualClock, ScaledClock
-from lookout.clock_watch import ClockWatch
+from lookout.kernel.clock import FileClock, ManualClock, ScaledClock
+from lookout.kernel.clock_watch import ClockWatch
 
 MONDAY = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -24,15 +24,15 @@ from nats.aio.msg import Msg
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.subjects import subject_of
-from lookout.service import ServiceKernel
-from lookout.stall import Stall
-from lookout.storage import upgrade_database
-from lookout.stream_consumer import StreamConsumer
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.kernel.stall import Stall
+from lookout.kernel.storage import upgrade_database
+from lookout.kernel.stream_consumer import StreamConsumer
 from services.patrol.app import MIGRATIONS, create_kernel
 
 T0 = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ import pytest
 from faststream import FastStream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout import docs
-from lookout.config import Settings
+from lookout.cli import docs
 from lookout.contracts.envelope import Event
-from lookout.service import ServiceKernel
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
 from services.patrol import app as patrol
 
 FILTERS = ("visitor.*.overdue", "visitor.*.out_of_bounds", "visitor.*.checked_out")

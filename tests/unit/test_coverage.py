@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lookout.config import EXAMPLE_SCHOOL, load_school
 from lookout.contracts.alerts import NotificationRoute
 from lookout.contracts.patrol import Severity
-from lookout.coverage import (
+from lookout.kernel.settings import EXAMPLE_SCHOOL, load_school
+from lookout.school.config import SchoolConfig
+from lookout.school.coverage import (
     FALLBACK_POLICY,
     Calendar,
     Reach,
@@ -29,7 +30,6 @@ from lookout.coverage import (
     policy_for,
     reaches,
 )
-from lookout.school import SchoolConfig
 
 CHICAGO = ZoneInfo("America/Chicago")
 WEAPON_HIGH = "weapon and its follow_up_missed (high)"

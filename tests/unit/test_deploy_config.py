@@ -14,10 +14,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from lookout.cli import app as cli_app
-from lookout.config import EXAMPLE_SCHOOL, SchoolConfigError, Settings, load_school
+from lookout.cli.main import app as cli_app
 from lookout.contracts.requests import REQUESTS
-from lookout.deploy_nats import (
+from lookout.deploy.nats import (
     ALERT_INPUT_STREAMS,
     SERVICE_CONSUMERS,
     deployment_users,
@@ -25,7 +24,8 @@ from lookout.deploy_nats import (
     generate,
     service_permissions,
 )
-from lookout.runtime import nats_server_binary
+from lookout.kernel.settings import EXAMPLE_SCHOOL, SchoolConfigError, Settings, load_school
+from lookout.local.runtime import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -13,10 +13,10 @@ from typing import Any
 import nats
 import pytest
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.patrol import CheckpointScanned
 from lookout.contracts.subjects import subject_of
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import Settings
 from services.patrol.app import build_app, create_kernel
 from tests.integration.conftest import running, wait_until
 

@@ -1,12 +1,12 @@
 """docs/architecture.md's "Who may publish what" table is the one `lookout docs` renders from
-the NATS permissions (lookout/deploy_nats.py); the permission matrix test checks those against a
+the NATS permissions (lookout/deploy/nats.py); the permission matrix test checks those against a
 real server with its own hand-written table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lookout.docs import TABLE_END, TABLE_START, publish_table, update_publish_table
+from lookout.cli.docs import TABLE_END, TABLE_START, publish_table, update_publish_table
 
 ARCHITECTURE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lookout.clock import ScaledClock, clock_from_spec
-from lookout.config import Settings
+from lookout.kernel.clock import ScaledClock, clock_from_spec
+from lookout.kernel.settings import Settings
 
 SPEC = "2026-11-23T07:00-06:00@x60"  # 07:00 in Chicago = 13:00 UTC
 

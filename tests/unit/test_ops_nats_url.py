@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lookout import runtime
-from lookout.cli import app
-from lookout.config import Settings
+from lookout.cli.main import app
+from lookout.kernel.settings import Settings
+from lookout.local import runtime
 
 runner = CliRunner()
 

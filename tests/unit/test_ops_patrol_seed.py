@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.patrol_plan import windows_for_day
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.school.patrol_plan import windows_for_day
 from services.patrol import app as patrol_app
 from services.patrol.timers import DayPlanner
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lookout.cli import app as cli_app
-from lookout.config import EXAMPLE_SCHOOL, load_school
-from lookout.deploy_nats import generate
+from lookout.cli.main import app as cli_app
+from lookout.deploy.nats import generate
+from lookout.kernel.settings import EXAMPLE_SCHOOL, load_school
 
 
 def _mode(path: Path) -> int:

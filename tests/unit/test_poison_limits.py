@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import ConcernRaised, FocusItem, PatrolFocusPublished
 from lookout.contracts.subjects import STREAMS
-from lookout.messaging import EVENT_MAX_BYTES, stream_configs
+from lookout.kernel.messaging import EVENT_MAX_BYTES, stream_configs
+from lookout.kernel.settings import Settings
 
 NOW = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 # A control character is the costliest in JSON: `\u0001`, six bytes for one character.

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from lookout.readiness import ReadinessWatch
-from lookout.runtime import Supervisor
+from lookout.local.readiness import ReadinessWatch
+from lookout.local.runtime import Supervisor
 
 FAKE_SERVICE = """
 import os, http.server

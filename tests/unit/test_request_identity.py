@@ -1,6 +1,6 @@
 """Who acts in a command or query is the request subject's last token (which NATS permissions
-confine each user to), never a body field: lookout.queries.answer fills it in and refuses a body
-that names it; the CLI's body leaves it out."""
+confine each user to), never a body field: lookout.kernel.queries.answer fills it in and refuses
+a body that names it; the CLI's body leaves it out."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from lookout.contracts.alerts import AckRequest, ListRequest, ShowRequest
 from lookout.contracts.patrol_queries import OpenConcernsRequest
 from lookout.contracts.requests import REQUESTS
 from lookout.contracts.visitors import SignOut
-from lookout.queries import (
+from lookout.kernel.queries import (
     OPERATOR,
     acting_field,
     acting_person,
@@ -133,7 +133,7 @@ def test_every_catalogued_request_names_an_existing_acting_field() -> None:
 def test_the_cli_refuses_a_by_that_is_no_subject_token(args: list[str]) -> None:
     from typer.testing import CliRunner
 
-    from lookout.cli import app
+    from lookout.cli.main import app
 
     result = CliRunner().invoke(app, args, env={"LOOKOUT_NATS_URL": "nats://127.0.0.1:1"})
     assert (result.exit_code, result.stderr) == (

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from lookout.config import (
+from lookout.kernel.settings import (
     EXAMPLE_SCHOOL,
     SchoolConfigError,
     Settings,
     load_school,
     load_schools,
 )
-from lookout.school import PeriodKind, SchoolConfig, ZoneKind
+from lookout.school.config import PeriodKind, SchoolConfig, ZoneKind
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_SCHOOL.read_text(encoding="utf-8"))
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lookout.config import EXAMPLE_SCHOOL, Settings, load_school
-from lookout.messaging import stream_configs, stream_max_ages
-from lookout.school import SchoolConfig
+from lookout.kernel.messaging import stream_configs, stream_max_ages
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
+from lookout.school.config import SchoolConfig
 
 DAY = 86_400.0
 

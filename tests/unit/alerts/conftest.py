@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from lookout.config import Settings, load_school
-from lookout.runtime import free_port
-from lookout.school import SchoolConfig
-from lookout.storage import make_engine, upgrade_database
+from lookout.kernel.settings import Settings, load_school
+from lookout.kernel.storage import make_engine, upgrade_database
+from lookout.local.runtime import free_port
+from lookout.school.config import SchoolConfig
 from services.alerts import store
 from services.alerts.app import MIGRATIONS
 from tests.conftest import POSTGRES_URL, _database_params

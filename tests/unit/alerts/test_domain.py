@@ -15,7 +15,7 @@ import pytest
 from lookout.contracts.alerts import AlertSource, AlertStatus, HeartbeatMissed, RoutingState
 from lookout.contracts.patrol import CheckMissed, ConcernRaised, FollowUpMissed, Severity
 from lookout.contracts.visitors import ScreeningFlagged, VisitorOutOfBounds, VisitorOverdue
-from lookout.school import EscalationPolicyConfig, SchoolConfig, StepWhen
+from lookout.school.config import EscalationPolicyConfig, SchoolConfig, StepWhen
 from services.alerts import domain
 from services.alerts.domain import (
     AlertFacts,

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
 from lookout.contracts.alerts import AckRequest, ListRequest, ResolveRequest, ShowRequest
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckMissed, ConcernRaised, ConcernResolved, ConcernUpdated
@@ -27,9 +26,10 @@ from lookout.contracts.visitors import (
     VisitorOutOfBounds,
     VisitorOverdue,
 )
-from lookout.queries import Refused
-from lookout.service import ServiceKernel, by_type
-from lookout.ticker import Ticker
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.queries import Refused
+from lookout.kernel.service import ServiceKernel, by_type
+from lookout.kernel.ticker import Ticker
 from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
-from lookout.runtime import free_port
-from lookout.service import ServiceKernel
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.local.runtime import free_port
 from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from lookout.clock import ManualClock
+from lookout.kernel.clock import ManualClock
 from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

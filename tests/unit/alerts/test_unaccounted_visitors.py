@@ -8,8 +8,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from lookout.clock import ManualClock
 from lookout.contracts.visitors import VisitorCheckedOut, VisitorOverdue, VisitorUnaccounted
+from lookout.kernel.clock import ManualClock
 from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

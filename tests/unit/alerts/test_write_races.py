@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from lookout.clock import ManualClock
 from lookout.contracts.alerts import AckRequest
 from lookout.contracts.patrol import ConcernRaised
-from lookout.queries import Refused
-from lookout.service import by_type
-from lookout.ticker import Ticker
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.queries import Refused
+from lookout.kernel.service import by_type
+from lookout.kernel.ticker import Ticker
 from services.alerts import store
 from services.alerts.app import create_kernel
 from services.alerts.escalation import Escalator

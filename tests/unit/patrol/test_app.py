@@ -24,7 +24,6 @@ from nats.js.api import AckPolicy
 from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 
-from lookout.clock import ManualClock
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
     CheckMissed,
@@ -37,9 +36,10 @@ from lookout.contracts.patrol import (
     ObservationLogged,
 )
 from lookout.contracts.subjects import subject_of
-from lookout.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
-from lookout.service import ServiceKernel
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.messaging import DLQ_REASON, DLQ_SEQUENCE, DLQ_STREAM, DLQ_SUBJECT
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.storage import upgrade_database
 from services.patrol import store
 from services.patrol.app import MIGRATIONS, build_app, create_kernel
 
@@ -497,7 +497,8 @@ async def test_a_transient_database_error_holds_the_batch_until_it_is_stored_onc
     patrol: Patrol, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The database is away for two attempts: the same batch is retried in place (the kernel's
-    policy, lookout/stall.py), then stored and acknowledged; nothing is nak'ed or dead-lettered."""
+    policy, lookout/kernel/stall.py), then stored and acknowledged; nothing is nak'ed or
+    dead-lettered."""
     events = [scan(1), scan(2)]
     original = store.PatrolRepository.add_scans
     failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))] * 2

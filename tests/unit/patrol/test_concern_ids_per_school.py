@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
 from lookout.contracts.patrol import ConcernRaised, ConcernResolved
-from lookout.school import SchoolConfig
+from lookout.kernel.clock import ManualClock
+from lookout.school.config import SchoolConfig
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
 from tests.unit.patrol.tiny_school import ACTOR, SCHOOL, at, started_day

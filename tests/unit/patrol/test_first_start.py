@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
+from lookout.kernel.clock import ManualClock
 from services.patrol import reads, store
 from tests.unit.patrol.tiny_school import CHICAGO, SCHOOL, Day, at, closed, started_day
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, load_school
 from lookout.contracts.patrol import ConcernRaised, ConcernResolved, ContactLogged
 from lookout.contracts.subjects import subject_of
-from lookout.deploy_nats import deployment_users
+from lookout.deploy.nats import deployment_users
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL, load_school
 from services.patrol import store
 from tests.unit.patrol.tiny_school import SCHOOL, Day, at, started_day
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from lookout.clock import ManualClock
+from lookout.kernel.clock import ManualClock
 from services.patrol import store
 from tests.unit.patrol.tiny_school import CHICAGO, Day, at, closed, started_day
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 from lookout.contracts.patrol import WindowOutcome
-from lookout.school import SchoolConfig
+from lookout.school.config import SchoolConfig
 from services.patrol import domain
 
 MONDAY = date(2026, 11, 23)

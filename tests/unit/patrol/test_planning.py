@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from lookout.school import SchoolConfig
+from lookout.school.config import SchoolConfig
 from services.patrol.planning import (
     ConcernFact,
     DayWindow,

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
 from lookout.contracts.patrol import (
     ConcernRaised,
     ConcernResolved,
@@ -20,7 +19,8 @@ from lookout.contracts.patrol import (
     DeviceHeartbeat,
     ObservationLogged,
 )
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.storage import upgrade_database
 from services.patrol import store
 from services.patrol.app import MIGRATIONS
 from tests.unit.patrol.tiny_school import ACTOR, Day, at, closed

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
 from lookout.contracts.patrol import DeviceHeartbeat
+from lookout.kernel.clock import ManualClock
 from services.patrol import store
 from tests.unit.patrol.tiny_school import Day, at, started_day
 

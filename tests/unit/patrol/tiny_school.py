@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lookout.clock import ManualClock
-from lookout.config import Settings
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned, DeviceHeartbeat
 from lookout.contracts.subjects import parse_event
-from lookout.school import SchoolConfig
-from lookout.service import ServiceKernel
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import upgrade_database
+from lookout.school.config import SchoolConfig
 from services.patrol import store
 from services.patrol.app import MIGRATIONS, build_app
 from services.patrol.handlers import PatrolHandlers

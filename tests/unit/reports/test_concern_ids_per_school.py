@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lookout.config import EXAMPLE_SCHOOL, load_school
 from lookout.contracts.patrol import ConcernRaised, ConcernResolved
-from lookout.storage import make_engine, make_sessionmaker, upgrade_database
+from lookout.kernel.settings import EXAMPLE_SCHOOL, load_school
+from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
 from services.reports import store
 from services.reports.app import MIGRATIONS
 from services.reports.handlers import ReportHandlers

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckRecovered, CheckWindowClosed, FollowUpCompleted
-from lookout.school import SchoolConfig
-from lookout.storage import make_engine, make_sessionmaker, upgrade_database
+from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
+from lookout.school.config import SchoolConfig
 from services.reports import store
 from services.reports.app import MIGRATIONS
 from services.reports.handlers import ReportHandlers

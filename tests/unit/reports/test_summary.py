@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lookout.config import Settings
-from lookout.school import SchoolConfig
-from lookout.storage import Inbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.kernel.settings import Settings
+from lookout.kernel.storage import Inbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.school.config import SchoolConfig
 from services.reports import render, store
 from services.reports.app import MIGRATIONS
 from services.reports.handlers import ReportHandlers

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lookout.cli import app
+from lookout.cli.main import app
 
 runner = CliRunner()
 # Nothing listens on port 1: a run that got as far as connecting fails with exit 1.

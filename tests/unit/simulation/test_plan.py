@@ -11,8 +11,6 @@ from itertools import pairwise
 
 import pytest
 
-from lookout.clock import ManualClock
-from lookout.config import EXAMPLE_SCHOOL, Settings
 from lookout.contracts.patrol import (
     CheckpointScanned,
     ConcernRaised,
@@ -23,7 +21,9 @@ from lookout.contracts.patrol import (
     ObservationLogged,
 )
 from lookout.contracts.visitors import ScreeningAnswer
-from lookout.school import SchoolConfig
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.school.config import SchoolConfig
 from lookout.simulation import plan as sim
 from lookout.simulation.inputs import plan_for
 from lookout.simulation.people import read_watchlist
@@ -38,7 +38,7 @@ WATCHLIST = read_watchlist(EXAMPLE_SCHOOL.parent / "lhs-watchlist.csv")
 
 @cache
 def week(seed: int, start: date = FULL_WEEK, sso: int = 1) -> sim.Plan:
-    from lookout.config import load_school
+    from lookout.kernel.settings import load_school
 
     return sim.build_plan(
         load_school(EXAMPLE_SCHOOL), seed=seed, start=start, days=5, sso=sso, watchlist=WATCHLIST
@@ -78,7 +78,7 @@ def test_plan_for_reads_the_school_file_watchlist_and_patrol_seed(tmp_path) -> N
 
 
 def made_school() -> SchoolConfig:
-    from lookout.config import load_school
+    from lookout.kernel.settings import load_school
 
     return load_school(EXAMPLE_SCHOOL)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lookout.clock import ManualClock, ScaledClock
-from lookout.config import Settings
-from lookout.school import SchoolConfig
+from lookout.kernel.clock import ManualClock, ScaledClock
+from lookout.kernel.settings import Settings
+from lookout.school.config import SchoolConfig
 from lookout.simulation import SimulationError, build_plan, run_simulation
 from lookout.simulation.runner import wall_seconds_until
 

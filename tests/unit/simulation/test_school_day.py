@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from lookout.school import SchoolConfig
+from lookout.school.config import SchoolConfig
 from lookout.simulation.school_day import add_school_days, check_windows, school_days
 
 WEEK = [date(2026, 11, 30) + timedelta(days=i) for i in range(7)]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from lookout.storage import make_engine
+from lookout.kernel.storage import make_engine
 from tests.unit.visitors.test_handlers import Harness, body, office
 
 __all__ = ["office"]  # the fixture, shared with the handler tests

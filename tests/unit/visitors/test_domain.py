@@ -8,7 +8,7 @@ import pytest
 
 from lookout.contracts.visitors import ScreeningAnswer as A
 from lookout.contracts.visitors import VisitStatus
-from lookout.school import SchoolConfig
+from lookout.school.config import SchoolConfig
 from services.visitors import domain
 
 # Chicago is UTC-6 in November: local 08:00 on Monday 23 November 2026 is 14:00 UTC.

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, select
 
-from lookout.clock import ManualClock
 from lookout.contracts.visitors import VisitorSighted
-from lookout.service import ServiceKernel
-from lookout.storage import upgrade_database
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.storage import upgrade_database
 from services.visitors import store
 from services.visitors.app import MIGRATIONS, create_kernel, watchlists
 from services.visitors.handlers import VisitorHandlers

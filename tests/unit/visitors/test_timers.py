@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from lookout.clock import ManualClock
 from lookout.contracts.subjects import parse_event
+from lookout.kernel.clock import ManualClock
 from services.visitors import store
 from services.visitors.timers import EndOfDayCheckout, OverdueVisits
 from tests.unit.visitors.test_handlers import Harness, body, office

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookout.config import EXAMPLE_SCHOOL
+from lookout.kernel.settings import EXAMPLE_SCHOOL
 from services.visitors.matching import Listed, Person, score_all
 from services.visitors.watchlist import CsvWatchlist, WatchlistError, read_csv, resolve_path
 

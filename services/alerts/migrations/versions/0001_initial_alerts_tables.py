@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -36,12 +36,16 @@ def upgrade() -> None:
         sa.Column("policy", sa.JSON(), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
         sa.Column("repeat", sa.Integer(), nullable=False),
-        sa.Column("next_step_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("opened_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_step_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_seen_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "acknowledged_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("acknowledged_by", sa.String(length=64), nullable=True),
-        sa.Column("resolved_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_by", sa.String(length=64), nullable=True),
         sa.Column("resolution_note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("alert_id", name=op.f("pk_alerts")),
@@ -62,7 +66,7 @@ def upgrade() -> None:
     op.create_table(
         "alerts_access_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("alert_id", sa.String(length=36), nullable=False),
         sa.Column("person_id", sa.String(length=64), nullable=False),
@@ -73,7 +77,7 @@ def upgrade() -> None:
         "alerts_inbox",
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("received_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_alerts_inbox")),
     )
     op.create_table(
@@ -82,8 +86,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_alerts_outbox_event_id")),
     )
@@ -105,9 +109,9 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("due_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
             ["alert_id"], ["alerts.alert_id"], name=op.f("fk_alert_emails_alert_id_alerts")
@@ -125,7 +129,7 @@ def upgrade() -> None:
         "alert_timeline",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("alert_id", sa.String(length=36), nullable=False),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("step", sa.Integer(), nullable=True),
         sa.Column("repeat", sa.Integer(), nullable=True),

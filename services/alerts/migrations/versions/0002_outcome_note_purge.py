@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column(
         "alerts",
-        sa.Column("purged_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("purged_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_alerts_purge", "alerts", ["purged_at", "resolved_at"])
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,7 +26,9 @@ def upgrade() -> None:
     op.add_column("alerts", sa.Column("about_person_id", sa.String(64), nullable=True))
     op.add_column(
         "alerts",
-        sa.Column("auto_resolve_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "auto_resolve_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
     )
     op.create_index("ix_alerts_auto_resolve_at", "alerts", ["auto_resolve_at"])
     # Alerts that were exhausted or held before this revision: say so, so a repeat re-notifies.

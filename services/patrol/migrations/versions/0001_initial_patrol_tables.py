@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("checkpoint_tag", sa.String(length=64), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("officer_id", sa.String(length=64), nullable=False),
-        sa.Column("scanned_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scanned_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_checkpoint_scans")),
     )
     with op.batch_alter_table("checkpoint_scans", schema=None) as batch_op:
@@ -48,9 +48,9 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=32), nullable=True),
         sa.Column("raised_by_kind", sa.String(length=16), nullable=False),
         sa.Column("raised_by", sa.String(length=64), nullable=False),
-        sa.Column("raised_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("raised_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("concern_id", name=op.f("pk_concerns")),
     )
     with op.batch_alter_table("concerns", schema=None) as batch_op:
@@ -66,7 +66,9 @@ def upgrade() -> None:
         sa.Column("concern_id", sa.String(length=36), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("officer_id", sa.String(length=64), nullable=False),
-        sa.Column("contacted_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "contacted_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_contacts")),
     )
     op.create_table(
@@ -77,14 +79,14 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=32), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("officer_id", sa.String(length=64), nullable=False),
-        sa.Column("observed_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("observed_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_observations")),
     )
     op.create_table(
         "patrol_inbox",
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("received_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_patrol_inbox")),
     )
     op.create_table(
@@ -93,8 +95,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patrol_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_patrol_outbox_event_id")),
     )
@@ -109,7 +111,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.String(length=64), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["concern_id"],
             ["concerns.concern_id"],

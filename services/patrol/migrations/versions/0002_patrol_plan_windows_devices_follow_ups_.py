@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(length=64), nullable=False),
         sa.Column("query", sa.String(length=64), nullable=False),
         sa.Column("subject_ids", sa.JSON(), nullable=False),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log")),
     )
     op.create_table(
@@ -35,13 +35,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("zone_id", sa.String(length=64), nullable=False),
-        sa.Column("window_start", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("window_end", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deadline_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "window_start", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("window_end", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("period", sa.String(length=64), nullable=True),
         sa.Column("unannounced", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("closed_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("scan_event_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_check_windows")),
         sa.UniqueConstraint(
@@ -64,8 +66,10 @@ def upgrade() -> None:
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("device_id", sa.String(length=64), nullable=False),
         sa.Column("officer_id", sa.String(length=64), nullable=False),
-        sa.Column("last_seen_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("silent_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_seen_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("silent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("silence_reported", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("school_id", "device_id", name=op.f("pk_devices")),
     )
@@ -80,10 +84,10 @@ def upgrade() -> None:
         sa.Column("zone_id", sa.String(length=64), nullable=True),
         sa.Column("category", sa.String(length=32), nullable=False),
         sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("remind_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deadline_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("remind_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("done_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("concern_id", name=op.f("pk_follow_ups")),
     )
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
@@ -95,14 +99,16 @@ def upgrade() -> None:
         "planned_days",
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("planned_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("planned_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("school_id", "day", name=op.f("pk_planned_days")),
     )
     op.create_table(
         "published_focus",
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("week", sa.String(length=8), nullable=False),
-        sa.Column("published_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "published_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("school_id", "week", name=op.f("pk_published_focus")),
     )
     # ### end Alembic commands ###

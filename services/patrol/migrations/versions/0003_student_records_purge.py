@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -29,7 +29,9 @@ def upgrade() -> None:
     for table, since in PURGED:
         op.add_column(
             table,
-            sa.Column("purged_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+            sa.Column(
+                "purged_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+            ),
         )
         op.create_index(f"ix_{table}_purge", table, ["purged_at", since])
 

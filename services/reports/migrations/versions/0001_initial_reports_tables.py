@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -26,11 +26,13 @@ def upgrade() -> None:
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=True),
-        sa.Column("opened_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("max_step", sa.Integer(), nullable=True),
         sa.Column("reached_principal", sa.Boolean(), nullable=False),
-        sa.Column("acknowledged_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "acknowledged_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("resolved_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("alert_id", name=op.f("pk_report_alerts")),
     )
     with op.batch_alter_table("report_alerts", schema=None) as batch_op:
@@ -46,8 +48,8 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(length=16), nullable=True),
         sa.Column("zone_id", sa.String(length=64), nullable=True),
         sa.Column("period", sa.String(length=64), nullable=True),
-        sa.Column("raised_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("raised_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("concern_id", name=op.f("pk_report_concerns")),
     )
@@ -64,7 +66,9 @@ def upgrade() -> None:
         sa.Column("school_id", sa.String(length=32), nullable=False),
         sa.Column("week", sa.String(length=8), nullable=False),
         sa.Column("items", sa.JSON(), nullable=False),
-        sa.Column("published_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "published_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("school_id", "week", name=op.f("pk_report_focus")),
     )
     op.create_table(
@@ -75,7 +79,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=32), nullable=True),
         sa.Column("zone_id", sa.String(length=64), nullable=True),
         sa.Column("period", sa.String(length=64), nullable=True),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_report_patrol_facts")),
     )
     with op.batch_alter_table("report_patrol_facts", schema=None) as batch_op:
@@ -87,13 +91,13 @@ def upgrade() -> None:
         sa.Column("week", sa.String(length=8), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("message_id", sa.String(length=200), nullable=False),
-        sa.Column("due_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("message", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("rendered_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rendered_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("scope", "week", name=op.f("pk_report_sends")),
     )
@@ -107,7 +111,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("detail", sa.String(length=32), nullable=True),
         sa.Column("zone_id", sa.String(length=64), nullable=True),
-        sa.Column("at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_report_visitor_facts")),
     )
     with op.batch_alter_table("report_visitor_facts", schema=None) as batch_op:
@@ -123,8 +127,10 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("unannounced", sa.Boolean(), nullable=False),
-        sa.Column("window_start", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("window_end", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "window_start", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("window_end", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_report_windows")),
     )
     with op.batch_alter_table("report_windows", schema=None) as batch_op:
@@ -136,7 +142,7 @@ def upgrade() -> None:
         "reports_inbox",
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("received_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_reports_inbox")),
     )
     op.create_table(
@@ -145,8 +151,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_reports_outbox_event_id")),
     )

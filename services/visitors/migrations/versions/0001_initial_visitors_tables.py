@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lookout.storage
+import lookout.kernel.storage
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("visit_id", sa.String(length=36), nullable=False),
         sa.Column("zone_id", sa.String(length=64), nullable=False),
         sa.Column("seen_by", sa.String(length=64), nullable=False),
-        sa.Column("seen_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("out_of_bounds", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_sightings")),
     )
@@ -39,7 +39,7 @@ def upgrade() -> None:
         "visitors_inbox",
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("received_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_visitors_inbox")),
     )
     op.create_table(
@@ -48,8 +48,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_visitors_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_visitors_outbox_event_id")),
     )
@@ -68,23 +68,37 @@ def upgrade() -> None:
         sa.Column("destination_zones", sa.JSON(), nullable=False),
         sa.Column("expected_minutes", sa.Integer(), nullable=False),
         sa.Column("signed_in_by", sa.String(length=64), nullable=False),
-        sa.Column("signed_in_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "signed_in_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("badge_day", sa.Date(), nullable=True),
         sa.Column("badge_seq", sa.Integer(), nullable=True),
         sa.Column("badge_number", sa.String(length=16), nullable=True),
-        sa.Column("checked_in_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("expected_until", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("overdue_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("overdue_reported_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("auto_checkout_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("checked_out_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "checked_in_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "expected_until", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("overdue_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "overdue_reported_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "auto_checkout_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "checked_out_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("checkout_method", sa.String(length=24), nullable=True),
         sa.Column("checked_out_by", sa.String(length=64), nullable=True),
-        sa.Column("closed_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("purge_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("pii_purged_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("purge_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "pii_purged_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("last_seen_zone", sa.String(length=64), nullable=True),
-        sa.Column("last_seen_at", lookout.storage.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_seen_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("visit_id", name=op.f("pk_visits")),
         sa.UniqueConstraint("request_id", name=op.f("uq_visits_request_id")),
         sa.UniqueConstraint(
@@ -108,7 +122,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.String(length=16), nullable=False),
         sa.Column("decided_by", sa.String(length=64), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=True),
-        sa.Column("decided_at", lookout.storage.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", lookout.kernel.storage.UTCDateTime(timezone=True), nullable=False),
         sa.Column("flag_event_id", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["visit_id"], ["visits.visit_id"], name=op.f("fk_screening_decisions_visit_id_visits")

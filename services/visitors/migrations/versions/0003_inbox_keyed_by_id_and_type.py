@@ -7,7 +7,7 @@ Create Date: 2026-12-05 09:00:00
 
 from collections.abc import Sequence
 
-from lookout.storage import rekey_inbox, unkey_inbox
+from lookout.kernel.storage import rekey_inbox, unkey_inbox
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -1,0 +1,1 @@
+"""Production: NATS users, permissions and streams for a deployment."""

@@ -1,0 +1,1 @@
+"""What every service process is built from: settings, clock, consumer, inbox/outbox, timers."""

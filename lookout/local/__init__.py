@@ -1,0 +1,1 @@
+"""The whole suite on one machine: embedded NATS, the supervisor, the mail sink, the demo."""
