@@ -47,6 +47,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS
 from lookout.kernel.consumer_names import durable, replay_consumer
 from lookout.school.config import Role, SchoolConfig
+from lookout.school.permissions import ROLE_EVENTS, ROLE_REQUESTS
 
 ADMIN = "admin"
 
@@ -133,31 +134,9 @@ SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
     "reports": ("PATROL", "CONCERNS", "VISITORS", "ALERTS"),
 }
 
-SSO_PUBLISHES: tuple[type[Event], ...] = (
-    patrol_events.CheckpointScanned,
-    patrol_events.ObservationLogged,
-    patrol_events.ContactLogged,
-    patrol_events.DeviceHeartbeat,
-    patrol_events.ConcernRaised,
-    patrol_events.ConcernUpdated,
-    patrol_events.ConcernResolved,
-    visitor_events.VisitorSighted,
-)
 
-# What each role originates in its own school: the events it emits, and the services it sends
-# requests to (`<kind>.<school>.<service>.*.<own person id>`). Nothing else is published.
-ROLE_EVENTS: dict[Role, tuple[type[Event], ...]] = {Role.SSO: SSO_PUBLISHES}
-_ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"))
-ROLE_REQUESTS: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.SSO: (("query", "patrol"),),
-    Role.FRONT_OFFICE: (("command", "visitors"), ("query", "visitors")),
-    Role.PRINCIPAL: _ALERT_REQUESTS,
-    Role.ASSISTANT_PRINCIPAL: _ALERT_REQUESTS,
-    Role.COUNSELOR: _ALERT_REQUESTS,
-    Role.DISTRICT_SAFETY: _ALERT_REQUESTS,
-}
-
-
+# Who originates what is the one permission model of the roles (lookout/school/permissions.py);
+# the web service derives what a person may do over HTTP from the same table.
 @dataclass(frozen=True)
 class Permissions:
     publish: tuple[str, ...]

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     visitors_db_url: str | None = None
     alerts_db_url: str | None = None
     reports_db_url: str | None = None
+    web_db_url: str | None = None
+    # The web service (services/web): where it listens, the URL people open (sign-in links, the
+    # Origin every state-changing request must carry, NFC/QR tag URLs), and how TLS is done:
+    # its own certificate and key, or a reverse proxy in front that terminates TLS (then the
+    # base URL says https and the cookie is Secure all the same).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=0, le=65535)
+    web_base_url: str = ""  # empty: http://<web_host>:<web_port>
+    web_tls_cert: Path | None = None
+    web_tls_key: Path | None = None
+    web_behind_proxy: bool = False
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -110,6 +121,19 @@ class Settings(BaseSettings):
         if url:
             return url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def web_url(self) -> str:
+        """The web service's public base URL, without a trailing slash."""
+        if self.web_base_url.strip():
+            return self.web_base_url.strip().rstrip("/")
+        scheme = "https" if self.web_tls_cert is not None else "http"
+        return f"{scheme}://{self.web_host}:{self.web_port}"
+
+    def web_tls(self) -> bool:
+        """Whether people reach the web service over HTTPS (its own TLS, or a proxy's)."""
+        if self.web_tls_cert is not None:
+            return True
+        return self.web_behind_proxy and self.web_url().startswith("https://")
 
     def school_paths(self) -> list[Path]:
         if not self.schools.strip():

@@ -1,0 +1,46 @@
+"""Who originates what: the one permission model of the people's roles.
+
+`lookout deploy nats-config` turns it into NATS permissions (lookout/deploy/nats.py) and the web
+service into what a signed-in person may do over HTTP (services/web/domain.py); a unit test
+enumerates every role and event type and checks that the two agree. A role publishes only what
+it originates, in its own school.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lookout.contracts import patrol as patrol_events
+from lookout.contracts import visitors as visitor_events
+from lookout.contracts.envelope import Event
+from lookout.school.config import Role
+
+# What an SSO's phone emits: scans, observations, contacts, heartbeats, concerns, sightings.
+SSO_PUBLISHES: tuple[type[Event], ...] = (
+    patrol_events.CheckpointScanned,
+    patrol_events.ObservationLogged,
+    patrol_events.ContactLogged,
+    patrol_events.DeviceHeartbeat,
+    patrol_events.ConcernRaised,
+    patrol_events.ConcernUpdated,
+    patrol_events.ConcernResolved,
+    visitor_events.VisitorSighted,
+)
+
+# What each role originates in its own school: the events it emits, and the services it sends
+# requests to (`<kind>.<school>.<service>.*.<own person id>`). Nothing else is published.
+ROLE_EVENTS: dict[Role, tuple[type[Event], ...]] = {Role.SSO: SSO_PUBLISHES}
+_ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"))
+ROLE_REQUESTS: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.SSO: (("query", "patrol"),),
+    Role.FRONT_OFFICE: (("command", "visitors"), ("query", "visitors")),
+    Role.PRINCIPAL: _ALERT_REQUESTS,
+    Role.ASSISTANT_PRINCIPAL: _ALERT_REQUESTS,
+    Role.COUNSELOR: _ALERT_REQUESTS,
+    Role.DISTRICT_SAFETY: _ALERT_REQUESTS,
+}
+
+
+def may_publish(roles: Iterable[Role], event_type: str) -> bool:
+    """Whether a person with these roles originates events of this `type`."""
+    return any(m.event_type() == event_type for r in roles for m in ROLE_EVENTS.get(r, ()))

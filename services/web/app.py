@@ -1,0 +1,90 @@
+"""The web service: the people's clients over HTTPS. FastAPI (on Starlette, served by uvicorn)
+because it writes the OpenAPI document from the same pydantic models the contracts use (and
+schemathesis fuzzes that document); the routes live in one module per noun, this file wires
+them and the middlewares in order, and opens the database and the NATS connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import nats
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from lookout.kernel.clock import Clock
+from lookout.kernel.messaging import ensure_streams
+from lookout.kernel.nats_connect import connect_options
+from lookout.kernel.settings import Settings, load_schools
+from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
+from services.web import events, pages, problems, signin
+from services.web.deps import SignInFirst, WebState
+from services.web.middleware import BodyLimit, SecurityHeaders
+from services.web.store import MIGRATIONS
+
+__all__ = ["MIGRATIONS", "create_app"]
+
+log = logging.getLogger("lookout.web")
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    schools = load_schools(settings)  # a bad school file fails here, before anything starts
+    clock = clock or settings.make_clock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url("web"))
+        await upgrade_database(engine, MIGRATIONS, "web")
+        if settings.provision_streams:
+            await ensure_streams(settings, schools)
+        nc = await nats.connect(
+            settings.nats_servers(),
+            max_reconnect_attempts=-1,  # ride out a broker restart
+            reconnect_time_wait=0.5,
+            **connect_options(settings),
+        )
+        state = WebState(settings, clock, schools, make_sessionmaker(engine), nc, nc.jetstream())
+        app.state.web = state
+        try:
+            yield
+        finally:
+            await nc.drain()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Lookout web",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # no third-party assets: Swagger UI would load them from a CDN
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    problems.install(app)
+
+    @app.exception_handler(SignInFirst)
+    async def _sign_in_first(_request: Request, exc: SignInFirst) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
+    # Middlewares, outermost last: headers on every answer (even a 413), then the body bound.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, hsts=settings.web_tls())
+
+    app.include_router(signin.router)
+    app.include_router(pages.router)
+    app.include_router(events.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        state: WebState | None = getattr(request.app.state, "web", None)
+        ready = state is not None and state.nc is not None and state.nc.is_connected
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    return app

@@ -1,0 +1,130 @@
+"""Signing in and out: a one-time link (`lookout users link`), a password (`lookout users
+set-password`), and signing out. Every sign-in makes a new session (the id is rotated: a
+cookie planted before sign-in is ended, never promoted) and sets the `__Host-` cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from lookout.school.config import SchoolConfig
+from services.web import pages
+from services.web.deps import CsrfCaller, SameOrigin, State, WebState
+from services.web.domain import (
+    FAILURE_WINDOW,
+    LIMITS,
+    SessionKind,
+    locked_out,
+    safe_next,
+    session_kind,
+)
+from services.web.problems import Problem
+from services.web.store import WebRepository, digest, password_matches
+
+router = APIRouter(tags=["sign-in"])
+
+
+async def _start_session(
+    state: WebState, request: Request, repo: WebRepository, school: SchoolConfig, person_id: str
+) -> tuple[str, SessionKind]:
+    now = state.now()
+    old = request.cookies.get(state.cookie_name)
+    if old:  # rotate: whatever session the browser held before ends here
+        await repo.end_session(id_hash=digest(old), now=now)
+    person = next(p for p in school.people if p.id == person_id)
+    kind = session_kind(person.roles)
+    session_id, _csrf = await repo.add_session(
+        school_id=school.id, person_id=person_id, kind=kind.value, now=now
+    )
+    return session_id, kind
+
+
+def _signed_in(state: WebState, session_id: str, kind: SessionKind, location: str) -> Response:
+    response = RedirectResponse(location, status_code=303)
+    response.set_cookie(
+        state.cookie_name,
+        session_id,
+        max_age=int(LIMITS[kind].absolute.total_seconds()),
+        path="/",
+        secure=state.secure_cookie,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/signin/{token}", summary="Sign in with a one-time link", status_code=303)
+async def sign_in_by_link(token: str, request: Request, state: State) -> Response:
+    """Consumes the link (its whole point: the one GET that changes state), starts a session
+    and goes to the app. A used, expired or unknown link is 404."""
+    if len(token) > 128:
+        raise Problem(404, "Not found", "token: unknown, used or expired")
+    async with state.sessions.begin() as db:
+        repo = WebRepository(db)
+        owner = await repo.consume_link(token=token, now=state.now())
+        school = state.schools.get(owner[0]) if owner else None
+        if owner is None or school is None or owner[1] not in school.person_ids:
+            raise Problem(404, "Not found", "token: unknown, used or expired")
+        session_id, kind = await _start_session(state, request, repo, school, owner[1])
+    return _signed_in(state, session_id, kind, "/app")
+
+
+@router.get("/signin", response_class=HTMLResponse, summary="The sign-in form")
+async def sign_in_form(request: Request, state: State, next: str | None = None) -> Response:
+    return pages.render(request, state, "signin.html", {"next": safe_next(next)})
+
+
+@router.post(
+    "/signin",
+    summary="Sign in with a password",
+    status_code=303,
+    dependencies=[SameOrigin],
+    responses={401: {"description": "Wrong school, person or password"}, 429: {}},
+)
+async def sign_in_with_password(
+    request: Request,
+    state: State,
+    school: Annotated[str, Form(max_length=32)],
+    person: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str | None, Form(max_length=2048)] = None,
+) -> Response:
+    """Failed sign-ins are limited per account and per address: the 5th failure within 15
+    minutes locks both out for the rest of the window (429), right password or not."""
+    now = state.now()
+    address = request.client.host if request.client else "unknown"
+    keys = [f"account:{school}:{person}", f"address:{address}"]
+    async with state.sessions.begin() as db:
+        repo = WebRepository(db)
+        if locked_out(await repo.failures_since(keys=keys, since=now - FAILURE_WINDOW)):
+            raise Problem(
+                429,
+                "Too many failed sign-ins",
+                "try again later",
+                headers={"Retry-After": str(int(FAILURE_WINDOW.total_seconds()))},
+            )
+        config = state.schools.get(school)
+        known = config is not None and person in config.person_ids
+        stored = await repo.password_hash(school_id=school, person_id=person) if known else None
+        if config is None or not password_matches(stored, password):
+            await repo.add_failure(keys=keys, now=now)
+            failed = True
+        else:
+            failed = False
+            session_id, kind = await _start_session(state, request, repo, config, person)
+    if failed:  # the failure is committed before answering
+        raise Problem(401, "Sign-in failed", "school, person or password: not recognised")
+    return _signed_in(state, session_id, kind, safe_next(next))
+
+
+@router.post("/signout", summary="Sign out", status_code=303)
+async def sign_out(caller: CsrfCaller, state: State) -> Response:
+    async with state.sessions.begin() as db:
+        await WebRepository(db).end_session(id_hash=caller.session.id_hash, now=state.now())
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(
+        state.cookie_name, path="/", secure=state.secure_cookie, httponly=True, samesite="lax"
+    )
+    return response
