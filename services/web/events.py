@@ -33,7 +33,9 @@ class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_id: Token = Field(description="The phone's id, kept in the app; bound to its officer.")
-    events: list[dict[str, Any]] = Field(
+    # Each event is judged on its own (a broken one is rejected, the rest go on), so the
+    # batch takes any JSON here and the contracts decide per event.
+    events: list[Any] = Field(
         max_length=MAX_EVENTS, description="Events as made on the phone, in the order made."
     )
 

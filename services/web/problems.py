@@ -41,7 +41,9 @@ def field_errors(errors: Any, limit: int = 5) -> str:
     parts = []
     for err in list(errors)[:limit]:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        msg = str(err.get("msg", "invalid")).split(",")[0]
+        msg = str(err.get("msg", "invalid"))
+        if str(err.get("type", "")).endswith("_parsing") or "`" in msg:
+            msg = msg.split(",")[0]  # a parser's message goes on to quote the input
         parts.append(f"{'.'.join(loc) or '<body>'}: {msg}")
     return "; ".join(parts)
 
