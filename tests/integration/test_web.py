@@ -23,7 +23,7 @@ from lookout.kernel.clock import ManualClock
 from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
-from services.web import accounts
+from services.web import accounts, pages
 from services.web.app import create_app
 from tests.integration.conftest import consumer_drained, running, wait_until
 
@@ -403,3 +403,55 @@ async def test_every_response_carries_the_security_headers(
         assert nonce is not None
         if "<script" in page.text:  # every script the page has carries this response's nonce
             assert page.text.count("<script") == page.text.count(f'nonce="{nonce.group(1)}"')
+
+
+async def test_static_files_and_the_service_worker_at_the_root(
+    settings: Settings, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "sw.js").write_text("self.addEventListener('fetch', () => {});\n")
+    (static / "app.css").write_text("body { margin: 0 }\n")
+    monkeypatch.setattr(pages, "STATIC", static)
+    async with web(settings, clock) as client:
+        worker = await client.get("/sw.js")
+        assert worker.status_code == 200
+        assert worker.headers["service-worker-allowed"] == "/"
+        assert worker.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert worker.headers["cache-control"] == "no-cache"
+        css = await client.get("/static/app.css")
+        assert (css.status_code, css.text) == (200, "body { margin: 0 }\n")
+        assert css.headers["cache-control"] == "no-cache"
+        assert NONCE.match(css.headers["content-security-policy"])
+        assert_problem(await client.get("/static/missing.js"), 404)
+        assert_problem(await client.get("/static/../store.py"), 404)
+        (static / "sw.js").unlink()
+        assert_problem(await client.get("/sw.js"), 404)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "cookie"),
+    [
+        ("http://127.0.0.1:8000", "__Host-lookout={id}; HttpOnly; Max-Age=43200; Path=/; "
+         "SameSite=lax; Secure"),
+        ("http://localhost:8000", "__Host-lookout={id}; HttpOnly; Max-Age=43200; Path=/; "
+         "SameSite=lax; Secure"),
+        # Plain HTTP on a LAN address: browsers refuse a `__Host-` cookie that is not Secure.
+        ("http://192.168.1.20:8000", "lookout={id}; HttpOnly; Max-Age=43200; Path=/; SameSite=lax"),
+    ],
+)  # fmt: skip
+async def test_the_cookie_without_tls(
+    settings: Settings, clock: ManualClock, base_url: str, cookie: str
+) -> None:
+    plain = settings.model_copy(update={"web_base_url": base_url, "web_behind_proxy": False})
+    app = create_app(plain, clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            url = await accounts.issue_link(plain, clock, school_id="lhs", person_id=SSO)
+            response = await client.get(url.removeprefix(base_url))
+    assert response.status_code == 303
+    set_cookie = response.headers["set-cookie"]
+    session_id = set_cookie.split(";")[0].split("=", 1)[1]
+    assert set_cookie == cookie.format(id=session_id)
+    assert "strict-transport-security" not in response.headers
