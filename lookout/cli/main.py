@@ -53,6 +53,8 @@ from lookout.kernel.settings import (
 )
 
 console = Console(soft_wrap=True, highlight=False)
+# The web service (services/web) runs under uvicorn; `lookout up` does not start it yet.
+WEB = "web"
 
 
 class _OneLineErrors(TyperGroup):
@@ -203,9 +205,12 @@ def up(
 
 
 @app.command()
-def run(service: str = typer.Argument(..., help="patrol, visitors, alerts or reports")) -> None:
+def run(
+    service: str = typer.Argument(..., help="patrol, visitors, alerts, reports or web"),
+) -> None:
     """Run one service in the foreground (what `lookout up` starts for each service)."""
-    _check_service(service)
+    if service != WEB:
+        _check_service(service)
     from lookout.cli.docs import service_module
     from lookout.local.runtime import nats_is_reachable
 
@@ -216,6 +221,9 @@ def run(service: str = typer.Argument(..., help="patrol, visitors, alerts or rep
     # Once running, the service rides out a NATS restart; at start, say plainly if it is absent.
     if not asyncio.run(nats_is_reachable(url)):
         raise CliError(f"cannot reach NATS at {url}")
+    if service == WEB:  # an ASGI app under uvicorn, not a FastStream app
+        asyncio.run(service_module(WEB).serve(settings))
+        return
     application = service_module(service).create_app(settings)
     asyncio.run(application.run())
 

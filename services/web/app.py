@@ -5,7 +5,10 @@ them and the middlewares in order, and opens the database and the NATS connectio
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -88,3 +91,30 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     return app
+
+
+async def serve(settings: Settings) -> None:
+    """Serve the web app with uvicorn until SIGTERM/SIGINT (`lookout run web`): its own TLS
+    when a certificate is set; behind a proxy, the client address from `X-Forwarded-For` sent
+    by the addresses uvicorn trusts (`FORWARDED_ALLOW_IPS`, default 127.0.0.1)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        ssl_certfile=str(settings.web_tls_cert) if settings.web_tls_cert else None,
+        ssl_keyfile=str(settings.web_tls_key) if settings.web_tls_key else None,
+        proxy_headers=settings.web_behind_proxy,
+        server_header=False,
+        log_config=None,  # the suite's logging
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises SIGTERM after its graceful shutdown (exit by the signal); like the
+    # other services, stop gracefully and exit 0.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+    await server.serve()
