@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from lookout.kernel.clock import SystemClock
 from lookout.kernel.errors import UsageError
 from lookout.kernel.settings import Settings
 
@@ -47,7 +48,7 @@ def set_password(person: str = PERSON, school: str = SCHOOL) -> None:
     password = _read_password()
     asyncio.run(
         _accounts().set_password(
-            settings, settings.make_clock(), school_id=school, person_id=person, password=password
+            settings, SystemClock(), school_id=school, person_id=person, password=password
         )
     )
     typer.echo(f"password set for {person} of {school}")
@@ -58,6 +59,6 @@ def link(person: str = PERSON, school: str = SCHOOL) -> None:
     """Print a one-time sign-in link for PERSON: valid 15 minutes, for one sign-in."""
     settings = Settings()
     url = asyncio.run(
-        _accounts().issue_link(settings, settings.make_clock(), school_id=school, person_id=person)
+        _accounts().issue_link(settings, SystemClock(), school_id=school, person_id=person)
     )
     typer.echo(url)

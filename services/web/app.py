@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from lookout.kernel.clock import Clock
+from lookout.kernel.clock import Clock, SystemClock
 from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
@@ -32,10 +32,17 @@ __all__ = ["MIGRATIONS", "create_app"]
 log = logging.getLogger("lookout.web")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, suite_clock: Clock | None = None
+) -> FastAPI:
+    """`clock` times sessions, links and sign-in limits (default: the wall clock, even under a
+    simulated LOOKOUT_CLOCK: a demo's sign-in link must not expire in a second and a half);
+    `suite_clock` is the time events are judged by (default: `clock` when given, else
+    LOOKOUT_CLOCK's), as every consumer judges them."""
     settings = settings or Settings()
     schools = load_schools(settings)  # a bad school file fails here, before anything starts
-    clock = clock or settings.make_clock()
+    suite_clock = suite_clock or clock or settings.make_clock()
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +56,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             reconnect_time_wait=0.5,
             **connect_options(settings),
         )
-        state = WebState(settings, clock, schools, make_sessionmaker(engine), nc, nc.jetstream())
+        state = WebState(
+            settings, clock, suite_clock, schools, make_sessionmaker(engine), nc, nc.jetstream()
+        )
         app.state.web = state
         try:
             yield

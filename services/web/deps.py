@@ -32,7 +32,8 @@ class WebState:
     """Everything the routes share, made in the app's lifespan."""
 
     settings: Settings
-    clock: Clock
+    clock: Clock  # real time: sessions, links and sign-in limits last what they say
+    suite_clock: Clock  # the suite's time (simulated in the demo): events are judged by it
     schools: dict[str, SchoolConfig]
     sessions: async_sessionmaker[AsyncSession]
     nc: Client | None = None

@@ -85,7 +85,7 @@ def prepare(raw: Any, caller: Caller, device_id: str, state: WebState) -> Event 
         return describe(exc, spec.model)
     except Exception as exc:  # a validator's OverflowError, RecursionError…
         return f"<event>: invalid ({type(exc).__name__})"
-    refused = refuse_event(caller.school, event, state.now())
+    refused = refuse_event(caller.school, event, state.suite_clock.now())
     return refused if refused is not None else event
 
 
