@@ -11,6 +11,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 from fastapi import FastAPI, Request
@@ -24,7 +25,7 @@ from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
 from services.web import events, pages, problems, signin
 from services.web.deps import SignInFirst, WebState
-from services.web.middleware import BodyLimit, SecurityHeaders
+from services.web.middleware import BodyLimit, SecurityHeaders, send_problem
 from services.web.store import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "create_app"]
@@ -105,25 +106,65 @@ def create_app(
 async def serve(settings: Settings) -> None:
     """Serve the web app with uvicorn until SIGTERM/SIGINT (`lookout run web`): its own TLS
     when a certificate is set; behind a proxy, the client address from `X-Forwarded-For` sent
-    by the addresses uvicorn trusts (`FORWARDED_ALLOW_IPS`, default 127.0.0.1)."""
+    by the addresses uvicorn trusts (`FORWARDED_ALLOW_IPS`, default 127.0.0.1). With
+    LOOKOUT_HEALTH_PORT set, `/healthz` and `/readyz` answer there too (nothing else does), as
+    every service's do, for `lookout up`'s supervisor and the orchestrator's probes."""
     import uvicorn
 
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.web_host,
-        port=settings.web_port,
-        ssl_certfile=str(settings.web_tls_cert) if settings.web_tls_cert else None,
-        ssl_keyfile=str(settings.web_tls_key) if settings.web_tls_key else None,
-        proxy_headers=settings.web_behind_proxy,
-        server_header=False,
-        log_config=None,  # the suite's logging
-        lifespan="on",
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.web_host,
+            port=settings.web_port,
+            ssl_certfile=str(settings.web_tls_cert) if settings.web_tls_cert else None,
+            ssl_keyfile=str(settings.web_tls_key) if settings.web_tls_key else None,
+            proxy_headers=settings.web_behind_proxy,
+            server_header=False,
+            log_config=None,  # the suite's logging
+            lifespan="on",
+        )
     )
-    server = uvicorn.Server(config)
+    servers = [server]
+    if settings.health_port is not None:
+
+        async def health_only(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz"):
+                await app(scope, receive, send)
+            elif scope["type"] == "http":
+                await send_problem(send, 404, "Not found")
+
+        servers.append(
+            uvicorn.Server(
+                uvicorn.Config(
+                    health_only,
+                    host=settings.health_host,
+                    port=settings.health_port,
+                    server_header=False,
+                    log_config=None,
+                    lifespan="off",
+                )
+            )
+        )
+
+    def stop() -> None:
+        for each in servers:
+            each.should_exit = True
+
     # uvicorn re-raises SIGTERM after its graceful shutdown (exit by the signal); like the
     # other services, stop gracefully and exit 0.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()
+    for each in servers:
+        each.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    await server.serve()
+        loop.add_signal_handler(signum, stop)
+
+    async def main() -> None:
+        try:
+            await server.serve()
+        finally:
+            stop()  # the health port goes when the app goes
+
+    await asyncio.gather(main(), *(each.serve() for each in servers[1:]))
+    if not server.started:  # start-up failed (no database, no NATS): the supervisor restarts
+        raise SystemExit(3)

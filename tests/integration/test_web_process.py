@@ -37,13 +37,15 @@ def lookout(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 def test_run_web_serves_sign_in_and_events(
     nats_server: Any, js: JetStreamContext, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, health = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
         LOOKOUT_NATS_URL=nats_server.url,
         LOOKOUT_DATA_DIR=str(tmp_path),
         LOOKOUT_WEB_PORT=str(port),
+        LOOKOUT_HEALTH_PORT=str(health),
+        LOOKOUT_HEALTH_HOST="127.0.0.1",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "lookout.cli", "run", "web"],
@@ -53,6 +55,11 @@ def test_run_web_serves_sign_in_and_events(
     )
     try:
         wait_for_port(port, timeout=30, proc=proc)
+        wait_for_port(health, timeout=30, proc=proc)
+        with httpx.Client(base_url=f"http://127.0.0.1:{health}") as probe:
+            assert probe.get("/readyz").json() == {"ready": True}
+            assert probe.get("/healthz").status_code == 200
+            assert probe.get("/app").status_code == 404  # only the probes on the health port
         link = lookout("users", "link", "sso-rivera", "--school", "lhs", env=env)
         assert link.returncode == 0, link.stderr
         url = link.stdout.strip()
