@@ -1,0 +1,160 @@
+// The Today screen: the queue state, manual scans, the three log forms and the recent actions.
+
+import { buildAction, parseStudentRefs, zoneOfTag } from "./actions.js";
+import { readContext, startPhone, stateText, timeText } from "./page.js";
+
+const ctx = readContext();
+const { outbox, deviceId, sync } = await startPhone(ctx);
+const $ = (sel) => document.querySelector(sel);
+
+async function save(kind, values) {
+  const { event, label } = buildAction(kind, values, { ctx, deviceId });
+  const record = await outbox.add(event, { label, personId: ctx.person.id });
+  if (values.zone_id) await rememberZone(values.zone_id);
+  return record;
+}
+
+// The zone of the last scan is where the officer is: the forms start there.
+async function rememberZone(zoneId) {
+  await outbox.setMeta(`last_zone:${ctx.school.id}`, zoneId);
+  for (const select of document.querySelectorAll("select[data-zone-default]")) {
+    if (!select.closest("details")?.open) select.value = zoneId;
+  }
+}
+
+function showBanner(text) {
+  const banner = $("#banner");
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+async function renderQueue() {
+  const counts = await outbox.counts();
+  const line = $("#queue-state");
+  const n = counts.queued;
+  if (n === 0) {
+    line.textContent = "all delivered ✓";
+    line.dataset.state = "delivered";
+  } else if (sync.status === "signed-out") {
+    line.textContent = `${n} saved on phone, sign in again to send`;
+    line.dataset.state = "signed-out";
+  } else if (sync.status === "sending") {
+    line.textContent = `${n} saved on phone, sending…`;
+    line.dataset.state = "sending";
+  } else {
+    line.textContent = `${n} saved on phone, waiting for signal`;
+    line.dataset.state = "waiting";
+  }
+}
+
+async function renderRecent() {
+  const records = await outbox.recent(20);
+  const list = $("#recent");
+  list.replaceChildren(
+    ...records.map((r) => {
+      const li = document.createElement("li");
+      li.className = "recent__item";
+      li.dataset.eventId = r.event_id;
+      li.dataset.state = r.state;
+      const label = document.createElement("span");
+      label.className = "recent__label";
+      label.textContent = r.label;
+      const meta = document.createElement("span");
+      meta.className = "recent__meta";
+      const time = document.createElement("time");
+      time.dateTime = r.created_at;
+      time.textContent = timeText(r.created_at);
+      const state = document.createElement("span");
+      state.className = `state state--${r.state}`;
+      state.textContent = stateText(r);
+      meta.append(time, " ", state);
+      li.append(label, meta);
+      return li;
+    }),
+  );
+  $("#recent-empty").hidden = records.length > 0;
+}
+
+let pending = null;
+function render() {
+  // Changes come in bursts (a batch of receipts): draw once per frame.
+  pending ??= requestAnimationFrame(async () => {
+    pending = null;
+    await Promise.all([renderQueue(), renderRecent()]);
+  });
+}
+
+outbox.onChange(render);
+sync.onStatus(render);
+
+$("#scan-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const select = $("#scan-tag");
+  const option = select.selectedOptions[0];
+  if (!option?.value) {
+    select.focus();
+    return;
+  }
+  const zone_id = option.dataset.zone;
+  await save("checkpoint.scanned", { tag: option.value, zone_id, method: "manual" });
+  showBanner(`Scan of ${option.value} saved.`);
+  select.value = "";
+});
+
+for (const form of document.querySelectorAll("form[data-type]")) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = form.querySelector(".form__error");
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      if ("student_refs" in data) {
+        data.student_refs = parseStudentRefs(data.student_refs, ctx.school.student_reference_pattern);
+        if (form.dataset.type === "contact.logged" && data.student_refs.length === 0) {
+          throw new Error("a contact needs at least one student reference");
+        }
+      }
+      if (form.querySelector("[name=zone_id][required]") && !data.zone_id) {
+        throw new Error("choose the zone");
+      }
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+      form.querySelector("[name=student_refs]")?.setAttribute("aria-invalid", "true");
+      return;
+    }
+    error.hidden = true;
+    form.querySelector("[name=student_refs]")?.removeAttribute("aria-invalid");
+    const record = await save(form.dataset.type, data);
+    form.reset();
+    const zone = await outbox.getMeta(`last_zone:${ctx.school.id}`);
+    for (const select of form.querySelectorAll("select[data-zone-default]")) select.value = zone ?? "";
+    form.closest("details").open = false;
+    showBanner(`${record.label} saved.`);
+    form.closest("details").querySelector("summary").focus();
+  });
+}
+
+// Forms open at the zone of the last scan.
+const lastZone = await outbox.getMeta(`last_zone:${ctx.school.id}`);
+if (lastZone) {
+  for (const select of document.querySelectorAll("select[data-zone-default]")) select.value = lastZone;
+}
+
+// A checkpoint URL opened without signal: the service worker answered with this page, so the
+// scan is recorded here, as scan.html would have done.
+const tagPath = location.pathname.match(/^\/t\/([^/]+)\/([^/]+)\/?$/);
+if (tagPath && decodeURIComponent(tagPath[1]) === ctx.school.id) {
+  const tag = decodeURIComponent(tagPath[2]);
+  const zone_id = zoneOfTag(ctx.zones, tag);
+  const method = new URLSearchParams(location.search).get("m") === "nfc" ? "nfc" : "qr";
+  if (zone_id && !history.state?.recorded) {
+    const record = await save("checkpoint.scanned", { tag, zone_id, method });
+    history.replaceState({ recorded: record.event_id }, "", "/app");
+    showBanner(`Scan of ${tag} saved.`);
+  } else if (!zone_id) {
+    showBanner(`${tag} is not a checkpoint of ${ctx.school.name}.`);
+  }
+}
+
+render();
+sync.start();
