@@ -157,7 +157,8 @@ export class Sync {
       if (res.ok) {
         let receipts = [];
         try {
-          receipts = (await res.json()).receipts ?? [];
+          const body = await res.json();
+          receipts = body.receipts ?? body.results ?? []; // the agreed name, and the server's today
         } catch {
           receipts = [];
         }
