@@ -95,10 +95,10 @@ $("#scan-form").addEventListener("submit", async (e) => {
     select.focus();
     return;
   }
-  const zone_id = option.dataset.zone;
-  await save("checkpoint.scanned", { tag: option.value, zone_id, method: "manual" });
-  showBanner(`Scan of ${option.value} saved.`);
-  select.value = "";
+  const { value: tag, dataset } = option;
+  select.value = ""; // at once: the next pick must not be undone by this one's save
+  await save("checkpoint.scanned", { tag, zone_id: dataset.zone, method: "manual" });
+  showBanner(`Scan of ${tag} saved.`);
 });
 
 for (const form of document.querySelectorAll("form[data-type]")) {
