@@ -357,6 +357,8 @@ def test_up_runs_the_suite_restarts_a_crash_and_stops_cleanly(
     patrol_pid = int(output.find(r"patrol\s+pid (\d+)").group(1))  # type: ignore[union-attr]
     assert output.find(r"db sqlite\+aiosqlite:///.*patrol\.db")
     assert (data_dir / "nats.url").read_text().strip() == url
+    web = output.find(r"sign in\s+lhs sso\s+sso-rivera\s+(http://127\.0\.0\.1:\d+)/signin/\S{43}")
+    assert web is not None, output.text()
 
     # `emit` finds the embedded server through the data dir, without LOOKOUT_NATS_URL.
     env = {"LOOKOUT_DATA_DIR": str(data_dir), "LOOKOUT_NATS_URL": None}
@@ -381,6 +383,7 @@ def test_up_runs_the_suite_restarts_a_crash_and_stops_cleanly(
     assert proc.wait(timeout=30) == 0, output.text()
     wait_for(lambda: output.find("Lookout stopped."), timeout=5, what="the goodbye")
     assert output.find(r"patrol stopped \(code 0\)"), output.text()
+    assert output.find(r"web stopped \(code 0\)"), output.text()
     assert not (data_dir / "nats.url").exists()
     wait_for(lambda: not processes_using(data_dir), timeout=5, what="no leftover processes")
     assert "Traceback" not in output.text()
