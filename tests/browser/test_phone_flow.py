@@ -1,12 +1,14 @@
 """The SSO's phone against the real web service (uvicorn on a free port), a real nats-server and
 the patrol service in-process: sign in by a one-time link, open a checkpoint URL, and the scan is
 in the patrol store; five manual scans without signal, a reload, signal again: all five stored
-once. Takes the screenshots in docs/screenshots/ on the way."""
+once. Takes screenshots on the way (into docs/screenshots/ with LOOKOUT_SCREENSHOTS set)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,7 +30,11 @@ from tests.integration.conftest import running, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The docs' screenshots are refreshed on request
+# (`LOOKOUT_SCREENSHOTS=docs/screenshots pytest tests/browser`); otherwise a run leaves the
+# repository untouched and writes them to the temporary directory.
+SHOTS = Path(os.environ.get("LOOKOUT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "lookout-shots")
+SHOTS.mkdir(parents=True, exist_ok=True)
 PHONE = {"width": 360, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
 OFFLINE_TAGS = ["T-1NG", "T-1SA", "T-2SB", "T-CAF-S", "T-LIB"]
