@@ -73,10 +73,18 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            # Never a traceback to the client: a problem+json with these headers, and the
-            # traceback in the log (SQL parameters are hidden by every engine).
-            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+        except Exception as exc:
+            # Never a traceback to the client: a problem+json with these headers. The log names
+            # the route's template, not the path (`/signin/<token>` is a secret), and the error
+            # class, not its message (PostgreSQL's DETAIL quotes the failing row), as the
+            # kernel's request logging does.
+            route = getattr(scope.get("route"), "path", "unrouted")
+            log.error(
+                "event=request_failed method=%s route=%s error=%s",
+                scope["method"],
+                route,
+                type(exc).__name__,
+            )
             if started:
                 raise
             await send_problem(tracking_send, 500, "Internal error")

@@ -5,6 +5,7 @@ response, and phone events published to JetStream and applied by the patrol serv
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts, pages
 from services.web.app import create_app
+from services.web.store import WebRepository
 from tests.integration.conftest import consumer_drained, running, wait_until
 
 pytestmark = pytest.mark.nats
@@ -455,3 +457,29 @@ async def test_the_cookie_without_tls(
     session_id = set_cookie.split(";")[0].split("=", 1)[1]
     assert set_cookie == cookie.format(id=session_id)
     assert "strict-transport-security" not in response.headers
+
+
+async def test_an_unexpected_failure_logs_the_route_and_error_class_never_the_token(
+    settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: WebRepository, **_: Any) -> None:
+        raise RuntimeError("DETAIL: Failing row contains (Jane Doe, 1234, 2009-04-01)")
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("lookout.web")
+    logger.addHandler(handler)
+    try:
+        async with web(settings, clock) as client:
+            link = await link_for(settings, clock, SSO)
+            monkeypatch.setattr(WebRepository, "consume_link", broken)
+            response = await client.get(link)
+    finally:
+        logger.removeHandler(handler)
+    assert_problem(response, 500)
+    token = link.removeprefix("/signin/")
+    assert [line for line in lines if "request_failed" in line] == [
+        "event=request_failed method=GET route=/signin/{token} error=RuntimeError"
+    ]
+    assert not any(token in line or "Jane" in line for line in lines)
