@@ -3,8 +3,9 @@ until the step's chosen wait passes; stop cleanly.
 
 Every service has such loops (outbox relay, ticker, mailers); keeping one implementation keeps
 the two subtle parts in one place: the wake flag is cleared *before* a pass, so a wake during
-the pass is not lost; and stopping sets a flag as well as cancelling, because Python 3.11's
-`asyncio.wait_for` can swallow a cancel that lands as its wait ends.
+the pass is not lost; and stopping lets the pass in hand finish and then ends the loop by a
+flag, cancelling only a pass that outstays its grace (Python 3.11's `asyncio.wait_for` can
+swallow a cancel that lands as its wait ends, so the flag ends the loop even then).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ log = logging.getLogger("lookout.background")
 
 # A pass returns how long to wait before the next one (seconds), or None for the interval.
 Step = Callable[[], Awaitable[float | None]]
+
+# How long stopping waits for a pass in hand before cancelling it.
+STOP_GRACE_SECONDS = 10.0
 
 
 class BackgroundLoop:
@@ -56,11 +60,22 @@ class BackgroundLoop:
         self._stopped = False
         self._task = asyncio.create_task(self._run(), name=self.name)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._stopped = True  # ends the loop even if the cancel below is swallowed
-            self._wake.set()
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Let the pass in hand finish (up to `grace_seconds`), then end the loop.
+
+        Cancelling a pass mid-transaction is what must not happen at every stop: SQLAlchemy
+        rolls back in a shielded task that outlives the cancelled one, the engine is disposed
+        without that connection, and on SQLite its open write transaction then locks the file
+        for whoever comes next (a restarted service, the next test). A pass that hangs past the
+        grace (an SMTP server that never answers) is still cancelled."""
+        if self._task is None:
+            return
+        self._stopped = True  # ends the loop after this pass, even if a cancel is swallowed
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
