@@ -7,8 +7,6 @@ LOOKOUT_DEBUG=1 to see the traceback of an unexpected failure.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import json
 import os
 import signal
@@ -35,6 +33,7 @@ from lookout.cli.reports import app as reports_app
 from lookout.cli.simulate import simulate as simulate_command
 from lookout.cli.users import app as users_app
 from lookout.cli.visitors import app as visitors_app
+from lookout.cli.web_links import prepare_web
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned as CheckpointScannedEvent
 from lookout.contracts.patrol import (
@@ -147,40 +146,6 @@ def _hide_password(url: str) -> str:
 # --- up -----------------------------------------------------------------------------------------
 
 
-def _prepare_web(
-    settings: Settings, schools: dict[str, Any]
-) -> tuple[dict[str, str] | None, list[str]]:
-    """For `lookout up`: the web service's port (LOOKOUT_WEB_PORT when free, else a free one)
-    and base URL, and one-time sign-in links for an SSO, the front office and a principal of
-    each school — issued before the web process starts, so the two never migrate its
-    database at once. (None, []) when the web service is not installed."""
-    from lookout.cli.docs import service_module
-    from lookout.kernel.clock import SystemClock
-    from lookout.local.runtime import free_port, port_is_free
-
-    if importlib.util.find_spec("services.web.app") is None:
-        return None, []
-    port = settings.web_port if port_is_free(settings.web_port, settings.web_host) else free_port()
-    web = settings.model_copy(update={"web_port": port, "data_dir": settings.data_dir.resolve()})
-    env = {"LOOKOUT_WEB_PORT": str(port)}
-    if not settings.web_base_url.strip():
-        env["LOOKOUT_WEB_BASE_URL"] = web.web_url()
-    web = web.model_copy(update={"web_base_url": env.get("LOOKOUT_WEB_BASE_URL", web.web_url())})
-    lines = [f"  web       {web.web_url()}  (sign-in links below: one use, 15 minutes)"]
-    accounts = importlib.import_module("services.web.accounts")
-    service_module(WEB)  # importable, or fail here with the import error
-    for school in schools.values():
-        for role in ("sso", "front_office", "principal"):
-            person = next((p for p in school.people if role in p.roles), None)
-            if person is None:
-                continue
-            url = asyncio.run(
-                accounts.issue_link(web, SystemClock(), school_id=school.id, person_id=person.id)
-            )
-            lines.append(f"  sign in   {school.id} {role:<12} {person.id:<18} {url}")
-    return env, lines
-
-
 @app.command()
 def up(
     for_seconds: float | None = typer.Option(
@@ -194,7 +159,7 @@ def up(
     settings = Settings()
     schools = load_schools(settings)  # a bad school file stops us here, with one line
     services = _services_available()
-    web_env, web_lines = _prepare_web(settings, schools)
+    web_env, web_lines = prepare_web(settings, schools)
     children = [*services, WEB] if web_env is not None else services
     stop = threading.Event()
 
