@@ -278,6 +278,78 @@ class DeterrenceReply(_Strict):
     zones: list[ZoneDeterrence]
 
 
+# --- today (the SSO's phone) -------------------------------------------------------------------
+
+
+class TodayRequest(PatrolRequest):
+    """Today's patrol for the officer who asks (the subject's person; their phones included)."""
+
+    limit: int = Field(default=20, ge=1, le=100, description="At most this many items per list.")
+
+
+class TodayWindow(_Strict):
+    zone_id: Token
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    deadline_at: AwareDatetime = Field(description="Window end plus grace.")
+    period: Token | None
+    checked: bool = Field(description="Already checked (on time, or late within the grace).")
+
+
+class TodayUnannounced(_Strict):
+    zone_id: Token
+    check_at: AwareDatetime = Field(description="When the unannounced check starts.")
+    window_end: AwareDatetime
+    deadline_at: AwareDatetime = Field(description="Window end plus grace.")
+
+
+class TodayFollowUp(_Strict):
+    concern_id: uuid.UUID
+    zone_id: Token | None
+    category: ConcernCategory
+    due_at: AwareDatetime = Field(description="The end of the re-check's school day.")
+    overdue: bool = Field(description="That day ended without the re-check (reported missed).")
+
+
+class TodayConcern(_Strict):
+    concern_id: uuid.UUID
+    category: ConcernCategory
+    severity: Severity
+    zone_id: Token | None
+    raised_at: AwareDatetime
+
+
+class TodayReply(_Strict):
+    """No student references and no notes: the phone keeps this answer for offline use."""
+
+    as_of: AwareDatetime
+    day: date = Field(description="The school-local day.")
+    officer_id: Token = Field(description="Who asked: the subject's last token.")
+    windows: list[TodayWindow] = Field(
+        max_length=100,
+        description="Today's planned windows not yet past their deadline, soonest first "
+        "(unannounced ones are not here).",
+    )
+    windows_total: int = Field(ge=0)
+    unannounced: list[TodayUnannounced] = Field(
+        max_length=100,
+        description="Today's unannounced checks still open, soonest first; only for an SSO.",
+    )
+    unannounced_total: int = Field(ge=0)
+    follow_ups: list[TodayFollowUp] = Field(
+        max_length=100,
+        description="Welfare re-checks addressed to the officer that are due, or were missed "
+        "in the last 7 days; earliest deadline first.",
+    )
+    follow_ups_total: int = Field(ge=0)
+    concerns: list[TodayConcern] = Field(
+        max_length=100,
+        description="Open concerns the officer raised (also from their phones), most severe "
+        "then oldest first.",
+    )
+    concerns_total: int = Field(ge=0)
+
+
 # --- catalogue --------------------------------------------------------------------------------
 
 
@@ -350,6 +422,14 @@ DETERRENCE = PatrolQuery(
     "Concerns per hour shortly after a check vs. at other school times, per zone.",
 )
 
+TODAY = PatrolQuery(
+    "today",
+    TodayRequest,
+    TodayReply,
+    False,
+    "The asking SSO's day: next windows, unannounced checks, follow-ups due, open concerns.",
+)
+
 QUERIES: tuple[PatrolQuery, ...] = (
     OPEN_CONCERNS,
     ZONE_STATUS,
@@ -358,5 +438,6 @@ QUERIES: tuple[PatrolQuery, ...] = (
     HOTSPOTS,
     FOCUS,
     DETERRENCE,
+    TODAY,
 )
 BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

@@ -33,6 +33,7 @@ from lookout.contracts.patrol_queries import (
     HOTSPOTS,
     OPEN_CONCERNS,
     SHIFT_SUMMARY,
+    TODAY,
     TOUR_STATS,
     ZONE_STATUS,
     DeterrenceReply,
@@ -52,6 +53,12 @@ from lookout.contracts.patrol_queries import (
     PatrolQuery,
     ShiftSummaryReply,
     ShiftSummaryRequest,
+    TodayConcern,
+    TodayFollowUp,
+    TodayReply,
+    TodayRequest,
+    TodayUnannounced,
+    TodayWindow,
     TourStatsReply,
     TourStatsRequest,
     ZoneDeterrence,
@@ -64,7 +71,7 @@ from lookout.kernel.clock import Clock
 from lookout.kernel.queries import ErrorReply, Refused, answer, request_school, request_subscriber
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.storage import Outbox
-from lookout.school.config import SchoolConfig
+from lookout.school.config import Role, SchoolConfig
 from services.patrol import planning, reads
 from services.patrol.store import SERVICE
 
@@ -74,6 +81,9 @@ Handler = Callable[[SchoolConfig, Any], Awaitable[Any]]
 DEFAULT_WEEKS = 4
 MAX_PADDING_FLAGS = 500
 FOCUS_NAMESPACE = uuid.UUID("5a0c6c0e-5d1f-4bd8-9a8e-3f5b2a4c7d10")
+# A missed re-check stays on the officer's Today screen this long (it can still be done late,
+# which resolves its alert); by then the alert has taken it to the people above the SSO.
+MISSED_FOLLOW_UPS_SHOWN = timedelta(days=7)
 
 
 def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
@@ -87,6 +97,7 @@ def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
         (HOTSPOTS, queries.hotspots),
         (FOCUS, queries.focus),
         (DETERRENCE, queries.deterrence),
+        (TODAY, queries.today),
     ]
     for query, handle in table:
         _subscribe(router, kernel.schools, query, handle)
@@ -384,6 +395,85 @@ class PatrolQueries:
                 )
                 for d in results
             ],
+        )
+
+    async def today(self, school: SchoolConfig, req: TodayRequest) -> TodayReply:
+        """The asking officer's day for the phone: no student references, no notes, so no
+        access-log row. Unannounced checks only for an SSO of the school (as their notices)."""
+        now = self.clock.now()
+        day = now.astimezone(school.tz).date()
+        start, end = planning.day_bounds(school, day, day)
+        async with self.sessions() as session:
+            ids = await reads.actor_ids_of(
+                session=session, school_id=school.id, officer_id=req.requested_by
+            )
+            windows = await reads.windows_of_day(
+                session=session, school_id=school.id, start=start, end=end, now=now
+            )
+            follow_ups = await reads.follow_ups_due(
+                session=session,
+                school_id=school.id,
+                officer_ids=ids,
+                now=now,
+                missed_since=now - MISSED_FOLLOW_UPS_SHOWN,
+            )
+            concerns, concerns_total = await reads.open_concerns_raised_by(
+                session=session, school_id=school.id, actor_ids=ids, limit=req.limit
+            )
+        zone_order = {zone.id: i for i, zone in enumerate(school.zones)}
+        windows.sort(key=lambda w: (w.window_start, zone_order.get(w.zone_id, len(zone_order))))
+        planned = [w for w in windows if not w.unannounced]
+        is_sso = any(p.id == req.requested_by and Role.SSO in p.roles for p in school.people)
+        unannounced = [w for w in windows if w.unannounced and w.status == "open"] if is_sso else []
+        return TodayReply(
+            as_of=now,
+            day=day,
+            officer_id=req.requested_by,
+            windows=[
+                TodayWindow(
+                    zone_id=w.zone_id,
+                    window_start=w.window_start,
+                    window_end=w.window_end,
+                    deadline_at=w.deadline_at,
+                    period=w.period,
+                    checked=w.status != "open",
+                )
+                for w in planned[: req.limit]
+            ],
+            windows_total=len(planned),
+            unannounced=[
+                TodayUnannounced(
+                    zone_id=w.zone_id,
+                    check_at=w.window_start,
+                    window_end=w.window_end,
+                    deadline_at=w.deadline_at,
+                )
+                for w in unannounced[: req.limit]
+            ],
+            unannounced_total=len(unannounced),
+            follow_ups=[
+                TodayFollowUp(
+                    concern_id=uuid.UUID(f.concern_id),
+                    zone_id=f.zone_id,
+                    category=ConcernCategory(f.category),
+                    due_at=f.deadline_at,
+                    # Missed, or past its deadline a moment before the ticker says so.
+                    overdue=f.status == "missed" or f.deadline_at < now,
+                )
+                for f in follow_ups[: req.limit]
+            ],
+            follow_ups_total=len(follow_ups),
+            concerns=[
+                TodayConcern(
+                    concern_id=uuid.UUID(c.concern_id),
+                    category=ConcernCategory(c.category),
+                    severity=Severity(c.severity),
+                    zone_id=c.zone_id,
+                    raised_at=c.raised_at,
+                )
+                for c in concerns
+            ],
+            concerns_total=concerns_total,
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from services.patrol.store import (
     concerns,
     contacts,
     devices,
+    follow_ups,
     observations,
     published_focus,
 )
@@ -56,6 +57,79 @@ async def open_concerns(
     )
     total = await session.execute(select(func.count()).select_from(concerns).where(*where))
     return list(rows.all()), int(total.scalar_one())
+
+
+async def open_concerns_raised_by(
+    *, session: AsyncSession, school_id: str, actor_ids: Collection[str], limit: int
+) -> tuple[list[Any], int]:
+    """Open concerns raised under these ids (an officer and their phones), most severe then
+    oldest first, and their total. Only the facts: no student references, no notes."""
+    where = [
+        concerns.c.school_id == school_id,
+        concerns.c.status == ConcernStatus.OPEN.value,
+        concerns.c.raised_by.in_(sorted(actor_ids)),
+    ]
+    rank = case({s.value: r for s, r in SEVERITY_RANK.items()}, value=concerns.c.severity)
+    rows = await session.execute(
+        select(
+            concerns.c.concern_id,
+            concerns.c.category,
+            concerns.c.severity,
+            concerns.c.zone_id,
+            concerns.c.raised_at,
+        )
+        .where(*where)
+        .order_by(rank.desc(), concerns.c.raised_at, concerns.c.concern_id)
+        .limit(limit)
+    )
+    total = await session.execute(select(func.count()).select_from(concerns).where(*where))
+    return list(rows.all()), int(total.scalar_one())
+
+
+async def windows_of_day(
+    *, session: AsyncSession, school_id: str, start: datetime, end: datetime, now: datetime
+) -> list[Any]:
+    """Windows starting in [start, end) whose deadline is still ahead at `now` (planned and
+    unannounced; open, checked or late), soonest first."""
+    t = check_windows.c
+    rows = await session.execute(
+        select(check_windows)
+        .where(
+            t.school_id == school_id,
+            t.window_start >= start,
+            t.window_start < end,
+            t.deadline_at >= now,
+            t.status.in_(["open", "checked", "late"]),
+        )
+        .order_by(t.window_start, t.id)
+    )
+    return list(rows.all())
+
+
+async def follow_ups_due(
+    *,
+    session: AsyncSession,
+    school_id: str,
+    officer_ids: Collection[str],
+    now: datetime,
+    missed_since: datetime,
+) -> list[Any]:
+    """Re-checks addressed to these ids that are due at `now` (reminded, or due and not yet
+    reminded) or were missed with a deadline after `missed_since`; earliest deadline first."""
+    f = follow_ups.c
+    rows = await session.execute(
+        select(follow_ups)
+        .where(
+            f.school_id == school_id,
+            f.officer_id.in_(sorted(officer_ids)),
+            or_(
+                and_(f.status.in_(["scheduled", "reminded"]), f.remind_at <= now),
+                and_(f.status == "missed", f.deadline_at >= missed_since),
+            ),
+        )
+        .order_by(f.deadline_at, f.concern_id)
+    )
+    return list(rows.all())
 
 
 async def record_access(
