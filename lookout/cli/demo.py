@@ -3,7 +3,9 @@
 Every process runs on one scaled clock (`LOOKOUT_CLOCK=<start>@x<speed>@<anchor>`), so a school
 week passes in minutes with every timer working: patrol windows close, escalations climb,
 visitors turn overdue, and on Friday at the report hour the weekly summary lands in the mail
-sink, whose path is printed at the end.
+sink, whose path is printed at the end. The web service runs too: before the week starts the
+demo prints its URL and one-time sign-in links for the SSO, the front office and the principal,
+so the SSO's phone view can be opened in a browser and the simulated week watched arriving.
 
 The feed shows ids, zones, enums and times — never student references, names or note text.
 """
@@ -25,9 +27,10 @@ import nats
 import typer
 from rich.console import Console
 
+from lookout.cli.web_links import WEB, prepare_web
 from lookout.kernel.clock import ScaledClock
 from lookout.kernel.errors import CliError, UsageError
-from lookout.kernel.settings import SERVICES, ConfigurationError, Settings
+from lookout.kernel.settings import SERVICES, ConfigurationError, Settings, load_schools
 from lookout.simulation.inputs import plan_for
 from lookout.simulation.plan import Plan, PlanError, Publish
 from lookout.simulation.runner import ActionOutcome, SimulationError, run_simulation
@@ -92,8 +95,13 @@ def demo(
     settings = base.model_copy(update={"data_dir": data_dir, "nats_url": ""})
     try:
         plan = plan_for(settings, seed=seed, start=first, days=days)
+        school = load_schools(settings)[plan.school_id]
     except (ConfigurationError, PlanError) as exc:
         raise CliError(str(exc)) from None
+    # Links first (they migrate the web database before its process starts), then the clock:
+    # the services' start-up time is counted from here.
+    web_env, web_lines = prepare_web(settings, {school.id: school})
+    services = [*SERVICES, WEB] if web_env is not None else list(SERVICES)
     tz = ZoneInfo(plan.timezone)
     origin = plan.begins_at - timedelta(minutes=2)
     clock = ScaledClock(origin, speed, anchor=time.time() + STARTUP_SECONDS)
@@ -115,10 +123,11 @@ def demo(
     try:
         with local_suite(
             settings,
-            SERVICES,
+            services,
             report,
             lambda m: console.print(f"[dim]{m}[/]"),
-            extra_env={
+            extra_env=(web_env or {})
+            | {
                 "LOOKOUT_CLOCK": clock.spec(),
                 # A tick every 0.1 s of wall time is a minute of school time at x600.
                 "LOOKOUT_TICK_SECONDS": str(max(0.05, min(1.0, 60.0 / speed))),
@@ -127,6 +136,13 @@ def demo(
             prefer_port=None,
         ) as suite:
             console.print(f"  NATS {suite.nats_where}\n  mail {suite.mail_where}")
+            for line in web_lines:
+                console.print(line, markup=False)
+            if web_lines:
+                console.print(
+                    "  Open the SSO's link in a browser (a phone-sized window is best) and watch "
+                    "the week arrive on Today."
+                )
             found = asyncio.run(
                 _play(
                     settings.model_copy(update={"nats_url": suite.url}),
