@@ -44,3 +44,8 @@ ROLE_REQUESTS: dict[Role, tuple[tuple[str, str], ...]] = {
 def may_publish(roles: Iterable[Role], event_type: str) -> bool:
     """Whether a person with these roles originates events of this `type`."""
     return any(m.event_type() == event_type for r in roles for m in ROLE_EVENTS.get(r, ()))
+
+
+def may_request(roles: Iterable[Role], kind: str, service: str) -> bool:
+    """Whether a person with these roles sends `kind` requests (command|query) to `service`."""
+    return any((kind, service) in ROLE_REQUESTS.get(r, ()) for r in roles)

@@ -1,0 +1,26 @@
+"""What a person may ask over HTTP (the phone's Today screen asks the patrol service) is what
+their NATS user may request: every role and every command and query of the catalogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from lookout.cli.docs import subject_matches
+from lookout.contracts.requests import REQUESTS
+from lookout.deploy.nats import person_permissions
+from lookout.school.config import Role
+from lookout.school.permissions import may_request
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_http_and_nats_agree_for_every_request(role: Role) -> None:
+    perms = person_permissions("lhs", "p-1", [role])
+    publish = perms.publish if perms is not None else ()
+    for spec in REQUESTS:
+        over_nats = any(subject_matches(allowed, spec.subject("lhs", "p-1")) for allowed in publish)
+        assert may_request([role], spec.kind, spec.service) == over_nats, (role, spec.name)
+
+
+def test_only_the_sso_asks_the_patrol_service() -> None:
+    askers = sorted(r.value for r in Role if may_request([r], "query", "patrol"))
+    assert askers == ["sso"]
