@@ -23,7 +23,7 @@ from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
-from services.web import events, pages, problems, signin
+from services.web import events, pages, problems, signin, suite_time
 from services.web.deps import SignInFirst, WebState
 from services.web.middleware import BodyLimit, SecurityHeaders, send_problem
 from services.web.store import MIGRATIONS
@@ -88,6 +88,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.include_router(events.router)
+    app.include_router(suite_time.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -138,6 +138,10 @@ def test_the_demo_prints_web_sign_in_links_before_the_week_and_a_link_signs_in(
         assert "Dana Rivera" in phone.text
         # One use: the same link again is 404.
         assert httpx.get(links["sso"], follow_redirects=False, timeout=10).status_code == 404
+        # The phone stamps its events by the demo's clock: Tuesday, running at x600.
+        reading = httpx.get(f"{base}/api/v1/clock", timeout=10).json()
+        assert (reading["kind"], reading["rate"]) == ("scaled", 600.0)
+        assert reading["now"].startswith("2026-12-01T")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)

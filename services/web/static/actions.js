@@ -1,6 +1,7 @@
 // What the officer does, as the events of lookout/contracts/patrol.py, with a short label for
 // the "Recent" list (never the note or the student references).
 
+import { suiteNow } from "./clock.js";
 import { makeEvent, newUuid } from "./outbox.js";
 
 const STUDENT_REF = /^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$/;
@@ -35,7 +36,7 @@ const words = (value) => value.replaceAll("_", " ");
 
 /** Build the event and its label for one action of the officer. */
 export function buildAction(kind, values, { ctx, deviceId }) {
-  const env = { schoolId: ctx.school.id, deviceId };
+  const env = { schoolId: ctx.school.id, deviceId, now: suiteNow() }; // occurred_at: the suite's time
   const zone = values.zone_id || null;
   const where = zone ? ` · ${zoneName(ctx.zones, zone)}` : "";
   switch (kind) {

@@ -9,6 +9,7 @@ const ASSETS = [
   "/static/tag.js",
   "/static/page.js",
   "/static/actions.js",
+  "/static/clock.js",
   "/static/outbox.js",
   "/static/sync.js",
   "/static/icon.svg",
