@@ -23,7 +23,7 @@ from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
-from services.web import events, pages, problems, signin, suite_time
+from services.web import events, live, pages, problems, signin, suite_time, today
 from services.web.deps import SignInFirst, WebState
 from services.web.middleware import BodyLimit, SecurityHeaders, send_problem
 from services.web.store import MIGRATIONS
@@ -61,9 +61,13 @@ def create_app(
             settings, clock, suite_clock, schools, make_sessionmaker(engine), nc, nc.jetstream()
         )
         app.state.web = state
+        hub = live.LiveHub(schools)  # the phones' live updates: core NATS subscriptions
+        await hub.start(nc)
+        app.state.live = hub
         try:
             yield
         finally:
+            await hub.stop()
             await nc.drain()
             await engine.dispose()
 
@@ -88,6 +92,8 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.include_router(events.router)
+    app.include_router(today.router)
+    app.include_router(live.router)
     app.include_router(suite_time.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
 
@@ -149,6 +155,9 @@ async def serve(settings: Settings) -> None:
         )
 
     def stop() -> None:
+        hub = getattr(app.state, "live", None)
+        if hub is not None:  # uvicorn waits for open responses: end the SSE streams first
+            hub.end_all("stopping")
         for each in servers:
             each.should_exit = True
 

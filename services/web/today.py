@@ -1,0 +1,88 @@
+"""`GET /api/v1/today`: the SSO's Today screen, asked of the patrol service over request-reply
+(`query.<school>.patrol.today.<person>`, the person being the signed-in caller, never a field
+the phone sends), plus how often the phone sends its heartbeat."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from nats.errors import Error as NatsError
+from pydantic import Field, ValidationError
+
+from lookout.contracts.patrol_queries import TODAY, TodayReply
+from lookout.school.config import SchoolConfig
+from lookout.school.permissions import may_request
+from services.web.deps import ApiCaller, Caller, State
+from services.web.problems import Problem
+
+log = logging.getLogger("lookout.web")
+
+router = APIRouter(prefix="/api/v1", tags=["today"])
+
+ASK_TIMEOUT_SECONDS = 3.0  # a phone on a weak signal waits for us: fail fast, it keeps its copy
+MIN_HEARTBEAT_SECONDS = 30
+
+
+async def patrol_asker(caller: ApiCaller) -> Caller:
+    """A signed-in person whose role asks the patrol service (the SSO), as their NATS user may."""
+    if not may_request(caller.person.roles, "query", "patrol"):
+        raise Problem(403, "Not for this role", "role: does not ask the patrol service")
+    return caller
+
+
+PatrolAsker = Annotated[Caller, Depends(patrol_asker)]
+
+
+def heartbeat_seconds(school: SchoolConfig) -> int:
+    """How often the open app says the phone is alive: a third of the school's lone-worker
+    limit (`heartbeat_limit_minutes`, 10 by default: every 200 s), so two heartbeats can be
+    lost to a dead spot (a stairwell, the gym) and the third still arrives before the patrol
+    service calls the silence an alarm; never more often than every 30 s."""
+    return max(MIN_HEARTBEAT_SECONDS, school.heartbeat_limit_minutes * 60 // 3)
+
+
+class TodayAnswer(TodayReply):
+    heartbeat_seconds: int = Field(
+        ge=MIN_HEARTBEAT_SECONDS, description="Send a device.heartbeat this often while open."
+    )
+
+
+@router.get(
+    "/today",
+    response_model=TodayAnswer,
+    summary="The SSO's Today screen",
+    responses={
+        401: {"description": "Not signed in, or the session is locked"},
+        403: {"description": "The caller's role does not ask the patrol service"},
+        502: {"description": "The patrol service refused the question"},
+        503: {"description": "The patrol service did not answer: keep the last copy"},
+    },
+)
+async def today(caller: PatrolAsker, state: State) -> TodayAnswer:
+    """Next planned windows, unannounced checks still ahead, welfare re-checks due, the open
+    concerns the caller raised: no student references and no notes (the phone keeps it)."""
+    if state.nc is None or not state.nc.is_connected:
+        raise Problem(503, "Patrol service unavailable", "retry later")
+    subject = TODAY.subject(caller.school.id, caller.person.id)
+    try:
+        message = await state.nc.request(subject, b"{}", timeout=ASK_TIMEOUT_SECONDS)
+    except (NatsError, TimeoutError) as exc:  # no responders, a timeout, a closed connection
+        raise Problem(503, "Patrol service unavailable", "retry later") from exc
+    try:
+        reply = json.loads(message.data)
+        if not reply.get("ok"):
+            # The patrol service's errors name fields, never values.
+            log.warning(
+                "event=today_refused school=%s error=%s", caller.school.id, reply.get("error")
+            )
+            raise Problem(502, "Patrol service refused", "patrol: the question was refused")
+        result = TodayReply.model_validate_json(json.dumps(reply["result"]))
+    except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
+        log.warning(
+            "event=today_unreadable school=%s error=%s", caller.school.id, type(exc).__name__
+        )
+        raise Problem(502, "Patrol service answer unreadable") from exc
+    return TodayAnswer(**result.model_dump(), heartbeat_seconds=heartbeat_seconds(caller.school))
