@@ -1,7 +1,8 @@
 """Health and metrics of one service process: `/healthz`, `/readyz` and Prometheus `/metrics`.
 
 Started by the ServiceKernel when `LOOKOUT_HEALTH_PORT` is set (off by default, so `lookout up`
-and the tests open no ports). A tiny asyncio HTTP server on the service's own event loop:
+and the tests open no ports). A Starlette app served by uvicorn on the service's own event loop
+(the web service serves its own on the same stack), never a hand-written HTTP parser:
 
 - `/healthz` answers 200 while the event loop runs (liveness: a wedged process stops answering);
 - `/readyz` answers 200 once the service has started and its NATS connection is up, else 503;
@@ -10,7 +11,9 @@ and the tests open no ports). A tiny asyncio HTTP server on the service's own ev
   and a restart would only hand its batch to the same outage;
 - `/metrics`: events processed by outcome, dead letters, events published, escalations fired,
   per-durable consumer lag (pending and unacknowledged), read from JetStream at scrape time,
-  and per-durable stalls (`lookout_consumer_stalled` 1/0, `…_stalled_seconds`, `…_stalls_total`).
+  and per-durable stalls (`lookout_consumer_stalled` 1/0, `…_stalled_seconds`, `…_stalls_total`);
+- anything else: 404 (405 for another method) as problem+json; a malformed request: uvicorn's
+  400; a failure inside: 500 problem+json, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
+import uvicorn
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,6 +34,12 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookout.contracts.alerts import AlertEscalated
 from lookout.contracts.subjects import InvalidEvent, lookup
@@ -148,9 +158,93 @@ class ServiceMetrics:
 
 
 Probe = Callable[[], bool]
+TEXT = "text/plain; charset=utf-8"
+PROBLEM = "application/problem+json"
+# How long a stop waits for probe and scrape connections in flight before cancelling them.
+STOP_GRACE_SECONDS = 2
+
+
+def exposition(registry: CollectorRegistry, names: Sequence[str] = ()) -> Response:
+    """The Prometheus text exposition of `registry`; `names` (`?name[]=…`, as Prometheus' own
+    handler takes it) narrows it to those samples (a counter by its `_total` name)."""
+    chosen: Any = registry.restricted_registry(names) if names else registry
+    return Response(generate_latest(chosen), media_type=CONTENT_TYPE_LATEST)
+
+
+def problem(status: int, title: str) -> Response:
+    """An `application/problem+json` answer (RFC 9457) naming only the status."""
+    body = {"type": "about:blank", "title": title, "status": status}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def _http_problem(_request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    titles = {404: "Not found", 405: "Method not allowed", 500: "Internal error"}
+    return problem(status, titles.get(status, "Request refused"))
+
+
+class NeverRaise:
+    """Outermost: whatever fails inside answers 500 problem+json and logs the error class,
+    never a traceback (to the client or to the log, where uvicorn would print one)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            log.error("event=health_request_failed error=%s", type(exc).__name__)
+            if scope["type"] == "http" and not started:
+                with contextlib.suppress(Exception):  # the client may be gone
+                    await problem(500, "Internal error")(scope, receive, send)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn on a loop someone else runs: leaves the process' signal handlers to the service
+    (FastStream stops it on SIGTERM, and stops this server in order), and says when it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket: bound here, so a taken port fails the service's start with an
+    OSError (uvicorn's own bind would exit the process) and port 0 tells the port chosen."""
+    family, *_ = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class HealthServer:
+    """`/healthz`, `/readyz` and `/metrics` of one service: a Starlette app served by uvicorn
+    on the service's own event loop (a well-kept server parses HTTP: a malformed request gets
+    uvicorn's 400)."""
+
     def __init__(
         self,
         metrics: ServiceMetrics,
@@ -168,19 +262,53 @@ class HealthServer:
         self.jetstream = jetstream
         self.host = host
         self.port = port
-        self._server: asyncio.Server | None = None
+        self.app = NeverRaise(
+            Starlette(
+                routes=[
+                    Route("/healthz", self._healthz, methods=["GET"]),
+                    Route("/readyz", self._readyz, methods=["GET"]),
+                    Route("/metrics", self._metrics, methods=["GET"]),
+                ],
+                # Starlette answers a failure with this, then raises it on to NeverRaise.
+                exception_handlers={HTTPException: _http_problem, Exception: _http_problem},
+            )
+        )
+        self._server: _EmbeddedServer | None = None
+        self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        sock = bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        server = _EmbeddedServer(
+            uvicorn.Config(
+                self.app,
+                lifespan="off",
+                log_config=None,  # the service's logging
+                log_level="warning",  # not uvicorn's start/stop lines in the service's log
+                access_log=False,  # a probe every few seconds is not news
+                server_header=False,
+                timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+            )
+        )
+        serving = asyncio.create_task(server.serve(sockets=[sock]), name="health-server")
+        listening = asyncio.create_task(server.listening.wait())
+        await asyncio.wait({serving, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if not server.listening.is_set():
+            listening.cancel()
+            sock.close()
+            serving.result()  # its failure, if it failed
+            raise RuntimeError("health server ended before it listened")
+        self._server, self._serving = server, serving
         log.info("event=health_listening host=%s port=%d", self.host, self.port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-            self._server = None
+        server, serving = self._server, self._serving
+        self._server = self._serving = None
+        if server is None or serving is None:
+            return
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await serving
 
     async def refresh_lag(self) -> None:
         try:
@@ -196,55 +324,22 @@ class HealthServer:
             self.metrics.lag.labels(*labels).set(info.num_pending or 0)
             self.metrics.ack_pending.labels(*labels).set(info.num_ack_pending or 0)
 
-    def _stalled(self) -> bytes:
+    def _stalled(self) -> str:
         """One line per stalled consumer. Not a failure of either probe: the consumer is alive
         and goes on by itself when the database is back (a restart would not help)."""
-        lines = [stall.describe() + "\n" for stall in self.stalls() if stall.active]
-        return "".join(lines).encode()
+        return "".join(stall.describe() + "\n" for stall in self.stalls() if stall.active)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), 5.0)
-            while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
-                pass  # headers: not needed
-            parts = request.decode("latin-1").split()
-            method, target = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
-            url = urlsplit(target)
-            names = parse_qs(url.query).get("name[]", [])
-            status, ctype, body = await self._route(method, url.path, names)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode("latin-1") + (body if method != "HEAD" else b""))
-            await writer.drain()
-        except Exception:  # a broken probe connection must not disturb the service
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    async def _healthz(self, _request: Request) -> Response:
+        return PlainTextResponse("ok\n" + self._stalled(), media_type=TEXT)
 
-    async def _route(
-        self, method: str, path: str, names: Sequence[str] = ()
-    ) -> tuple[str, str, bytes]:
-        text = "text/plain; charset=utf-8"
-        if method not in ("GET", "HEAD"):
-            return "405 Method Not Allowed", text, b"method not allowed\n"
-        if path == "/healthz":
-            return "200 OK", text, b"ok\n" + self._stalled()
-        if path == "/readyz":
-            if self.ready():
-                return "200 OK", text, b"ready\n" + self._stalled()
-            return "503 Service Unavailable", text, b"not ready\n" + self._stalled()
-        if path == "/metrics":
-            # `?name[]=…` (as Prometheus' own handler takes it) narrows the answer to those
-            # samples (a counter by its `_total` name), and asks JetStream for consumer lag
-            # only when that is among them.
-            registry: Any = self.metrics.registry
-            if names:
-                registry = self.metrics.registry.restricted_registry(names)
-            if not names or any(n.startswith(LAG_METRICS) for n in names):
-                await self.refresh_lag()
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(registry)
-        return "404 Not Found", text, b"not found\n"
+    async def _readyz(self, _request: Request) -> Response:
+        if self.ready():
+            return PlainTextResponse("ready\n" + self._stalled(), media_type=TEXT)
+        return PlainTextResponse("not ready\n" + self._stalled(), 503, media_type=TEXT)
+
+    async def _metrics(self, request: Request) -> Response:
+        # Consumer lag is asked of JetStream only when it is among the samples asked for.
+        names = request.query_params.getlist("name[]")
+        if not names or any(n.startswith(LAG_METRICS) for n in names):
+            await self.refresh_lag()
+        return exposition(self.metrics.registry, names)
