@@ -1,5 +1,6 @@
 """`lookout patrol plan|status|summary|stats|hotspots|deterrence`: a client of the patrol
-service over NATS request-reply (`query.<school>.patrol.*`), using only the contracts.
+service over NATS request-reply (`query.<school>.patrol.*`), using only the contracts; and
+`lookout patrol tags`, the checkpoints' URLs and their printable QR codes, from the school file.
 
 Tables by default, `--format json` for the reply's result as JSON. An error reply or a service
 that does not answer is one line on stderr and a non-zero exit (CliError, printed by `lookout`).
@@ -10,7 +11,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import typer
@@ -423,3 +426,76 @@ def deterrence(
             d.explanation,
         )
     console.print(table)
+
+
+class Paper(StrEnum):
+    A4 = "a4"
+    LETTER = "letter"
+
+
+PAPER_NAMES = {Paper.A4: "A4", Paper.LETTER: "Letter"}
+
+
+def _base_url(given: str | None) -> str:
+    """The web service's public URL: --base-url, else LOOKOUT_WEB_BASE_URL, else
+    http://LOOKOUT_WEB_HOST:LOOKOUT_WEB_PORT."""
+    url = (given if given is not None else Settings().web_url()).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        where = "base-url" if given is not None else "base-url (LOOKOUT_WEB_BASE_URL)"
+        raise UsageError(f"{where}: not an http(s) URL like https://lookout.example.org")
+    return url
+
+
+def _sheet_path(out: Path | None, school_id: str) -> Path:
+    path = out if out is not None else Path(f"{school_id}-checkpoints.pdf")
+    if path.suffix.lower() not in (".pdf", ".png"):
+        raise UsageError("out: not a .pdf or .png file")
+    if path.is_dir():
+        raise UsageError("out: a directory, not a file")
+    return path
+
+
+@app.command("tags")
+def tags(
+    school: str | None = SCHOOL,
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="The printable sheet: FILE.pdf (a page per 12 codes) or FILE.png (FILE-1.png, "
+        "FILE-2.png… when there are several pages). Default: <school>-checkpoints.pdf here.",
+    ),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        help="The web service's public URL, as phones reach it (default: LOOKOUT_WEB_BASE_URL, "
+        "else http://LOOKOUT_WEB_HOST:LOOKOUT_WEB_PORT).",
+    ),
+    paper: Paper = typer.Option(Paper.A4, "--paper", help="a4 or letter."),
+) -> None:
+    """Every checkpoint's URL (<base>/t/<school>/<tag>: what its NFC tag holds; one line each:
+    zone, tag, URL) and a printable sheet of their QR codes, at least 3 cm wide with the tag
+    and the zone under each. Asks no service."""
+    from lookout.cli.tag_sheet import SheetError, checkpoints, render_pages, write_sheet
+
+    sch = _school(school)
+    base = _base_url(base_url)
+    path = _sheet_path(out, sch.id)
+    items = checkpoints(sch, base)
+    try:
+        pages = render_pages(sch, items, paper.value)
+    except SheetError as exc:
+        raise UsageError(f"base-url: {exc}") from None
+    try:
+        written = write_sheet(pages, path)
+    except OSError as exc:
+        raise CliError(f"out: cannot write {path} ({exc.strerror or type(exc).__name__})") from None
+    zone_width = max(len(c.zone_id) for c in items)
+    tag_width = max(len(c.tag) for c in items)
+    for c in items:
+        click.echo(f"{c.zone_id:<{zone_width}}  {c.tag:<{tag_width}}  {c.url}")
+    files = ", ".join(str(p) for p in written)
+    click.echo(
+        f"sheet: {files} ({len(pages)} page(s), {PAPER_NAMES[paper]}, {len(items)} codes)",
+        err=True,
+    )
