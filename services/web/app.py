@@ -11,7 +11,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import nats
 from fastapi import FastAPI, Request
@@ -25,7 +24,8 @@ from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
 from services.web import events, live, pages, problems, signin, suite_time, today
 from services.web.deps import SignInFirst, WebState
-from services.web.middleware import BodyLimit, SecurityHeaders, send_problem
+from services.web.metrics import CountRequests, WebMetrics, health_port
+from services.web.middleware import BodyLimit, SecurityHeaders
 from services.web.store import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "create_app"]
@@ -85,9 +85,12 @@ def create_app(
     async def _sign_in_first(_request: Request, exc: SignInFirst) -> Response:
         return RedirectResponse(exc.location, status_code=303)
 
-    # Middlewares, outermost last: headers on every answer (even a 413), then the body bound.
+    # Middlewares, outermost last: headers on every answer (even a 413), then the body bound;
+    # the metrics (served on the health port only) count what each request was answered.
+    app.state.metrics = WebMetrics()
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, hsts=settings.web_tls())
+    app.add_middleware(CountRequests, metrics=app.state.metrics)
 
     app.include_router(signin.router)
     app.include_router(pages.router)
@@ -114,8 +117,9 @@ async def serve(settings: Settings) -> None:
     """Serve the web app with uvicorn until SIGTERM/SIGINT (`lookout run web`): its own TLS
     when a certificate is set; behind a proxy, the client address from `X-Forwarded-For` sent
     by the addresses uvicorn trusts (`FORWARDED_ALLOW_IPS`, default 127.0.0.1). With
-    LOOKOUT_HEALTH_PORT set, `/healthz` and `/readyz` answer there too (nothing else does), as
-    every service's do, for `lookout up`'s supervisor and the orchestrator's probes."""
+    LOOKOUT_HEALTH_PORT set, `/healthz`, `/readyz` and `/metrics` answer there (`/metrics` only
+    there), as every service's do, for `lookout up`'s supervisor, the orchestrator's probes and
+    Prometheus."""
     import uvicorn
 
     app = create_app(settings)
@@ -129,26 +133,21 @@ async def serve(settings: Settings) -> None:
             proxy_headers=settings.web_behind_proxy,
             server_header=False,
             log_config=None,  # the suite's logging
+            access_log=False,  # it would print paths (a one-time sign-in link's token)
             lifespan="on",
         )
     )
     servers = [server]
     if settings.health_port is not None:
-
-        async def health_only(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz"):
-                await app(scope, receive, send)
-            elif scope["type"] == "http":
-                await send_problem(send, 404, "Not found")
-
         servers.append(
             uvicorn.Server(
                 uvicorn.Config(
-                    health_only,
+                    health_port(app),
                     host=settings.health_host,
                     port=settings.health_port,
                     server_header=False,
                     log_config=None,
+                    access_log=False,
                     lifespan="off",
                 )
             )
