@@ -2,6 +2,7 @@
 // the "Recent" list (never the note or the student references).
 
 import { suiteNow } from "./clock.js";
+import { badgeNumber } from "./badge.js";
 import { makeEvent, newUuid } from "./outbox.js";
 
 const STUDENT_REF = /^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$/;
@@ -46,6 +47,7 @@ export function buildAction(kind, values, { ctx, deviceId }) {
         label: `Scan ${values.tag}${where}`,
       };
     case "observation.logged":
+      if (!zone) throw fieldError("zone_id", "choose the zone");
       return {
         event: makeEvent(kind, { zone_id: zone, category: values.category, note: values.note ?? "" }, env),
         label: `Observation: ${words(values.category)}${where}`,
@@ -70,12 +72,87 @@ export function buildAction(kind, values, { ctx, deviceId }) {
       return {
         event: makeEvent(
           kind,
-          { kind: values.kind, zone_id: zone, student_refs: values.student_refs, note: values.note ?? "" },
+          {
+            kind: values.kind,
+            zone_id: zone,
+            student_refs: values.student_refs,
+            note: values.note ?? "",
+            ...(values.concern_id ? { concern_id: values.concern_id } : {}),
+          },
           env,
         ),
-        label: `Contact: ${words(values.kind)}${where}`,
+        label: `Contact: ${words(values.kind)}${values.concern_id ? " (follow-up)" : ""}${where}`,
       };
+    case "concern.updated":
+      return {
+        event: makeEvent(kind, concernUpdate(values, zone), env),
+        label: `Concern updated${about(values)}${values.severity ? `, now ${values.severity}` : ""}${where}`,
+      };
+    case "concern.resolved": {
+      const id = concernId(values);
+      if (!values.outcome) throw fieldError("outcome", "choose the outcome");
+      const days = followUpDays(values.follow_up_in_school_days);
+      return {
+        event: makeEvent(
+          kind,
+          {
+            concern_id: id,
+            outcome: values.outcome,
+            note: values.note ?? "",
+            ...(days ? { follow_up_in_school_days: days } : {}),
+          },
+          env,
+        ),
+        label:
+          `Concern resolved${about(values)}: ${words(values.outcome)}` +
+          (days ? `, follow-up in ${days} school day${days === 1 ? "" : "s"}` : ""),
+      };
+    }
+    case "visitor.sighted": {
+      const badge = badgeNumber(values.badge_number);
+      if (!zone) throw fieldError("zone_id", "choose the zone");
+      return {
+        event: makeEvent(kind, { badge_number: badge, zone_id: zone }, env),
+        label: `Badge ${badge} seen${where}`,
+      };
+    }
     default:
       throw new Error(`unknown action ${kind}`);
   }
+}
+
+/** An error about one field of a form: `field` names it (never its value). */
+export function fieldError(field, message) {
+  return Object.assign(new Error(message), { field });
+}
+
+/** "in N school days" as typed: empty for none, else a whole number from 1 to 20. */
+export function followUpDays(text) {
+  const value = String(text ?? "").trim();
+  if (!value) return null;
+  const days = /^\d{1,2}$/.test(value) ? Number(value) : NaN;
+  if (!(days >= 1 && days <= 20)) {
+    throw fieldError("follow_up_in_school_days", "a follow-up is 1 to 20 school days away");
+  }
+  return days;
+}
+
+function concernId(values) {
+  if (!values.concern_id) throw fieldError("concern_id", "choose the concern");
+  return values.concern_id;
+}
+
+const about = (values) => (values.category ? ` (${words(values.category)})` : "");
+
+// What the officer changed: an empty field is left as it was.
+function concernUpdate(values, zone) {
+  const update = { concern_id: concernId(values) };
+  if (values.severity) update.severity = values.severity;
+  if (zone) update.zone_id = zone;
+  if (values.student_refs?.length) update.student_refs = values.student_refs;
+  update.note = values.note ?? "";
+  if (Object.keys(update).length === 2 && !update.note) {
+    throw fieldError("severity", "change the severity, zone or students, or add a note");
+  }
+  return update;
 }

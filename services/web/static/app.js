@@ -1,6 +1,11 @@
-// The Today screen: the queue state, manual scans, the three log forms and the recent actions.
+// The Today screen: the queue state, scans (pick list, NFC, camera), the badge check, the log
+// forms (observation, concern raised, updated, resolved, contact and its follow-up) and the
+// recent actions.
 
-import { buildAction, parseStudentRefs, zoneOfTag } from "./actions.js";
+import { buildAction, fieldError, parseStudentRefs, zoneOfTag } from "./actions.js";
+import { badgeFromQr } from "./badge.js";
+import { endFollowUp, followUpOf, initConcerns, noteSaved } from "./concerns.js";
+import { cameraSupported, checkpointFromUrl, nfcSupported, readNfc, readQr } from "./scanner.js";
 import { readContext, startPhone, stateText, timeText } from "./page.js";
 
 const ctx = readContext();
@@ -10,7 +15,9 @@ const $ = (sel) => document.querySelector(sel);
 async function save(kind, values) {
   const { event, label } = buildAction(kind, values, { ctx, deviceId });
   const record = await outbox.add(event, { label, personId: ctx.person.id });
-  if (values.zone_id) await rememberZone(values.zone_id);
+  // An update's zone is the concern's, not necessarily where the officer is.
+  if (values.zone_id && kind !== "concern.updated") await rememberZone(values.zone_id);
+  await noteSaved(event);
   return record;
 }
 
@@ -101,38 +108,96 @@ $("#scan-form").addEventListener("submit", async (e) => {
   showBanner(`Scan of ${tag} saved.`);
 });
 
+function showError(form, err, error = form.querySelector(".form__error")) {
+  error.textContent = err.message;
+  error.hidden = false;
+  const field = err.field ? form.querySelector(`[name="${err.field}"]`) : null;
+  field?.setAttribute("aria-invalid", "true");
+}
+
 for (const form of document.querySelectorAll("form[data-type]")) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const error = form.querySelector(".form__error");
     const data = Object.fromEntries(new FormData(form));
+    if (form.dataset.type === "contact.logged" && followUpOf(form)) data.concern_id = followUpOf(form);
+    const picked = form.querySelector("select[data-concern-picker]")?.selectedOptions[0];
+    if (picked?.dataset.category) data.category = picked.dataset.category; // for its label only
+    for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+    let record;
     try {
       if ("student_refs" in data) {
-        data.student_refs = parseStudentRefs(data.student_refs, ctx.school.student_reference_pattern);
+        try {
+          data.student_refs = parseStudentRefs(data.student_refs, ctx.school.student_reference_pattern);
+        } catch (err) {
+          throw fieldError("student_refs", err.message);
+        }
         if (form.dataset.type === "contact.logged" && data.student_refs.length === 0) {
-          throw new Error("a contact needs at least one student reference");
+          throw fieldError("student_refs", "a contact needs at least one student reference");
         }
       }
-      if (form.querySelector("[name=zone_id][required]") && !data.zone_id) {
-        throw new Error("choose the zone");
-      }
+      record = await save(form.dataset.type, data);
     } catch (err) {
-      error.textContent = err.message;
-      error.hidden = false;
-      form.querySelector("[name=student_refs]")?.setAttribute("aria-invalid", "true");
+      showError(form, err, error);
       return;
     }
     error.hidden = true;
-    form.querySelector("[name=student_refs]")?.removeAttribute("aria-invalid");
-    const record = await save(form.dataset.type, data);
     form.reset();
+    if (form.dataset.type === "contact.logged") endFollowUp();
     const zone = await outbox.getMeta(`last_zone:${ctx.school.id}`);
     for (const select of form.querySelectorAll("select[data-zone-default]")) select.value = zone ?? "";
-    form.closest("details").open = false;
+    const details = form.closest("details");
+    if (details) details.open = false;
     showBanner(`${record.label} saved.`);
-    form.closest("details").querySelector("summary").focus();
+    (details?.querySelector("summary") ?? form.elements[0]).focus();
   });
 }
+
+// Reading a checkpoint's tag or a badge's QR inside the app, where the browser can.
+function offer(where, templateId, supported, onClick) {
+  if (!supported) return;
+  const button = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+  button.addEventListener("click", onClick);
+  $(where).append(button);
+}
+
+async function scanCheckpoint(read, method) {
+  const error = $("#scan-error");
+  try {
+    const text = await read();
+    if (text === null) return; // cancelled
+    const found = checkpointFromUrl(text, { schoolId: ctx.school.id, zones: ctx.zones });
+    if (found.error) throw new Error(found.error);
+    error.hidden = true;
+    await save("checkpoint.scanned", { tag: found.tag, zone_id: found.zone_id, method });
+    showBanner(`Scan of ${found.tag} saved.`);
+  } catch (err) {
+    error.textContent = err.message;
+    error.hidden = false;
+  }
+}
+
+offer("#scan-readers", "scan-nfc-template", nfcSupported(), () =>
+  scanCheckpoint(() => readNfc({ title: "Tap NFC tag" }), "nfc"),
+);
+offer("#scan-readers", "scan-qr-template", cameraSupported(), () =>
+  scanCheckpoint(() => readQr({ title: "Scan the checkpoint's QR" }), "qr"),
+);
+offer("#badge-readers", "badge-qr-template", cameraSupported(), async () => {
+  const form = $("#badge-form");
+  try {
+    const text = await readQr({ title: "Scan the visitor's badge" });
+    if (text === null) return; // cancelled
+    const badge = badgeFromQr(text);
+    if (!badge) throw fieldError("badge_number", "that code is not a visitor's badge");
+    form.elements.badge_number.value = badge;
+    form.requestSubmit(); // recorded where the officer is: the zone picked
+  } catch (err) {
+    showError(form, err);
+  }
+});
+
+await initConcerns({ outbox, ctx });
 
 // Forms open at the zone of the last scan.
 const lastZone = await outbox.getMeta(`last_zone:${ctx.school.id}`);
