@@ -47,15 +47,15 @@ from lookout.contracts.subjects import describe
 from lookout.deploy.nats import app as deploy_app
 from lookout.kernel.errors import CliError, UsageError
 from lookout.kernel.settings import (
+    ALL_SERVICES,
     SERVICES,
+    WEB,
     ConfigurationError,
     Settings,
     load_schools,
 )
 
 console = Console(soft_wrap=True, highlight=False)
-# The web service (services/web) runs under uvicorn; `lookout up` does not start it yet.
-WEB = "web"
 
 
 class _OneLineErrors(TyperGroup):
@@ -121,16 +121,17 @@ def _say(message: str, style: str | None = None) -> None:
     console.print(message, style=style, markup=False)
 
 
-def _services_available() -> list[str]:
+def _services_available(names: tuple[str, ...] = SERVICES) -> list[str]:
+    """The installed ones of `names` (by default the event-driven services)."""
     from lookout.cli.docs import existing_services
 
-    return existing_services()
+    return existing_services(names)
 
 
-def _check_service(name: str) -> None:
-    if name not in SERVICES:
-        raise UsageError(f"service: unknown service {name!r} (one of: {', '.join(SERVICES)})")
-    if name not in _services_available():
+def _check_service(name: str, among: tuple[str, ...] = ALL_SERVICES) -> None:
+    if name not in among:
+        raise UsageError(f"service: unknown service {name!r} (one of: {', '.join(among)})")
+    if name not in _services_available(among):
         raise UsageError(f"service: {name!r} is not installed in this version")
 
 
@@ -187,11 +188,11 @@ def up(
                 _say(f"  {child.name:<9} pid {pid}  db {db}{health}  log {child.log_path}")
             for line in web_lines:
                 _say(line)
-            missing = [s for s in SERVICES if s not in services]
+            missing = [s for s in ALL_SERVICES if s not in children]
             if missing:
                 _say(f"  not installed yet: {', '.join(missing)}", "dim")
             _say(
-                f"Lookout is up: {len(services)} service(s) running. "
+                f"Lookout is up: {len(children)} service(s) running. "
                 f"Try `lookout emit scan --zone …` and `lookout tail`. Ctrl-C stops everything.",
                 "green",
             )
@@ -214,8 +215,7 @@ def run(
     service: str = typer.Argument(..., help="patrol, visitors, alerts, reports or web"),
 ) -> None:
     """Run one service in the foreground (what `lookout up` starts for each service)."""
-    if service != WEB:
-        _check_service(service)
+    _check_service(service)
     from lookout.cli.docs import service_module
     from lookout.local.runtime import nats_is_reachable
 
@@ -499,15 +499,17 @@ def docs(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    service: str | None = typer.Argument(None, help="One service (default: every service)."),
+    service: str | None = typer.Argument(
+        None, help="patrol, visitors, alerts, reports or web (default: every one)."
+    ),
 ) -> None:
-    """Run each service's migrations to head on its database."""
+    """Run each service's migrations to head on its database (the web service's too)."""
     from lookout.cli.docs import service_module
     from lookout.kernel.storage import make_engine, upgrade_database
 
     if service is not None:
         _check_service(service)
-    names = [service] if service else _services_available()
+    names = [service] if service else _services_available(ALL_SERVICES)
     settings = Settings()
 
     async def _upgrade(name: str) -> None:
@@ -528,6 +530,16 @@ def db_upgrade(
 # --- dlq ----------------------------------------------------------------------------------------
 
 
+def _check_dlq_service(service: str | None) -> None:
+    """Only the event-driven services dead-letter (the web answers refusals per request)."""
+    if service is None or service in SERVICES:
+        return
+    known = ", ".join(SERVICES)
+    if service == WEB:
+        raise UsageError(f"service: {WEB!r} consumes no stream: no dead letters (one of: {known})")
+    raise UsageError(f"service: unknown service {service!r} (one of: {known})")
+
+
 @dlq_app.command("list")
 def dlq_list(
     service: str | None = typer.Option(None, "--service", help="Only this service's."),
@@ -535,8 +547,7 @@ def dlq_list(
     """Dead letters: DLQ sequence, origin, time, size and reason (never the payload)."""
     from lookout.cli.tail import dead_letters
 
-    if service is not None and service not in SERVICES:
-        raise UsageError(f"service: unknown service {service!r} (one of: {', '.join(SERVICES)})")
+    _check_dlq_service(service)
     lines = asyncio.run(dead_letters(resolve_nats_url(Settings()), service))
     for line in lines:
         _say(line.render())
@@ -554,8 +565,7 @@ def dlq_replay(
     """Send dead letters back to their original subject once the cause is fixed."""
     from lookout.cli.tail import replay_dead_letters
 
-    if service is not None and service not in SERVICES:
-        raise UsageError(f"service: unknown service {service!r} (one of: {', '.join(SERVICES)})")
+    _check_dlq_service(service)
     done = asyncio.run(replay_dead_letters(resolve_nats_url(Settings()), service, seqs or (), keep))
     for line in done:
         _say(line)

@@ -16,7 +16,14 @@ from lookout.kernel.state_files import create_once, replace
 from lookout.school.config import SchoolConfig
 
 EXAMPLE_SCHOOL = Path(__file__).parents[1] / "school" / "examples" / "lhs.yaml"
+# The event-driven services: FastStream apps with durable consumers, dead letters (`dlq`) and
+# AsyncAPI documents.
 SERVICES = ("patrol", "visitors", "alerts", "reports")
+# The web service (services/web): an ASGI app under uvicorn that consumes no stream, with its
+# own database and migrations like the others.
+WEB = "web"
+# Every process of a deployment, each with its own database: `lookout run` and `db upgrade`.
+ALL_SERVICES = (*SERVICES, WEB)
 
 
 # Where `lookout up` leaves the embedded nats-server's URL (in the data dir) for the CLI.
