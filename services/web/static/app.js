@@ -7,6 +7,7 @@ import { badgeFromQr } from "./badge.js";
 import { endFollowUp, followUpOf, initConcerns, noteSaved } from "./concerns.js";
 import { cameraSupported, checkpointFromUrl, nfcSupported, readNfc, readQr } from "./scanner.js";
 import { readContext, startPhone, stateText, timeText } from "./page.js";
+import "./today.js"; // the Today card, its live updates and the heartbeats
 
 const ctx = readContext();
 const { outbox, deviceId, sync } = await startPhone(ctx);

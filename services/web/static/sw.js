@@ -15,6 +15,7 @@ const ASSETS = [
   "/static/clock.js",
   "/static/outbox.js",
   "/static/sync.js",
+  "/static/today.js",
   "/static/icon.svg",
   "/static/icon-maskable.svg",
   "/static/manifest.webmanifest",
