@@ -3,13 +3,18 @@ a real nats-server and the patrol service in process: `GET /api/v1/today` asks t
 service as the signed-in officer; `GET /api/v1/live` carries an unannounced check to the officer
 it is addressed to and to nobody else — not another officer, not the same person id in another
 school; a `today` nudge when a window closes; a person's streams are bounded; the phone's
-heartbeat, sent without ids, binds its device to the signed-in officer in the patrol store."""
+heartbeat, sent without ids, binds its device to the signed-in officer in the patrol store;
+SIGTERM to `lookout run web` ends the open streams and the process exits 0."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +36,7 @@ from lookout.kernel.clock import Clock, ManualClock, SystemClock
 from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.local.runtime import wait_for_port
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
@@ -359,3 +365,39 @@ async def _device_of(patrol: ServiceKernel, device_id: str) -> bool:
     if found:
         assert found == [("lhs", "sso-rivera")]
     return bool(found)
+
+
+async def test_sigterm_ends_open_streams_and_lookout_run_web_exits_0(
+    nats_server: Any, tmp_path: Path
+) -> None:
+    """uvicorn waits for open responses before it stops: the streams are ended first."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        LOOKOUT_NATS_URL=nats_server.url,
+        LOOKOUT_DATA_DIR=str(tmp_path),
+        LOOKOUT_WEB_PORT=str(port),
+    )
+    proc = await asyncio.to_thread(
+        subprocess.Popen,
+        [sys.executable, "-m", "lookout.cli", "run", "web"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await asyncio.to_thread(wait_for_port, port, timeout=30, proc=proc)
+        settings = Settings(data_dir=tmp_path, nats_url=nats_server.url, web_port=port)
+        assert settings.web_url() == base
+        rivera = await Phone.sign_in(settings, "sso-rivera")
+        async with rivera.live() as stream:
+            proc.send_signal(signal.SIGTERM)
+            assert await stream.next(within=10) == ("ended", {"reason": "stopping"})
+        await rivera.close()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        output = (await asyncio.to_thread(proc.communicate, timeout=30))[0].decode()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output
