@@ -3,3 +3,4 @@ CREATE DATABASE lookout_patrol;
 CREATE DATABASE lookout_visitors;
 CREATE DATABASE lookout_alerts;
 CREATE DATABASE lookout_reports;
+CREATE DATABASE lookout_web;

@@ -252,7 +252,9 @@ def publish_table() -> str:
         replay_consumer,
         service_permissions,
         service_user,
+        web_permissions,
     )
+    from lookout.kernel.settings import WEB
     from lookout.school.config import Role
 
     rows: dict[tuple[str, str, str], list[str]] = {}
@@ -286,6 +288,11 @@ def publish_table() -> str:
         pub = _codes(p for p in perms.publish if not p.startswith("$JS"))
         sub = _codes(s for s in perms.subscribe if s != inbox)
         lines.append(f"| {service_user(service)} | {pub} | {sub} | {js} |")
+    # The web acts for its people: what every role may publish and ask, as a person (P) of S.
+    web = web_permissions([(SCHOOL, PERSON, [role]) for role in Role], [SCHOOL])
+    inbox = f"{inbox_prefix(service_user(WEB))}.>"
+    sub = _codes(s for s in web.subscribe if s != inbox)
+    lines.append(f"| {service_user(WEB)} | {_codes(web.publish)} | {sub} | — |")
     lines.append(f"| {ADMIN} | everything (operators; the CLI acts as `cli`) | everything | all |")
     lines.append(TABLE_END)
     return "\n".join(lines)

@@ -20,6 +20,12 @@ publishes only what it originates:
   (`<service>-…`), its one replay consumer (`<service>-replay`, reports only) and to look up the
   streams it reads — never another service's consumer; streams are created by `deploy streams`
   with the admin user, so no service holds stream-admin rights;
+- the web service (`svc-web`) acts for the people it serves, so it may publish exactly the
+  union of what their roles may publish and ask, each request still ending in the id of a
+  person of the school files who holds a role that asks it (a counselor's session cannot
+  become a patrol query); it hears the patrol events that change an SSO's Today screen
+  (`WEB_HEARS`), has no JetStream API and no consumer (it publishes with a PubAck, and its
+  live updates are core subscriptions);
 - `admin` (operators, `lookout deploy streams`, `tail`, `dlq`, the CLI acting as `cli`) has no
   restrictions.
 
@@ -46,6 +52,7 @@ from lookout.contracts import visitors as visitor_events
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS
 from lookout.kernel.consumer_names import durable, replay_consumer
+from lookout.kernel.settings import WEB
 from lookout.school.config import Role, SchoolConfig
 from lookout.school.permissions import ROLE_EVENTS, ROLE_REQUESTS
 
@@ -133,6 +140,21 @@ SERVICE_REQUESTS: dict[str, tuple[str, ...]] = {
 SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
     "reports": ("PATROL", "CONCERNS", "VISITORS", "ALERTS"),
 }
+
+
+# What the web service listens to for live updates of the SSO's Today screen (core
+# subscriptions, services/web/live.py; a unit test keeps the two equal), in its schools only.
+WEB_HEARS: tuple[type[Event], ...] = (
+    patrol_events.UnannouncedCheckScheduled,
+    patrol_events.FollowUpDue,
+    patrol_events.CheckWindowClosed,
+    patrol_events.CheckRecovered,
+    patrol_events.FollowUpCompleted,
+    patrol_events.FollowUpMissed,
+    patrol_events.ConcernRaised,
+    patrol_events.ConcernUpdated,
+    patrol_events.ConcernResolved,
+)
 
 
 # Who originates what is the one permission model of the roles (lookout/school/permissions.py);
@@ -224,6 +246,29 @@ def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Pe
     return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)))
 
 
+def web_permissions(
+    people: Iterable[tuple[str, str, Iterable[Role]]], schools: Iterable[str]
+) -> Permissions:
+    """The web service's: the union of what the people it serves ((school, person id, roles))
+    may publish and ask, as each of them; the live-update subjects of its schools; its replies.
+    Derived from `person_permissions`, so the web can never do more than its people can."""
+    user = service_user(WEB)
+    publish: list[str] = []
+    for school, person_id, roles in people:
+        perms = person_permissions(school, person_id, roles)
+        if perms is not None:
+            publish += perms.publish
+    subscribe = [_hears(model, school) for school in schools for model in WEB_HEARS]
+    subscribe.append(f"{inbox_prefix(user)}.>")
+    return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)))
+
+
+def _hears(model: type[Event], school: str) -> str:
+    """The model's subject in one school, any addressee (`patrol.lhs.sso.*.…`)."""
+    spec = BY_MODEL[model]
+    return spec.for_school(school, **{p: "*" for p in spec.placeholders if p != "school"})
+
+
 def deployment_users(
     schools: Mapping[str, SchoolConfig], services: Sequence[str] = tuple(SERVICE_CONSUMERS)
 ) -> list[NatsUser]:
@@ -240,6 +285,15 @@ def deployment_users(
                 service=service,
             )
         )
+    people = [(school_id, p.id, p.roles) for school_id, s in schools.items() for p in s.people]
+    users.append(
+        NatsUser(
+            service_user(WEB),
+            "the web service: publishes and asks for the people it serves",
+            web_permissions(people, schools),
+            service=WEB,
+        )
+    )
     for school_id, school in schools.items():
         for person in school.people:
             if person.id == OPERATOR:  # the operator CLI's identity: it would act as them

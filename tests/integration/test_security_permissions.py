@@ -949,5 +949,8 @@ def test_the_docs_table_says_what_the_hand_written_table_says() -> None:
     for user, service in SERVICES.items():
         events = {wildcard(s, "*") for s in CATALOGUE if ORIGINATES[s.type] == user}
         expected[user] = events | {f"dlq.{service}"}
+    # The web acts for people: everything any role publishes and asks, as a person P of S.
+    expected["svc-web"] = set().union(*(expected[role.replace("_", " ")] for role, _ in
+                                        PEOPLE.values()))  # fmt: skip
     del documented["admin"]
     assert documented == expected

@@ -22,7 +22,7 @@ def containers() -> dict[str, dict[str, Any]]:
 
 
 def test_every_service_has_its_probes() -> None:
-    assert sorted(containers()) == ["alerts", "patrol", "reports", "visitors"]
+    assert sorted(containers()) == ["alerts", "patrol", "reports", "visitors", "web"]
 
 
 def test_liveness_fails_after_60_s_of_not_ready() -> None:
