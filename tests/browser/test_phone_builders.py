@@ -241,3 +241,10 @@ async def test_what_a_checkpoint_url_names(page: Any) -> None:
         {"error": "not a checkpoint's code"},
         {"error": "not a checkpoint's code"},
     ]
+
+
+async def test_an_observation_needs_its_zone(page: Any) -> None:
+    assert await build(page, "observation.logged", {"category": "vaping", "zone_id": ""}) == {
+        "field": "zone_id",
+        "message": "choose the zone",
+    }

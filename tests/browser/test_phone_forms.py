@@ -15,6 +15,7 @@ import pytest
 
 from tests.browser.conftest import PageErrors, StandIn
 from tests.browser.test_outbox import fatal
+from tests.browser.test_phone_flow import DESKTOP, SHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +119,7 @@ async def test_concerns_raised_here_and_from_the_server_are_updated_and_resolved
     offered = [
         "Choose a concern…",
         "Conflict, high · Cafeteria · 10:15 AM",
-        "Vaping, medium · 2nd floor south boys' bathroom · Fri, Nov 20 01:05 PM",
+        "Vaping, medium · 2nd floor south boys' bathroom · Fri 01:05 PM",
     ]
     assert await options(page, "#update-concern") == offered
     assert await options(page, "#resolve-concern") == offered
@@ -286,8 +287,14 @@ async def test_a_tapped_nfc_tag_and_a_scanned_qr_code_record_their_checkpoints(
     await page.evaluate("tapTag('https://lookout.lakeside.example/t/rhs/T-1NB')")
     await page.locator("#scan-error").filter(has_text="a checkpoint of another school").wait_for()
 
+    await page.locator("#scan-readers").scroll_into_view_if_needed()
+    await page.screenshot(path=SHOTS / "phone-scan-readers-360x800.png")
     await page.click("#scan-qr")
     await dialog.locator("video").wait_for()
+    await page.screenshot(path=SHOTS / "phone-camera-360x800.png")
+    await page.set_viewport_size(DESKTOP)
+    await page.screenshot(path=SHOTS / "phone-camera-1280x800.png")
+    await page.set_viewport_size(PHONE)
     await page.evaluate("window.qrInView = 'https://lookout.lakeside.example/t/lhs/T-CAF-S?x=1'")
     await page.locator("#banner").filter(has_text="Scan of T-CAF-S saved.").wait_for()
     assert await page.evaluate("window.detectorFormats") == ["qr_code"]
@@ -330,3 +337,32 @@ async def test_a_badge_qr_records_a_sighting_where_the_officer_last_scanned(
     _, sighting = await delivered(page, stand_in, 2)
     assert sighting == {"type": "visitor.sighted", "badge_number": "1123-004", "zone_id": "gym"}
     assert fatal(errors) == []
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, summary, select, input, textarea')]
+    .filter(e => e.getClientRects().length > 0)
+    .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+    .filter(([, r]) => r.width < 44 || r.height < 44).map(([n]) => n)"""
+
+
+async def test_at_320px_the_new_controls_fit_and_are_44px_targets(
+    browser: Any, stand_in: StandIn
+) -> None:
+    context, page, errors = await open_phone(browser, stand_in, READERS)
+    await page.set_viewport_size({"width": 320, "height": 800})
+    for details in await page.locator("details").all():
+        await details.locator("summary").click()
+    await page.evaluate(
+        "async ([id, zone]) => (await import('/static/concerns.js')).startFollowUp(id, zone)",
+        [SERVER_CONCERN["concern_id"], "bath-2s-boys"],
+    )
+    assert await page.locator("#scan-nfc, #scan-qr, #badge-qr, .followup button").count() == 4
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert await page.evaluate(SMALL_TARGETS) == []
+    await page.click("#badge-qr")
+    await page.locator("dialog.reader video").wait_for()
+    assert await page.evaluate(SMALL_TARGETS) == []
+    cancel = await page.locator("dialog.reader .reader__cancel").bounding_box()
+    assert cancel is not None and cancel["x"] >= 0 and cancel["x"] + cancel["width"] <= 320
+    assert fatal(errors) == []
+    await context.close()

@@ -105,6 +105,7 @@ $("#scan-form").addEventListener("submit", async (e) => {
   }
   const { value: tag, dataset } = option;
   select.value = ""; // at once: the next pick must not be undone by this one's save
+  $("#scan-error").hidden = true;
   await save("checkpoint.scanned", { tag, zone_id: dataset.zone, method: "manual" });
   showBanner(`Scan of ${tag} saved.`);
 });

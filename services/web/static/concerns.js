@@ -97,12 +97,16 @@ export async function concernChoices() {
   return (await load()).open;
 }
 
+// When it was raised, short enough for a phone's picker: "10:15 AM" today, "Mon 10:15 AM"
+// this week, "Nov 20" before.
 function when(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
   const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  const sameDay = d.toDateString() === new Date().toDateString();
-  return sameDay ? time : `${d.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" })} ${time}`;
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return time;
+  if (Math.abs(now - d) < 6 * 86_400_000) return `${d.toLocaleDateString([], { weekday: "short" })} ${time}`;
+  return d.toLocaleDateString([], { day: "numeric", month: "short" });
 }
 
 /** "Vaping, medium · Cafeteria · 10:42": what the officer recognises a concern by. */
