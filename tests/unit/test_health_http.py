@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -121,3 +123,18 @@ async def test_a_taken_port_fails_the_start_with_os_error(server: HealthServer) 
                           jetstream=lambda: None, port=server.port)  # fmt: skip
     with pytest.raises(OSError):
         await second.start()
+
+
+def test_the_kernel_serves_http_with_starlette_never_fastapi() -> None:
+    """Every kernel module imported in a fresh interpreter: Starlette and uvicorn are loaded,
+    FastAPI (the web service's framework) is not."""
+    code = (
+        "import importlib, pkgutil, sys, lookout.kernel as k\n"
+        "for m in pkgutil.iter_modules(k.__path__):\n"
+        "    importlib.import_module(f'lookout.kernel.{m.name}')\n"
+        "print(sorted(n for n in ('fastapi', 'starlette', 'uvicorn') if n in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "['starlette', 'uvicorn']\n"
