@@ -221,10 +221,15 @@ async def test_concern_update_resolve_follow_up_and_badge_check_reach_the_servic
         # Wednesday: the check-in about the concern completes its follow-up.
         clock.set(WEDNESDAY)
         await page.reload()  # a fresh reading of the suite's time
-        await page.evaluate(
-            "async ([id, zone]) => (await import('/static/concerns.js')).startFollowUp(id, zone)",
-            [concern_id, "library"],
+        # The Today card lists the follow-up due; its Check in opens the contact form for it.
+        await page.click(f"#today-follow-ups li[data-concern-id='{concern_id}'] button")
+        await (
+            page.locator("#contact-form .followup")
+            .filter(has_text="Follow-up check-in for conflict, high · Library")
+            .wait_for()
         )
+        assert await page.input_value("#contact-kind") == "check_in"
+        assert await page.input_value("#contact-zone") == "library"
         await page.fill("#contact-refs", "S-104233")
         await page.fill("#contact-note", "doing fine, eating lunch with friends")
         await shoot(page, "follow-up", "#contact")
