@@ -95,6 +95,8 @@ async def test_today_card_windows_live_check_concern_heartbeat_and_offline(
                     status="reminded",
                 )
             )
+        # The plan's own unannounced-check notices are published before the phone listens.
+        await wait_until(lambda: _all_sent(patrol), what="patrol's outbox sent")
         link = await accounts.issue_link(  # sessions and links run on the wall clock
             settings, SystemClock(), school_id="lhs", person_id="sso-rivera"
         )
@@ -193,6 +195,10 @@ async def test_today_card_windows_live_check_concern_heartbeat_and_offline(
         await page.screenshot(path=SHOTS / "phone-today-offline-360x800.png")
         assert fatal(errors) == []
         await context.close()
+
+
+async def _all_sent(kernel: ServiceKernel) -> bool:
+    return all(r["sent_at"] is not None for r in await rows(kernel, patrol_store.outbox))
 
 
 async def _has_rows(kernel: ServiceKernel, table: Any) -> bool:
