@@ -33,6 +33,21 @@ __all__ = ["MIGRATIONS", "create_app"]
 log = logging.getLogger("lookout.web")
 
 
+# nats-py's default callbacks print a traceback for every refused subject or lost connection;
+# one line is what an operator needs. The server's text names at most a subject, and subjects
+# carry school and person ids, never a student's or visitor's details.
+async def _nats_error(exc: Exception) -> None:
+    log.warning("event=nats_error error=%s detail=%r", type(exc).__name__, str(exc)[:200])
+
+
+async def _nats_disconnected() -> None:
+    log.warning("event=nats_disconnected")
+
+
+async def _nats_reconnected() -> None:
+    log.info("event=nats_reconnected")
+
+
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, suite_clock: Clock | None = None
 ) -> FastAPI:
@@ -55,6 +70,9 @@ def create_app(
             settings.nats_servers(),
             max_reconnect_attempts=-1,  # ride out a broker restart
             reconnect_time_wait=0.5,
+            error_cb=_nats_error,
+            disconnected_cb=_nats_disconnected,
+            reconnected_cb=_nats_reconnected,
             **connect_options(settings),
         )
         state = WebState(

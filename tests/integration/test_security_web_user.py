@@ -10,6 +10,7 @@ a scan is stored and the Today query is answered, with no permission violation."
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from services.patrol import app as patrol_app
 from services.web import accounts
 from services.web.app import create_app
 from tests.integration import test_security_permissions as matrix
-from tests.integration.conftest import running
+from tests.integration.conftest import running, wait_until
 from tests.integration.test_security_permissions import (
     ALLOWED,
     ASKS,
@@ -199,6 +200,10 @@ async def test_the_web_service_runs_under_svc_web(
     )
     link = await accounts.issue_link(settings, clock, school_id="lhs", person_id="sso-rivera")
     app = create_app(settings, clock)
+    # The suite's logging stops at the `lookout` logger (no propagation to the root, where
+    # caplog listens): hear the web's lines directly.
+    web_log = logging.getLogger("lookout.web")
+    web_log.addHandler(caplog.handler)
     async with (
         running(patrol, patrol_app.build_app),
         app.router.lifespan_context(app),
@@ -223,4 +228,21 @@ async def test_the_web_service_runs_under_svc_web(
         today = await client.get("/api/v1/today")
         assert today.status_code == 200, today.text
         assert today.json()["officer_id"] == "sso-rivera"
-    assert "ermissions violation" not in caplog.text
+        # A refused publish is one warning line with the error's class, no traceback.
+        await app.state.web.nc.publish("alert.lhs.forged", b"{}")
+
+        async def refused() -> bool:
+            return any(r.getMessage().startswith("event=nats_error") for r in caplog.records)
+
+        await wait_until(refused, within=10, what="the refused publish's log line")
+    errors = [r for r in caplog.records if r.getMessage().startswith("event=nats_error")]
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in errors] == [
+        (
+            "WARNING",
+            "event=nats_error error=Error "
+            """detail='nats: permissions violation for publish to "alert.lhs.forged"'""",
+            None,
+        )
+    ]
+    assert len([r for r in caplog.records if "ermissions violation" in r.getMessage()]) == 1
+    web_log.removeHandler(caplog.handler)
