@@ -200,3 +200,7 @@ class PageErrors:
             "console",
             lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
         )
+
+
+# The real suite's fixtures (tests/browser/suite.py), for every browser test.
+from tests.browser.suite import suite  # noqa: E402, F401
