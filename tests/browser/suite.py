@@ -266,31 +266,35 @@ class Phone:
         await self.page.click("#scan-form button[type=submit]")
         await self._saved(f"Scan of {tag} saved.")
 
-    async def observation(self, category: str, zone: str, note: str) -> None:
+    async def _log(self, form: str, label: str, fields: dict[str, str | None]) -> None:
+        """Open a Log form, set the fields given (None: leave what the form shows), save."""
         await self._clear_banner()
-        await self.page.click("#observation summary")
-        await self.page.select_option("#observation-category", category)
-        await self.page.select_option("#observation-zone", zone)
-        await self.page.fill("#observation-note", note)
-        await self.page.click("#observation-form button[type=submit]")
-        await self._saved("Observation: ")
+        await self.page.click(f"#{form} summary")
+        for name, value in fields.items():
+            if value is None:
+                continue
+            selector = f"#{form}-{name}"
+            if name in ("note", "refs"):
+                await self.page.fill(selector, value)
+            else:
+                await self.page.select_option(selector, value)
+        await self.page.click(f"#{form}-form button[type=submit]")
+        await self._saved(f"{label}: ")
 
-    async def concern(self, category: str, severity: str, refs: str) -> None:
-        await self._clear_banner()
-        await self.page.click("#concern summary")
-        await self.page.select_option("#concern-category", category)
-        await self.page.select_option("#concern-severity", severity)
-        await self.page.fill("#concern-refs", refs)
-        await self.page.click("#concern-form button[type=submit]")
-        await self._saved("Concern: ")
+    async def observation(
+        self, zone: str, category: str | None = None, note: str | None = None
+    ) -> None:
+        fields = {"category": category, "zone": zone, "note": note}
+        await self._log("observation", "Observation", fields)
 
-    async def contact(self, kind: str, refs: str) -> None:
-        await self._clear_banner()
-        await self.page.click("#contact summary")
-        await self.page.select_option("#contact-kind", kind)
-        await self.page.fill("#contact-refs", refs)
-        await self.page.click("#contact-form button[type=submit]")
-        await self._saved("Contact: ")
+    async def concern(
+        self, category: str | None = None, severity: str | None = None, refs: str | None = None
+    ) -> None:
+        fields = {"category": category, "severity": severity, "refs": refs}
+        await self._log("concern", "Concern", fields)
+
+    async def contact(self, refs: str, kind: str | None = None) -> None:
+        await self._log("contact", "Contact", {"kind": kind, "refs": refs})
 
 
 async def signed_in_phone(context: Any, suite: Suite, page: Any = None) -> Phone:

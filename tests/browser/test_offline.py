@@ -38,10 +38,10 @@ async def twenty_actions(phone: Phone) -> None:
     for i, tag in enumerate(tags):
         await phone.scan(tag)
         if i % 2 == 0:
-            await phone.observation("vaping", "bath-2s-boys", f"observation {i}")
+            await phone.observation("bath-2s-boys", "vaping", f"observation {i}")
             await phone.concern("conflict", "high", REFS)
         else:
-            await phone.contact("check_in", REFS)
+            await phone.contact(REFS, "check_in")
 
 
 async def test_twenty_actions_offline_survive_a_reload_and_a_web_restart_stored_once(
@@ -91,14 +91,14 @@ async def test_the_queue_survives_closing_the_tab_and_restarting_the_browser(
     phone = await signed_in_phone(context, suite, context.pages[0])
     await context.set_offline(True)
     await phone.scan("T-1NB")
-    await phone.observation("loitering", "cafeteria", "by the doors")
+    await phone.observation("cafeteria", "loitering", "by the doors")
     await phone.queue_says("2 saved on phone, waiting for signal")
 
     await phone.page.close()  # the tab closed; another opened
     phone = Phone(await context.new_page())
     await phone.page.goto(f"{suite.web.url}/app")
     await phone.queue_says("2 saved on phone, waiting for signal")
-    await phone.contact("de_escalation", REFS)
+    await phone.contact(REFS, "de_escalation")
     made = await phone.outbox()
     assert len(made) == 3
     await context.close()  # the browser quits (the phone restarted it)
