@@ -76,6 +76,33 @@ async def sign_in_form(request: Request, state: State, next: str | None = None) 
     return pages.render(request, state, "signin.html", {"next": safe_next(next)})
 
 
+NOT_RECOGNISED = "The school, person or password was not recognised."
+LOCKED_OUT = "Too many failed sign-ins. Try again in 15 minutes."
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser's form post (it accepts HTML) is answered with the form again, its error
+    said in words; an API client gets the problem+json."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _form_again(
+    request: Request,
+    state: WebState,
+    status: int,
+    error: str,
+    school: str,
+    person: str,
+    next: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    context = {"next": safe_next(next), "error": error, "school": school, "person": person}
+    response = pages.render(request, state, "signin.html", context)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
 @router.post(
     "/signin",
     summary="Sign in with a password",
@@ -99,12 +126,10 @@ async def sign_in_with_password(
     async with state.sessions.begin() as db:
         repo = WebRepository(db)
         if locked_out(await repo.failures_since(keys=keys, since=now - FAILURE_WINDOW)):
-            raise Problem(
-                429,
-                "Too many failed sign-ins",
-                "try again later",
-                headers={"Retry-After": str(int(FAILURE_WINDOW.total_seconds()))},
-            )
+            retry = {"Retry-After": str(int(FAILURE_WINDOW.total_seconds()))}
+            if _wants_page(request):
+                return _form_again(request, state, 429, LOCKED_OUT, school, person, next, retry)
+            raise Problem(429, "Too many failed sign-ins", "try again later", headers=retry)
         config = state.schools.get(school)
         known = config is not None and person in config.person_ids
         stored = await repo.password_hash(school_id=school, person_id=person) if known else None
@@ -115,6 +140,8 @@ async def sign_in_with_password(
             failed = False
             session_id, kind = await _start_session(state, request, repo, config, person)
     if failed:  # the failure is committed before answering
+        if _wants_page(request):
+            return _form_again(request, state, 401, NOT_RECOGNISED, school, person, next)
         raise Problem(401, "Sign-in failed", "school, person or password: not recognised")
     return _signed_in(state, session_id, kind, safe_next(next))
 

@@ -205,9 +205,11 @@ class CspWatch:
     """The CSP violations the browser reported in a context, over every page and reload."""
 
     violations: list[str] = field(default_factory=list)
+    reported: asyncio.Event = field(default_factory=asyncio.Event)
 
     def report(self, violation: str) -> None:
         self.violations.append(violation)
+        self.reported.set()
 
     @classmethod
     async def attach(cls, context: Any) -> CspWatch:
