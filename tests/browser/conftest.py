@@ -87,23 +87,19 @@ class FakeEvents:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return 503, {"title": "Service Unavailable", "status": 503}
-            receipts = []
-            for event in body["events"]:
+            # The real service's answer (services/web/events.py): `results`, by position.
+            results: list[dict[str, Any]] = []
+            for index, event in enumerate(body["events"]):
                 eid = event["event_id"]
+                receipt = {"index": index, "event_id": eid, "status": "stored", "reason": None}
                 if event["type"] in self.reject:
-                    receipts.append(
-                        {
-                            "event_id": eid,
-                            "status": "rejected",
-                            "reason": self.reject[event["type"]],
-                        }
-                    )
+                    receipt |= {"status": "rejected", "reason": self.reject[event["type"]]}
                 elif eid in self.stored:
-                    receipts.append({"event_id": eid, "status": "duplicate"})
+                    receipt["status"] = "duplicate"
                 else:
                     self.stored[eid] = event
-                    receipts.append({"event_id": eid, "status": "stored"})
-            return 200, {"receipts": receipts}
+                results.append(receipt)
+            return 200, {"results": results}
 
     def sent(self, event_id: str) -> int:
         return sum(1 for batch in self.posts for e in batch if e["event_id"] == event_id)

@@ -158,7 +158,12 @@ export class Sync {
         let receipts = [];
         try {
           const body = await res.json();
-          receipts = body.receipts ?? body.results ?? []; // the agreed name, and the server's today
+          // One receipt per event, by position: a receipt of an event whose id the server
+          // could not read still settles the record it answers.
+          receipts = (Array.isArray(body.results) ? body.results : []).map((r) => ({
+            ...r,
+            event_id: r.event_id ?? batch[r.index]?.event_id,
+          }));
         } catch {
           receipts = [];
         }
