@@ -73,6 +73,7 @@ class WebService:
 
     settings: Settings
     suite_clock: Clock | None = None
+    clock: Clock = field(default_factory=SystemClock)  # sessions, links, sign-in limits
     server: Any = None
     task: asyncio.Task[None] | None = None
     restarts: int = 0
@@ -85,7 +86,7 @@ class WebService:
         import uvicorn
 
         config = uvicorn.Config(
-            create_app(self.settings, SystemClock(), self.suite_clock),
+            create_app(self.settings, self.clock, self.suite_clock),
             host=self.settings.web_host,
             port=self.settings.web_port,
             log_config=None,
@@ -119,7 +120,7 @@ class Suite:
 
     async def sign_in_link(self, person: str = "sso-rivera") -> str:
         return await accounts.issue_link(
-            self.settings, SystemClock(), school_id="lhs", person_id=person
+            self.settings, self.web.clock, school_id="lhs", person_id=person
         )
 
     async def stored(self) -> Counter[str]:
@@ -167,12 +168,15 @@ def suite_settings(nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_suite(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Suite]:
+async def running_suite(
+    settings: Settings, clock: Clock | None = None, session_clock: Clock | None = None
+) -> AsyncIterator[Suite]:
     """The patrol service and the web service on `settings`; the suite on `clock` (default the
-    wall clock, which the phone stamps its events with)."""
+    wall clock, which the phone stamps its events with), the web's sessions on `session_clock`
+    (default the wall clock)."""
     clock = clock or SystemClock()
     patrol = patrol_app.create_kernel(settings, clock)
-    web = WebService(settings, clock)
+    web = WebService(settings, clock, session_clock or SystemClock())
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(patrol, patrol_app.build_app))
         await web.start()

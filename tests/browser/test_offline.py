@@ -2,7 +2,8 @@
 the patrol service, the web service under uvicorn) in Chromium at 360x800: twenty actions
 offline survive a reload and a restart of the web service; the queue survives closing the tab
 and the browser, and a restart of NATS; and an event stored once and sent again days later, after
-JetStream's duplicate window, is still applied once (the patrol service's inbox)."""
+JetStream's duplicate window, is still applied once (the patrol service's inbox); and the
+phone's 15-minute idle lock keeps the queue until the officer signs in again."""
 
 from __future__ import annotations
 
@@ -194,4 +195,31 @@ async def test_an_event_sent_again_days_later_is_applied_once(
         assert info.state.subjects == {scans: 2}  # the same scan twice in the stream
         assert await suite.settled({event_id}) == Counter({event_id: 1})
         assert (await suite.applied())[event_id] == 1
+        await context.close()
+
+
+async def test_the_phones_idle_lock_keeps_the_queue_until_the_officer_signs_in_again(
+    browser: Any, nats_server: Any, tmp_path: Path
+) -> None:
+    session_clock = ShiftedClock()  # the web's sessions: 16 minutes pass in a moment
+    settings = suite_settings(nats_server.url, tmp_path)
+    async with running_suite(settings, session_clock=session_clock) as suite:
+        context = await browser.new_context(viewport=PHONE)
+        phone = await signed_in_phone(context, suite)
+        await context.set_offline(True)
+        await phone.scan("T-GYM")
+        await phone.concern("medical", "critical")
+        made = await phone.outbox()
+
+        session_clock.advance(timedelta(minutes=16))  # the phone lay idle past its lock
+        await context.set_offline(False)
+        await phone.queue_says("2 saved on phone, sign in again to send")
+        await phone.page.reload()  # a locked phone opens on the sign-in form…
+        assert phone.page.url == f"{suite.web.url}/signin?next=/app"
+        assert await suite.stored() == Counter()  # …and its queue is kept
+        assert {state for state, _ in (await phone.outbox()).values()} == {"queued"}
+
+        await phone.page.goto(await suite.sign_in_link())  # unlocking is signing in again
+        await phone.queue_says("all delivered ✓")
+        assert await suite.settled(set(made)) == Counter(dict.fromkeys(made, 1))
         await context.close()
