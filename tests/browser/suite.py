@@ -259,6 +259,12 @@ class Phone:
     async def queue_says(self, text: str, within_ms: float = 15_000) -> None:
         await self.page.locator("#queue-state").filter(has_text=text).wait_for(timeout=within_ms)
 
+    async def recorded(self, label: str, state: str) -> None:
+        """Wait until the Recent list shows the action `label` in `state` (queued, delivered,
+        rejected)."""
+        item = self.page.locator(f"#recent li[data-state={state}]").filter(has_text=label)
+        await item.first.wait_for()
+
     async def _saved(self, text: str) -> None:
         await self.page.locator("#banner").filter(has_text=text).wait_for()
 

@@ -124,7 +124,7 @@ async def test_the_queue_survives_a_restart_of_nats(
     context = await browser.new_context(viewport=PHONE)
     phone = await signed_in_phone(context, suite)
     await phone.scan("T-LIB")  # with signal: delivered before NATS goes
-    await phone.queue_says("all delivered ✓")
+    await phone.recorded("Scan T-LIB", "delivered")
     await context.set_offline(True)
     await phone.scan("T-OFC")
     await phone.concern("bullying", "medium", REFS)
@@ -156,6 +156,7 @@ async def test_an_event_sent_again_days_later_is_applied_once(
         phone = await signed_in_phone(context, suite)
         receipts: list[tuple[str, str]] = []
         lose = True
+        lost = asyncio.Event()
 
         async def receipts_seen(route: Any) -> None:
             # Every answer about the phone's scans is written down. The first is lost on its
@@ -172,12 +173,14 @@ async def test_an_event_sent_again_days_later_is_applied_once(
                 lose = False
                 await context.set_offline(True)
                 await route.abort("internetdisconnected")
+                lost.set()
             else:
                 await route.fulfill(response=answer)
 
         await context.route("**/api/v1/events", receipts_seen)
         await phone.scan("T-CAF-N")
         (event_id,) = await phone.outbox()
+        await asyncio.wait_for(lost.wait(), timeout=15)
         await phone.queue_says("1 saved on phone, waiting for signal")
         assert receipts == [(event_id, "stored")]
         assert await suite.settled({event_id}) == Counter({event_id: 1})
