@@ -27,7 +27,7 @@ import nats
 import typer
 from rich.console import Console
 
-from lookout.cli.web_links import WEB, prepare_web
+from lookout.cli.web_links import WEB, prepare_web, wait_until_web_ready
 from lookout.kernel.clock import ScaledClock
 from lookout.kernel.errors import CliError, UsageError
 from lookout.kernel.settings import SERVICES, ConfigurationError, Settings, load_schools
@@ -136,6 +136,8 @@ def demo(
             prefer_port=None,
         ) as suite:
             console.print(f"  NATS {suite.nats_where}\n  mail {suite.mail_where}")
+            if web_lines and not wait_until_web_ready(suite.supervisor.children):
+                report("the web service is not ready yet; the links work once it is")
             for line in web_lines:
                 console.print(line, markup=False)
             if web_lines:

@@ -33,7 +33,7 @@ from lookout.cli.reports import app as reports_app
 from lookout.cli.simulate import simulate as simulate_command
 from lookout.cli.users import app as users_app
 from lookout.cli.visitors import app as visitors_app
-from lookout.cli.web_links import prepare_web
+from lookout.cli.web_links import prepare_web, wait_until_web_ready
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import CheckpointScanned as CheckpointScannedEvent
 from lookout.contracts.patrol import (
@@ -186,6 +186,8 @@ def up(
                 health = child.env.get("LOOKOUT_HEALTH_PORT", "")
                 health = f"  health :{health}" if health else ""
                 _say(f"  {child.name:<9} pid {pid}  db {db}{health}  log {child.log_path}")
+            if web_lines and not wait_until_web_ready(suite.supervisor.children):
+                _say("  the web service is not ready yet; the links work once it is", "yellow")
             for line in web_lines:
                 _say(line)
             missing = [s for s in ALL_SERVICES if s not in children]

@@ -48,3 +48,23 @@ def prepare_web(
             )
             lines.append(f"  sign in   {school.id} {role:<12} {person.id:<18} {url}")
     return env, lines
+
+
+def wait_until_web_ready(children: Any, timeout_seconds: float = 60.0) -> bool:
+    """Wait (bounded) until the web process answers `/readyz`, so a sign-in link printed next
+    is not refused because uvicorn is still starting. False if it did not get ready in time
+    (the links are printed all the same: they work once it is)."""
+    import time
+
+    from lookout.local.readiness import is_ready
+
+    web = next((c for c in children if c.name == WEB), None)
+    port = web.env.get("LOOKOUT_HEALTH_PORT") if web is not None else None
+    if port is None:
+        return False
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if is_ready(int(port)):
+            return True
+        time.sleep(0.1)  # a probe of another process: nothing here to wait on instead
+    return False
