@@ -10,7 +10,6 @@ in another table, one more event id column in `EVENT_ROWS`."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,6 +27,7 @@ from lookout.contracts.subjects import STREAMS
 from lookout.kernel.clock import Clock, SystemClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
+from lookout.local.runtime import free_port
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
@@ -45,12 +45,6 @@ EVENT_ROWS: list[Column[Any]] = [
     patrol_store.contacts.c.event_id,
     patrol_store.concern_timeline.c.event_id,
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ShiftedClock:

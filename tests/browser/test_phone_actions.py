@@ -8,10 +8,7 @@ Screenshots of the new forms at 360x800 and 1280x800 go where test_phone_flow.py
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +25,9 @@ from services.patrol import store as patrol_store
 from services.visitors import app as visitors_app
 from services.visitors import store as visitors_store
 from services.web import accounts
-from services.web.app import create_app
 from tests.browser.conftest import PageErrors
 from tests.browser.test_outbox import fatal
-from tests.browser.test_phone_flow import DESKTOP, PHONE, SHOTS, free_port
+from tests.browser.test_phone_flow import DESKTOP, PHONE, SHOTS, free_port, web_service
 from tests.integration.conftest import running, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
@@ -40,26 +36,6 @@ CHICAGO = "America/Chicago"  # the example school's timezone
 MONDAY = datetime.fromisoformat("2026-11-23T10:15:00-06:00")  # resolved on Monday…
 WEDNESDAY = datetime.fromisoformat("2026-11-25T09:00:00-06:00")  # …2 school days later
 UTC_ = UTC
-
-
-@asynccontextmanager
-async def web_service(settings: Settings, suite_clock: ManualClock) -> AsyncIterator[str]:
-    import uvicorn
-
-    app = create_app(settings, SystemClock(), suite_clock=suite_clock)
-    config = uvicorn.Config(
-        app, host=settings.web_host, port=settings.web_port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the web service did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield settings.web_url()
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def rows(kernel: ServiceKernel, *columns: Any) -> list[tuple[Any, ...]]:

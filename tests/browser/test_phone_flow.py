@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,9 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lookout.kernel.clock import SystemClock
+from lookout.kernel.clock import Clock, SystemClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
+from lookout.local.runtime import free_port
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
@@ -40,18 +40,14 @@ DESKTOP = {"width": 1280, "height": 800}
 OFFLINE_TAGS = ["T-1NG", "T-1SA", "T-2SB", "T-CAF-S", "T-LIB"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
-async def web_service(settings: Settings) -> AsyncIterator[str]:
+async def web_service(settings: Settings, suite_clock: Clock | None = None) -> AsyncIterator[str]:
+    """The real web app under uvicorn on `settings.web_port`; events are judged by
+    `suite_clock` (default: the wall clock, as sessions are)."""
     import uvicorn
 
     config = uvicorn.Config(
-        create_app(settings, SystemClock()),
+        create_app(settings, SystemClock(), suite_clock=suite_clock),
         host=settings.web_host,
         port=settings.web_port,
         log_config=None,

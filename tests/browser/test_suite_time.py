@@ -9,9 +9,7 @@ simulated cases: a stamp taken from it would be refused (ahead or 30 days behind
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,10 +21,11 @@ import pytest
 
 from lookout.kernel.clock import Clock, ManualClock, ScaledClock, SystemClock
 from lookout.kernel.settings import Settings
+from lookout.local.runtime import free_port
 from services.web import accounts
-from services.web.app import create_app
 from tests.browser.conftest import PageErrors
 from tests.browser.test_outbox import fatal
+from tests.browser.test_phone_flow import web_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -35,32 +34,6 @@ CHICAGO = "America/Chicago"  # the example school's timezone
 SUITE_START = datetime.fromisoformat("2026-12-01T09:00:00-06:00")  # a Tuesday morning
 PHONE_TIME = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)  # the phone's own clock: far from the suite
 WALL = 1_800_000_000.0  # the wall time (epoch seconds) the suite's scaled clock starts from
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def web_service(settings: Settings, suite_clock: Clock) -> AsyncIterator[str]:
-    import uvicorn
-
-    app = create_app(settings, SystemClock(), suite_clock=suite_clock)
-    config = uvicorn.Config(
-        app, host=settings.web_host, port=settings.web_port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the web service did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield settings.web_url()
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager

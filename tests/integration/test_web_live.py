@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -36,7 +35,7 @@ from lookout.kernel.clock import Clock, ManualClock, SystemClock
 from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
-from lookout.local.runtime import wait_for_port
+from lookout.local.runtime import free_port, wait_for_port
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
@@ -47,12 +46,6 @@ pytestmark = pytest.mark.nats
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # Monday 09:30 in Chicago
 SERVICE = {"kind": "service", "id": "patrol"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager
