@@ -136,7 +136,7 @@ def demo(
             prefer_port=None,
         ) as suite:
             console.print(f"  NATS {suite.nats_where}\n  mail {suite.mail_where}")
-            if web_lines and not wait_until_web_ready(suite.supervisor.children):
+            if web_lines and not wait_until_web_ready(suite.supervisor.children, settings.web_host):
                 report("the web service is not ready yet; the links work once it is")
             for line in web_lines:
                 console.print(line, markup=False)

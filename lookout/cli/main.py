@@ -186,7 +186,7 @@ def up(
                 health = child.env.get("LOOKOUT_HEALTH_PORT", "")
                 health = f"  health :{health}" if health else ""
                 _say(f"  {child.name:<9} pid {pid}  db {db}{health}  log {child.log_path}")
-            if web_lines and not wait_until_web_ready(suite.supervisor.children):
+            if web_lines and not wait_until_web_ready(suite.supervisor.children, settings.web_host):
                 _say("  the web service is not ready yet; the links work once it is", "yellow")
             for line in web_lines:
                 _say(line)

@@ -50,21 +50,38 @@ def prepare_web(
     return env, lines
 
 
-def wait_until_web_ready(children: Any, timeout_seconds: float = 60.0) -> bool:
-    """Wait (bounded) until the web process answers `/readyz`, so a sign-in link printed next
-    is not refused because uvicorn is still starting. False if it did not get ready in time
-    (the links are printed all the same: they work once it is)."""
+def wait_until_web_ready(
+    children: Any, web_host: str = "127.0.0.1", timeout_seconds: float = 60.0
+) -> bool:
+    """Wait (bounded) until the web process answers `/readyz` on its health port *and* its own
+    port takes connections, so a sign-in link printed next is not refused: uvicorn binds the
+    web port only after the app's start-up, which is what makes the health port ready, so
+    ready alone left a window in which a link was refused (seen under CI load). False if it
+    did not get there in time (the links are printed all the same: they work once it is)."""
+    import socket
     import time
 
     from lookout.local.readiness import is_ready
 
     web = next((c for c in children if c.name == WEB), None)
-    port = web.env.get("LOOKOUT_HEALTH_PORT") if web is not None else None
-    if port is None:
+    health = web.env.get("LOOKOUT_HEALTH_PORT") if web is not None else None
+    port = web.env.get("LOOKOUT_WEB_PORT") if web is not None else None
+    if health is None or port is None:
         return False
+
+    # A wildcard bind answers on loopback; a named address is where it listens.
+    host = "127.0.0.1" if web_host in ("", "0.0.0.0", "::") else web_host
+
+    def takes_connections() -> bool:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        if is_ready(int(port)):
+        if is_ready(int(health)) and takes_connections():
             return True
         time.sleep(0.1)  # a probe of another process: nothing here to wait on instead
     return False
