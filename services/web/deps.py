@@ -4,7 +4,7 @@ it, what it takes, what it returns"; permission checks are dependencies, not `if
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -19,7 +19,8 @@ from lookout.kernel.settings import Settings
 from lookout.school.config import Person, SchoolConfig
 from services.web.domain import SessionKind, SessionState, csrf_refusal, session_state
 from services.web.problems import Problem
-from services.web.store import SessionRow, WebRepository
+from services.web.recall import KnownDevices, RecentSessions
+from services.web.store import SessionRow, WebRepository, digest
 
 # Only touch a session's last_seen_at when it is older than this: one write per half minute,
 # not per request, and the idle limits are 15 and 30 minutes.
@@ -38,6 +39,8 @@ class WebState:
     sessions: async_sessionmaker[AsyncSession]
     nc: Client | None = None
     js: JetStreamContext | None = None
+    recent_sessions: RecentSessions = field(default_factory=RecentSessions)
+    known_devices: KnownDevices = field(default_factory=KnownDevices)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -85,30 +88,54 @@ class SignInFirst(Exception):
         self.location = f"/signin?next={quote(next_path, safe='/')}"
 
 
+def _who(state: WebState, row: SessionRow) -> tuple[SchoolConfig, Person] | None:
+    school = state.schools.get(row.school_id)
+    person = next((p for p in school.people if p.id == row.person_id), None) if school else None
+    return (school, person) if school is not None and person is not None else None
+
+
 async def _caller(request: Request, state: WebState) -> tuple[Caller | None, SessionState | None]:
     session_id = request.cookies.get(state.cookie_name)
     if not session_id:
         return None, None
     now = state.now()
+    # A session seen active a moment ago, by this process, still is (see recall.py): a
+    # phone's batches and heartbeats then cost no database round trip.
+    remembered = state.recent_sessions.get(digest(session_id), now)
+    if remembered is not None and (who := _who(state, remembered)) is not None:
+        verdict = session_state(
+            SessionKind(remembered.kind), remembered.created_at, remembered.last_seen_at, now
+        )
+        if verdict is SessionState.ACTIVE and now - remembered.last_seen_at < TOUCH_EVERY:
+            return Caller(remembered, *who), verdict
     async with state.sessions.begin() as db:
         repo = WebRepository(db)
         row = await repo.live_session(session_id)
         if row is None:
+            state.recent_sessions.forget(digest(session_id))
             return None, None
         verdict = session_state(SessionKind(row.kind), row.created_at, row.last_seen_at, now)
         if verdict is SessionState.EXPIRED:
-            await repo.end_session(id_hash=row.id_hash, now=now)
+            await end_session(state, repo, row.id_hash)
             return None, verdict
         if verdict is SessionState.LOCKED:
+            state.recent_sessions.forget(row.id_hash)
             return None, verdict
-        school = state.schools.get(row.school_id)
-        person = next((p for p in school.people if p.id == row.person_id), None) if school else None
-        if school is None or person is None:  # no longer in the school file
-            await repo.end_session(id_hash=row.id_hash, now=now)
+        who = _who(state, row)
+        if who is None:  # no longer in the school file
+            await end_session(state, repo, row.id_hash)
             return None, SessionState.EXPIRED
         if now - row.last_seen_at >= TOUCH_EVERY:
             await repo.touch_session(id_hash=row.id_hash, now=now)
-    return Caller(row, school, person), verdict
+            row = replace(row, last_seen_at=now)
+    state.recent_sessions.remember(row, now)
+    return Caller(row, *who), verdict
+
+
+async def end_session(state: WebState, repo: WebRepository, id_hash: str) -> None:
+    """End a session in the database and in this process's memory of it."""
+    state.recent_sessions.forget(id_hash)
+    await repo.end_session(id_hash=id_hash, now=state.now())
 
 
 async def optional_caller(request: Request, state: State) -> Caller | None:

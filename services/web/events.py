@@ -20,7 +20,8 @@ from lookout.kernel.messaging import msg_id_headers
 from services.web.deps import Caller, CsrfCaller, State, WebState
 from services.web.domain import may_send_event
 from services.web.problems import Problem
-from services.web.store import DeviceTaken, WebRepository
+from services.web.recall import DeviceBinding
+from services.web.store import DEVICE_SEEN_EVERY, DeviceTaken, WebRepository
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -89,6 +90,24 @@ def prepare(raw: Any, caller: Caller, device_id: str, state: WebState) -> Event 
     return refused if refused is not None else event
 
 
+async def bind_device(state: WebState, device_id: str, caller: Caller) -> None:
+    """The device is the caller's (bound now if new), or DeviceTaken. A binding never changes,
+    so one this process knows costs no database round trip until its `last_seen_at` is due."""
+    now = state.now()
+    owner = (caller.school.id, caller.person.id)
+    known = state.known_devices.get(device_id)
+    if known is not None:
+        if (known.school_id, known.person_id) != owner:
+            raise DeviceTaken(device_id)
+        if now - known.last_seen_at < DEVICE_SEEN_EVERY:
+            return
+    async with state.sessions.begin() as db:
+        bound = await WebRepository(db).bind_device(
+            device_id=device_id, school_id=owner[0], person_id=owner[1], now=now
+        )
+    state.known_devices.remember(device_id, DeviceBinding(*owner, bound.last_seen_at))
+
+
 def _event_id(raw: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(raw.get("event_id"))) if isinstance(raw, dict) else None
@@ -110,16 +129,10 @@ def _event_id(raw: Any) -> uuid.UUID | None:
 async def deliver_events(batch: EventBatch, caller: CsrfCaller, state: State) -> Receipts:
     """Answers per event, in order, after JetStream's PubAck of each: `stored`, `duplicate`
     (a retry of one already stored: it leaves the phone's queue too) or `rejected`."""
-    async with state.sessions.begin() as db:
-        try:
-            await WebRepository(db).bind_device(
-                device_id=batch.device_id,
-                school_id=caller.school.id,
-                person_id=caller.person.id,
-                now=state.now(),
-            )
-        except DeviceTaken:
-            raise Problem(403, "Device refused", "device_id: bound to another person") from None
+    try:
+        await bind_device(state, batch.device_id, caller)
+    except DeviceTaken:
+        raise Problem(403, "Device refused", "device_id: bound to another person") from None
     if state.js is None:
         raise Problem(503, "Event store unavailable", "retry later")
     results: list[Receipt] = []

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lookout.school.config import SchoolConfig
 from services.web import pages
-from services.web.deps import CsrfCaller, SameOrigin, State, WebState
+from services.web.deps import CsrfCaller, SameOrigin, State, WebState, end_session
 from services.web.domain import (
     FAILURE_WINDOW,
     LIMITS,
@@ -32,7 +32,7 @@ async def _start_session(
     now = state.now()
     old = request.cookies.get(state.cookie_name)
     if old:  # rotate: whatever session the browser held before ends here
-        await repo.end_session(id_hash=digest(old), now=now)
+        await end_session(state, repo, digest(old))
     person = next(p for p in school.people if p.id == person_id)
     kind = session_kind(person.roles)
     session_id, _csrf = await repo.add_session(
@@ -149,7 +149,9 @@ async def sign_in_with_password(
 @router.post("/signout", summary="Sign out", status_code=303)
 async def sign_out(caller: CsrfCaller, state: State) -> Response:
     async with state.sessions.begin() as db:
-        await WebRepository(db).end_session(id_hash=caller.session.id_hash, now=state.now())
+        await end_session(state, WebRepository(db), caller.session.id_hash)
+    # Again once committed: a request that read the session meanwhile may have remembered it.
+    state.recent_sessions.forget(caller.session.id_hash)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(
         state.cookie_name, path="/", secure=state.secure_cookie, httponly=True, samesite="lax"

@@ -121,6 +121,12 @@ class SessionRow:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True)
+class DeviceBound:
+    new: bool  # bound by this call
+    last_seen_at: datetime  # as stored after it
+
+
 # How often a device's last_seen_at is written: it says when a phone was last heard from, and
 # nothing judges it to the second.
 DEVICE_SEEN_EVERY = timedelta(seconds=30)
@@ -260,9 +266,9 @@ class WebRepository:
 
     async def bind_device(
         self, *, device_id: str, school_id: str, person_id: str, now: datetime
-    ) -> bool:
-        """Register the device to this person on first use (True: newly bound); raise
-        DeviceTaken when it is bound to someone else."""
+    ) -> DeviceBound:
+        """Register the device to this person on first use; raise DeviceTaken when it is bound
+        to someone else. Says whether it was newly bound and its `last_seen_at` as stored."""
         owner = (
             await self.session.execute(
                 select(devices.c.school_id, devices.c.person_id, devices.c.last_seen_at).where(
@@ -282,7 +288,7 @@ class WebRepository:
                             last_seen_at=now,
                         )
                     )
-                return True
+                return DeviceBound(new=True, last_seen_at=now)
             except IntegrityError:  # bound by a concurrent request meanwhile: judge that
                 return await self.bind_device(
                     device_id=device_id, school_id=school_id, person_id=person_id, now=now
@@ -295,7 +301,8 @@ class WebRepository:
             await self.session.execute(
                 update(devices).where(devices.c.device_id == device_id).values(last_seen_at=now)
             )
-        return False
+            return DeviceBound(new=False, last_seen_at=now)
+        return DeviceBound(new=False, last_seen_at=owner.last_seen_at)
 
     # --- failed sign-ins ------------------------------------------------------------------------
 

@@ -483,3 +483,80 @@ async def test_an_unexpected_failure_logs_the_route_and_error_class_never_the_to
         "event=request_failed method=GET route=/signin/{token} error=RuntimeError"
     ]
     assert not any(token in line or "Jane" in line for line in lines)
+
+
+async def test_a_sign_out_on_one_replica_reaches_another_within_five_seconds(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Each web process remembers a session it saw active for up to 5 s (a phone's batches cost
+    no database round trip); the process that ends a session forgets it at once, another
+    replica reads it again within 5 s."""
+    async with web(settings, clock) as first, web(settings, clock) as second:
+        token = await sign_in(first, settings, clock)
+        second.cookies = first.cookies
+        body = {"device_id": "phone-1", "events": []}
+        headers = {"X-CSRF-Token": token}
+        assert (await second.post("/api/v1/events", json=body, headers=headers)).status_code == 200
+        signed_out = await first.post("/signout", headers=headers)
+        assert signed_out.status_code == 303
+        # The replica that signed out refuses the session at once, at the same instant.
+        stale = httpx.AsyncClient(
+            transport=first._transport, base_url=BASE, headers={"Origin": BASE}
+        )
+        stale.cookies = second.cookies
+        async with stale:
+            assert_problem(
+                await stale.post("/api/v1/events", json=body, headers=headers),
+                401,
+                "session: none, ended or expired",
+            )
+            clock.advance(timedelta(seconds=5))
+            assert_problem(
+                await second.post("/api/v1/events", json=body, headers=headers),
+                401,
+                "session: none, ended or expired",
+            )
+
+
+async def test_a_known_device_is_refused_to_another_person_and_last_seen_every_half_minute(
+    settings: Settings, clock: ManualClock
+) -> None:
+    from lookout.kernel.storage import make_engine
+    from services.web.store import devices
+
+    async with web(settings, clock) as rivera:
+        token = await sign_in(rivera, settings, clock)
+        body = {"device_id": "phone-1", "events": []}
+        headers = {"X-CSRF-Token": token}
+
+        async def send() -> int:
+            return (await rivera.post("/api/v1/events", json=body, headers=headers)).status_code
+
+        engine = make_engine(settings.database_url("web"))
+
+        async def last_seen() -> datetime:
+            async with engine.connect() as db:
+                return (await db.execute(select(devices.c.last_seen_at))).scalar_one()
+
+        try:
+            assert await send() == 200
+            assert await last_seen() == T0
+            clock.advance(timedelta(seconds=29))
+            assert await send() == 200
+            assert await last_seen() == T0
+            clock.advance(timedelta(seconds=1))
+            assert await send() == 200
+            assert await last_seen() == T0 + timedelta(seconds=30)
+        finally:
+            await engine.dispose()
+
+        # Another person signed in on the same web process: the binding it remembers refuses.
+        other = httpx.AsyncClient(
+            transport=rivera._transport, base_url=BASE, headers={"Origin": BASE}
+        )
+        async with other:
+            other_token = await sign_in(other, settings, clock, PRINCIPAL)
+            refused = await other.post(
+                "/api/v1/events", json=body, headers={"X-CSRF-Token": other_token}
+            )
+            assert_problem(refused, 403, "device_id: bound to another person")
