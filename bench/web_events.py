@@ -12,7 +12,10 @@ token of `/app`), and then, with the same count of events for both:
 2. the same count of raw `js.publish` of the same event (the JSON the web service publishes,
    same subject, stream and `Nats-Msg-Id`), paced the same way;
 3. **unpaced**: the same count again for each, `--concurrency` requests (or publishes) in flight,
-   for the most either does a second; the ratio is web / raw.
+   for the most either does a second; the ratio is web / raw;
+4. **web floor**: `GET /healthz` on the web port, unpaced the same way: the same uvicorn,
+   FastAPI and middlewares answering without any work, the most any route of this HTTP stack
+   can do on this machine (what bounds the ratio above).
 
 Every scan has a fresh `event_id` and a current `occurred_at`. Also printed: CPU seconds of the
 web process, nats-server and this client in each phase, and the load average.
@@ -200,6 +203,7 @@ class Connections:
             f"POST /api/v1/events HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{extra}"
             "Content-Type: application/json\r\nContent-Length: "
         ).encode()
+        self.health = f"GET /healthz HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
         self.free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
         self.free = asyncio.Queue()
         self.all: list[asyncio.StreamWriter] = []
@@ -219,9 +223,12 @@ class Connections:
             self.free.put_nowait((reader, writer))
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
+        return await self.send(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
         reader, writer = await self.free.get()
         try:
-            writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            writer.write(request)
             status = int((await reader.readline()).split()[1])
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -252,6 +259,18 @@ def web_sender(http: Connections) -> Callable[[], Awaitable[None]]:
         receipt = json.loads(answer)["results"][0]["status"]
         if receipt != "stored":
             raise Failures(f"receipt {receipt}")
+
+    return send
+
+
+def floor_sender(http: Connections) -> Callable[[], Awaitable[None]]:
+    """`GET /healthz` on the web port: the same uvicorn, FastAPI and middlewares doing no work,
+    the ceiling any route of this stack can reach on this machine."""
+
+    async def send() -> None:
+        status, answer = await http.send(http.health)
+        if status != 200:
+            raise Failures(f"HTTP {status}: {answer[:200]!r}")
 
     return send
 
@@ -386,6 +405,9 @@ async def run(
         await http.reopen()
         phases.append(await unpaced("web unpaced", web, count, concurrency, pids))
         phases.append(await unpaced("raw unpaced", raw, count, concurrency, pids))
+        await http.reopen()
+        floor = floor_sender(http)
+        phases.append(await unpaced("web floor", floor, count, concurrency, pids))
         await http.close()
         await nc.close()
     report(phases, rate, concurrency)
@@ -419,6 +441,8 @@ def report(phases: list[Phase], rate: float, concurrency: int) -> None:
     ratio = by["web unpaced"].throughput / by["raw unpaced"].throughput
     p99 = percentile(by["web paced"].latencies, 0.99)
     print(f"unpaced throughput ratio web / raw: {ratio:.2f} (target ≥ 0.5)")
+    floor = by["web floor"].throughput / by["raw unpaced"].throughput
+    print(f"the stack doing nothing (GET /healthz) / raw: {floor:.2f}")
     print(f"web paced p99: {p99 * 1000:.1f} ms (target ≤ 25 ms)")
 
 

@@ -63,7 +63,9 @@ class WebState:
         return "__Host-lookout" if self.secure_cookie else "lookout"
 
 
-def web_state(request: Request) -> WebState:
+async def web_state(request: Request) -> WebState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+    # per request for a lookup.
     state: WebState = request.app.state.web
     return state
 

@@ -206,7 +206,7 @@ def _kind(msg: Msg) -> str:
     return ".".join([tokens[0], *tokens[-2:]]) if len(tokens) > 2 else "?"
 
 
-def live_hub(request: Request) -> LiveHub:
+async def live_hub(request: Request) -> LiveHub:
     hub: LiveHub | None = getattr(request.app.state, "live", None)
     if hub is None:
         raise Problem(503, "Live updates unavailable", "retry later")
