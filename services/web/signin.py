@@ -55,18 +55,47 @@ def _signed_in(state: WebState, session_id: str, kind: SessionKind, location: st
     return response
 
 
-@router.get("/signin/{token}", summary="Sign in with a one-time link", status_code=303)
-async def sign_in_by_link(token: str, request: Request, state: State) -> Response:
-    """Consumes the link (its whole point: the one GET that changes state), starts a session
-    and goes to the app. A used, expired or unknown link is 404."""
+LINK_GONE = "token: unknown, used or expired"
+
+
+@router.get(
+    "/signin/{token}", response_class=HTMLResponse, summary="A one-time link's sign-in page"
+)
+async def sign_in_link_page(token: str, request: Request, state: State) -> Response:
+    """Says whom the link signs in and asks for one tap; opening it uses nothing. Mail
+    scanners and chat link previews fetch links before the person does: were GET to use the
+    link, it would be spent before they tapped it. A used, expired or unknown link is 404."""
     if len(token) > 128:
-        raise Problem(404, "Not found", "token: unknown, used or expired")
+        raise Problem(404, "Not found", LINK_GONE)
+    async with state.sessions() as db:
+        owner = await WebRepository(db).valid_link(token=token, now=state.now())
+    school = state.schools.get(owner[0]) if owner else None
+    person = (
+        next((p for p in school.people if p.id == owner[1]), None) if owner and school else None
+    )
+    if school is None or person is None:
+        raise Problem(404, "Not found", LINK_GONE)
+    context = {"token": token, "school_name": school.name, "person_name": person.name}
+    return pages.render(request, state, "signin_link.html", context)
+
+
+@router.post(
+    "/signin/{token}",
+    summary="Sign in with a one-time link",
+    status_code=303,
+    dependencies=[SameOrigin],
+    responses={404: {"description": "The link is unknown, used or expired"}},
+)
+async def sign_in_by_link(token: str, request: Request, state: State) -> Response:
+    """Uses the link (once), starts a session and goes to the app."""
+    if len(token) > 128:
+        raise Problem(404, "Not found", LINK_GONE)
     async with state.sessions.begin() as db:
         repo = WebRepository(db)
         owner = await repo.consume_link(token=token, now=state.now())
         school = state.schools.get(owner[0]) if owner else None
         if owner is None or school is None or owner[1] not in school.person_ids:
-            raise Problem(404, "Not found", "token: unknown, used or expired")
+            raise Problem(404, "Not found", LINK_GONE)
         session_id, kind = await _start_session(state, request, repo, school, owner[1])
     return _signed_in(state, session_id, kind, "/app")
 

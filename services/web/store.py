@@ -183,6 +183,19 @@ class WebRepository:
         )
         return token
 
+    async def valid_link(self, *, token: str, now: datetime) -> tuple[str, str] | None:
+        """(school, person) of a link that is unused and unexpired, without using it."""
+        row = (
+            await self.session.execute(
+                select(signin_links.c.school_id, signin_links.c.person_id).where(
+                    signin_links.c.token_hash == digest(token),
+                    signin_links.c.used_at.is_(None),
+                    signin_links.c.expires_at > now,
+                )
+            )
+        ).first()
+        return (str(row.school_id), str(row.person_id)) if row is not None else None
+
     async def consume_link(self, *, token: str, now: datetime) -> tuple[str, str] | None:
         """Mark the link used and return (school, person), once, while it is valid; a second
         caller (even concurrently) updates no row and gets None."""

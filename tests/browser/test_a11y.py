@@ -3,7 +3,8 @@
 finds 0 violations (its WCAG 2.x A/AA and best-practice rules, with WCAG 2.2's target size), and
 the browser reports no CSP violation. The pages: the sign-in form and its error, the phone app
 (empty, each Log form open, each form refusing an empty save, actions saved on the phone without
-signal, delivered), a checkpoint's page, and the sign-in page after signing out."""
+signal, delivered), a checkpoint's page, the sign-in page after signing out, and a one-time
+link's page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from tests.browser.conftest import PageErrors
 from tests.browser.suite import DESKTOP, PHONE, CspWatch, Phone, Suite, signed_in_phone
 from tests.browser.test_outbox import fatal
+from tests.browser.test_phone_flow import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -33,6 +35,7 @@ FIXED_STATES = [
     "checkpoint URL without signal",
     "sign-in form (signed out)",
     "sign-in form: refused",
+    "one-time link's page",
 ]
 
 
@@ -119,6 +122,13 @@ async def sign_in_states(audit: Audit, context: Any, suite: Suite, phone: Phone)
     assert (await answer.value).status == 401
     await page.get_by_role("alert").filter(has_text="was not recognised").wait_for()
     await audit.check(page, "sign-in form: refused")
+
+    # A one-time link opens on a page saying whom it signs in, with one button.
+    await page.goto(await suite.sign_in_link())
+    await page.get_by_role("heading", name="Sign in as Dana Rivera").wait_for()
+    await audit.check(page, "one-time link's page")
+    size = page.viewport_size
+    await page.screenshot(path=SHOTS / f"signin-link-{size['width']}x{size['height']}.png")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360x800", "1280x800"])

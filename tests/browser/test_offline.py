@@ -22,6 +22,7 @@ from tests.browser.suite import (
     Phone,
     ShiftedClock,
     Suite,
+    open_sign_in_link,
     running_suite,
     signed_in_phone,
     suite_settings,
@@ -222,7 +223,8 @@ async def test_the_phones_idle_lock_keeps_the_queue_until_the_officer_signs_in_a
         assert await suite.stored() == Counter()  # …and its queue is kept
         assert {state for state, _ in (await phone.outbox()).values()} == {"queued"}
 
-        await phone.page.goto(await suite.sign_in_link())  # unlocking is signing in again
+        # Unlocking is signing in again.
+        await open_sign_in_link(phone.page, await suite.sign_in_link())
         await phone.queue_says("all delivered ✓")
         assert await suite.settled(set(made)) == Counter(dict.fromkeys(made, 1))
         await context.close()

@@ -26,6 +26,7 @@ from services.visitors import app as visitors_app
 from services.visitors import store as visitors_store
 from services.web import accounts
 from tests.browser.conftest import PageErrors
+from tests.browser.suite import open_sign_in_link
 from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import DESKTOP, PHONE, SHOTS, free_port, web_service
 from tests.integration.conftest import running, wait_until
@@ -103,7 +104,7 @@ async def test_concern_update_resolve_follow_up_and_badge_check_reach_the_servic
         context = await browser.new_context(viewport=PHONE, timezone_id=CHICAGO, locale="en-US")
         page = await context.new_page()
         errors = PageErrors(page)
-        await page.goto(link)
+        await open_sign_in_link(page, link)
         assert page.url == f"{base}/app"
 
         # The phone's first heartbeat tells patrol whose phone it is.

@@ -25,6 +25,7 @@ from services.patrol import store as patrol_store
 from services.web import accounts
 from services.web.app import create_app
 from tests.browser.conftest import PageErrors
+from tests.browser.suite import open_sign_in_link
 from tests.browser.test_outbox import fatal
 from tests.integration.conftest import running, wait_until
 
@@ -96,7 +97,7 @@ async def test_sign_in_scan_and_five_scans_without_signal_stored_once(
         context = await browser.new_context(viewport=PHONE)
         page = await context.new_page()
         errors = PageErrors(page)
-        await page.goto(link)
+        await open_sign_in_link(page, link)
         assert page.url == f"{base}/app"
         await page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
 

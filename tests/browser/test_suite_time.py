@@ -24,6 +24,7 @@ from lookout.kernel.settings import Settings
 from lookout.local.runtime import free_port
 from services.web import accounts
 from tests.browser.conftest import PageErrors
+from tests.browser.suite import open_sign_in_link
 from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import web_service
 
@@ -56,7 +57,7 @@ async def phone(
         await context.clock.set_fixed_time(phone_time)
         page = await context.new_page()
         errors = PageErrors(page)
-        await page.goto(link)
+        await open_sign_in_link(page, link)
         assert page.url == f"{base}/app"
         await page.locator("#queue-state").filter(has_text="all delivered ✓").wait_for()
         try:

@@ -25,6 +25,7 @@ from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
 from tests.browser.conftest import PageErrors
+from tests.browser.suite import open_sign_in_link
 from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import DESKTOP, PHONE, SHOTS, free_port
 from tests.integration.conftest import running, wait_until
@@ -105,7 +106,7 @@ async def test_today_card_windows_live_check_concern_heartbeat_and_offline(
         )
         page = await context.new_page()
         errors = PageErrors(page)
-        await page.goto(link)
+        await open_sign_in_link(page, link)
         card = page.locator("#today")
         await page.locator("#today[data-state=fresh]").wait_for()
 

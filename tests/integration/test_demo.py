@@ -126,7 +126,10 @@ def test_the_demo_prints_web_sign_in_links_before_the_week_and_a_link_signs_in(
         assert len(set(links.values())) == 3
 
         # The SSO's link signs in: a session cookie and the way to the phone app.
-        answer = httpx.get(links["sso"], follow_redirects=False, timeout=10)
+        # Opening the link shows whom it signs in; the button's POST uses it.
+        page = httpx.get(links["sso"], follow_redirects=False, timeout=10)
+        assert page.status_code == 200 and "Sign in as Dana Rivera" in page.text
+        answer = httpx.post(links["sso"], headers={"Origin": base}, timeout=10)
         assert answer.status_code == 303
         assert answer.headers["location"] == "/app"
         cookie = answer.headers["set-cookie"]
@@ -138,6 +141,7 @@ def test_the_demo_prints_web_sign_in_links_before_the_week_and_a_link_signs_in(
         assert "Dana Rivera" in phone.text
         # One use: the same link again is 404.
         assert httpx.get(links["sso"], follow_redirects=False, timeout=10).status_code == 404
+        assert httpx.post(links["sso"], headers={"Origin": base}, timeout=10).status_code == 404
         # The phone stamps its events by the demo's clock: Tuesday, running at x600.
         reading = httpx.get(f"{base}/api/v1/clock", timeout=10).json()
         assert (reading["kind"], reading["rate"]) == ("scaled", 600.0)

@@ -211,7 +211,7 @@ async def test_the_web_service_runs_under_svc_web(
             transport=httpx.ASGITransport(app=app), base_url=BASE, headers={"Origin": BASE}
         ) as client,
     ):
-        assert (await client.get(link.removeprefix(BASE))).status_code == 303
+        assert (await client.post(link.removeprefix(BASE))).status_code == 303
         page = await client.get("/app")
         csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
         assert csrf is not None

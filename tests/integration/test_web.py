@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,7 +85,7 @@ async def sign_in(
     client: httpx.AsyncClient, settings: Settings, clock: ManualClock, person: str = SSO
 ) -> str:
     """Sign in by link; the page's CSRF token."""
-    response = await client.get(await link_for(settings, clock, person))
+    response = await client.post(await link_for(settings, clock, person))
     assert (response.status_code, response.headers["location"]) == (303, "/app")
     page = await client.get("/app")
     assert page.status_code == 200
@@ -124,7 +124,7 @@ async def test_sign_in_by_link_sets_the_cookie_rotates_the_session_and_is_single
     async with web(settings, clock) as client:
         client.cookies.set("__Host-lookout", "planted-by-an-attacker", domain="lookout.test")
         path = await link_for(settings, clock, SSO)
-        response = await client.get(path)
+        response = await client.post(path)
         assert response.status_code == 303
         assert response.headers["location"] == "/app"
         cookie = response.headers["set-cookie"]
@@ -134,12 +134,13 @@ async def test_sign_in_by_link_sets_the_cookie_rotates_the_session_and_is_single
         )
         assert len(session_id) == 43 and session_id != "planted-by-an-attacker"
 
+        assert_problem(await client.post(path), 404, "token: unknown, used or expired")
         assert_problem(await client.get(path), 404, "token: unknown, used or expired")
         assert (await client.get("/app")).status_code == 200
 
         # A second sign-in in the same browser ends the first session: the id is new.
         first = session_id
-        second_response = await client.get(await link_for(settings, clock, SSO))
+        second_response = await client.post(await link_for(settings, clock, SSO))
         second = second_response.cookies["__Host-lookout"]
         assert second != first
         stale = httpx.AsyncClient(
@@ -153,6 +154,7 @@ async def test_sign_in_by_link_sets_the_cookie_rotates_the_session_and_is_single
         late = await link_for(settings, clock, SSO)
         clock.advance(timedelta(minutes=15))
         assert_problem(await client.get(late), 404)
+        assert_problem(await client.post(late), 404)
 
 
 async def test_password_sign_in_and_lockout_after_five_failures(
@@ -337,7 +339,7 @@ async def test_a_device_is_bound_to_the_officer_who_used_it_first(
         assert (
             await rivera.post("/api/v1/events", json=body, headers={"X-CSRF-Token": token})
         ).json() == {"results": []}
-        assert (await stranger.get(mhs_sso.removeprefix(BASE))).status_code == 303
+        assert (await stranger.post(mhs_sso.removeprefix(BASE))).status_code == 303
         match = CSRF_META.search((await stranger.get("/app")).text)
         assert match is not None
         refused = await stranger.post(
@@ -449,9 +451,11 @@ async def test_the_cookie_without_tls(
     app = create_app(plain, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, headers={"Origin": base_url}
+        ) as client:
             url = await accounts.issue_link(plain, clock, school_id="lhs", person_id=SSO)
-            response = await client.get(url.removeprefix(base_url))
+            response = await client.post(url.removeprefix(base_url))
     assert response.status_code == 303
     set_cookie = response.headers["set-cookie"]
     session_id = set_cookie.split(";")[0].split("=", 1)[1]
@@ -474,13 +478,13 @@ async def test_an_unexpected_failure_logs_the_route_and_error_class_never_the_to
         async with web(settings, clock) as client:
             link = await link_for(settings, clock, SSO)
             monkeypatch.setattr(WebRepository, "consume_link", broken)
-            response = await client.get(link)
+            response = await client.post(link)
     finally:
         logger.removeHandler(handler)
     assert_problem(response, 500)
     token = link.removeprefix("/signin/")
     assert [line for line in lines if "request_failed" in line] == [
-        "event=request_failed method=GET route=/signin/{token} error=RuntimeError"
+        "event=request_failed method=POST route=/signin/{token} error=RuntimeError"
     ]
     assert not any(token in line or "Jane" in line for line in lines)
 
@@ -560,3 +564,63 @@ async def test_a_known_device_is_refused_to_another_person_and_last_seen_every_h
                 "/api/v1/events", json=body, headers={"X-CSRF-Token": other_token}
             )
             assert_problem(refused, 403, "device_id: bound to another person")
+
+
+async def test_opening_a_sign_in_link_uses_nothing_until_the_person_taps_sign_in(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Mail scanners and chat previews fetch a link before its person opens it: GET shows whom
+    it signs in and a button; only the button's POST (from this site) uses the link."""
+    async with web(settings, clock) as client:
+        path = await link_for(settings, clock, SSO)
+        for _ in range(3):  # a preview, a scanner, the person: the link is still there
+            page = await client.get(path)
+            assert page.status_code == 200
+            assert "set-cookie" not in page.headers
+            assert '<h1 id="link-title">Sign in as Dana Rivera</h1>' in page.text
+            assert f'<form class="form" method="post" action="{path}">' in page.text
+            assert page.headers["cache-control"] == "no-store"
+        assert (await client.get("/app")).headers["location"] == "/signin?next=/app"
+
+        foreign = httpx.AsyncClient(
+            transport=client._transport, base_url=BASE, headers={"Origin": "https://evil.test"}
+        )
+        async with foreign:  # another site's form cannot spend it
+            assert (await foreign.post(path)).status_code == 403
+        signed_in = await client.post(path)
+        assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/app")
+        assert (await client.get("/app")).status_code == 200
+        assert_problem(await client.get(path), 404, "token: unknown, used or expired")
+
+
+async def test_a_clean_stop_logs_no_lost_connection_and_a_lost_broker_does(
+    settings: Settings, clock: ManualClock, nats_server: Any
+) -> None:
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("lookout.web")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        async with web(settings, clock):
+            pass
+        assert [line for line in lines if "nats_" in line] == []
+
+        async with web(settings, clock) as client:
+            assert (await client.get("/readyz")).status_code == 200
+
+            def logged(line: str) -> Callable[[], Awaitable[bool]]:
+                async def seen() -> bool:
+                    return line in lines
+
+                return seen
+
+            nats_server.stop()
+            await wait_until(logged("event=nats_disconnected"), what="the lost connection logged")
+            nats_server.start()
+            await wait_until(logged("event=nats_reconnected"), what="the reconnection logged")
+    finally:
+        logger.setLevel(level)
+        logger.removeHandler(handler)

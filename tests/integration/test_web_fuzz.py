@@ -75,7 +75,9 @@ class Session:
 
     def sign_in(self) -> None:
         link = asyncio.run_coroutine_threadsafe(self.suite.sign_in_link(), self.loop).result()
-        answer = requests.get(link, allow_redirects=False, timeout=10)
+        answer = requests.post(
+            link, allow_redirects=False, timeout=10, headers={"Origin": self.suite.web.url}
+        )
         assert answer.status_code == 303, answer.text
         cookie = answer.headers["set-cookie"].split(";")[0]  # __Host-lookout=<id>
         page = requests.get(f"{self.suite.web.url}/app", headers={"Cookie": cookie}, timeout=10)

@@ -122,8 +122,8 @@ class Phone:
         link = await accounts.issue_link(
             settings, SystemClock(), school_id=school, person_id=person
         )
-        async with httpx.AsyncClient() as anonymous:
-            signed = await anonymous.get(link)
+        async with httpx.AsyncClient(headers={"Origin": base}) as anonymous:
+            signed = await anonymous.post(link)
             assert signed.status_code == 303, signed.text
             cookie = signed.headers["set-cookie"].split(";")[0]
             page = await anonymous.get(f"{base}/app", headers={"Cookie": cookie})

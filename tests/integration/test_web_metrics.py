@@ -100,8 +100,9 @@ async def test_the_health_port_counts_answers_by_route_template_and_receipt(
             "lookout_web_sse_connections 0.0",
         ]
 
-        assert (await public.get(f"/signin/{token}")).status_code == 303
-        assert (await public.get(f"/signin/{token}")).status_code == 404  # used: a failure
+        assert (await public.get(f"/signin/{token}")).status_code == 200  # the page: unused
+        assert (await public.post(f"/signin/{token}")).status_code == 303
+        assert (await public.post(f"/signin/{token}")).status_code == 404  # used: a failure
         page = await public.get("/app")
         csrf = CSRF_META.search(page.text)
         assert csrf is not None
@@ -133,8 +134,9 @@ async def test_the_health_port_counts_answers_by_route_template_and_receipt(
         after = await health.get("/metrics")
         assert after.status_code == 200
         assert samples(after.text) == [
-            'lookout_web_requests_total{method="GET",route="/signin/{token}",status="3xx"} 1.0',
-            'lookout_web_requests_total{method="GET",route="/signin/{token}",status="4xx"} 1.0',
+            'lookout_web_requests_total{method="GET",route="/signin/{token}",status="2xx"} 1.0',
+            'lookout_web_requests_total{method="POST",route="/signin/{token}",status="3xx"} 1.0',
+            'lookout_web_requests_total{method="POST",route="/signin/{token}",status="4xx"} 1.0',
             'lookout_web_requests_total{method="GET",route="/app",status="2xx"} 1.0',
             'lookout_web_requests_total{method="POST",route="/api/v1/events",status="2xx"} 2.0',
             'lookout_web_requests_total{method="POST",route="/signin",status="4xx"} 6.0',
@@ -202,7 +204,7 @@ async def _exercise(base: str, health_url: str, link: str, health_port_number: i
         httpx.AsyncClient(base_url=base, headers={"Origin": base}) as public,
         httpx.AsyncClient(base_url=health_url) as health,
     ):
-        signed_in = await public.get(link.removeprefix(base))
+        signed_in = await public.post(link.removeprefix(base))
         assert signed_in.status_code == 303
         session = signed_in.headers["set-cookie"].split(";")[0]
         cookie = {"Cookie": session}  # Secure on a loopback base URL: sent by hand
@@ -212,7 +214,7 @@ async def _exercise(base: str, health_url: str, link: str, health_port_number: i
         metrics = await health.get("/metrics")
         assert metrics.status_code == 200
         assert [line for line in samples(metrics.text) if "signin/" in line] == [
-            'lookout_web_requests_total{method="GET",route="/signin/{token}",status="3xx"} 1.0'
+            'lookout_web_requests_total{method="POST",route="/signin/{token}",status="3xx"} 1.0'
         ]
 
         async with public.stream("GET", "/api/v1/live", headers=cookie) as stream:

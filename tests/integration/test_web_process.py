@@ -66,7 +66,7 @@ def test_run_web_serves_sign_in_and_events(
         assert url.startswith(f"{base}/signin/")
         with httpx.Client(base_url=base, headers={"Origin": base}) as client:
             assert client.get("/readyz").json() == {"ready": True}
-            signed_in = client.get(url.removeprefix(base))
+            signed_in = client.post(url.removeprefix(base))
             assert signed_in.status_code == 303
             assert "server" not in signed_in.headers
             session = signed_in.headers["set-cookie"].split(";")[0].split("=", 1)[1]

@@ -93,7 +93,7 @@ async def sign_in(
 ) -> str:
     """Sign in by link; the page's CSRF token."""
     link = await accounts.issue_link(settings, clock, school_id="lhs", person_id=person)
-    answer = await client.get(link.removeprefix(BASE))
+    answer = await client.post(link.removeprefix(BASE))
     assert (answer.status_code, answer.headers["location"]) == (303, "/app")
     match = CSRF_META.search((await client.get("/app")).text)
     assert match is not None
@@ -229,7 +229,12 @@ async def test_every_kind_of_response_carries_the_csp(
         anonymous = app.client()
         token = await sign_in(client, settings, clock)
         answers = {
-            "the sign-in link's redirect": await anonymous.get(
+            "the sign-in link's page": await anonymous.get(
+                (
+                    await accounts.issue_link(settings, clock, school_id="lhs", person_id=SSO)
+                ).removeprefix(BASE)
+            ),
+            "the sign-in link's redirect": await anonymous.post(
                 (
                     await accounts.issue_link(settings, clock, school_id="lhs", person_id=SSO)
                 ).removeprefix(BASE)
@@ -260,12 +265,13 @@ async def test_every_kind_of_response_carries_the_csp(
         monkeypatch.setattr(WebRepository, "consume_link", broken)
         logging.getLogger("lookout.web").disabled = True  # the 500's log line is tested elsewhere
         try:
-            answers["500"] = await anonymous.get("/signin/anything")
+            answers["500"] = await anonymous.post("/signin/anything")
         finally:
             logging.getLogger("lookout.web").disabled = False
 
     statuses = {what: answer.status_code for what, answer in answers.items()}
     assert statuses == {
+        "the sign-in link's page": 200,
         "the sign-in link's redirect": 303,
         "a page's redirect to sign in": 303,
         "an unknown link (404)": 404,
