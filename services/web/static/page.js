@@ -2,6 +2,7 @@
 // and the words for an event's state.
 
 import { openOutbox } from "./outbox.js";
+import { initSignOut } from "./signout.js";
 import { Sync } from "./sync.js";
 
 /** The school, the officer and the checkpoints the server rendered into the page. */
@@ -15,6 +16,7 @@ export async function startPhone(ctx) {
   const deviceId = await outbox.deviceId();
   const sync = new Sync({ outbox, personId: ctx.person.id, deviceId });
   registerServiceWorker();
+  initSignOut();
   return { outbox, deviceId, sync };
 }
 

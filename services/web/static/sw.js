@@ -2,7 +2,7 @@
 // the icon) so the app opens without signal. API calls are never cached or answered here: they
 // go to the network, and the outbox keeps what could not be sent.
 
-const VERSION = "lookout-shell-v1";
+const VERSION = "lookout-shell-v2";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -15,6 +15,7 @@ const ASSETS = [
   "/static/clock.js",
   "/static/outbox.js",
   "/static/sync.js",
+  "/static/signout.js",
   "/static/today.js",
   "/static/icon.svg",
   "/static/icon-maskable.svg",

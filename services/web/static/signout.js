@@ -1,0 +1,57 @@
+// Signing out at the end of a shift (or handing the phone back). The session ends on the
+// server; whatever is still saved on the phone stays queued for this officer's next sign-in —
+// signing out never drops it, and says so before it happens.
+
+import { openOutbox } from "./outbox.js";
+import { csrfFromPage } from "./sync.js";
+
+export function queuedWarning(queued) {
+  const one = queued === 1;
+  return (
+    `${one ? "1 action" : `${queued} actions`} saved on this phone ${one ? "is" : "are"} not ` +
+    `delivered yet. ${one ? "It stays" : "They stay"} on this phone and ${one ? "is" : "are"} ` +
+    "sent when you sign in again. Sign out?"
+  );
+}
+
+function say(doc, text) {
+  const banner = doc.getElementById("banner");
+  if (banner) {
+    banner.textContent = text;
+    banner.hidden = false;
+  } else {
+    window.alert(text);
+  }
+}
+
+export function initSignOut(doc = document) {
+  const button = doc.getElementById("sign-out");
+  if (!button) return;
+  button.hidden = false; // a button that needs this module shows only once it is here
+  button.addEventListener("click", async () => {
+    const { queued } = await (await openOutbox()).counts();
+    if (queued > 0 && !window.confirm(queuedWarning(queued))) return;
+    let res;
+    try {
+      res = await fetch("/signout", {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrfFromPage(doc) },
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+    } catch {
+      say(doc, "No signal: you are still signed in. Sign out again when there is signal.");
+      return;
+    }
+    // 303 to the sign-in page (opaque under redirect: manual), or 401: it had already ended.
+    if (res.type !== "opaqueredirect" && res.status !== 401) {
+      say(doc, `Could not sign out (HTTP ${res.status}): reload the page and sign out again.`);
+      return;
+    }
+    // The kept Today page shows this officer's name and session token: not for the next person.
+    if ("caches" in window) {
+      for (const name of await caches.keys()) await (await caches.open(name)).delete("/app");
+    }
+    window.location.assign("/signin");
+  });
+}
