@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM = "application/problem+json"
@@ -25,6 +27,51 @@ class Problem(Exception):
     ) -> None:
         super().__init__(title)
         self.status, self.title, self.detail, self.headers = status, title, detail, headers
+
+
+class ProblemDetails(BaseModel):
+    """What every error answers (RFC 9457)."""
+
+    type: str = Field(default="about:blank")
+    title: str = Field(description="What went wrong, in words.")
+    status: int = Field(ge=400, le=599)
+    detail: str | None = Field(
+        default=None,
+        description="The field at fault and why (`events.3.zone_id: …`), never its value.",
+    )
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document says what the API answers: every error is problem+json (FastAPI's
+    default documents its own validation body, which this API never sends)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(
+            title=app.title,
+            version=app.version,
+            openapi_version=app.openapi_version,
+            description=app.description,
+            routes=app.routes,
+            separate_input_output_schemas=app.separate_input_output_schemas,
+        )
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        schemas["ProblemDetails"] = ProblemDetails.model_json_schema()
+        problem = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = problem
+                        if status == "422":
+                            response["description"] = "A field is missing or invalid"
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_response(
@@ -49,6 +96,8 @@ def field_errors(errors: Any, limit: int = 5) -> str:
 
 
 def install(app: FastAPI) -> None:
+    _document_problems(app)
+
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.headers)
