@@ -22,7 +22,7 @@ from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
-from services.web import events, live, pages, problems, signin, suite_time, today
+from services.web import alerts_board, events, live, pages, problems, signin, suite_time, today
 from services.web.deps import SignInFirst, WebState
 from services.web.metrics import CountRequests, WebMetrics, health_port
 from services.web.middleware import BodyLimit, SecurityHeaders
@@ -121,6 +121,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(today.router)
     app.include_router(live.router)
+    app.include_router(alerts_board.router)
     app.include_router(suite_time.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
 

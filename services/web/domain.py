@@ -11,7 +11,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from lookout.school.config import Role
-from lookout.school.permissions import may_publish
+from lookout.school.permissions import may_publish, may_request
 
 
 class SessionKind(StrEnum):
@@ -124,3 +124,10 @@ def may_send_event(roles: Iterable[Role], event_type: str) -> bool:
     """Whether these roles may send an event of `type` through the web: exactly what their NATS
     users may publish (lookout/school/permissions.py)."""
     return may_publish(roles, event_type)
+
+
+def has_console(roles: Iterable[Role]) -> bool:
+    """Whether these roles get the principal's console (its alert board): those that ask the
+    alerts service and do not carry the SSO's phone."""
+    roles = set(roles)
+    return may_request(roles, "query", "alerts") and not may_request(roles, "query", "patrol")

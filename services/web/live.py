@@ -7,7 +7,10 @@ Events the moment the patrol service says so.
   was recovered, a re-check done or missed, a concern raised, updated or resolved), and the
   phone asks `GET /api/v1/today` again through the normal access checks;
 - `hello` opens every stream (the phone fetches Today then: whatever was pushed while it was
-  away is in that answer), `ended` says why the server closed it.
+  away is in that answer), `ended` says why the server closed it;
+- `alerts`, on the console's streams only (`GET /api/v1/alerts/live`, alerts_board.py), names
+  no data either: an alert of the school opened, escalated, was notified, acknowledged or
+  resolved, and the console asks `GET /api/v1/alerts` again.
 
 The web service listens with a **core NATS subscription**, not a JetStream consumer: the
 Today query is the source of truth and a push is only a hint to ask it sooner, so a message
@@ -33,7 +36,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from lookout.contracts import patrol
+from lookout.contracts import alerts, patrol
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, InvalidEvent, parse_event
 from services.web.problems import Problem
@@ -64,6 +67,14 @@ NUDGES: tuple[type[Event], ...] = (
     patrol.ConcernUpdated,
     patrol.ConcernResolved,
 )
+# What changes a school's alert board: an `alerts` nudge to the console streams of that school.
+ALERT_NUDGES: tuple[type[Event], ...] = (
+    alerts.AlertOpened,
+    alerts.AlertEscalated,
+    alerts.AlertNotified,
+    alerts.AlertAcknowledged,
+    alerts.AlertResolved,
+)
 
 
 @dataclass(frozen=True)
@@ -83,15 +94,16 @@ class Stream:
     # Bounded by `offer` (QUEUE_SIZE); None, put by `end`, says the stream is over.
     queue: asyncio.Queue[Push | None] = field(default_factory=asyncio.Queue)
     ended: str | None = None  # why the server ended it
-    nudged: bool = False  # a `today` nudge is already waiting: one is enough
+    nudges: frozenset[str] = frozenset({"today"})  # the phone's; a console's: {"alerts"}
+    waiting: set[str] = field(default_factory=set)  # nudges already queued: one of each is enough
 
     def offer(self, push: Push) -> None:
         if self.ended is not None:
             return
-        if push.event == "today":
-            if self.nudged:
+        if push.event in self.nudges:
+            if push.event in self.waiting:
                 return
-            self.nudged = True
+            self.waiting.add(push.event)
         if self.queue.qsize() >= QUEUE_SIZE:
             self.end("lagging")
             return
@@ -105,8 +117,8 @@ class Stream:
     async def next(self) -> Push | None:
         """The next push; None when the stream has ended."""
         push = await self.queue.get()
-        if push is not None and push.event == "today":
-            self.nudged = False
+        if push is not None:
+            self.waiting.discard(push.event)
         return push
 
 
@@ -129,8 +141,20 @@ class LiveHub:
             for model in (*ADDRESSED, *NUDGES)
         ]
 
+    def alert_subjects(self) -> list[str]:
+        """What the consoles' alert boards listen to, in this web service's schools. Apart from
+        `subjects()`, which the web's NATS user is generated from (lookout/deploy/nats.py
+        `WEB_HEARS`, a unit test keeps the two equal): until these are added there, a
+        deployment with NATS permissions refuses them and the console falls back to asking
+        every minute."""
+        return [
+            BY_MODEL[model].for_school(school)
+            for school in self.school_ids
+            for model in ALERT_NUDGES
+        ]
+
     async def start(self, nc: Client) -> None:
-        for subject in self.subjects():
+        for subject in [*self.subjects(), *self.alert_subjects()]:
             self.subscriptions.append(await nc.subscribe(subject, cb=self._on_message))
 
     async def stop(self) -> None:
@@ -145,12 +169,13 @@ class LiveHub:
             for stream in list(streams):
                 stream.end(reason)
 
-    def open(self, school_id: str, person_id: str) -> Stream:
-        """A new stream of this person; past the bound, their oldest one is ended."""
+    def open(self, school_id: str, person_id: str, nudges: Iterable[str] = ("today",)) -> Stream:
+        """A new stream of this person, hearing `nudges`; past the bound, their oldest one is
+        ended."""
         mine = self.streams.setdefault((school_id, person_id), [])
         while len(mine) >= self.per_person:
             mine.pop(0).end("replaced")
-        stream = Stream(school_id, person_id)
+        stream = Stream(school_id, person_id, nudges=frozenset(nudges))
         mine.append(stream)
         return stream
 
@@ -185,10 +210,16 @@ class LiveHub:
             for stream in self.streams.get((event.school_id, officer), []):
                 stream.offer(push)
         elif isinstance(event, NUDGES):
-            nudge = Push("today", json.dumps({"because": event.type}))
-            for (school_id, _), streams in self.streams.items():
-                if school_id == event.school_id:
-                    for stream in streams:
+            self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
+        elif isinstance(event, ALERT_NUDGES):
+            self._nudge(event.school_id, Push("alerts", json.dumps({"because": event.type})))
+
+    def _nudge(self, school_id: str, nudge: Push) -> None:
+        """To every stream of the school that hears this kind of nudge."""
+        for (school, _), streams in self.streams.items():
+            if school == school_id:
+                for stream in streams:
+                    if nudge.event in stream.nudges:
                         stream.offer(nudge)
 
 
@@ -234,12 +265,14 @@ async def live(caller: PatrolAsker, hub: Hub) -> EventSourceResponse:
     """The caller's stream: only what is addressed to them, only in their school. It ends
     after a few minutes (the phone reconnects and its session is judged again)."""
     stream = hub.open(caller.school.id, caller.person.id)
-    return EventSourceResponse(_events(hub, stream), ping=PING_SECONDS)
+    return EventSourceResponse(stream_events(hub, stream), ping=PING_SECONDS)
 
 
-async def _events(
+async def stream_events(
     hub: LiveHub, stream: Stream, lifetime: float = STREAM_SECONDS
 ) -> AsyncIterator[ServerSentEvent]:
+    """An open stream as Server-Sent Events (a phone's or a console's): `hello`, what is
+    pushed, `ended`; closed after `lifetime` so the session is judged again."""
     deadline = asyncio.get_running_loop().time() + lifetime
     try:
         yield ServerSentEvent(event="hello", data="{}", retry=RETRY_MS)

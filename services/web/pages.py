@@ -1,5 +1,7 @@
-"""The pages: the SSO's phone app (`/app`), a checkpoint's URL (`/t/<school>/<tag>`, written to
-its NFC tag and printed as its QR), the sign-in form; static files and the service worker.
+"""The pages: the SSO's phone app (`/app`), the principal's console (`/console`, and `/app`
+for the people who have it, so signing in lands there), a checkpoint's URL
+(`/t/<school>/<tag>`, written to its NFC tag and printed as its QR), the sign-in form; static
+files and the service worker.
 Rendered on the server with Jinja2 from services/web/templates; a page whose template is not
 there yet renders a minimal stand-in with the same context."""
 
@@ -13,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
 from services.web.deps import Caller, PageCaller, State, WebState
+from services.web.domain import has_console
 from services.web.problems import Problem
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,9 +78,21 @@ def page_context(caller: Caller, state: WebState) -> dict[str, Any]:
     }
 
 
-@router.get("/app", response_class=HTMLResponse, summary="The SSO's phone app")
+@router.get("/app", response_class=HTMLResponse, summary="The signed-in person's app")
 async def phone(request: Request, caller: PageCaller, state: State) -> Response:
+    """The SSO's phone app; for a principal (and the other alert roles) the console, so a
+    sign-in (whose link and form land on /app) lands on it."""
+    if has_console(caller.person.roles):
+        return render(request, state, "console.html", page_context(caller, state))
     return render(request, state, "phone.html", page_context(caller, state))
+
+
+@router.get("/console", response_class=HTMLResponse, summary="The principal's console")
+async def console(request: Request, caller: PageCaller, state: State) -> Response:
+    """The live alert board; 404 for anyone whose role does not ask the alerts service."""
+    if not has_console(caller.person.roles):
+        raise Problem(404, "Not found")
+    return render(request, state, "console.html", page_context(caller, state))
 
 
 @router.get("/t/{school}/{tag}", response_class=HTMLResponse, summary="A checkpoint's URL")
