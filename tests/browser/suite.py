@@ -28,6 +28,7 @@ from lookout.kernel.clock import Clock, SystemClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
 from lookout.local.runtime import free_port
+from services.alerts import app as alerts_app
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
 from services.web import accounts
@@ -111,6 +112,7 @@ class Suite:
     web: WebService
     clock: Clock  # the suite's time: the patrol service's and the web's judgement of events
     js: JetStreamContext
+    alerts: ServiceKernel | None = None  # the alerts service, when asked for (the console)
 
     async def sign_in_link(self, person: str = "sso-rivera") -> str:
         return await accounts.issue_link(
@@ -163,21 +165,30 @@ def suite_settings(nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
 
 @asynccontextmanager
 async def running_suite(
-    settings: Settings, clock: Clock | None = None, session_clock: Clock | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    session_clock: Clock | None = None,
+    *,
+    with_alerts: bool = False,
 ) -> AsyncIterator[Suite]:
-    """The patrol service and the web service on `settings`; the suite on `clock` (default the
-    wall clock, which the phone stamps its events with), the web's sessions on `session_clock`
-    (default the wall clock)."""
+    """The patrol service and the web service on `settings` (and the alerts service
+    `with_alerts`, for the principal's console); the suite on `clock` (default the wall clock,
+    which the phone stamps its events with), the web's sessions on `session_clock` (default the
+    wall clock)."""
     clock = clock or SystemClock()
     patrol = patrol_app.create_kernel(settings, clock)
     web = WebService(settings, clock, session_clock or SystemClock())
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(patrol, patrol_app.build_app))
+        alerts = None
+        if with_alerts:
+            alerts = alerts_app.create_kernel(settings, clock)
+            await stack.enter_async_context(running(alerts, alerts_app.build_app))
         await web.start()
         stack.push_async_callback(web.stop)
         nc = await nats.connect(settings.nats_url)
         stack.push_async_callback(nc.close)
-        yield Suite(settings, patrol, web, clock, nc.jetstream())
+        yield Suite(settings, patrol, web, clock, nc.jetstream(), alerts)
 
 
 @pytest.fixture

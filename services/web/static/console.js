@@ -55,6 +55,7 @@ export function whatText(alert) {
 }
 
 const CHANNELS = { nats: "in the app", email: "by email" };
+const CHANNELS_SHORT = { nats: "app", email: "email" };
 const TIME = new Intl.DateTimeFormat([], { hour: "numeric", minute: "2-digit" });
 const timeText = (iso) => TIME.format(new Date(iso));
 
@@ -88,18 +89,18 @@ export function inText(iso, now) {
   return minutes <= 0 ? "due now" : `in ${minutesText(minutes)}`;
 }
 
-/** Who was told, each person once: "Ada Okafor in the app 9:30 AM, by email 9:30 AM (failed)". */
-export function toldText(notified, now) {
-  if (!notified.length) return "Nobody yet";
+/** Who was told, a line per person: "Ada Okafor (app 9:30 AM, email 9:31 AM failed)". */
+export function toldLines(notified, now) {
+  if (!notified.length) return ["Nobody yet"];
   const people = new Map();
   for (const n of notified) {
-    const how = CHANNELS[n.channel] ?? (n.channel ? `by ${n.channel}` : "");
-    const outcome = n.outcome === "failed" || n.outcome === "rate_limited";
-    const bit = `${how} ${when(n.at, now)}${outcome ? ` (${words(n.outcome).toLowerCase()})` : ""}`;
+    const how = CHANNELS_SHORT[n.channel] ?? n.channel ?? "";
+    const bad = n.outcome === "failed" || n.outcome === "rate_limited";
+    const bit = `${how} ${when(n.at, now)}${bad ? ` ${words(n.outcome).toLowerCase()}` : ""}`;
     const name = n.name ?? n.person_id;
     people.set(name, [...(people.get(name) ?? []), bit.trim()]);
   }
-  return [...people].map(([name, bits]) => `${name} ${bits.join(", ")}`).join("; ");
+  return [...people].map(([name, bits]) => `${name} (${bits.join(", ")})`);
 }
 
 /** Where the escalation stands, with its countdown. */
@@ -144,6 +145,13 @@ function entryText(e) {
 }
 
 // --- the board -----------------------------------------------------------------------------
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.textContent = text;
+  return node;
+}
 
 function announce(text) {
   $("board-announce").textContent = text;
@@ -192,7 +200,9 @@ function fill(li, a, now) {
     `${agoText(a.opened_at, now)} (${when(a.opened_at, now)})`;
   li.querySelector(".alert__count").textContent =
     a.count === 1 ? "1 report" : `${a.count} reports folded in`;
-  li.querySelector(".alert__told").textContent = toldText(a.notified ?? [], now);
+  li.querySelector(".alert__told").replaceChildren(
+    ...toldLines(a.notified ?? [], now).map((line) => el("span", "alert__person", line)),
+  );
   li.querySelector(".alert__next-label").textContent =
     a.status === "acknowledged" ? "Status" : "Next step";
   li.querySelector(".alert__next").textContent = nextText(a, now);
