@@ -13,7 +13,7 @@ import { csrfFromPage } from "./sync.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 const REDRAW_MS = 15000; // "opened 3 min ago" and the countdowns move on
-const POLL_MS = 60000; // without a live stream, the board is asked again this often
+const POLL_MS = 60000; // the board is asked again this often, nudged or not
 const RECONNECT_MS = 30000; // after the server refused the stream (signed out, say)
 
 const ctx = readContext();
@@ -458,9 +458,9 @@ function start() {
   connect();
   refresh();
   setInterval(render, REDRAW_MS);
-  // Should the stream be down, the board still moves on.
+  // A nudge missed (the web reconnecting to NATS, a stream down) is caught up within a minute.
   setInterval(() => {
-    if (!source || source.readyState !== EventSource.OPEN) refresh();
+    if (document.visibilityState === "visible") refresh();
   }, POLL_MS);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
