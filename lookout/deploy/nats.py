@@ -142,8 +142,9 @@ SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What the web service listens to for live updates of the SSO's Today screen (core
-# subscriptions, services/web/live.py; a unit test keeps the two equal), in its schools only.
+# What the web service listens to for live updates of the SSO's Today screen and the consoles'
+# alert boards (core subscriptions, services/web/live.py; a unit test keeps the two equal), in
+# its schools only.
 WEB_HEARS: tuple[type[Event], ...] = (
     patrol_events.UnannouncedCheckScheduled,
     patrol_events.FollowUpDue,
@@ -154,6 +155,11 @@ WEB_HEARS: tuple[type[Event], ...] = (
     patrol_events.ConcernRaised,
     patrol_events.ConcernUpdated,
     patrol_events.ConcernResolved,
+    alert_events.AlertOpened,
+    alert_events.AlertEscalated,
+    alert_events.AlertNotified,
+    alert_events.AlertAcknowledged,
+    alert_events.AlertResolved,
 )
 
 

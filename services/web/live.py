@@ -132,29 +132,19 @@ class LiveHub:
         self.subscriptions: list[Subscription] = []
 
     def subjects(self) -> list[str]:
-        """This web service's schools only: what it listens to is fenced like its people."""
+        """This web service's schools only: what it listens to is fenced like its people. The
+        web's NATS user may subscribe to exactly these (lookout/deploy/nats.py `WEB_HEARS`; a
+        unit test keeps the two equal)."""
         return [
             BY_MODEL[model].for_school(school, officer_id="*")
             if "officer_id" in BY_MODEL[model].placeholders
             else BY_MODEL[model].for_school(school)
             for school in self.school_ids
-            for model in (*ADDRESSED, *NUDGES)
-        ]
-
-    def alert_subjects(self) -> list[str]:
-        """What the consoles' alert boards listen to, in this web service's schools. Apart from
-        `subjects()`, which the web's NATS user is generated from (lookout/deploy/nats.py
-        `WEB_HEARS`, a unit test keeps the two equal): until these are added there, a
-        deployment with NATS permissions refuses them and the console falls back to asking
-        every minute."""
-        return [
-            BY_MODEL[model].for_school(school)
-            for school in self.school_ids
-            for model in ALERT_NUDGES
+            for model in (*ADDRESSED, *NUDGES, *ALERT_NUDGES)
         ]
 
     async def start(self, nc: Client) -> None:
-        for subject in [*self.subjects(), *self.alert_subjects()]:
+        for subject in self.subjects():
             self.subscriptions.append(await nc.subscribe(subject, cb=self._on_message))
 
     async def stop(self) -> None:

@@ -60,6 +60,8 @@ HEARS = [
     "patrol.{s}.check.window_closed", "patrol.{s}.check.recovered",
     "patrol.{s}.follow_up.completed", "patrol.{s}.follow_up.missed",
     "concern.{s}.raised", "concern.{s}.updated", "concern.{s}.resolved",
+    "alert.{s}.opened", "alert.{s}.escalated", "alert.{s}.notified", "alert.{s}.acknowledged",
+    "alert.{s}.resolved",
 ]  # fmt: skip
 
 
@@ -147,7 +149,7 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
     assert sum(v == ALLOWED for v in expected.values()) == 2 * (8 + 8 * 1 + 4 * 1 + 4 * 4)
 
 
-async def test_svc_web_hears_only_the_today_screens_subjects(
+async def test_svc_web_hears_only_the_today_screens_and_alert_boards_subjects(
     as_user: Callable[[str], Awaitable[Conn]],
 ) -> None:
     web = await as_user(WEB)
@@ -168,8 +170,9 @@ async def test_svc_web_hears_only_the_today_screens_subjects(
             subject = template.format(s=school)
             observed[subject], expected[subject] = await subscribe(subject), ALLOWED
     for subject in (
-        "alert.lhs.>", "alert.lhs.opened", "patrol.lhs.checkpoint.scanned", "patrol.lhs.>",
-        "patrol.lhs.sso.sso-rivera.>", "concern.>", "visitor.lhs.sighted", "dlq.>", "_INBOX.>",
+        "alert.lhs.>", "alert.lhs.notify.principal-okafor", "patrol.lhs.checkpoint.scanned",
+        "patrol.lhs.>", "patrol.lhs.sso.sso-rivera.>", "concern.>", "visitor.lhs.sighted",
+        "dlq.>", "_INBOX.>",
         "query.lhs.patrol.today.sso-rivera", "_INBOX.lhs-sso-rivera.x",
     ):  # fmt: skip
         observed[subject], expected[subject] = await subscribe(subject), REFUSED

@@ -145,4 +145,12 @@ def test_svc_web_is_its_peoples_union_and_hears_what_the_web_listens_to() -> Non
     assert set(web.publish) == people
     assert not any(s.startswith(("$JS", "alert.", "dlq.", "_INBOX")) for s in web.publish)
     assert sorted(web.subscribe) == sorted([*LiveHub(["lhs"]).subjects(), "_INBOX.svc-web.>"])
+    # The consoles' boards hear their school's alert lifecycle, and no notification subject.
+    assert sorted(s for s in web.subscribe if s.startswith("alert.")) == [
+        "alert.lhs.acknowledged",
+        "alert.lhs.escalated",
+        "alert.lhs.notified",
+        "alert.lhs.opened",
+        "alert.lhs.resolved",
+    ]
     assert web.allow_responses is False  # it answers no request

@@ -42,7 +42,8 @@ def closed(school: str) -> CheckWindowClosed:
 
 
 def test_the_boards_listen_to_the_five_alert_subjects_of_their_schools_only() -> None:
-    assert LiveHub(["lhs", "mhs"]).alert_subjects() == [
+    alerts = [s for s in LiveHub(["lhs", "mhs"]).subjects() if s.startswith("alert.")]
+    assert alerts == [
         f"alert.{school}.{verb}"
         for school in ("lhs", "mhs")
         for verb in ("opened", "escalated", "notified", "acknowledged", "resolved")

@@ -53,6 +53,11 @@ def test_it_listens_to_its_schools_only() -> None:
             ("concern", "raised"),
             ("concern", "updated"),
             ("concern", "resolved"),
+            ("alert", "opened"),
+            ("alert", "escalated"),
+            ("alert", "notified"),
+            ("alert", "acknowledged"),
+            ("alert", "resolved"),
         ]
     ]
 
