@@ -624,3 +624,24 @@ async def test_a_clean_stop_logs_no_lost_connection_and_a_lost_broker_does(
     finally:
         logger.setLevel(level)
         logger.removeHandler(handler)
+
+
+async def test_modules_and_styles_go_gzipped_and_pages_never(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """A phone's first load on a weak signal: the static files are compressed. A page never is
+    (it carries the session's CSRF token; compressing it next to reflected input is BREACH)."""
+    from services.web.pages import STATIC
+
+    async with web(settings, clock) as client:
+        await sign_in(client, settings, clock)
+        for name in ("app.js", "today.js", "app.css"):
+            answer = await client.get(f"/static/{name}", headers={"Accept-Encoding": "gzip"})
+            assert answer.headers["content-encoding"] == "gzip", name
+            assert answer.headers["vary"] == "Accept-Encoding"
+            assert answer.content == (STATIC / name).read_bytes()  # httpx decoded it
+            assert int(answer.headers["content-length"]) < len(answer.content) // 2
+        plain = await client.get("/static/app.js", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        page = await client.get("/app", headers={"Accept-Encoding": "gzip"})
+        assert page.status_code == 200 and "content-encoding" not in page.headers

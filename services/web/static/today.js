@@ -376,6 +376,7 @@ async function heartbeat() {
   const event = makeEvent("device.heartbeat", {}, env);
   try {
     const res = await post(event);
+    await res.body?.cancel(); // the receipt is not needed: a heartbeat is never retried
     if (res.status === 403 && (await freshCsrf())) await post(event);
   } catch {
     /* dropped: the next one goes at its time */
