@@ -30,24 +30,51 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _luminance(rgba: tuple[float, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour (components 0..1)."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgba[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def ink(rgba: tuple[float, ...]) -> str:
+    """Black or white, whichever contrasts more with the cell (always at least 4.5:1)."""
+    lum = _luminance(rgba)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
 def heatmap(summary: WeeklySummary) -> bytes | None:
-    """Concerns raised by zone (rows) and bell period (columns); None when there are none."""
+    """Concerns raised by bell period (rows: the whole day's periods, with their start times)
+    and zone (columns: those with a concern); None when there are none. Counts are written in
+    black or white, whichever reads better on the cell's colour."""
+    import textwrap
+
     zones, periods = summary.heatmap_zones, summary.heatmap_periods
     if not zones or not periods:
         return None
     plt = _pyplot()
-    grid = [[summary.heatmap.get((z, p), 0) for p in periods] for z in zones]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.3 * len(zones) + 1.6), layout="constrained")
+    grid = [[summary.heatmap.get((z, p), 0) for z in zones] for p in periods]
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.24 * len(periods) + 1.6), layout="constrained")
     image = ax.imshow(grid, cmap="OrRd", aspect="auto", vmin=0)
-    ax.set_xticks(range(len(periods)), labels=periods, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(zones)), labels=[summary.zone_names.get(z, z) for z in zones])
-    ax.tick_params(axis="y", labelsize=8)
+    names = [textwrap.fill(summary.zone_names.get(z, z), 16) for z in zones]
+    ax.set_xticks(range(len(zones)), labels=names, fontsize=8)
+    ax.xaxis.tick_top()
+    rows = [f"{summary.period_start.get(p, '')}  {summary.period_short.get(p, p)}" for p in periods]
+    ax.set_yticks(range(len(periods)), labels=rows, fontsize=8)
+    ax.tick_params(length=0)
+    ax.set_xticks([x - 0.5 for x in range(1, len(zones))], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(1, len(periods))], minor=True)
+    ax.grid(which="minor", color="#ffffff", linewidth=1)
+    ax.tick_params(which="minor", length=0)
     for i, row in enumerate(grid):
         for j, n in enumerate(row):
             if n:
-                ax.text(j, i, str(n), ha="center", va="center", fontsize=8)
-    ax.set_title("Concerns by zone and bell period", fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+                colour = ink(image.cmap(image.norm(n)))
+                ax.text(j, i, str(n), ha="center", va="center", fontsize=9, color=colour)
+    fig.colorbar(image, ax=ax, shrink=0.6, label="concerns")
     return _png(fig)
 
 
@@ -72,5 +99,5 @@ def trend(summary: WeeklySummary) -> bytes | None:
     right.set_ylabel("coverage %", fontsize=8)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=7, loc="upper left")
-    ax.set_title("The last weeks", fontsize=10)
+    ax.set_title("Week by week, since the first week with data", fontsize=10)
     return _png(fig)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from lookout.contracts.patrol import ContactKind, Severity, WindowOutcome
 from lookout.school.config import Period, SchoolConfig, Weekday
+from services.reports import words
 
 DISTRICT = "_district"
 SEVERITY_POINTS = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 5}
@@ -41,6 +42,7 @@ class PatrolFact:
     zone_id: str | None
     period: str | None
     at: datetime
+    concern_id: str | None = None  # a follow-up's concern
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ConcernFact:
     raised_at: datetime | None
     resolved_at: datetime | None
     outcome: str | None
+    raised_event_id: str | None = None  # what an alert about it names as its source event
+    raised_by: str | None = None  # the raiser's actor, `kind:id` (a device or a person id)
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,20 @@ class AlertFact:
     reached_principal: bool
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    alert_id: str | None = None
+    category: str | None = None  # concern category, or the source
+    zone_id: str | None = None
+    source_event_id: str | None = None
+    acknowledged_by: str | None = None  # a person id
+    targets: tuple[str, ...] = ()  # the highest step's targets, `role:x` / `person:y`
 
 
 @dataclass(frozen=True)
 class VisitorFact:
-    kind: str
+    kind: str  # checked_in, screening_flagged, overdue, out_of_bounds, unaccounted
     detail: str | None
     at: datetime
+    zone_id: str | None = None  # out of bounds: where; unaccounted: last seen
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,21 @@ class Facts:
     alerts: list[AlertFact]  # opened in the span
     visitors: list[VisitorFact]
     published_focus: list[dict[str, Any]] | None = None
+    # Alerts about the concerns above, whenever they were opened (who owns an open concern).
+    concern_alerts: list[AlertFact] = field(default_factory=list)
+
+
+def has_data(facts: Facts, start: datetime, end: datetime) -> bool:
+    """Anything happened in [start, end): a first week (or one after a gap) has no last week."""
+    return bool(
+        facts.patrol
+        or facts.windows
+        or facts.alerts
+        or facts.visitors
+        or any(
+            _in(c.raised_at, start, end) or _in(c.resolved_at, start, end) for c in facts.concerns
+        )
+    )
 
 
 # --- calendar -----------------------------------------------------------------------------------
@@ -118,6 +144,12 @@ def report_moment(school: SchoolConfig, week: str) -> datetime:
 def summary_span(school: SchoolConfig, week: str) -> tuple[datetime, datetime]:
     """[previous report moment, this report moment): the 7 days a week's summary covers."""
     return report_moment(school, shift_week(week, -1)), report_moment(school, week)
+
+
+def week_dates(school: SchoolConfig, week: str) -> tuple[date, date]:
+    """The school days a week's email is named by: its Monday to its report day."""
+    monday = week_monday(week)
+    return monday, max(monday, report_moment(school, week).date())
 
 
 def due_week(school: SchoolConfig, now: datetime) -> str:
@@ -232,6 +264,7 @@ class FocusLine:
     period: str
     score: float
     reason: str
+    action: str = ""  # what to do about it, fitting its categories (empty: not known)
 
 
 @dataclass(frozen=True)
@@ -277,6 +310,16 @@ class WeeklySummary:
     focus_source: str  # "patrol" (published) or "reports" (computed the same way)
     zone_names: dict[str, str]
     trend: list[tuple[str, int, int, int | None]] = field(default_factory=list)
+    dates: tuple[date, date] | None = None  # Monday to report day, naming the week
+    previous_known: bool = True  # False: a first week, or one after a gap
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    attention: list[AttentionItem] = field(default_factory=list)
+    ack_words: str = ""
+    step_labels: dict[str, str] = field(default_factory=dict)  # "step 3" → "step 3 (principal)"
+    period_names: dict[str, str] = field(default_factory=dict)  # pass-6 → passing time (…)
+    period_short: dict[str, str] = field(default_factory=dict)  # pass-6 → passing time
+    period_start: dict[str, str] = field(default_factory=dict)  # pass-6 → 14:20
+    hotspot_reasons: list[str] = field(default_factory=list)
 
     def headline(self, key: str) -> Headline:
         return next(h for h in self.headlines if h.key == key)
@@ -297,6 +340,7 @@ class WeekCounts:
     preventive: int
     prevention_ratio: float | None
     alerts: int
+    unacknowledged: int
     reached_principal: int
     visitors: int
     screening_flags: int
@@ -324,6 +368,7 @@ def week_counts(facts: Facts, start: datetime, end: datetime) -> WeekCounts:
         preventive=preventive,
         prevention_ratio=ratio(preventive, len(raised)),
         alerts=len(facts.alerts),
+        unacknowledged=sum(not _acknowledged(a, end) for a in facts.alerts),
         reached_principal=sum(a.reached_principal for a in facts.alerts),
         visitors=sum(v.kind == "checked_in" for v in facts.visitors),
         screening_flags=sum(v.kind == "screening_flagged" for v in facts.visitors),
@@ -339,15 +384,21 @@ HEADLINES: tuple[tuple[str, str, str], ...] = (
     ("preventive", "Preventive contacts", ""),
     ("prevention_ratio", "Preventive contacts per concern", ""),
     ("alerts", "Escalated alerts", ""),
+    ("unacknowledged", "Alerts never acknowledged", ""),
     ("reached_principal", "Alerts that reached the principal", ""),
     ("visitors", "Visitors signed in", ""),
     ("screening_flags", "Screening flags", ""),
 )
 
 
-def headlines(now: WeekCounts, before: WeekCounts) -> list[Headline]:
+def _acknowledged(a: AlertFact, end: datetime) -> bool:
+    return a.acknowledged_at is not None and a.acknowledged_at < end
+
+
+def headlines(now: WeekCounts, before: WeekCounts | None) -> list[Headline]:
+    """This week's headlines; `before` is None when last week has no data (no change shown)."""
     return [
-        Headline(key, label, getattr(now, key), getattr(before, key), unit)
+        Headline(key, label, getattr(now, key), getattr(before, key) if before else None, unit)
         for key, label, unit in HEADLINES
     ]
 
@@ -476,6 +527,221 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+# --- what the principal should look at -----------------------------------------------------------
+
+# Thresholds of the headlines that get a verdict (words and colour in the email).
+COVERAGE_TARGET = 90  # % of check windows done (on time or late)
+COVERAGE_FLOOR = 75  # below this, coverage needs attention
+MISSED_WATCH = 10  # % of planned checks missed above which missed checks need attention
+LEVEL_WORDS = {"ok": "On target", "watch": "Below target", "bad": "Needs attention"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str  # ok, watch, bad
+    detail: str
+
+    @property
+    def words(self) -> str:
+        return LEVEL_WORDS[self.level]
+
+
+def verdicts(now: WeekCounts) -> dict[str, Verdict]:
+    """Coverage, missed checks and unacknowledged alerts judged against their thresholds."""
+    out: dict[str, Verdict] = {}
+    if now.coverage is None:
+        out["coverage"] = Verdict("watch", "no check window closed this week")
+    elif now.coverage >= COVERAGE_TARGET:
+        out["coverage"] = Verdict("ok", f"at or above the {COVERAGE_TARGET}% target")
+    elif now.coverage >= COVERAGE_FLOOR:
+        out["coverage"] = Verdict("watch", f"below the {COVERAGE_TARGET}% target")
+    else:
+        out["coverage"] = Verdict("bad", f"far below the {COVERAGE_TARGET}% target")
+    share = pct(now.missed, now.checks_planned) or 0
+    checks = words.plural(now.checks_planned, "planned check")
+    if now.missed == 0:
+        out["missed"] = Verdict("ok", "no check missed")
+    elif share <= MISSED_WATCH:
+        out["missed"] = Verdict("watch", f"{now.missed} of {checks} missed ({share}%)")
+    else:
+        out["missed"] = Verdict("bad", f"{now.missed} of {checks} missed ({share}%)")
+    if now.alerts == 0:
+        out["unacknowledged"] = Verdict("ok", "no alert was escalated")
+    elif now.unacknowledged == 0:
+        out["unacknowledged"] = Verdict("ok", "every escalated alert was acknowledged")
+    else:
+        out["unacknowledged"] = Verdict(
+            "bad", unacknowledged_sentence(now.alerts, now.unacknowledged)
+        )
+    return out
+
+
+def unacknowledged_sentence(alerts: int, unacknowledged: int) -> str:
+    """`1 of the 4 escalated alerts was never acknowledged`."""
+    if unacknowledged == alerts:
+        return ack_sentence(alerts, 0)
+    verb = "was" if unacknowledged == 1 else "were"
+    return f"{unacknowledged} of the {alerts} escalated alerts {verb} never acknowledged"
+
+
+def ack_sentence(alerts: int, acknowledged: int) -> str:
+    """`none of the 10 escalated alerts was acknowledged`, `3 of the 4 … were acknowledged`."""
+    if alerts == 0:
+        return "no alert was escalated"
+    if acknowledged == 0:
+        if alerts == 1:
+            return "the one escalated alert was not acknowledged"
+        return f"none of the {alerts} escalated alerts was acknowledged"
+    if acknowledged == alerts:
+        return (
+            "the one escalated alert was acknowledged"
+            if alerts == 1
+            else (f"all {alerts} escalated alerts were acknowledged")
+        )
+    verb = "was" if acknowledged == 1 else "were"
+    return f"{acknowledged} of the {alerts} escalated alerts {verb} acknowledged"
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One line of "Needs your attention": what, where, since when, who has it."""
+
+    kind: str  # concern, alert, follow_up, visitor
+    what: str
+    where: str
+    when: str
+    owner: str
+    anchor: str = ""  # appended to the console's URL: `#alert-<id>` for an alert
+
+
+SEVERITY_RANK = {s.value: i for i, s in enumerate(reversed(Severity))}
+
+
+def attention(
+    school: SchoolConfig, facts: Facts, start: datetime, end: datetime
+) -> list[AttentionItem]:
+    """Concerns still open at the end, alerts of the week never acknowledged, follow-ups missed
+    and not done since, visitors not signed out: the decisions the week leaves."""
+    items: list[AttentionItem] = []
+    by_source = {a.source_event_id: a for a in facts.concern_alerts if a.source_event_id}
+    still_open = [
+        c
+        for c in facts.concerns
+        if c.raised_at is not None and (c.resolved_at is None or c.resolved_at >= end)
+    ]
+    still_open.sort(key=lambda c: (SEVERITY_RANK.get(c.severity or "", 9), c.raised_at))
+    for c in still_open:
+        assert c.raised_at is not None
+        severity = f" ({c.severity})" if c.severity else ""
+        items.append(
+            AttentionItem(
+                "concern",
+                f"{words.category(c.category).capitalize()} concern{severity}",
+                words.zone(school, c.zone_id),
+                f"open {words.age(end - c.raised_at)}",
+                _concern_owner(school, c, by_source.get(c.raised_event_id or ""), end),
+            )
+        )
+    for a in sorted(facts.alerts, key=lambda a: a.opened_at or end):
+        if _acknowledged(a, end) or a.opened_at is None:
+            continue
+        severity = f" ({a.severity})" if a.severity else ""
+        state = "still open" if a.resolved_at is None or a.resolved_at >= end else "closed"
+        items.append(
+            AttentionItem(
+                "alert",
+                f"Alert never acknowledged: {words.category(a.category or a.source)}{severity}",
+                words.zone(school, a.zone_id) if a.zone_id else "no zone",
+                f"opened {words.day_and_time(a.opened_at, school)}, {state}",
+                _alert_reach(school, a),
+                f"#alert-{a.alert_id}" if a.alert_id else "",
+            )
+        )
+    completed = {
+        p.concern_id for p in facts.patrol if p.kind == "follow_up_completed" and p.at < end
+    }
+    for p in sorted(facts.patrol, key=lambda p: p.at):
+        if p.kind != "follow_up_missed" or p.concern_id in completed:
+            continue
+        items.append(
+            AttentionItem(
+                "follow_up",
+                f"Follow-up missed: {words.category(p.category)} concern",
+                words.zone(school, p.zone_id),
+                f"missed {words.day_and_time(p.at, school)}",
+                words.people_with_role(school, "sso"),
+            )
+        )
+    for v in sorted(facts.visitors, key=lambda v: v.at):
+        if v.kind != "unaccounted":
+            continue
+        seen = (
+            f"{words.zone(school, v.zone_id)} (last seen)"
+            if v.zone_id
+            else "not seen after signing in"
+        )
+        items.append(
+            AttentionItem(
+                "visitor",
+                "Visitor not signed out (badge closed automatically)",
+                seen,
+                f"closed {words.day_and_time(v.at, school)}",
+                words.people_with_role(school, "front_office"),
+            )
+        )
+    return items
+
+
+def _concern_owner(
+    school: SchoolConfig, c: ConcernFact, alert: AlertFact | None, end: datetime
+) -> str:
+    """Who acknowledged its alert; else where its alert has got to; else who raised it."""
+    if alert is not None and alert.acknowledged_by and _acknowledged(alert, end):
+        return words.person_by_id(school, alert.acknowledged_by)
+    if alert is not None and alert.max_step is not None:
+        return "nobody yet: " + _alert_reach(school, alert)
+    kind, _, actor = (c.raised_by or "").partition(":")
+    if kind == "staff":
+        return words.person_by_id(school, actor)
+    return words.people_with_role(school, "sso")
+
+
+def _alert_reach(school: SchoolConfig, a: AlertFact) -> str:
+    if a.max_step is None:
+        return "not escalated to anyone"
+    return "last sent to " + words.step(a.max_step, words.targets(school, a.targets))
+
+
+# --- the recommended action fits the category ---------------------------------------------------
+
+REVIEW = frozenset({"weapon", "medical", "intruder", "hazard"})
+COUNSEL = frozenset({"emotional_distress", "self_harm_risk", "bullying"})
+
+
+def focus_action(cell: HotspotCell) -> str:
+    """A weapon or medical event calls for a review, distress for a counselor, vaping and
+    conflict for more patrols (in the plan's windows, or unannounced where none is planned)."""
+    counsel = sum(n for k, n in cell.categories.items() if k in COUNSEL)
+    if any(k in REVIEW for k in cell.categories):
+        return "Review what happened and the response, with the SSO"
+    if counsel and counsel * 2 >= cell.concerns + cell.observations:
+        return "Counselor follow-up with the students involved"
+    if cell.in_plan:
+        return "More patrols: extra checks in the planned windows"
+    return "More patrols: add unannounced checks (no planned window then)"
+
+
+def hotspot_reason(cell: HotspotCell) -> str:
+    """`2 concerns (2 vaping) and no observations in the last 4 weeks`."""
+    if cell.concerns:
+        cats = ", ".join(f"{n} {words.category(k)}" for k, n in list(cell.categories.items())[:3])
+        what = f"{_plural(cell.concerns, 'concern')} ({cats})"
+    else:
+        what = "no concerns"
+    obs = _plural(cell.observations, "observation") if cell.observations else "no observations"
+    return f"{what} and {obs} in the last {HOTSPOT_WEEKS} weeks"
+
+
 def summarize(
     school: SchoolConfig,
     week: str,
@@ -489,7 +755,8 @@ def summarize(
     start, end = summary_span(school, week)
     prev_start, prev_end = summary_span(school, shift_week(week, -1))
     now = week_counts(facts, start, end)
-    before = week_counts(previous, prev_start, prev_end)
+    previous_known = has_data(previous, prev_start, prev_end)
+    before = week_counts(previous, prev_start, prev_end) if previous_known else None
     names = {z.id: z.name for z in school.zones}
     zone_order = [z.id for z in school.zones]
     period_order = [p.name for p in school.bell_schedule.periods]
@@ -520,6 +787,15 @@ def summarize(
         f"step {a.max_step + 1}" if a.max_step is not None else "not escalated"
         for a in facts.alerts
     )
+    reached: dict[str, list[str]] = {}
+    for a in facts.alerts:
+        if a.max_step is not None:
+            seen = reached.setdefault(f"step {a.max_step + 1}", [])
+            for who in words.targets(school, a.targets).split(", "):
+                if who and who not in seen:
+                    seen.append(who)
+    step_labels = {k: f"{k} ({', '.join(v)})" if v else k for k, v in reached.items()}
+    step_labels["not escalated"] = "not escalated"
 
     visitors_by_type = Counter(
         v.detail or "other" for v in facts.visitors if v.kind == "checked_in"
@@ -532,6 +808,18 @@ def summarize(
         focus, source = published_focus(facts.published_focus), "patrol"
     else:
         focus, source = computed_focus(cells), "reports"
+    by_cell = {(c.zone_id, c.period): c for c in cells}
+    focus = [
+        replace(f, reason=hotspot_reason(cell), action=focus_action(cell))
+        if (cell := by_cell.get((f.zone_id, f.period))) is not None
+        else f
+        for f in focus
+    ]
+    # The trend starts at the first week with data: no empty weeks before the install.
+    trend_kept = list(trend)
+    while trend_kept and not trend_kept[0][1] and not trend_kept[0][2] and trend_kept[0][3] is None:
+        trend_kept.pop(0)
+    periods = school.bell_schedule.periods
 
     return WeeklySummary(
         school_id=school.id,
@@ -551,7 +839,7 @@ def summarize(
         concerns_by_zone=_ranked(Counter(c.zone_id or "no zone" for c in raised), zone_order),
         heatmap=dict(heat),
         heatmap_zones=[z for z in zone_order if any(k[0] == z for k in heat)],
-        heatmap_periods=[p for p in period_order if any(k[1] == p for k in heat)],
+        heatmap_periods=period_order,
         raised=len(raised),
         raised_resolved=sum(_in(c.resolved_at, start, end) for c in raised),
         raised_open=sum(not _in(c.resolved_at, start, end) for c in raised),
@@ -578,7 +866,17 @@ def summarize(
         focus=focus,
         focus_source=source,
         zone_names=names,
-        trend=list(trend),
+        trend=trend_kept,
+        dates=week_dates(school, week),
+        previous_known=previous_known,
+        verdicts=verdicts(now),
+        attention=attention(school, facts, start, end),
+        ack_words=ack_sentence(len(facts.alerts), len(acks)),
+        step_labels=step_labels,
+        period_names={p.name: words.period(school, p.name) for p in periods},
+        period_short={p.name: words.period_short(p) for p in periods},
+        period_start={p.name: f"{p.start:%H:%M}" for p in periods},
+        hotspot_reasons=[hotspot_reason(c) for c in cells[:5]],
     )
 
 

@@ -1,8 +1,11 @@
 """Apply runs of validated events to the read model, inside the consumer's transaction.
 
 Only facts are kept: notes, student references, badge numbers, hosts, purposes and visit ids
-are dropped here. One Apply per stream, built by `by_type`; the rebuild replays through the
-same functions, so a rebuilt read model equals the live one.
+are dropped here. Kept for "Needs your attention": who raised a concern (its actor: a device or
+a staff person id), an alert's category, zone, acknowledger and last targets, a follow-up's
+concern id, where an unaccounted visitor was last seen. One Apply per stream, built by
+`by_type`; the rebuild replays through the same functions, so a rebuilt read model equals the
+live one.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class ReportHandlers:
                 ObservationLogged: self.patrol_facts,
                 ContactLogged: self.patrol_facts,
                 FollowUpMissed: self.patrol_facts,
+                FollowUpCompleted: self.patrol_facts,
                 CheckWindowClosed: self.windows,
                 CheckRecovered: self.windows,
                 PatrolFocusPublished: self.focus,
@@ -106,7 +110,6 @@ class ReportHandlers:
                 CheckMissed,
                 DeviceHeartbeat,
                 FollowUpDue,
-                FollowUpCompleted,
                 UnannouncedCheckScheduled,
             ],
         )
@@ -123,9 +126,9 @@ class ReportHandlers:
                 ScreeningFlagged: self.visitor_facts,
                 VisitorOverdue: self.visitor_facts,
                 VisitorOutOfBounds: self.visitor_facts,
+                VisitorUnaccounted: self.visitor_facts,
             },
-            # An unaccounted visitor is summarised through the alert it raises.
-            ignore=[VisitorCheckedOut, VisitorSighted, VisitorUnaccounted],
+            ignore=[VisitorCheckedOut, VisitorSighted],
         )
         self.apply_alerts = by_handler(
             {
@@ -169,15 +172,18 @@ class ReportHandlers:
         for e in events:
             zone = getattr(e, "zone_id", None)
             category: Any = None
+            concern: str | None = None
             if isinstance(e, CheckpointScanned):
                 kind = "scan"
             elif isinstance(e, ObservationLogged):
                 kind, category = "observation", e.category.value
             elif isinstance(e, ContactLogged):
                 kind, category = "contact", e.kind.value
+            elif isinstance(e, FollowUpCompleted):
+                kind, concern = "follow_up_completed", str(e.concern_id)
             else:
-                kind = "follow_up_missed"
-                category = e.category.value  # type: ignore[attr-defined]
+                assert isinstance(e, FollowUpMissed)
+                kind, category, concern = "follow_up_missed", e.category.value, str(e.concern_id)
             rows.append(
                 {
                     "event_id": str(e.event_id),
@@ -187,6 +193,7 @@ class ReportHandlers:
                     "zone_id": zone,
                     "period": self._period(e.school_id, e.occurred_at),
                     "at": e.occurred_at,
+                    "concern_id": concern,
                 }
             )
         await session.execute(insert(patrol_facts), rows)
@@ -277,6 +284,8 @@ class ReportHandlers:
                     "zone_id": e.zone_id,
                     "period": self._period(e.school_id, e.occurred_at),
                     "raised_at": e.occurred_at,
+                    "raised_event_id": str(e.event_id),
+                    "raised_by": f"{e.actor.kind.value}:{e.actor.id}",
                 }
             elif isinstance(e, ConcernUpdated):
                 if e.severity is not None:
@@ -310,8 +319,13 @@ class ReportHandlers:
                     "source": e.source.value,
                     "severity": e.severity.value,
                     "opened_at": e.occurred_at,
+                    "category": e.category or e.source.value,
+                    "zone_id": e.zone_id,
+                    "source_event_id": str(e.source_event_id),
                 }
             elif isinstance(e, AlertEscalated):
+                if row["max_step"] is None or e.step >= row["max_step"]:
+                    row["targets"] = [f"{t.kind.value}:{t.id}" for t in e.targets]
                 row["max_step"] = max(
                     e.step, row["max_step"] if row["max_step"] is not None else -1
                 )
@@ -320,6 +334,7 @@ class ReportHandlers:
             elif isinstance(e, AlertAcknowledged):
                 if row["acknowledged_at"] is None:
                     row["acknowledged_at"] = e.occurred_at
+                    row["acknowledged_by"] = e.by_person_id
             elif isinstance(e, AlertResolved):
                 row["resolved_at"] = e.occurred_at
             rows[aid] = row
@@ -346,6 +361,8 @@ class ReportHandlers:
                 kind, detail = "screening_flagged", e.decision.value
             elif isinstance(e, VisitorOverdue):
                 kind = "overdue"
+            elif isinstance(e, VisitorUnaccounted):
+                kind, zone = "unaccounted", e.last_seen_zone
             else:
                 kind, zone = "out_of_bounds", getattr(e, "zone_id", None)
             rows.append(

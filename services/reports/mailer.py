@@ -160,7 +160,24 @@ class Summaries:
             return render.render_district(week, rows, names)
         school = self.schools[scope]
         summary = await self.summary(session, school, week)
-        return render.render_weekly(summary, school.tz, with_charts=with_charts)
+        return render.render_weekly(
+            summary, school.tz, console=self.console_url(), with_charts=with_charts
+        )
+
+    def console_url(self) -> str:
+        """Where a principal's console lands (the web service's `/app`)."""
+        return f"{self.settings.web_url()}/app"
+
+    async def started(self, session: AsyncSession, scope: str, moment: datetime) -> bool:
+        """Lookout was running at the school (any school, for the district) before the week's
+        report moment: the read model holds a fact from before it. A fresh install sends no
+        empty summary for the week before it started."""
+        repo = ReportRepository(session)
+        ids = list(self.schools) if scope == domain.DISTRICT else [scope]
+        for school_id in ids:
+            if await repo.has_facts_before(school_id, moment):
+                return True
+        return False
 
     def due(self, scope: str, now: datetime) -> tuple[str, datetime]:
         """The latest week due for `scope` at `now` and its report moment (the district's is
@@ -225,6 +242,12 @@ class WeeklyMailer:
             repo = ReportRepository(session)
             for scope in self.scopes():
                 week, moment = self.summaries.due(scope, now)
+                if await repo.send(scope, week) is not None:
+                    continue
+                # Not started yet (or the read model has not caught up): asked again next pass;
+                # once the next report moment passes, this week is never due again.
+                if not await self.summaries.started(session, scope, moment):
+                    continue
                 created += await repo.add_send(scope=scope, week=week, due_at=moment, now=now)
         return created
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from services.reports import charts
+from services.reports import charts, words
 from services.reports.domain import DistrictRow, Headline, WeeklySummary, district_totals
 
 _env = Environment(
@@ -38,6 +38,8 @@ def fmt(value: Any, unit: str = "") -> str:
 
 
 def fmt_change(h: Headline) -> str:
+    if h.previous is None and h.value is not None:
+        return "no data for last week"
     change = h.change
     if change is None:
         return "—"
@@ -49,6 +51,19 @@ def fmt_change(h: Headline) -> str:
 
 _env.filters["n"] = fmt
 _env.filters["change"] = fmt_change
+_env.filters["category"] = words.category
+_env.filters["outcome"] = words.outcome
+_env.filters["contact"] = words.contact
+_env.filters["screening"] = words.screening
+
+# A verdict's colours (text on tint, contrast above 4.5:1) and the symbol beside its words, so
+# colour is never the only sign.
+LEVEL_STYLE = {
+    "ok": ("#1e6b34", "#e7f4ea", "\N{CHECK MARK}"),
+    "watch": ("#7a4a00", "#fff3d6", "\N{BLACK UP-POINTING TRIANGLE}"),
+    "bad": ("#a4161a", "#fde8e8", "\N{HEAVY MULTIPLICATION X}"),
+}
+ATTENTION_SHOWN = 20  # the rest are counted, with the console's link
 
 
 @dataclass
@@ -63,7 +78,15 @@ def _local(moment: datetime, tz: Any) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M")
 
 
-def render_weekly(summary: WeeklySummary, tz: Any, *, with_charts: bool = True) -> Rendered:
+def subject(summary: WeeklySummary) -> str:
+    """`Lookout weekly summary — Lakeside High School — week of 30 Nov - 4 Dec` (en dash)."""
+    when = words.date_range(*summary.dates) if summary.dates else summary.week
+    return f"Lookout weekly summary — {summary.school_name} — week of {when}"
+
+
+def render_weekly(
+    summary: WeeklySummary, tz: Any, *, console: str = "/app", with_charts: bool = True
+) -> Rendered:
     images: dict[str, bytes] = {}
     if with_charts:
         for name, chart in (("heatmap", charts.heatmap), ("trend", charts.trend)):
@@ -76,10 +99,16 @@ def render_weekly(summary: WeeklySummary, tz: Any, *, with_charts: bool = True) 
         "end": _local(summary.end, tz),
         "cid": {k.split(".", 1)[0]: k for k in images},
         "zone": lambda z: summary.zone_names.get(z, z),
-    }
-    subject = f"Lookout weekly summary — {summary.school_name} — {summary.week}"
+        "period": lambda p: summary.period_names.get(p, p),
+        "dates": words.date_range(*summary.dates) if summary.dates else summary.week,
+        "console": console,
+        "level": LEVEL_STYLE,
+        "shown": ATTENTION_SHOWN,
+        "verdict_labels": {"coverage": "Patrol coverage", "missed": "Checks missed",
+                           "unacknowledged": "Alerts never acknowledged"},
+    }  # fmt: skip
     return Rendered(
-        subject,
+        subject(summary),
         _env.get_template("weekly.html.j2").render(**context),
         _env.get_template("weekly.txt.j2").render(**context),
         images,

@@ -6,11 +6,13 @@ tables. Every table name starts with `report_` so the service can share a Postgr
 with the others. `report_sends` is not part of the read model: a rebuild never touches it, so a
 rebuilt read model can never re-send a week.
 
-- `report_patrol_facts`: scans, observations, contacts, missed follow-ups (one row per event);
+- `report_patrol_facts`: scans, observations, contacts, missed and completed follow-ups (one
+  row per event);
 - `report_windows`: check windows closed (checked / late / missed, unannounced, period);
 - `report_concerns`: one row per concern, folded from raised / updated / resolved;
 - `report_alerts`: one row per alert, folded from opened / escalated / acknowledged / resolved;
-- `report_visitor_facts`: check-ins (by visitor type), screening flags, overdue, out of bounds;
+- `report_visitor_facts`: check-ins (by visitor type), screening flags, overdue, out of bounds,
+  unaccounted (checked out by the end of the day, not at the desk);
 - `report_focus`: the patrol service's published focus per school and week;
 - `report_sends`: the weekly emails, their state and their rendered message.
 """
@@ -55,6 +57,7 @@ patrol_facts = Table(
     Column("zone_id", String(64), nullable=True),
     Column("period", String(64), nullable=True),
     Column("at", UTCDateTime(), nullable=False),
+    Column("concern_id", String(36), nullable=True),  # a follow-up's concern
     Index("ix_report_patrol_facts_school_at", "school_id", "at"),
 )
 
@@ -84,6 +87,8 @@ concerns = Table(
     Column("raised_at", UTCDateTime(), nullable=True),
     Column("resolved_at", UTCDateTime(), nullable=True),
     Column("outcome", String(32), nullable=True),
+    Column("raised_event_id", String(36), nullable=True),  # an alert's source_event_id
+    Column("raised_by", String(100), nullable=True),  # the raiser's actor, `kind:id`
     Index("ix_report_concerns_school_raised", "school_id", "raised_at"),
     Index("ix_report_concerns_school_resolved", "school_id", "resolved_at"),
 )
@@ -100,7 +105,13 @@ alerts = Table(
     Column("reached_principal", Boolean, nullable=False),
     Column("acknowledged_at", UTCDateTime(), nullable=True),
     Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("category", String(32), nullable=True),  # concern category or the source
+    Column("zone_id", String(64), nullable=True),
+    Column("source_event_id", String(36), nullable=True),  # a concern's raised event id
+    Column("acknowledged_by", String(64), nullable=True),  # a person id of the school file
+    Column("targets", JSON, nullable=True),  # the highest step's targets, `role:x`/`person:y`
     Index("ix_report_alerts_school_opened", "school_id", "opened_at"),
+    Index("ix_report_alerts_source_event", "source_event_id"),
 )
 
 visitor_facts = Table(
@@ -163,7 +174,7 @@ class ReportRepository:
         s = self.session
         f = patrol_facts
         rows = await s.execute(
-            select(f.c.kind, f.c.category, f.c.zone_id, f.c.period, f.c.at).where(
+            select(f.c.kind, f.c.category, f.c.zone_id, f.c.period, f.c.at, f.c.concern_id).where(
                 f.c.school_id == school_id, f.c.at >= start, f.c.at < end
             )
         )
@@ -185,6 +196,8 @@ class ReportRepository:
                 c.c.raised_at,
                 c.c.resolved_at,
                 c.c.outcome,
+                c.c.raised_event_id,
+                c.c.raised_by,
             ).where(
                 c.c.school_id == school_id,
                 c.c.raised_at.is_not(None),
@@ -193,22 +206,20 @@ class ReportRepository:
             )
         )
         cons = [domain.ConcernFact(*r) for r in rows]
-        a = alerts
-        rows = await s.execute(
-            select(
-                a.c.source,
-                a.c.severity,
-                a.c.opened_at,
-                a.c.max_step,
-                a.c.reached_principal,
-                a.c.acknowledged_at,
-                a.c.resolved_at,
-            ).where(a.c.school_id == school_id, a.c.opened_at >= start, a.c.opened_at < end)
+        alts = await self._alerts(
+            alerts.c.school_id == school_id, alerts.c.opened_at >= start, alerts.c.opened_at < end
         )
-        alts = [domain.AlertFact(*r) for r in rows]
+        sources = [x.raised_event_id for x in cons if x.raised_event_id]
+        about = (
+            await self._alerts(
+                alerts.c.school_id == school_id, alerts.c.source_event_id.in_(sources)
+            )
+            if sources
+            else []
+        )
         v = visitor_facts
         rows = await s.execute(
-            select(v.c.kind, v.c.detail, v.c.at).where(
+            select(v.c.kind, v.c.detail, v.c.at, v.c.zone_id).where(
                 v.c.school_id == school_id, v.c.at >= start, v.c.at < end
             )
         )
@@ -218,7 +229,53 @@ class ReportRepository:
                 focus.c.school_id == school_id, focus.c.week == focus_week
             )
         )
-        return domain.Facts(patrol, wins, cons, alts, vis, published)
+        return domain.Facts(patrol, wins, cons, alts, vis, published, about)
+
+    async def _alerts(self, *where: Any) -> list[domain.AlertFact]:
+        a = alerts.c
+        rows = await self.session.execute(
+            select(
+                a.source,
+                a.severity,
+                a.opened_at,
+                a.max_step,
+                a.reached_principal,
+                a.acknowledged_at,
+                a.resolved_at,
+                a.alert_id,
+                a.category,
+                a.zone_id,
+                a.source_event_id,
+                a.acknowledged_by,
+                a.targets,
+            ).where(*where)
+        )
+        return [domain.AlertFact(*r[:12], tuple(r[12] or ())) for r in rows]
+
+    async def has_facts_before(self, school_id: str, moment: datetime) -> bool:
+        """The read model holds something of the school from before `moment` (it had started:
+        a fresh install sends no empty summary for the week before it)."""
+        checks = [
+            select(patrol_facts.c.at).where(
+                patrol_facts.c.school_id == school_id, patrol_facts.c.at < moment
+            ),
+            select(windows.c.window_end).where(
+                windows.c.school_id == school_id, windows.c.window_end < moment
+            ),
+            select(concerns.c.raised_at).where(
+                concerns.c.school_id == school_id, concerns.c.raised_at < moment
+            ),
+            select(alerts.c.opened_at).where(
+                alerts.c.school_id == school_id, alerts.c.opened_at < moment
+            ),
+            select(visitor_facts.c.at).where(
+                visitor_facts.c.school_id == school_id, visitor_facts.c.at < moment
+            ),
+        ]
+        for query in checks:
+            if await self.session.scalar(query.limit(1)) is not None:
+                return True
+        return False
 
     async def hotspot_facts(
         self, school_id: str, start: datetime, end: datetime

@@ -29,6 +29,8 @@ from lookout.contracts.patrol import (
     ConcernResolved,
     ConcernUpdated,
     ContactLogged,
+    FollowUpCompleted,
+    FollowUpMissed,
     ObservationLogged,
     PatrolFocusPublished,
 )
@@ -39,6 +41,7 @@ from lookout.contracts.visitors import (
     VisitorOutOfBounds,
     VisitorOverdue,
     VisitorSighted,
+    VisitorUnaccounted,
 )
 
 TZ = ZoneInfo("America/Chicago")
@@ -90,7 +93,11 @@ def _alert(
     steps: list[tuple[int, list[dict[str, str]]]],
     ack: int | None,
     resolve: int | None,
+    *,
+    about: Event | None = None,
+    source: str = "concern",
 ) -> list[Event]:
+    """An alert about a concern (`about`: its ConcernRaised), or from another source."""
     aid = uuid.uuid4()
     svc = {"kind": "service", "id": "alerts"}
     out: list[Event] = [
@@ -100,9 +107,11 @@ def _alert(
             svc,
             alert_id=aid,
             dedup_key=f"k-{aid}",
-            source="concern",
+            source=source,
             severity="high",
-            source_event_id=uuid.uuid4(),
+            source_event_id=about.event_id if about is not None else uuid.uuid4(),
+            zone_id=getattr(about, "zone_id", None),
+            category=about.category.value if isinstance(about, ConcernRaised) else source,
         )
     ]
     for i, (step, targets) in enumerate(steps):
@@ -176,10 +185,10 @@ def _contact(when: datetime, kind: str, zone: str | None = None) -> Event:
     )
 
 
-def _visit(when: datetime, vtype: str) -> tuple[Any, list[Event]]:
+def _visit(when: datetime, vtype: str, signed_out: bool = True) -> tuple[Any, list[Event]]:
     vid = uuid.uuid4()
     fo = {"kind": "front_office", "id": "office-garcia"}
-    return vid, [
+    out = [
         _ev(
             VisitorCheckedIn,
             when,
@@ -192,15 +201,19 @@ def _visit(when: datetime, vtype: str) -> tuple[Any, list[Event]]:
             purpose=SECRET_NOTE,
             expected_until=when + timedelta(hours=1),
         ),
-        _ev(
-            VisitorCheckedOut,
-            when + timedelta(minutes=50),
-            fo,
-            visit_id=vid,
-            badge_number="1123-001",
-            method="front_office",
-        ),
     ]
+    if signed_out:
+        out.append(
+            _ev(
+                VisitorCheckedOut,
+                when + timedelta(minutes=50),
+                fo,
+                visit_id=vid,
+                badge_number="1123-001",
+                method="front_office",
+            )
+        )
+    return vid, out
 
 
 def scripted_events() -> dict[str, list[Event]]:
@@ -251,15 +264,15 @@ def scripted_events() -> dict[str, list[Event]]:
         )
 
     # W48 concerns: 5 raised (3 resolved in the week), C0 from W47 resolved.
-    c1, ev = _concern(at(MON, "08:38"), "vaping", "high", "bath-1n-boys")
-    concerns += [ev, _resolve(c1, at(MON, "09:00"), "resolved_by_sso")]
-    c2, ev = _concern(at(TUE, "08:37"), "vaping", "medium", "bath-1n-boys")
+    c1, raised1 = _concern(at(MON, "08:38"), "vaping", "high", "bath-1n-boys")
+    concerns += [raised1, _resolve(c1, at(MON, "09:00"), "resolved_by_sso")]
+    c2, raised2 = _concern(at(TUE, "08:37"), "vaping", "medium", "bath-1n-boys")
     concerns += [
-        ev,
+        raised2,
         _ev(ConcernUpdated, at(TUE, "08:50"), concern_id=c2, severity="high", note=SECRET_NOTE),
     ]
-    _, ev = _concern(at(WED, "11:30"), "conflict", "medium", "cafeteria")
-    concerns.append(ev)
+    _, raised3 = _concern(at(WED, "11:30"), "conflict", "medium", "cafeteria")
+    concerns.append(raised3)
     _, ev = _concern(at(WED, "09:35"), "bullying", "low", "hall-1-north")
     concerns.append(ev)
     c5, ev = _concern(at(MON, "10:00"), "other", "low", None)
@@ -275,7 +288,9 @@ def scripted_events() -> dict[str, list[Event]]:
 
     # W48 alerts: ack 6/95/3 min, resolve 20/120 min; steps reached 1, 3, 1, none;
     # the principal reached by role (A2) and as a person (A3).
-    alerts += _alert(at(MON, "08:39"), [(0, [{"kind": "role", "id": "sso"}])], 6, 20)
+    # A1-A3 are about concerns (A3's, still open, was acknowledged by ap-chen); A4 is the SSO's
+    # phone going silent, never acknowledged.
+    alerts += _alert(at(MON, "08:39"), [(0, [{"kind": "role", "id": "sso"}])], 6, 20, about=raised1)
     alerts += _alert(
         at(TUE, "08:38"),
         [
@@ -285,17 +300,64 @@ def scripted_events() -> dict[str, list[Event]]:
         ],
         95,
         120,
+        about=raised2,
     )
     alerts += _alert(
-        at(WED, "11:31"), [(0, [{"kind": "person", "id": "principal-okafor"}])], 3, None
+        at(WED, "11:31"),
+        [(0, [{"kind": "person", "id": "principal-okafor"}])],
+        3,
+        None,
+        about=raised3,
     )
-    alerts += _alert(at(WED, "12:00"), [], None, None)
+    alerts += _alert(at(WED, "12:00"), [], None, None, source="heartbeat_missed")
+
+    # Follow-ups: C1's missed (still not done at the end), C2's missed then done late.
+    patrol.append(
+        _ev(
+            FollowUpMissed,
+            at(TUE, "09:30"),
+            SVC,
+            concern_id=c1,
+            category="vaping",
+            severity="high",
+            zone_id="bath-1n-boys",
+            due_at=at(TUE, "09:00"),
+        )
+    )
+    patrol.append(
+        _ev(
+            FollowUpMissed,
+            at(TUE, "11:00"),
+            SVC,
+            concern_id=c2,
+            category="vaping",
+            severity="high",
+            zone_id="bath-1n-boys",
+            due_at=at(TUE, "10:30"),
+        )
+    )
+    patrol.append(_ev(FollowUpCompleted, at(TUE, "11:30"), concern_id=c2, late=True))
 
     # W48 visitors: 3 parents, 2 guests, 1 contractor; flags yes + not sure; 1 overdue;
     # 2 out of bounds; sightings are not summarised.
-    visits = [_visit(at(MON, "09:00"), t) for t in ["parent"] * 3 + ["guest"] * 2 + ["contractor"]]
+    # The contractor was never signed out: the badge closed by itself at the day's end.
+    visits = [_visit(at(MON, "09:00"), t) for t in ["parent"] * 3 + ["guest"] * 2]
+    visits.append(_visit(at(MON, "09:00"), "contractor", signed_out=False))
     for _, evs in visits:
         visitors += evs
+    visitors.append(
+        _ev(
+            VisitorUnaccounted,
+            at(MON, "16:45"),
+            SVC,
+            visit_id=visits[5][0],
+            badge_number="1123-001",
+            expected_until=at(MON, "10:00"),
+            checked_out_at=at(MON, "16:45"),
+            last_seen_zone="gym",
+            last_seen_at=at(MON, "09:40"),
+        )
+    )
     vid = visits[0][0]
     for decision in ("yes", "not_sure"):
         visitors.append(
@@ -384,6 +446,9 @@ EXPECTED: dict[str, str] = {
     "headline.alerts": "4",
     "headline.alerts.previous": "1",
     "headline.alerts.change": "+3",
+    "headline.unacknowledged": "1",
+    "headline.unacknowledged.previous": "0",
+    "headline.unacknowledged.change": "+1",
     "headline.reached_principal": "2",
     "headline.reached_principal.previous": "0",
     "headline.reached_principal.change": "+2",
@@ -451,8 +516,12 @@ EXPECTED: dict[str, str] = {
     "prevention.ratio": "1.4",
     "alerts.opened": "4",
     "alerts.steps.step_1": "2",
+    "alerts.steps.step_1.label": "step 1 (SSO, principal)",
     "alerts.steps.step_3": "1",
+    "alerts.steps.step_3.label": "step 3 (principal, SSO)",
     "alerts.steps.not_escalated": "1",
+    "alerts.steps.not_escalated.label": "not escalated",
+    "alerts.ack_words": "3 of the 4 escalated alerts were acknowledged",
     "alerts.principal": "2",
     "alerts.ack_count": "3",
     "alerts.ack_median": "6",
@@ -468,38 +537,71 @@ EXPECTED: dict[str, str] = {
     "visitors.flags.yes": "1",
     "visitors.overdue": "1",
     "visitors.out_of_bounds": "2",
-    "hotspot.1.zone": "bath-1n-boys",
-    "hotspot.1.period": "pass-1",
-    "hotspot.1.score": "0.33",
-    "hotspot.2.zone": "parking-student",
-    "hotspot.2.period": "lunch-b",
-    "hotspot.2.score": "0.28",
-    "hotspot.3.zone": "cafeteria",
-    "hotspot.3.period": "lunch-a",
-    "hotspot.3.score": "0.11",
-    "hotspot.4.zone": "bath-1n-boys",
-    "hotspot.4.period": "pass-2",
-    "hotspot.4.score": "0.11",
-    "hotspot.5.zone": "hall-1-north",
-    "hotspot.5.period": "pass-2",
-    "hotspot.5.score": "0.06",
+    "hotspot.1.zone": "1st floor north boys' bathroom",
+    "hotspot.1.period": "passing time (08:35\u201308:42)",
+    "hotspot.1.reason": "2 concerns (2 vaping) and no observations in the last 4 weeks",
+    "hotspot.2.zone": "Student parking lot",
+    "hotspot.2.period": "lunch B (11:56\u201312:26)",
+    "hotspot.2.reason": "1 concern (1 weapon) and no observations in the last 4 weeks",
+    "hotspot.3.zone": "Cafeteria",
+    "hotspot.3.period": "lunch A (11:26\u201311:56)",
+    "hotspot.3.reason": "1 concern (1 conflict) and no observations in the last 4 weeks",
+    "hotspot.4.zone": "1st floor north boys' bathroom",
+    "hotspot.4.period": "passing time (09:32\u201309:39)",
+    "hotspot.4.reason": "no concerns and 2 observations in the last 4 weeks",
+    "hotspot.5.zone": "1st floor north hallway",
+    "hotspot.5.period": "passing time (09:32\u201309:39)",
+    "hotspot.5.reason": "1 concern (1 bullying) and no observations in the last 4 weeks",
+    # What needs a decision (the week ends Fri 27 Nov 15:00 in Chicago).
+    "dates": "23 \u2013 27 Nov",
+    "verdict.coverage": "below the 90% target",
+    "verdict.missed": "2 of 9 planned checks missed (22%)",
+    "verdict.unacknowledged": "1 of the 4 escalated alerts was never acknowledged",
+    "attention.count": "6",
+    "attention.1.what": "Weapon concern (critical)",
+    "attention.1.where": "Student parking lot",
+    "attention.1.when": "open 16 days",
+    "attention.1.owner": "Dana Rivera (SSO)",
+    "attention.1.link": "Open in the console",
+    "attention.2.what": "Conflict concern (medium)",
+    "attention.2.where": "Cafeteria",
+    "attention.2.when": "open 2 days",
+    "attention.2.owner": "Morgan Chen (assistant principal)",
+    "attention.3.what": "Bullying concern (low)",
+    "attention.3.where": "1st floor north hallway",
+    "attention.3.when": "open 2 days",
+    "attention.3.owner": "Dana Rivera (SSO)",
+    "attention.4.what": "Alert never acknowledged: the SSO's phone went silent (high)",
+    "attention.4.where": "no zone",
+    "attention.4.when": "opened Wed 25 Nov 12:00, still open",
+    "attention.4.owner": "not escalated to anyone",
+    "attention.5.what": "Follow-up missed: vaping concern",
+    "attention.5.where": "1st floor north boys' bathroom",
+    "attention.5.when": "missed Tue 24 Nov 09:30",
+    "attention.5.owner": "Dana Rivera (SSO)",
+    "attention.6.what": "Visitor not signed out (badge closed automatically)",
+    "attention.6.where": "Gymnasium (last seen)",
+    "attention.6.when": "closed Mon 23 Nov 16:45",
+    "attention.6.owner": "Luz Garcia (front office)",
 }
 
 # The focus lines, by source.
 EXPECTED_COMPUTED_FOCUS = {
-    "focus.1.zone": "bath-1n-boys",
-    "focus.1.period": "pass-1",
-    "focus.1.reason": "extra checks: 2 concerns (2 vaping) and 0 observations in the last 4 weeks",
-    "focus.2.zone": "parking-student",
-    "focus.2.period": "lunch-b",
-    "focus.2.reason": "unannounced checks (no planned window): 1 concern (1 weapon) and "
-    "0 observations in the last 4 weeks",
+    "focus.1.zone": "1st floor north boys' bathroom",
+    "focus.1.period": "passing time (08:35\u201308:42)",
+    "focus.1.action": "More patrols: extra checks in the planned windows",
+    "focus.1.reason": "2 concerns (2 vaping) and no observations in the last 4 weeks",
+    "focus.2.zone": "Student parking lot",
+    "focus.2.period": "lunch B (11:56\u201312:26)",
+    "focus.2.action": "Review what happened and the response, with the SSO",
+    "focus.2.reason": "1 concern (1 weapon) and no observations in the last 4 weeks",
     "focus.source": "computed from this summary's data",
 }
 EXPECTED_PUBLISHED_FOCUS = {
-    "focus.1.zone": "bath-1n-boys",
-    "focus.1.period": "pass-1",
-    "focus.1.reason": "extra checks: 2 concerns (2 vaping) and 0 observations in the last 4 weeks",
+    "focus.1.zone": "1st floor north boys' bathroom",
+    "focus.1.period": "passing time (08:35\u201308:42)",
+    "focus.1.action": "More patrols: extra checks in the planned windows",
+    "focus.1.reason": "2 concerns (2 vaping) and no observations in the last 4 weeks",
     "focus.source": "the patrol service's published plan",
 }
 
