@@ -59,7 +59,7 @@ _env.filters["screening"] = words.screening
 # A verdict's colours (text on tint, contrast above 4.5:1) and the symbol beside its words, so
 # colour is never the only sign.
 LEVEL_STYLE = {
-    "ok": ("#1e6b34", "#e7f4ea", "\N{CHECK MARK}"),
+    "ok": ("#1e6b34", "#e7f4ea", "\N{HEAVY CHECK MARK}"),
     "watch": ("#7a4a00", "#fff3d6", "\N{BLACK UP-POINTING TRIANGLE}"),
     "bad": ("#a4161a", "#fde8e8", "\N{HEAVY MULTIPLICATION X}"),
 }
