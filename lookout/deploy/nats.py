@@ -142,9 +142,9 @@ SERVICE_REPLAYS: dict[str, tuple[str, ...]] = {
 }
 
 
-# What the web service listens to for live updates of the SSO's Today screen and the consoles'
-# alert boards (core subscriptions, services/web/live.py; a unit test keeps the two equal), in
-# its schools only.
+# What the web service listens to for live updates of the SSO's Today screen, the consoles'
+# alert boards and the front desk's roster (core subscriptions, services/web/live.py; a unit
+# test keeps the two equal), in its schools only.
 WEB_HEARS: tuple[type[Event], ...] = (
     patrol_events.UnannouncedCheckScheduled,
     patrol_events.FollowUpDue,
@@ -160,6 +160,12 @@ WEB_HEARS: tuple[type[Event], ...] = (
     alert_events.AlertNotified,
     alert_events.AlertAcknowledged,
     alert_events.AlertResolved,
+    visitor_events.VisitorCheckedIn,
+    visitor_events.VisitorCheckedOut,
+    visitor_events.ScreeningFlagged,
+    visitor_events.VisitorOverdue,
+    visitor_events.VisitorOutOfBounds,
+    visitor_events.VisitorUnaccounted,
 )
 
 

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     web_tls_cert: Path | None = None
     web_tls_key: Path | None = None
     web_behind_proxy: bool = False
+    # Signs visitor badges' QR codes (services/web/badges.py); the same for every web replica.
+    # Unset: one generated on first start and kept in `<data dir>/web-badge.secret`.
+    web_badge_secret: SecretStr = SecretStr("")
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -23,7 +23,17 @@ from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
-from services.web import alerts_board, events, live, pages, problems, signin, suite_time, today
+from services.web import (
+    alerts_board,
+    events,
+    front_desk,
+    live,
+    pages,
+    problems,
+    signin,
+    suite_time,
+    today,
+)
 from services.web.deps import SignInFirst, WebState
 from services.web.metrics import CountRequests, WebMetrics, health_port
 from services.web.middleware import BodyLimit, SecurityHeaders
@@ -123,6 +133,7 @@ def create_app(
     app.include_router(today.router)
     app.include_router(live.router)
     app.include_router(alerts_board.router)
+    app.include_router(front_desk.router)
     app.include_router(suite_time.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected

@@ -131,3 +131,9 @@ def has_console(roles: Iterable[Role]) -> bool:
     alerts service and do not carry the SSO's phone."""
     roles = set(roles)
     return may_request(roles, "query", "alerts") and not may_request(roles, "query", "patrol")
+
+
+def has_desk(roles: Iterable[Role]) -> bool:
+    """Whether these roles get the front desk (sign visitors in and out, the roster): those
+    that command the visitors service."""
+    return may_request(set(roles), "command", "visitors")

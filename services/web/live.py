@@ -8,6 +8,10 @@ Events the moment the patrol service says so.
   phone asks `GET /api/v1/today` again through the normal access checks;
 - `hello` opens every stream (the phone fetches Today then: whatever was pushed while it was
   away is in that answer), `ended` says why the server closed it;
+- `visitors`, on the front desk's streams only (`GET /api/v1/visitors/live`, front_desk.py), names
+  no data: a visitor of the school checked in or out, was flagged, overdue, out of bounds or
+  unaccounted, and the desk asks `GET /api/v1/visitors/roster` again (sightings are not heard:
+  the web publishes them itself, many a day, and they move no one on or off the roster);
 - `alerts`, on the console's streams only (`GET /api/v1/alerts/live`, alerts_board.py), names
   no data either: an alert of the school opened, escalated, was notified, acknowledged or
   resolved, and the console asks `GET /api/v1/alerts` again.
@@ -36,7 +40,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from lookout.contracts import alerts, patrol
+from lookout.contracts import alerts, patrol, visitors
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, InvalidEvent, parse_event
 from services.web.problems import Problem
@@ -75,6 +79,15 @@ ALERT_NUDGES: tuple[type[Event], ...] = (
     alerts.AlertAcknowledged,
     alerts.AlertResolved,
 )
+# What changes a school's on-site roster: a `visitors` nudge to the front desk's streams.
+VISITOR_NUDGES: tuple[type[Event], ...] = (
+    visitors.VisitorCheckedIn,
+    visitors.VisitorCheckedOut,
+    visitors.ScreeningFlagged,
+    visitors.VisitorOverdue,
+    visitors.VisitorOutOfBounds,
+    visitors.VisitorUnaccounted,
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,8 @@ class Stream:
     # Bounded by `offer` (QUEUE_SIZE); None, put by `end`, says the stream is over.
     queue: asyncio.Queue[Push | None] = field(default_factory=asyncio.Queue)
     ended: str | None = None  # why the server ended it
-    nudges: frozenset[str] = frozenset({"today"})  # the phone's; a console's: {"alerts"}
+    # The phone's; a console's: {"alerts"}; the front desk's: {"visitors"}.
+    nudges: frozenset[str] = frozenset({"today"})
     waiting: set[str] = field(default_factory=set)  # nudges already queued: one of each is enough
 
     def offer(self, push: Push) -> None:
@@ -140,7 +154,7 @@ class LiveHub:
             if "officer_id" in BY_MODEL[model].placeholders
             else BY_MODEL[model].for_school(school)
             for school in self.school_ids
-            for model in (*ADDRESSED, *NUDGES, *ALERT_NUDGES)
+            for model in (*ADDRESSED, *NUDGES, *ALERT_NUDGES, *VISITOR_NUDGES)
         ]
 
     async def start(self, nc: Client) -> None:
@@ -203,6 +217,8 @@ class LiveHub:
             self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, ALERT_NUDGES):
             self._nudge(event.school_id, Push("alerts", json.dumps({"because": event.type})))
+        elif isinstance(event, VISITOR_NUDGES):
+            self._nudge(event.school_id, Push("visitors", json.dumps({"because": event.type})))
 
     def _nudge(self, school_id: str, nudge: Push) -> None:
         """To every stream of the school that hears this kind of nudge."""

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
+from lookout.contracts.visitors import IdType, VisitorType
 from services.web.deps import Caller, PageCaller, State, WebState
-from services.web.domain import has_console
+from services.web.domain import has_console, has_desk
 from services.web.problems import Problem
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -78,12 +79,26 @@ def page_context(caller: Caller, state: WebState) -> dict[str, Any]:
     }
 
 
+def desk_context(caller: Caller, state: WebState) -> dict[str, Any]:
+    """The front desk's pages (front_desk.py): whom a visitor may visit, the kinds of visitor
+    and ID, and the school's date (an ID past its expiry is flagged)."""
+    today = state.suite_clock.now().astimezone(caller.school.tz).date()
+    return page_context(caller, state) | {
+        "hosts": [{"id": p.id, "name": p.name} for p in caller.school.people],
+        "visitor_types": [t.value for t in VisitorType],
+        "id_types": [t.value for t in IdType],
+        "today": today.isoformat(),
+    }
+
+
 @router.get("/app", response_class=HTMLResponse, summary="The signed-in person's app")
 async def phone(request: Request, caller: PageCaller, state: State) -> Response:
-    """The SSO's phone app; for a principal (and the other alert roles) the console, so a
-    sign-in (whose link and form land on /app) lands on it."""
+    """The SSO's phone app; for a principal (and the other alert roles) the console, for the
+    front office the desk, so a sign-in (whose link and form land on /app) lands on it."""
     if has_console(caller.person.roles):
         return render(request, state, "console.html", page_context(caller, state))
+    if has_desk(caller.person.roles):
+        return render(request, state, "desk.html", desk_context(caller, state))
     return render(request, state, "phone.html", page_context(caller, state))
 
 

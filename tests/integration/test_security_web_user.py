@@ -62,6 +62,8 @@ HEARS = [
     "concern.{s}.raised", "concern.{s}.updated", "concern.{s}.resolved",
     "alert.{s}.opened", "alert.{s}.escalated", "alert.{s}.notified", "alert.{s}.acknowledged",
     "alert.{s}.resolved",
+    "visitor.{s}.checked_in", "visitor.{s}.checked_out", "visitor.{s}.screening_flagged",
+    "visitor.{s}.overdue", "visitor.{s}.out_of_bounds", "visitor.{s}.unaccounted",
 ]  # fmt: skip
 
 
@@ -172,7 +174,7 @@ async def test_svc_web_hears_only_the_today_screens_and_alert_boards_subjects(
     for subject in (
         "alert.lhs.>", "alert.lhs.notify.principal-okafor", "patrol.lhs.checkpoint.scanned",
         "patrol.lhs.>", "patrol.lhs.sso.sso-rivera.>", "concern.>", "visitor.lhs.sighted",
-        "dlq.>", "_INBOX.>",
+        "visitor.lhs.>", "dlq.>", "_INBOX.>",
         "query.lhs.patrol.today.sso-rivera", "_INBOX.lhs-sso-rivera.x",
     ):  # fmt: skip
         observed[subject], expected[subject] = await subscribe(subject), REFUSED

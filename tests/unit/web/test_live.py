@@ -58,6 +58,12 @@ def test_it_listens_to_its_schools_only() -> None:
             ("alert", "notified"),
             ("alert", "acknowledged"),
             ("alert", "resolved"),
+            ("visitor", "checked_in"),
+            ("visitor", "checked_out"),
+            ("visitor", "screening_flagged"),
+            ("visitor", "overdue"),
+            ("visitor", "out_of_bounds"),
+            ("visitor", "unaccounted"),
         ]
     ]
 

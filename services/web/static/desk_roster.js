@@ -1,0 +1,153 @@
+// The on-site roster (the evacuation list): GET /api/v1/visitors/roster, asked again the
+// moment the live stream (GET /api/v1/visitors/live) says a visitor checked in or out, was
+// flagged, overdue, out of bounds or unaccounted; and every minute, so a missed nudge costs at
+// most that. Below it, who is past their expected time and not signed out. Print: the page's
+// print CSS leaves the lists.
+
+import { suiteNow, syncClock } from "./clock.js";
+import { readContext } from "./page.js";
+import { initSignOut } from "./signout.js";
+
+const FETCH_TIMEOUT_MS = 8000;
+const POLL_MS = 60000;
+const RECONNECT_MS = 30000;
+
+const ctx = readContext();
+const $ = (id) => document.getElementById(id);
+const TIME = new Intl.DateTimeFormat([], { hour: "numeric", minute: "2-digit" });
+const at = (iso) => (iso ? TIME.format(new Date(iso)) : "");
+const words = (v) => String(v ?? "").replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+
+let busy = null;
+let again = false;
+let source = null;
+let reconnect = null;
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+/** Who is past their expected time and still signed in, at `now`. */
+export function notSignedOut(visitors, now) {
+  return visitors.filter(
+    (v) => v.status === "on_site" && (v.overdue || (v.expected_until && Date.parse(v.expected_until) <= now.getTime())),
+  );
+}
+
+function render(answer) {
+  const visitors = answer.visitors;
+  const roster = $("roster");
+  roster.dataset.state = visitors.length ? "listed" : "empty";
+  $("roster-asof").textContent = `As of ${at(answer.as_of)}: ${visitors.length} ${visitors.length === 1 ? "visitor" : "visitors"}.`;
+  $("roster-note").hidden = visitors.length > 0;
+  $("roster-note").textContent = "No visitors on site.";
+  $("roster-table").hidden = visitors.length === 0;
+  $("roster-body").replaceChildren(
+    ...visitors.map((v) => {
+      const tr = document.createElement("tr");
+      tr.dataset.visit = v.visit_id;
+      tr.dataset.status = v.status;
+      const name = document.createElement("th");
+      name.scope = "row";
+      name.textContent = v.name;
+      const badge = v.status === "pending_screening" ? "Held: screening" : v.badge_number;
+      const seen = v.last_seen_zone_name ? `${v.last_seen_zone_name} ${at(v.last_seen_at)}` : "—";
+      const expected = `${at(v.expected_until)}${v.overdue ? " (overdue)" : ""}`;
+      tr.append(
+        name,
+        cell(words(v.visitor_type)),
+        cell(badge),
+        cell(v.host_name),
+        cell(v.destination_names.join(", ")),
+        cell(at(v.since)),
+        cell(expected || "—", v.overdue ? "roster__overdue" : ""),
+        cell(seen),
+      );
+      return tr;
+    }),
+  );
+  const late = notSignedOut(visitors, suiteNow());
+  $("not-out-note").hidden = late.length > 0;
+  $("not-out-list").replaceChildren(
+    ...late.map((v) => {
+      const li = document.createElement("li");
+      li.textContent = `${v.name}, badge ${v.badge_number}, visiting ${v.host_name}: expected out by ${at(v.expected_until)}`;
+      return li;
+    }),
+  );
+}
+
+async function refresh() {
+  if (busy) {
+    again = true;
+    return busy;
+  }
+  busy = (async () => {
+    do {
+      again = false;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+      try {
+        const res = await fetch("/api/v1/visitors/roster", {
+          credentials: "same-origin",
+          cache: "no-store",
+          signal: abort.signal,
+          headers: { Accept: "application/json" },
+        });
+        if (res.status === 401) {
+          window.location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+          return;
+        }
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        render(await res.json());
+        $("roster-error").hidden = true;
+      } catch (err) {
+        const error = $("roster-error");
+        error.textContent = `The roster could not be loaded (${err.message || "no answer"}); trying again.`;
+        error.hidden = false;
+      } finally {
+        clearTimeout(timer);
+      }
+    } while (again);
+  })();
+  try {
+    await busy;
+  } finally {
+    busy = null;
+  }
+}
+
+function live(state, text) {
+  const line = $("roster-live");
+  line.dataset.state = state;
+  line.textContent = text;
+}
+
+function connect() {
+  if (source || !("EventSource" in globalThis)) return;
+  clearTimeout(reconnect);
+  source = new EventSource("/api/v1/visitors/live");
+  source.addEventListener("hello", () => {
+    live("on", "Live");
+    refresh();
+  });
+  source.addEventListener("visitors", () => refresh());
+  source.onerror = () => {
+    live("off", "Reconnecting…");
+    if (source?.readyState === EventSource.CLOSED) {
+      source.close();
+      source = null;
+      reconnect = setTimeout(connect, RECONNECT_MS);
+    }
+  };
+}
+
+initSignOut();
+$("roster-print").addEventListener("click", () => window.print());
+connect();
+syncClock().finally(refresh); // "past their expected time" by the suite's clock
+setInterval(refresh, POLL_MS);
+$("roster").dataset.school = ctx.school.id;
