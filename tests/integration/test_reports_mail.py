@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lookout.contracts.patrol import CheckWindowClosed
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
 from lookout.kernel.storage import Outbox, make_engine, make_sessionmaker, upgrade_database
 from lookout.local.runtime import MailSink, free_port
 from services.reports import domain, store
 from services.reports.app import MIGRATIONS
+from services.reports.handlers import ReportHandlers
 from services.reports.mailer import WeeklyMailer
 
 WEEK = "2026-W49"
@@ -41,6 +43,24 @@ def mailer(sessions: Any, clock: ManualClock, port: int) -> WeeklyMailer:
     return WeeklyMailer({school.id: school}, sessions, clock, s, Outbox(store.outbox))
 
 
+async def started(sessions: Any) -> None:
+    """One closed check window on Wed 2 Dec: the school had started before W49's moment (a
+    fresh install sends nothing for a week before its first event)."""
+    school = load_school(EXAMPLE_SCHOOL)
+    end = datetime(2026, 12, 2, 14, 42, tzinfo=UTC)
+    window = CheckWindowClosed.new(
+        school_id="lhs",
+        occurred_at=end,
+        actor={"kind": "service", "id": "patrol"},
+        zone_id="bath-1n-boys",
+        window_start=end - timedelta(minutes=7),
+        window_end=end,
+        outcome="checked",
+    )
+    async with sessions.begin() as session:
+        await ReportHandlers({school.id: school}).apply_patrol(session, [window])
+
+
 async def mark(sessions: Any) -> Any:
     async with sessions() as session:
         return (await session.execute(select(store.sends))).one()
@@ -49,6 +69,7 @@ async def mark(sessions: Any) -> Any:
 async def test_unreachable_smtp_is_retried_with_backoff_then_sent_once(
     sessions: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    await started(sessions)
     clock = ManualClock(DUE)
     port = free_port()
     m = mailer(sessions, clock, port)
@@ -91,6 +112,7 @@ class Refusing(MailSink):
 async def test_a_permanent_refusal_fails_the_mark_and_send_now_retries(
     sessions: Any, tmp_path: Path
 ) -> None:
+    await started(sessions)
     clock = ManualClock(DUE)
     refusing = Refusing(tmp_path / "refused").start()
     try:

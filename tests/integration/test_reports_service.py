@@ -49,6 +49,7 @@ def settings(nats_url: str, db: str, tmp_path: Path, sink: MailSink) -> Settings
         timers_enabled=False,
         smtp_port=sink.port,
         reports_district_recipients="district@example.org",
+        web_base_url="https://lookout.lakeside.example.org",
     )
 
 
@@ -142,6 +143,29 @@ async def test_weekly_summary_once_across_a_restart_between_render_and_send(
     found = sw.parse_html(html)
     for key, value in (sw.EXPECTED | sw.EXPECTED_PUBLISHED_FOCUS).items():
         assert found.get(key) == value, key
+    # Read as the principal reads it: the subject's dates, what needs a decision first.
+    assert school_mail["Subject"] == (
+        "Lookout weekly summary \u2014 Lakeside High School \u2014 week of 23 \u2013 27 Nov"
+    )
+    text = school_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    lines = text.splitlines()
+    assert lines[:6] == [
+        "Lakeside High School: weekly safety summary, week of 23 \u2013 27 Nov",
+        "Covers Fri 20 Nov 2026 15:00 to Fri 27 Nov 2026 15:00 (2026-W48)",
+        "Console: https://lookout.lakeside.example.org/app",
+        "",
+        "NEEDS YOUR ATTENTION",
+        "1. Weapon concern (critical)",
+    ]
+    assert [line for line in lines if line[:3] in {"2. ", "3. ", "4. ", "5. ", "6. "}] == [
+        "2. Conflict concern (medium)",
+        "3. Bullying concern (low)",
+        "4. Alert never acknowledged: the SSO's phone went silent (high)",
+        "5. Follow-up missed: vaping concern",
+        "6. Visitor not signed out (badge closed automatically)",
+    ]
+    assert "   Who has it: Morgan Chen (assistant principal)" in lines
+    assert found["attention.count"] == "6"
     raw = b"".join(p.read_bytes() for p in sink.messages())
     for secret in [sw.SECRET_NOTE, *sw.STUDENTS, "1123-001"]:
         assert secret.encode() not in raw
@@ -169,11 +193,11 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
         await wait_until(lambda: drained(js), what="the read model to take in the week")
         before = await counts(kernel)
         assert before == {
-            "report_patrol_facts": 15,
+            "report_patrol_facts": 18,  # 15, 2 follow-ups missed and 1 completed
             "report_windows": 13,
             "report_concerns": 7,
             "report_alerts": 5,
-            "report_visitor_facts": 13,
+            "report_visitor_facts": 14,  # 13 and 1 visitor not signed out
             "report_focus": 1,
         }
         html_before = (
