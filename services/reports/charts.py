@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from services.reports.domain import WeeklySummary
+from services.reports.domain import WeeklySummary, week_monday
 
 WIDTH_IN = 6.0  # 600 px at 100 dpi: the width of the email's content column
 DPI = 100
@@ -74,7 +74,11 @@ def heatmap(summary: WeeklySummary) -> bytes | None:
             if n:
                 colour = ink(image.cmap(image.norm(n)))
                 ax.text(j, i, str(n), ha="center", va="center", fontsize=9, color=colour)
-    fig.colorbar(image, ax=ax, shrink=0.6, label="concerns")
+    from matplotlib.ticker import MaxNLocator
+
+    bar = fig.colorbar(image, ax=ax, shrink=0.6, label="concerns")
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     return _png(fig)
 
 
@@ -83,7 +87,8 @@ def trend(summary: WeeklySummary) -> bytes | None:
     if not summary.trend:
         return None
     plt = _pyplot()
-    weeks = [w[-3:] for w, *_ in summary.trend]
+    # Each week by its Monday ("23 Nov"), as people name weeks, not `W48`.
+    weeks = [f"{week_monday(w).day} {week_monday(w):%b}" for w, *_ in summary.trend]
     concerns = [c for _, c, _, _ in summary.trend]
     contacts = [p for _, _, p, _ in summary.trend]
     cover = [float("nan") if v is None else v for *_, v in summary.trend]
