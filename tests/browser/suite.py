@@ -31,6 +31,7 @@ from lookout.local.runtime import free_port
 from services.alerts import app as alerts_app
 from services.patrol import app as patrol_app
 from services.patrol import store as patrol_store
+from services.visitors import app as visitors_app
 from services.web import accounts
 from services.web.app import create_app
 from tests.integration.conftest import running, wait_until
@@ -113,6 +114,7 @@ class Suite:
     clock: Clock  # the suite's time: the patrol service's and the web's judgement of events
     js: JetStreamContext
     alerts: ServiceKernel | None = None  # the alerts service, when asked for (the console)
+    visitors: ServiceKernel | None = None  # the visitors service, when asked for (the desk)
 
     async def sign_in_link(self, person: str = "sso-rivera") -> str:
         return await accounts.issue_link(
@@ -170,9 +172,11 @@ async def running_suite(
     session_clock: Clock | None = None,
     *,
     with_alerts: bool = False,
+    with_visitors: bool = False,
 ) -> AsyncIterator[Suite]:
     """The patrol service and the web service on `settings` (and the alerts service
-    `with_alerts`, for the principal's console); the suite on `clock` (default the wall clock,
+    `with_alerts`, for the principal's console; the visitors service `with_visitors`, for the
+    front desk); the suite on `clock` (default the wall clock,
     which the phone stamps its events with), the web's sessions on `session_clock` (default the
     wall clock)."""
     clock = clock or SystemClock()
@@ -184,11 +188,15 @@ async def running_suite(
         if with_alerts:
             alerts = alerts_app.create_kernel(settings, clock)
             await stack.enter_async_context(running(alerts, alerts_app.build_app))
+        visitors = None
+        if with_visitors:
+            visitors = visitors_app.create_kernel(settings, clock)
+            await stack.enter_async_context(running(visitors, visitors_app.build_app))
         await web.start()
         stack.push_async_callback(web.stop)
         nc = await nats.connect(settings.nats_url)
         stack.push_async_callback(nc.close)
-        yield Suite(settings, patrol, web, clock, nc.jetstream(), alerts)
+        yield Suite(settings, patrol, web, clock, nc.jetstream(), alerts, visitors)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 // recent actions.
 
 import { buildAction, fieldError, parseStudentRefs, zoneOfTag } from "./actions.js";
-import { badgeFromQr } from "./badge.js";
+import { badgeFromQr, badgeProblem, badgeToken, checkBadge } from "./badge.js";
 import { endFollowUp, followUpOf, initConcerns, noteSaved } from "./concerns.js";
 import { cameraSupported, checkpointFromUrl, nfcSupported, readNfc, readQr } from "./scanner.js";
 import { readContext, startPhone, stateText, timeText } from "./page.js";
@@ -185,13 +185,32 @@ offer("#scan-readers", "scan-nfc-template", nfcSupported(), () =>
 offer("#scan-readers", "scan-qr-template", cameraSupported(), () =>
   scanCheckpoint(() => readQr({ title: "Scan the checkpoint's QR" }), "qr"),
 );
+// A badge's QR: a signed token is checked by the server first (a forged or expired badge is
+// said so, and no sighting is recorded); a plain badge number is taken as it is.
+async function scannedBadge(text) {
+  const token = badgeToken(text);
+  if (!token) {
+    const badge = badgeFromQr(text);
+    if (!badge) throw fieldError("badge_number", "that code is not a visitor's badge");
+    return badge;
+  }
+  let check;
+  try {
+    check = await checkBadge(token);
+  } catch {
+    throw fieldError("badge_number", "the badge cannot be checked without signal: type its number");
+  }
+  const problem = badgeProblem(check);
+  if (problem) throw fieldError("badge_number", problem);
+  return check.badge_number;
+}
+
 offer("#badge-readers", "badge-qr-template", cameraSupported(), async () => {
   const form = $("#badge-form");
   try {
     const text = await readQr({ title: "Scan the visitor's badge" });
     if (text === null) return; // cancelled
-    const badge = badgeFromQr(text);
-    if (!badge) throw fieldError("badge_number", "that code is not a visitor's badge");
+    const badge = await scannedBadge(text);
     form.elements.badge_number.value = badge;
     form.requestSubmit(); // recorded where the officer is: the zone picked
   } catch (err) {

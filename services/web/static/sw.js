@@ -2,7 +2,7 @@
 // the icon) so the app opens without signal. API calls are never cached or answered here: they
 // go to the network, and the outbox keeps what could not be sent.
 
-const VERSION = "lookout-shell-v2";
+const VERSION = "lookout-shell-v3";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
