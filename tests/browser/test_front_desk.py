@@ -30,7 +30,6 @@ from tests.browser.suite import (
     DESKTOP,
     PHONE,
     CspWatch,
-    Suite,
     open_sign_in_link,
     running_suite,
     signed_in_phone,
@@ -40,6 +39,7 @@ from tests.browser.test_a11y import Audit
 from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import SHOTS
 from tests.browser.test_phone_forms import READERS
+from tests.integration.conftest import wait_until
 from tests.integration.test_web_front_desk import schools
 from tests.unit.web.test_aamva import CANADIAN, LICENCE, STATE_ID, VERSION_01
 
@@ -189,8 +189,10 @@ async def test_the_front_desk_signs_a_visitor_in_screens_badges_and_signs_out(
         await sso.add_init_script(READERS)
         phone = await signed_in_phone(sso, suite)
         await phone.scan("T-GYM")
-        forged = sign(b"not this deployment's secret 012", BadgeClaims(
-            "lhs", "1123-001", uuid.uuid4(), datetime(2026, 11, 23, 22, 45, tzinfo=UTC)))  # fmt: skip
+        until = datetime(2026, 11, 23, 22, 45, tzinfo=UTC)
+        forged = sign(
+            b"not this deployment's secret 012", BadgeClaims("lhs", "1123-001", uuid.uuid4(), until)
+        )
         await phone.page.click("#badge-qr")
         await phone.page.evaluate(f"window.qrInView = {forged!r}")
         await (
@@ -217,8 +219,6 @@ async def test_the_front_desk_signs_a_visitor_in_screens_badges_and_signs_out(
             await page.reload()
             await rows.first.wait_for()
             return "Gymnasium 9:30 AM" in await rows.first.inner_text()
-
-        from tests.integration.conftest import wait_until
 
         await wait_until(seen_in_gym, what="the sighting on the roster")
         await page.locator("#roster-live[data-state=on]").wait_for()
