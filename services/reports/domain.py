@@ -630,20 +630,25 @@ def attention(
         if c.raised_at is not None and (c.resolved_at is None or c.resolved_at >= end)
     ]
     still_open.sort(key=lambda c: (SEVERITY_RANK.get(c.severity or "", 9), c.raised_at))
+    listed: set[str] = set()  # alerts shown through their open concern
     for c in still_open:
         assert c.raised_at is not None
         severity = f" ({c.severity})" if c.severity else ""
+        alert = by_source.get(c.raised_event_id or "")
+        if alert is not None and alert.alert_id:
+            listed.add(alert.alert_id)
         items.append(
             AttentionItem(
                 "concern",
                 f"{words.category(c.category).capitalize()} concern{severity}",
                 words.zone(school, c.zone_id),
                 f"open {words.age(end - c.raised_at)}",
-                _concern_owner(school, c, by_source.get(c.raised_event_id or ""), end),
+                _concern_owner(school, c, alert, end),
+                f"#alert-{alert.alert_id}" if alert is not None and alert.alert_id else "",
             )
         )
     for a in sorted(facts.alerts, key=lambda a: a.opened_at or end):
-        if _acknowledged(a, end) or a.opened_at is None:
+        if _acknowledged(a, end) or a.opened_at is None or a.alert_id in listed:
             continue
         severity = f" ({a.severity})" if a.severity else ""
         state = "still open" if a.resolved_at is None or a.resolved_at >= end else "closed"
@@ -651,7 +656,7 @@ def attention(
             AttentionItem(
                 "alert",
                 f"Alert never acknowledged: {words.category(a.category or a.source)}{severity}",
-                words.zone(school, a.zone_id) if a.zone_id else "no zone",
+                words.zone(school, a.zone_id) if a.zone_id else "not tied to a zone",
                 f"opened {words.day_and_time(a.opened_at, school)}, {state}",
                 _alert_reach(school, a),
                 f"#alert-{a.alert_id}" if a.alert_id else "",

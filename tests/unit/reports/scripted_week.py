@@ -572,7 +572,7 @@ EXPECTED: dict[str, str] = {
     "attention.3.when": "open 2 days",
     "attention.3.owner": "Dana Rivera (SSO)",
     "attention.4.what": "Alert never acknowledged: the SSO's phone went silent (high)",
-    "attention.4.where": "no zone",
+    "attention.4.where": "not tied to a zone",
     "attention.4.when": "opened Wed 25 Nov 12:00, still open",
     "attention.4.owner": "not escalated to anyone",
     "attention.5.what": "Follow-up missed: vaping concern",

@@ -71,8 +71,9 @@ async def test_the_attention_links_go_to_the_console_and_the_alert(
         async with sessions() as session:
             rendered = await summaries.render(session, school.id, sw.WEEK)
     hrefs = links(rendered.html)
-    assert [hrefs[f"attention.{i}.link"] for i in (1, 2, 3, 5, 6)] == [CONSOLE] * 5
-    assert re.fullmatch(CONSOLE + r"#alert-[0-9a-f-]{36}", hrefs["attention.4.link"])
+    assert [hrefs[f"attention.{i}.link"] for i in (1, 3, 5, 6)] == [CONSOLE] * 4
+    for i in (2, 4):  # the conflict's acknowledged alert, the silent phone's alert
+        assert re.fullmatch(CONSOLE + r"#alert-[0-9a-f-]{36}", hrefs[f"attention.{i}.link"])
     # Bad figures look bad in words and colour: the pills carry a symbol and words.
     assert "\u25b2 Below target" in rendered.html  # coverage 78%
     assert rendered.html.count("\u2716 Needs attention") == 2  # missed checks, unacknowledged
@@ -161,6 +162,41 @@ def test_none_of_ten_alerts_acknowledged_and_the_verdicts_in_words(school: Schoo
     assert found["attention.1.what"] == "Alert never acknowledged: missed patrol check (low)"
     assert found["attention.1.when"] == "opened Mon 23 Nov 10:00, closed"
     assert found["attention.1.owner"] == "last sent to step 2 (assistant principal)"
+
+
+def test_an_open_concern_and_its_unacknowledged_alert_are_one_item(school: SchoolConfig) -> None:
+    concern = domain.ConcernFact(
+        "emotional_distress",
+        "medium",
+        "hall-1-south",
+        "p4",
+        t("10:43", TUE),
+        None,
+        None,
+        raised_event_id="e-1",
+        raised_by="sso_device:phone-1",
+    )
+    alert = _alert(
+        source="concern",
+        severity="medium",
+        category="emotional_distress",
+        zone_id="hall-1-south",
+        opened_at=t("10:43", TUE),
+        resolved_at=None,
+        source_event_id="e-1",
+        alert_id="a1b2c3d4-0000-4000-8000-000000000001",
+    )
+    facts = domain.Facts([], [], [concern], [alert], [], concern_alerts=[alert])
+    s = _summary(school, facts)
+    assert [(a.what, a.where, a.when, a.owner, a.anchor) for a in s.attention] == [
+        (
+            "Emotional distress concern (medium)",
+            "1st floor south hallway",
+            "open 3 days",  # Tue 10:43 to Fri 15:00
+            "nobody yet: last sent to step 2 (assistant principal)",
+            "#alert-a1b2c3d4-0000-4000-8000-000000000001",
+        )
+    ]
 
 
 def test_a_quiet_good_week_is_on_target_and_says_nothing_waits(school: SchoolConfig) -> None:
