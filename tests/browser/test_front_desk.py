@@ -213,7 +213,7 @@ async def test_the_front_desk_signs_a_visitor_in_screens_badges_and_signs_out(
         rows = page.locator("#roster-body tr")
 
         async def roster_row(n: int) -> list[str]:
-            return (await rows.nth(n).inner_text()).split("\t")
+            return [t.strip() for t in await rows.nth(n).locator("th, td").all_inner_texts()]
 
         async def seen_in_gym() -> bool:
             await page.reload()

@@ -23,11 +23,21 @@ let again = false;
 let source = null;
 let reconnect = null;
 
+const HEADS = ["Visitor", "Badge", "Visiting", "Where", "Since", "Expected until", "Last seen"];
+
 function cell(text, cls) {
   const td = document.createElement("td");
   td.textContent = text;
   if (cls) td.className = cls;
   return td;
+}
+
+// On a narrow screen each row is a card: every cell says what it is (desk.css).
+function labelled(cells) {
+  cells.forEach((td, i) => {
+    td.dataset.label = HEADS[i];
+  });
+  return cells;
 }
 
 /** Who is past their expected time and still signed in, at `now`. */
@@ -58,6 +68,7 @@ function render(answer) {
       const expected = `${at(v.expected_until)}${v.overdue ? " (overdue)" : ""}`;
       tr.append(
         name,
+        ...labelled([
         cell(words(v.visitor_type)),
         cell(badge),
         cell(v.host_name),
@@ -65,6 +76,7 @@ function render(answer) {
         cell(at(v.since)),
         cell(expected || "—", v.overdue ? "roster__overdue" : ""),
         cell(seen),
+        ]),
       );
       return tr;
     }),
