@@ -225,6 +225,11 @@ class PossibleMatch(BaseModel):
     kind: str = Field(description="custody_restriction, trespass_order, banned…")
     note: str = ""
     answer: ScreeningAnswer | None = Field(default=None, description="The latest answer, if any.")
+    date_of_birth_check: Literal["same", "swapped", "differs", "missing"] | None = Field(
+        default=None,
+        description="What the dates of birth say: the same, day and month swapped, different, "
+        "or none to compare. None: screened before the check was kept.",
+    )
 
 
 class VisitReply(BaseModel):

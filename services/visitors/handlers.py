@@ -415,4 +415,5 @@ def _possible(m: Any, latest: ScreeningAnswer | None) -> PossibleMatch:
         kind=m.kind,
         note=m.note,
         answer=latest,
+        date_of_birth_check=m.date_of_birth_check,
     )

@@ -132,12 +132,33 @@ _DOB_CASES = (
 )
 
 
-def match_words(first: str, last: str, dob_given: bool, listed_name: str, score: float) -> str:
+# The visitors service's own reading of the dates, when its reply carries it.
+_DOB_CHECK_WORDS = {
+    "same": "same date of birth",
+    "swapped": "day and month of birth swapped",
+    "differs": "different date of birth",
+    "missing": "no date of birth to compare",
+}
+
+
+def match_words(
+    first: str,
+    last: str,
+    dob_given: bool,
+    listed_name: str,
+    score: float,
+    dob_check: str | None = None,
+) -> str:
     """How a watchlist entry resembles the visitor: "exact name, different date of birth",
-    "names swapped, same date of birth", "similar name (score 0.87)"."""
+    "names swapped, same date of birth", "similar name (score 0.87)". With the visitors
+    service's date check the dates are said as it judged them; without it (a match screened
+    before it was kept) they are read back from the score where only one reading fits."""
     visitor, listed = _plain(f"{first} {last}"), _plain(listed_name)
     exact = visitor == listed
     swapped = not exact and _plain(f"{last} {first}") == listed
+    if dob_check in _DOB_CHECK_WORDS:
+        name = "exact name" if exact else "names swapped" if swapped else "similar name"
+        return f"{name}, {_DOB_CHECK_WORDS[dob_check]}"
     readings = [(1.0, "exact name" if exact else "same name or a nickname")]
     if swapped:
         readings = [(0.95, "names swapped")]
@@ -338,7 +359,12 @@ async def sign_in(body: DeskSignIn, caller: DeskActor, state: State, request: Re
     reply = _read(VisitReply, await _ask(state, subject, req))
     words = {
         m.watchlist_entry_id: match_words(
-            body.first_name, body.last_name, body.date_of_birth is not None, m.listed_name, m.score
+            body.first_name,
+            body.last_name,
+            body.date_of_birth is not None,
+            m.listed_name,
+            m.score,
+            m.date_of_birth_check,
         )
         for m in reply.possible_matches
     }

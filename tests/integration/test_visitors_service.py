@@ -229,9 +229,9 @@ async def test_a_scripted_day(
         )
         assert (greg["status"], greg["badge_number"]) == ("pending_screening", None)
         assert [
-            (m["watchlist_entry_id"], m["score"], m["kind"], m["answer"])
+            (m["watchlist_entry_id"], m["score"], m["kind"], m["answer"], m["date_of_birth_check"])
             for m in greg["possible_matches"]
-        ] == [("WL-001", 0.965, "custody_restriction", None)]
+        ] == [("WL-001", 0.965, "custody_restriction", None, "same")]
         b = greg["visit_id"]
 
         # 08:06 the same name as a trespass order without a DOB on the list: held too.
@@ -249,9 +249,10 @@ async def test_a_scripted_day(
         )
         assert pat["status"] == "pending_screening"
         c = pat["visit_id"]
-        assert [(m["watchlist_entry_id"], m["score"]) for m in pat["possible_matches"]] == [
-            ("WL-002", 1.0)
-        ]
+        assert [
+            (m["watchlist_entry_id"], m["score"], m["date_of_birth_check"])
+            for m in pat["possible_matches"]
+        ] == [("WL-002", 1.0, "missing")]  # neither side has a date to compare
         assert await office.roster() == [
             ("María López", "on_site", "1123-001", "parent", "Ravi Patel", ["library"],
              "2026-11-23T14:00:00Z", False, None),

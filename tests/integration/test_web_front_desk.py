@@ -210,8 +210,9 @@ async def test_a_held_sign_in_shows_its_matches_in_words_and_the_answers_decide(
             "kind": "custody_restriction",
             "note": "No pick-up of the student; court order on file in the main office",
             "answer": None,
+            "date_of_birth_check": "same",
             "reason": "Custody restriction",
-            "words": "exact name, same date of birth, or none on the list",
+            "words": "exact name, same date of birth",
         }
     ]
     roster = (await office.get("/api/v1/visitors/roster")).json()["visitors"]

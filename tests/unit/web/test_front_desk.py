@@ -41,6 +41,25 @@ def test_a_match_in_words(
     assert match_words(first, last, dob, listed, score) == words
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "listed", "check", "words"),
+    [
+        ("Gregory", "Hollander", "Gregory Hollander", "differs",
+         "exact name, different date of birth"),
+        ("Gregory", "Hollander", "Gregory Hollander", "same", "exact name, same date of birth"),
+        ("Hollander", "Gregory", "Gregory Hollander", "swapped",
+         "names swapped, day and month of birth swapped"),
+        ("Bill", "Thackeray", "William Thackeray", "missing",
+         "similar name, no date of birth to compare"),
+    ],
+)  # fmt: skip
+def test_the_visitors_services_own_date_check_is_said_as_it_judged(
+    first: str, last: str, listed: str, check: str, words: str
+) -> None:
+    # The score would read otherwise (0.42 fits no case): the service's check wins.
+    assert match_words(first, last, True, listed, 0.42, check) == words
+
+
 def test_a_visitor_event_nudges_the_desks_of_its_school_only() -> None:
     hub = LiveHub(["lhs", "mhs"])
     desk = hub.open("lhs", "office-garcia", nudges=("visitors",))
