@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # Signs visitor badges' QR codes (services/web/badges.py); the same for every web replica.
     # Unset: one generated on first start and kept in `<data dir>/web-badge.secret`.
     web_badge_secret: SecretStr = SecretStr("")
+    # Signs alert emails' acknowledge links (lookout/kernel/action_links.py): the alerts service
+    # signs, the web verifies, so both need the same. Unset: `<data dir>/alert-link.secret`.
+    alert_link_secret: SecretStr = SecretStr("")
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -41,6 +41,7 @@ from lookout.contracts.visitors import (
     VisitorOverdue,
     VisitorUnaccounted,
 )
+from lookout.kernel.action_links import AckLinks
 from lookout.kernel.clock import Clock
 from lookout.kernel.queries import (
     answer,
@@ -111,7 +112,12 @@ class AlertTimers:
             after_fire=self._fired,
         )
         self.mailer = Mailer(
-            kernel.sessions, kernel.clock, kernel.settings, kernel.outbox, schools=kernel.schools
+            kernel.sessions,
+            kernel.clock,
+            kernel.settings,
+            kernel.outbox,
+            schools=kernel.schools,
+            ack_links=escalator.ack_links,
         )
         self.escalation_loop = DeadlineLoop(
             "escalations",
@@ -173,7 +179,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
 
 def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
     """The app and its timers (scenario tests drive the escalation ticker and the mailer)."""
-    escalator = Escalator(kernel.schools, kernel.outbox)
+    escalator = Escalator(kernel.schools, kernel.outbox, AckLinks.of(kernel.settings))
     timers = AlertTimers(kernel, escalator)
     kernel.consumer.after_commit = timers.after_commit  # step 0 may have queued emails
     handlers = AlertHandlers(escalator, kernel.clock)

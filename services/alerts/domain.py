@@ -23,6 +23,7 @@ file never changes an escalation under way):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -570,9 +571,16 @@ class AlertFacts:
 
 
 def render_email(
-    school: SchoolConfig, facts: AlertFacts, person: Person, fired: Fired, policy: PolicySnapshot
+    school: SchoolConfig,
+    facts: AlertFacts,
+    person: Person,
+    fired: Fired,
+    policy: PolicySnapshot,
+    ack_url: str | None = None,
 ) -> tuple[str, str]:
-    """Subject and plain-text body for one person. No student references, names or notes."""
+    """Subject and plain-text body for one person. No student references, names or notes.
+    `ack_url`: their signed acknowledge link (lookout.kernel.action_links), for a person whose
+    role may acknowledge; without one the email points to the Lookout client."""
     what = facts.category.replace("_", " ")
     zones = {z.id: z.name for z in school.zones}
     where = zones.get(facts.zone_id, facts.zone_id) if facts.zone_id else None
@@ -592,7 +600,15 @@ def render_email(
         f"Escalation step {fired.step + 1} of {len(policy.steps)}, "
         f"pass {fired.repeat + 1} of {policy.repeat + 1} ({policy.name} policy).",
         "",
-        "Acknowledge it in the Lookout client, or on the command line:",
+        *(
+            [
+                "Acknowledge it here (the page asks you to confirm):",
+                f"  {ack_url}",
+                "Or on the command line:",
+            ]
+            if ack_url
+            else ["Acknowledge it in the Lookout client, or on the command line:"]
+        ),
         f"  lookout alerts ack {facts.alert_id} --by {person.id}",
         "Resolve it with an outcome note once handled:",
         f'  lookout alerts resolve {facts.alert_id} --by {person.id} --note "..."',
@@ -608,18 +624,28 @@ def is_rate_limited(severity: Severity, sent_in_window: int, limit: int) -> bool
     return severity not in URGENT and sent_in_window >= limit
 
 
-def render_digest(school_name: str, subjects: list[tuple[str, str]]) -> tuple[str, str]:
-    """One email for alerts deferred by the per-person limit: (alert id, subject) each."""
+def render_digest(
+    school_name: str, subjects: list[tuple[str, str]], ack_urls: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """One email for alerts deferred by the per-person limit: (alert id, subject) each, and
+    each alert's acknowledge link when `ack_urls` (by alert id) has one."""
+    links = ack_urls or {}
     subject = f"[Lookout] {len(subjects)} alerts held back by your email limit"
     lines = [
         f"{school_name}: these alerts reached you while more emails than your limit had been",
         "sent in a short time. Each is still open until someone acknowledges or resolves it.",
         "",
     ]
-    lines += [f"- {line} (alert {alert_id})" for alert_id, line in subjects]
+    for alert_id, line in subjects:
+        lines.append(f"- {line} (alert {alert_id})")
+        if alert_id in links:
+            lines.append(f"  Acknowledge: {links[alert_id]}")
     lines += [
         "",
-        "Acknowledge them in the Lookout client, or: lookout alerts ack <alert> --by <you>",
+        "Acknowledge them with their links (each page asks you to confirm), or: "
+        "lookout alerts ack <alert> --by <you>"
+        if links
+        else "Acknowledge them in the Lookout client, or: lookout alerts ack <alert> --by <you>",
         "Details about students are never sent by email; see them in the Lookout client.",
     ]
     return subject, "\n".join(lines) + "\n"

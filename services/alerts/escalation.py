@@ -23,8 +23,10 @@ from lookout.contracts.alerts import (
 )
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import ConcernUpdated, Severity
+from lookout.kernel.action_links import AckLinks
 from lookout.kernel.storage import Outbox
 from lookout.school.config import SchoolConfig
+from lookout.school.permissions import may_request
 from services.alerts import domain
 from services.alerts.store import SERVICE, AlertRepository, AlertRow, PendingWrites
 
@@ -32,9 +34,12 @@ ACTOR = Actor(kind=ActorKind.SERVICE, id=SERVICE)
 
 
 class Escalator:
-    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox) -> None:
+    def __init__(
+        self, schools: Mapping[str, SchoolConfig], outbox: Outbox, ack_links: AckLinks | None = None
+    ) -> None:
         self.schools = schools
         self.outbox = outbox
+        self.ack_links = ack_links  # emails carry acknowledge links (None: they do not)
 
     async def report(self, session: AsyncSession, event: Event, now: datetime) -> None:
         """An event that raises an alert: fold it into the unresolved alert with its dedup key
@@ -234,7 +239,12 @@ class Escalator:
             )
             if person.email is None:
                 continue
-            subject, body = domain.render_email(school, facts, person, fired, alert.policy)
+            ack_url = (
+                self.ack_links.url(school.id, aid, person.id, now)
+                if self.ack_links and may_request(person.roles, "command", "alerts")
+                else None
+            )
+            subject, body = domain.render_email(school, facts, person, fired, alert.policy, ack_url)
             await repo.add_email(
                 notification_id=str(uuid.uuid4()),
                 alert_id=str(aid),

@@ -35,6 +35,7 @@ from lookout.contracts.alerts import (
     NotificationOutcome,
 )
 from lookout.contracts.patrol import Severity
+from lookout.kernel.action_links import AckLinks
 from lookout.kernel.background import BackgroundLoop
 from lookout.kernel.clock import Clock
 from lookout.kernel.settings import Settings
@@ -42,6 +43,7 @@ from lookout.kernel.smtp import send_mail
 from lookout.kernel.storage import Outbox, lock_for_write
 from lookout.kernel.ticker import claim_due
 from lookout.school.config import SchoolConfig
+from lookout.school.permissions import may_request
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
 from services.alerts.store import (
@@ -183,7 +185,9 @@ class Mailer:
         outbox: Outbox,
         policy: MailPolicy | None = None,
         schools: Mapping[str, SchoolConfig] | None = None,
+        ack_links: AckLinks | None = None,
     ) -> None:
+        self.ack_links = ack_links  # a digest's alerts carry acknowledge links
         self.sessions = sessions
         self.clock = clock
         self.settings = settings
@@ -287,8 +291,20 @@ class Mailer:
     def _digest(self, rows: list[Any]) -> _Claimed:
         first = rows[0]
         school = self.schools.get(first.school_id)
+        person = (
+            next((p for p in school.people if p.id == first.person_id), None) if school else None
+        )
+        links: dict[str, str] = {}
+        if self.ack_links and person and may_request(person.roles, "command", "alerts"):
+            now = self.clock.now()
+            links = {
+                r.alert_id: self.ack_links.url(r.school_id, uuid.UUID(r.alert_id), r.person_id, now)
+                for r in rows
+            }
         subject, body = domain.render_digest(
-            school.name if school else first.school_id, [(r.alert_id, r.subject) for r in rows]
+            school.name if school else first.school_id,
+            [(r.alert_id, r.subject) for r in rows],
+            links,
         )
         return _Claimed(
             tuple(r.id for r in rows),

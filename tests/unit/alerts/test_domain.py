@@ -504,6 +504,60 @@ def test_email_names_the_alert_place_and_how_to_ack_and_nothing_about_students(
     )
 
 
+def test_email_with_an_ack_link_puts_it_before_the_command_line(school: SchoolConfig) -> None:
+    aid = uuid.UUID("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")
+    facts = AlertFacts(
+        aid, AlertSource.CONCERN, "weapon_suspected", Severity.CRITICAL, "gym", 1, local(23, 8)
+    )
+    snap = policy(school, "critical")
+    person = next(p for p in school.people if p.id == "principal-okafor")
+    url = "https://lookout.test/ack/LA1.bGhz.bWFj"
+    _, body = domain.render_email(school, facts, person, Fired(0, 0, (person,), ()), snap, url)
+    assert body == (
+        "Lakeside High School: an alert needs your attention.\n"
+        "\n"
+        f"Alert:     {aid}\n"
+        "What:      weapon suspected (concern)\n"
+        "Severity:  critical\n"
+        "Where:     Gymnasium\n"
+        "Opened:    Mon 23 Nov 2026 08:00 CST\n"
+        "Reports:   1\n"
+        "Escalation step 1 of 2, pass 1 of 3 (critical policy).\n"
+        "\n"
+        "Acknowledge it here (the page asks you to confirm):\n"
+        "  https://lookout.test/ack/LA1.bGhz.bWFj\n"
+        "Or on the command line:\n"
+        f"  lookout alerts ack {aid} --by principal-okafor\n"
+        "Resolve it with an outcome note once handled:\n"
+        f'  lookout alerts resolve {aid} --by principal-okafor --note "..."\n'
+        "\n"
+        "Details about students are never sent by email; see them in the Lookout client.\n"
+    )
+
+
+def test_digest_lists_each_alert_with_its_ack_link() -> None:
+    subject, body = domain.render_digest(
+        "Lakeside High School",
+        [("a1", "[Lookout] LOW alert: check missed"), ("a2", "[Lookout] MEDIUM alert: bullying")],
+        {"a1": "https://lookout.test/ack/T1", "a2": "https://lookout.test/ack/T2"},
+    )
+    assert subject == "[Lookout] 2 alerts held back by your email limit"
+    assert body == (
+        "Lakeside High School: these alerts reached you while more emails than your limit had "
+        "been\n"
+        "sent in a short time. Each is still open until someone acknowledges or resolves it.\n"
+        "\n"
+        "- [Lookout] LOW alert: check missed (alert a1)\n"
+        "  Acknowledge: https://lookout.test/ack/T1\n"
+        "- [Lookout] MEDIUM alert: bullying (alert a2)\n"
+        "  Acknowledge: https://lookout.test/ack/T2\n"
+        "\n"
+        "Acknowledge them with their links (each page asks you to confirm), or: "
+        "lookout alerts ack <alert> --by <you>\n"
+        "Details about students are never sent by email; see them in the Lookout client.\n"
+    )
+
+
 def test_rate_limit_spares_high_and_critical_alerts() -> None:
     assert not domain.is_rate_limited(Severity.MEDIUM, 5, 6)
     assert domain.is_rate_limited(Severity.MEDIUM, 6, 6)
