@@ -350,6 +350,48 @@ class TodayReply(_Strict):
     concerns_total: int = Field(ge=0)
 
 
+# --- missed (the principal's console) ---------------------------------------------------------
+
+
+class MissedRequest(PatrolRequest):
+    """The school's misses: today's missed checks, re-checks missed in the last 7 days."""
+
+    limit: int = Field(default=50, ge=1, le=100, description="At most this many items per list.")
+
+
+class MissedWindow(_Strict):
+    zone_id: Token
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    deadline_at: AwareDatetime = Field(description="Window end plus grace: missed since then.")
+    period: Token | None
+    unannounced: bool
+
+
+class MissedFollowUp(_Strict):
+    concern_id: uuid.UUID
+    zone_id: Token | None
+    category: ConcernCategory
+    officer_id: Token = Field(description="Who the re-check was addressed to.")
+    deadline_at: AwareDatetime = Field(description="The end of the re-check's school day.")
+
+
+class MissedReply(_Strict):
+    """No student references and no notes (so no access-log row): places, times, people."""
+
+    as_of: AwareDatetime
+    day: date = Field(description="The school-local day of `windows`.")
+    windows: list[MissedWindow] = Field(
+        max_length=100, description="Today's windows missed (still unchecked), oldest first."
+    )
+    windows_total: int = Field(ge=0)
+    follow_ups: list[MissedFollowUp] = Field(
+        max_length=100,
+        description="Welfare re-checks missed in the last 7 days, oldest deadline first.",
+    )
+    follow_ups_total: int = Field(ge=0)
+
+
 # --- catalogue --------------------------------------------------------------------------------
 
 
@@ -430,6 +472,14 @@ TODAY = PatrolQuery(
     "The asking SSO's day: next windows, unannounced checks, follow-ups due, open concerns.",
 )
 
+MISSED = PatrolQuery(
+    "missed",
+    MissedRequest,
+    MissedReply,
+    False,
+    "The school's misses: today's missed checks and welfare re-checks missed in 7 days.",
+)
+
 QUERIES: tuple[PatrolQuery, ...] = (
     OPEN_CONCERNS,
     ZONE_STATUS,
@@ -439,5 +489,6 @@ QUERIES: tuple[PatrolQuery, ...] = (
     FOCUS,
     DETERRENCE,
     TODAY,
+    MISSED,
 )
 BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

@@ -226,6 +226,13 @@ class SchoolConfig(Strict):
     bell_schedule: BellSchedule
     patrol_plan: list[PatrolRule] = Field(default_factory=list)
     heartbeat_limit_minutes: int = Field(default=10, ge=1, le=240)
+    concern_attention_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 14,
+        description="An open concern older than this many hours is listed under the "
+        "principal's console's 'Needs your attention'.",
+    )
     student_records_retention_days: int = Field(
         default=365,
         ge=30,

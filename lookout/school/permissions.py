@@ -31,12 +31,16 @@ SSO_PUBLISHES: tuple[type[Event], ...] = (
 # requests to (`<kind>.<school>.<service>.*.<own person id>`). Nothing else is published.
 ROLE_EVENTS: dict[Role, tuple[type[Event], ...]] = {Role.SSO: SSO_PUBLISHES}
 _ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"))
+# The school's own leaders (legitimate educational interest: open concerns carry student
+# references, which the patrol service access-logs under the asker) also ask the patrol service
+# for the console's "Needs your attention" and "School now"; district safety does not.
+_LEADER_REQUESTS = (*_ALERT_REQUESTS, ("query", "patrol"))
 ROLE_REQUESTS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.SSO: (("query", "patrol"),),
     Role.FRONT_OFFICE: (("command", "visitors"), ("query", "visitors")),
-    Role.PRINCIPAL: _ALERT_REQUESTS,
-    Role.ASSISTANT_PRINCIPAL: _ALERT_REQUESTS,
-    Role.COUNSELOR: _ALERT_REQUESTS,
+    Role.PRINCIPAL: _LEADER_REQUESTS,
+    Role.ASSISTANT_PRINCIPAL: _LEADER_REQUESTS,
+    Role.COUNSELOR: _LEADER_REQUESTS,
     Role.DISTRICT_SAFETY: _ALERT_REQUESTS,
 }
 

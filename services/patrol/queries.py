@@ -31,6 +31,7 @@ from lookout.contracts.patrol_queries import (
     DETERRENCE,
     FOCUS,
     HOTSPOTS,
+    MISSED,
     OPEN_CONCERNS,
     SHIFT_SUMMARY,
     TODAY,
@@ -45,6 +46,10 @@ from lookout.contracts.patrol_queries import (
     Hotspot,
     HotspotsReply,
     HotspotsRequest,
+    MissedFollowUp,
+    MissedReply,
+    MissedRequest,
+    MissedWindow,
     OfficerTourStats,
     OpenConcern,
     OpenConcernsReply,
@@ -98,6 +103,7 @@ def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
         (FOCUS, queries.focus),
         (DETERRENCE, queries.deterrence),
         (TODAY, queries.today),
+        (MISSED, queries.missed),
     ]
     for query, handle in table:
         _subscribe(router, kernel.schools, query, handle)
@@ -474,6 +480,47 @@ class PatrolQueries:
                 for c in concerns
             ],
             concerns_total=concerns_total,
+        )
+
+    async def missed(self, school: SchoolConfig, req: MissedRequest) -> MissedReply:
+        """Today's missed windows and the week's missed re-checks, school-wide, for the
+        console: no student references, no notes, so no access-log row."""
+        now = self.clock.now()
+        day = now.astimezone(school.tz).date()
+        start, end = planning.day_bounds(school, day, day)
+        async with self.sessions() as session:
+            windows = await reads.missed_windows(
+                session=session, school_id=school.id, start=start, end=end
+            )
+            follow_ups = await reads.missed_follow_ups(
+                session=session, school_id=school.id, since=now - MISSED_FOLLOW_UPS_SHOWN
+            )
+        return MissedReply(
+            as_of=now,
+            day=day,
+            windows=[
+                MissedWindow(
+                    zone_id=w.zone_id,
+                    window_start=w.window_start,
+                    window_end=w.window_end,
+                    deadline_at=w.deadline_at,
+                    period=w.period,
+                    unannounced=bool(w.unannounced),
+                )
+                for w in windows[: req.limit]
+            ],
+            windows_total=len(windows),
+            follow_ups=[
+                MissedFollowUp(
+                    concern_id=uuid.UUID(f.concern_id),
+                    zone_id=f.zone_id,
+                    category=ConcernCategory(f.category),
+                    officer_id=f.officer_id,
+                    deadline_at=f.deadline_at,
+                )
+                for f in follow_ups[: req.limit]
+            ],
+            follow_ups_total=len(follow_ups),
         )
 
 

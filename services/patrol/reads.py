@@ -132,6 +132,36 @@ async def follow_ups_due(
     return list(rows.all())
 
 
+async def missed_windows(
+    *, session: AsyncSession, school_id: str, start: datetime, end: datetime
+) -> list[Any]:
+    """Windows starting in [start, end) that are missed (not checked, not recovered), oldest
+    first."""
+    t = check_windows.c
+    rows = await session.execute(
+        select(check_windows)
+        .where(
+            t.school_id == school_id,
+            t.window_start >= start,
+            t.window_start < end,
+            t.status == "missed",
+        )
+        .order_by(t.window_start, t.id)
+    )
+    return list(rows.all())
+
+
+async def missed_follow_ups(*, session: AsyncSession, school_id: str, since: datetime) -> list[Any]:
+    """The school's re-checks missed with a deadline after `since`, oldest deadline first."""
+    f = follow_ups.c
+    rows = await session.execute(
+        select(follow_ups)
+        .where(f.school_id == school_id, f.status == "missed", f.deadline_at >= since)
+        .order_by(f.deadline_at, f.concern_id)
+    )
+    return list(rows.all())
+
+
 async def record_access(
     *,
     session: AsyncSession,

@@ -25,6 +25,7 @@ from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
 from services.web import (
     alerts_board,
+    console_overview,
     events,
     front_desk,
     live,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(today.router)
     app.include_router(live.router)
     app.include_router(alerts_board.router)
+    app.include_router(console_overview.router)
     app.include_router(front_desk.router)
     app.include_router(suite_time.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from lookout.contracts.patrol import CheckpointScanned
 from lookout.school.config import Role
 from lookout.school.permissions import may_publish, may_request
 
@@ -128,9 +129,11 @@ def may_send_event(roles: Iterable[Role], event_type: str) -> bool:
 
 def has_console(roles: Iterable[Role]) -> bool:
     """Whether these roles get the principal's console (its alert board): those that ask the
-    alerts service and do not carry the SSO's phone."""
+    alerts service and do not carry the SSO's phone (they scan no checkpoint)."""
     roles = set(roles)
-    return may_request(roles, "query", "alerts") and not may_request(roles, "query", "patrol")
+    return may_request(roles, "query", "alerts") and not may_publish(
+        roles, CheckpointScanned.event_type()
+    )
 
 
 def has_desk(roles: Iterable[Role]) -> bool:

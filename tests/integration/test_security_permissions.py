@@ -298,7 +298,7 @@ READS: dict[str, dict[str, str]] = {
 
 # Which roles ask which service (as themselves, in their school); operators use the admin user.
 ASKS: dict[str, set[str]] = {
-    "patrol": {"sso"},
+    "patrol": {"sso", "principal", "assistant_principal", "counselor"},
     "visitors": {"front_office"},
     "alerts": {"principal", "assistant_principal", "counselor", "district_safety"},
     "reports": set(),

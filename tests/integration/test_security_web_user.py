@@ -80,7 +80,7 @@ def scan_event(event_id: str | None = None) -> dict[str, Any]:
     }
 
 
-async def test_svc_web_publishes_an_sso_event_and_asks_a_patrol_query_only_as_an_sso(
+async def test_svc_web_publishes_an_sso_event_and_asks_a_patrol_query_only_as_a_patrol_asker(
     as_user: Callable[[str], Awaitable[Conn]],
 ) -> None:
     web = await as_user(WEB)
@@ -93,11 +93,16 @@ async def test_svc_web_publishes_an_sso_event_and_asks_a_patrol_query_only_as_an
     assert ack.stream == "PATROL"
     # Nobody answers patrol queries here: allowed is the server's no-responders status.
     assert await outcome(web, "query.lhs.patrol.today.sso-rivera", b"{}") == (ALLOWED, None)
-    # As a person who is no SSO, or as nobody of the school: refused by the server.
-    assert (await outcome(web, "query.lhs.patrol.today.principal-okafor", b"{}"))[0] == REFUSED
+    # The school's leaders ask patrol too (the console); district safety and nobody of the
+    # school do not: refused by the server.
+    assert await outcome(web, "query.lhs.patrol.zone_status.principal-okafor", b"{}") == (
+        ALLOWED,
+        None,
+    )
+    assert (await outcome(web, "query.lhs.patrol.today.district-lee", b"{}"))[0] == REFUSED
     assert (await outcome(web, "query.lhs.patrol.today.someone-else", b"{}"))[0] == REFUSED
     assert web.errors == [
-        'nats: permissions violation for publish to "query.lhs.patrol.today.principal-okafor"',
+        'nats: permissions violation for publish to "query.lhs.patrol.today.district-lee"',
         'nats: permissions violation for publish to "query.lhs.patrol.today.someone-else"',
     ]
 
@@ -146,9 +151,10 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
             observed[label], _ = await outcome(web, subject, b"{")
         expected[label] = REFUSED
     assert _diff(observed, expected) == []
-    # In each school: the SSO's 8 events; the 8 patrol requests as the SSO, the 4 visitors
-    # requests as the front office, the 4 alerts requests as each of 4 people, no reports one.
-    assert sum(v == ALLOWED for v in expected.values()) == 2 * (8 + 8 * 1 + 4 * 1 + 4 * 4)
+    # In each school: the SSO's 8 events; the 9 patrol requests as the SSO, the principal, the
+    # AP and the counselor, the 4 visitors requests as the front office, the 4 alerts requests
+    # as each of 4 people, no reports one.
+    assert sum(v == ALLOWED for v in expected.values()) == 2 * (8 + 9 * 4 + 4 * 1 + 4 * 4)
 
 
 async def test_svc_web_hears_only_the_today_screens_and_alert_boards_subjects(

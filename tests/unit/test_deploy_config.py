@@ -197,14 +197,20 @@ def test_a_person_may_ask_only_as_themself() -> None:
     }
     assert requests == {
         "lhs-sso-rivera": ["query.lhs.patrol.*.sso-rivera"],
-        "lhs-ap-chen": ["command.lhs.alerts.*.ap-chen", "query.lhs.alerts.*.ap-chen"],
+        "lhs-ap-chen": [
+            "command.lhs.alerts.*.ap-chen",
+            "query.lhs.alerts.*.ap-chen",
+            "query.lhs.patrol.*.ap-chen",
+        ],
         "lhs-principal-okafor": [
             "command.lhs.alerts.*.principal-okafor",
             "query.lhs.alerts.*.principal-okafor",
+            "query.lhs.patrol.*.principal-okafor",
         ],
         "lhs-counselor-patel": [
             "command.lhs.alerts.*.counselor-patel",
             "query.lhs.alerts.*.counselor-patel",
+            "query.lhs.patrol.*.counselor-patel",
         ],
         "lhs-district-lee": [
             "command.lhs.alerts.*.district-lee",

@@ -21,6 +21,6 @@ def test_http_and_nats_agree_for_every_request(role: Role) -> None:
         assert may_request([role], spec.kind, spec.service) == over_nats, (role, spec.name)
 
 
-def test_only_the_sso_asks_the_patrol_service() -> None:
+def test_the_sso_and_the_schools_leaders_ask_the_patrol_service() -> None:
     askers = sorted(r.value for r in Role if may_request([r], "query", "patrol"))
-    assert askers == ["sso"]
+    assert askers == ["assistant_principal", "counselor", "principal", "sso"]
