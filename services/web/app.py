@@ -24,6 +24,7 @@ from lookout.kernel.nats_connect import connect_options
 from lookout.kernel.settings import Settings, load_schools
 from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_database
 from services.web import (
+    ack_links,
     alerts_board,
     console_overview,
     events,
@@ -129,6 +130,7 @@ def create_app(
     app.add_middleware(CountRequests, metrics=app.state.metrics)
 
     app.include_router(signin.router)
+    app.include_router(ack_links.router)
     app.include_router(pages.router)
     app.include_router(events.router)
     app.include_router(today.router)
