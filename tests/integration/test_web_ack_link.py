@@ -10,6 +10,7 @@ are refused."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from nats.js import JetStreamContext
 
 from lookout.contracts.patrol import ConcernRaised
 from lookout.contracts.subjects import subject_of
+from lookout.kernel.action_links import AckLinkClaims, alert_link_secret, sign_ack_link
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
@@ -90,6 +92,11 @@ async def web(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.Asy
             yield client
 
 
+def served(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the suite logged (the test's own HTTP client, httpx, logs the URLs it asks for)."""
+    return [r for r in caplog.records if not r.name.startswith("httpx")]
+
+
 async def alert_row(kernel: ServiceKernel) -> Any:
     async with kernel.sessions() as session:
         rows = list(await session.execute(store.alerts.select()))
@@ -103,6 +110,7 @@ async def test_the_emailed_link_shows_then_acknowledges_and_the_escalation_stops
     js: JetStreamContext,
     smtp_sink: SmtpSink,
     clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     kernel, timers = alerts
     event = ConcernRaised.new(
@@ -195,3 +203,32 @@ async def test_the_emailed_link_shows_then_acknowledges_and_the_escalation_stops
     expired = await web.get(f"/ack/{token}")
     assert expired.status_code == 404
     assert "This link is not valid" in expired.text and "Gymnasium" not in expired.text
+    assert not [r for r in served(caplog) if token[4:40] in r.getMessage()]  # never logged
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        "sso-rivera",  # in the school file, but her role does not acknowledge alerts
+        "principal-gone",  # no longer in the school file
+    ],
+)
+async def test_a_link_for_someone_who_may_not_acknowledge_is_the_same_404(
+    settings: Settings,
+    web: httpx.AsyncClient,
+    clock: ManualClock,
+    person: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Signed with this deployment's secret (the file the web generated), and still refused,
+    saying no more than a forged link does; the token is in no log line."""
+    claims = AckLinkClaims("lhs", uuid.uuid4(), person, T0 + timedelta(hours=1))
+    token = sign_ack_link(alert_link_secret(settings), claims)
+    for answer in (
+        await web.get(f"/ack/{token}"),
+        await web.post(f"/ack/{token}", headers={"Origin": BASE}),
+    ):
+        assert answer.status_code == 404
+        assert '<h1 id="ack-title">This link is not valid</h1>' in answer.text
+        assert person not in answer.text
+    assert not [r for r in served(caplog) if token[4:40] in r.getMessage()]
