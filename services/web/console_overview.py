@@ -159,7 +159,7 @@ async def _ask(
         log.warning("event=console_refused service=%s error=%s", service, str(reply)[:200])
         raise Problem(502, f"{service.capitalize()} service refused")
     try:
-        return model.model_validate(result)
+        return model.model_validate_json(json.dumps(result))  # strict contracts: JSON mode
     except ValidationError as exc:
         log.warning("event=console_unreadable model=%s", model.__name__)
         raise Problem(502, f"{service.capitalize()} service answer unreadable") from exc
@@ -254,7 +254,11 @@ async def _patrol_items(
             zone_name=zones.get(c.zone_id or ""),
             since=c.raised_at,
             age_minutes=minutes(c.raised_at, now),
-            owner=names.get(c.raised_by, c.raised_by),
+            owner=(
+                f"An SSO phone ({c.raised_by})"
+                if c.raised_by_kind == "sso_device"
+                else names.get(c.raised_by, c.raised_by)
+            ),
         )
         for c in old  # student_refs are not read
     ]
