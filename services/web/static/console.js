@@ -10,6 +10,7 @@ import { suiteNow } from "./clock.js";
 import { readContext } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
+import "./console_overview.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 const REDRAW_MS = 15000; // "opened 3 min ago" and the countdowns move on
