@@ -26,7 +26,7 @@ from lookout.school.permissions import may_request
 from services.web import pages
 from services.web.alerts_board import _ask, _read
 from services.web.deps import SameOrigin, State, WebState
-from services.web.problems import Problem
+from services.web.problems import Problem, problem_response
 
 router = APIRouter(tags=["alerts"])
 
@@ -60,7 +60,18 @@ def _holder(
     return school, person, claims.alert_id
 
 
+TITLES = {
+    404: ("Not found", "token: not valid"),  # never which: forged, changed, expired, not allowed
+    409: ("Alert already resolved", "alert_id: already resolved"),
+    502: ("Alerts service refused", "alerts: the request was refused"),
+    503: ("Alerts service unavailable", "retry later"),
+}
+
+
 def _page(request: Request, state: WebState, status: int, context: dict[str, Any]) -> Response:
+    """The page for a browser (it accepts HTML); a refusal to anything else is problem+json."""
+    if status >= 400 and "text/html" not in request.headers.get("accept", ""):
+        return problem_response(status, *TITLES[status])
     response = pages.render(request, state, TEMPLATE, context)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"

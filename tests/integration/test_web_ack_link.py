@@ -88,7 +88,8 @@ async def web(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.Asy
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        html = {"Accept": "text/html,application/xhtml+xml"}  # as a browser asks
+        async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=html) as client:
             yield client
 
 
@@ -204,6 +205,15 @@ async def test_the_emailed_link_shows_then_acknowledges_and_the_escalation_stops
     assert expired.status_code == 404
     assert "This link is not valid" in expired.text and "Gymnasium" not in expired.text
     assert not [r for r in served(caplog) if token[4:40] in r.getMessage()]  # never logged
+    # Asked by something other than a browser: the same refusal as problem+json.
+    problem = await web.get(f"/ack/{token}", headers={"Accept": "application/json"})
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert problem.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "token: not valid",
+    }
 
 
 @pytest.mark.parametrize(
