@@ -16,6 +16,7 @@ from lookout.contracts.patrol_queries import TODAY, TodayReply
 from lookout.school.config import SchoolConfig
 from lookout.school.permissions import may_request
 from services.web.deps import ApiCaller, Caller, State
+from services.web.domain import has_console
 from services.web.problems import Problem
 
 log = logging.getLogger("lookout.web")
@@ -27,8 +28,10 @@ MIN_HEARTBEAT_SECONDS = 30
 
 
 async def patrol_asker(caller: ApiCaller) -> Caller:
-    """A signed-in person whose role asks the patrol service (the SSO), as their NATS user may."""
-    if not may_request(caller.person.roles, "query", "patrol"):
+    """A signed-in person whose role asks the patrol service and carries the phone (the SSO),
+    as their NATS user may; the console's roles ask patrol for the console only."""
+    roles = caller.person.roles
+    if not may_request(roles, "query", "patrol") or has_console(roles):
         raise Problem(403, "Not for this role", "role: does not ask the patrol service")
     return caller
 
