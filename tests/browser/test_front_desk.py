@@ -146,7 +146,7 @@ async def test_the_front_desk_signs_a_visitor_in_screens_badges_and_signs_out(
             "Custody restriction: No pick-up of the student; court order on file in the main office"
         )
         assert await match.locator(".match__words").inner_text() == (
-            "Match: exact name, same date of birth, or none on the list."
+            "Match: exact name, same date of birth."
         )
         await audit.check(page, "desk: screening")
         await page.screenshot(path=SHOTS / f"desk-screening-{size}.png", full_page=True)
