@@ -11,15 +11,12 @@ answered back, logged or kept here."""
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends
-from nats.errors import Error as NatsError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from lookout.contracts.alerts import (
@@ -34,23 +31,20 @@ from lookout.contracts.alerts import (
 )
 from lookout.contracts.envelope import Note
 from lookout.contracts.patrol import Severity
-from lookout.kernel.queries import command_subject, query_subject, request_body
+from lookout.kernel.queries import command_subject, query_subject
 from lookout.school.config import SchoolConfig
 from lookout.school.permissions import may_request
+from services.web import asking
 from services.web.deps import ApiCaller, Caller, CsrfCaller, State, WebState
 from services.web.live import PING_SECONDS, Hub, stream_events
 from services.web.problems import Problem
 
-log = logging.getLogger("lookout.web")
-
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-ASK_TIMEOUT_SECONDS = 3.0  # a console waits for us: fail fast and say so
 LIST_LIMIT = 200  # asked of the alerts service (newest first), then ordered by urgency
 BOARD_LIMIT = 50  # shown: the most urgent; `total` says how many are open
 SHOW_AT_ONCE = 8  # `show` requests in flight for one board
 URGENCY = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
-UNAVAILABLE = ("Alerts service unavailable", "retry later")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -117,39 +111,23 @@ class Resolution(BaseModel):
 # --- asking the alerts service ---------------------------------------------------------------
 
 
+def _alerts_refusal(error: str) -> Problem | None:
+    # The alerts service's errors name fields, never values (a note is never in them).
+    if error.startswith("alert_id: no such alert"):
+        return Problem(404, "Not found", "alert_id: no such alert in this school")
+    if error.endswith("already resolved"):
+        return Problem(409, "Alert already resolved", "alert_id: already resolved")
+    return None
+
+
 async def _ask(state: WebState, subject: str, request: BaseModel) -> Any:
     """The alerts service's `result`, or a problem: 503 when it does not answer in time, 404
     for an alert not in the caller's school, 409 for one that cannot change, 502 otherwise."""
-    if state.nc is None or not state.nc.is_connected:
-        raise Problem(503, *UNAVAILABLE)
-    try:
-        message = await state.nc.request(
-            subject, request_body(request), timeout=ASK_TIMEOUT_SECONDS
-        )
-    except (NatsError, TimeoutError) as exc:  # no responders, a timeout, a closed connection
-        raise Problem(503, *UNAVAILABLE) from exc
-    try:
-        reply = json.loads(message.data)
-        ok, result, error = reply["ok"], reply.get("result"), str(reply.get("error", ""))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Problem(502, "Alerts service answer unreadable") from exc
-    if ok:
-        return result
-    # The alerts service's errors name fields, never values (a note is never in them).
-    if error.startswith("alert_id: no such alert"):
-        raise Problem(404, "Not found", "alert_id: no such alert in this school")
-    if error.endswith("already resolved"):
-        raise Problem(409, "Alert already resolved", "alert_id: already resolved")
-    log.warning("event=alerts_refused school=%s error=%s", subject.split(".")[1], error[:200])
-    raise Problem(502, "Alerts service refused", "alerts: the request was refused")
+    return await asking.ask(state, "alerts", subject, request, _alerts_refusal)
 
 
 def _read(model: type[M], result: Any) -> M:
-    try:
-        return model.model_validate(result)
-    except ValidationError as exc:
-        log.warning("event=alerts_unreadable model=%s", model.__name__)
-        raise Problem(502, "Alerts service answer unreadable") from exc
+    return asking.read("alerts", model, result)
 
 
 def _names(school: SchoolConfig) -> dict[str, str]:

@@ -12,14 +12,11 @@ Who may: the console's roles; the patrol parts only for the roles that ask the p
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends
-from nats.errors import Error as NatsError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from lookout.contracts.alerts import AlertDetail, AlertList, AlertSummary, ListRequest, ShowRequest
@@ -35,19 +32,17 @@ from lookout.contracts.patrol_queries import (
     ZoneStatusReply,
     ZoneStatusRequest,
 )
-from lookout.kernel.queries import query_subject, request_body
+from lookout.kernel.queries import query_subject
 from lookout.school.config import Role, SchoolConfig
 from lookout.school.permissions import may_request
+from services.web import asking
 from services.web.deps import ApiCaller, Caller, State, WebState
 from services.web.domain import has_console
 from services.web.live import PING_SECONDS, Hub, stream_events
 from services.web.problems import Problem
 
-log = logging.getLogger("lookout.web")
-
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
-ASK_TIMEOUT_SECONDS = 3.0  # the console waits for us: fail fast and say so
 ATTENTION_LIMIT = 30  # items shown; `total` says how many there are
 ALERTS_NAMED = 10  # unacknowledged alerts whose timeline is read to name who was told last
 CONCERNS_ASKED = 200
@@ -141,28 +136,7 @@ async def _ask(
     state: WebState, service: str, subject: str, request: BaseModel, model: type[M]
 ) -> M:
     """The service's answer as `model`, or a problem: 503 when it does not answer in time."""
-    unavailable = (f"{service.capitalize()} service unavailable", "retry later")
-    if state.nc is None or not state.nc.is_connected:
-        raise Problem(503, *unavailable)
-    try:
-        message = await state.nc.request(
-            subject, request_body(request), timeout=ASK_TIMEOUT_SECONDS
-        )
-    except (NatsError, TimeoutError) as exc:  # no responders, a timeout, a closed connection
-        raise Problem(503, *unavailable) from exc
-    try:
-        reply = json.loads(message.data)
-        ok, result = reply["ok"], reply.get("result")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Problem(502, f"{service.capitalize()} service answer unreadable") from exc
-    if not ok:  # errors name fields, never values
-        log.warning("event=console_refused service=%s error=%s", service, str(reply)[:200])
-        raise Problem(502, f"{service.capitalize()} service refused")
-    try:
-        return model.model_validate_json(json.dumps(result))  # strict contracts: JSON mode
-    except ValidationError as exc:
-        log.warning("event=console_unreadable model=%s", model.__name__)
-        raise Problem(502, f"{service.capitalize()} service answer unreadable") from exc
+    return asking.read(service, model, await asking.ask(state, service, subject, request))
 
 
 def words(category: str) -> str:

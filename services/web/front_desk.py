@@ -11,8 +11,6 @@ tells the SSO's phone whether a scanned badge is genuine, current and of its sch
 
 from __future__ import annotations
 
-import json
-import logging
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -20,7 +18,6 @@ from typing import Annotated, Any, TypeVar
 import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from nats.errors import Error as NatsError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sse_starlette import EventSourceResponse
 
@@ -41,9 +38,10 @@ from lookout.contracts.visitors import (
     VisitReply,
     VisitStatus,
 )
-from lookout.kernel.queries import command_subject, query_subject, request_body
+from lookout.kernel.queries import command_subject, query_subject
 from lookout.school.config import SchoolConfig
 from lookout.school.permissions import may_request
+from services.web import asking
 from services.web.badges import BadgeClaims, BadgeStatus, badge_secret, is_token, sign, verify
 from services.web.deps import ApiCaller, Caller, CsrfCaller, PageCaller, State, WebState
 from services.web.domain import may_send_event
@@ -51,12 +49,9 @@ from services.web.live import PING_SECONDS, Hub, stream_events
 from services.web.pages import desk_context, page_context, render
 from services.web.problems import Problem
 
-log = logging.getLogger("lookout.web")
-
 router = APIRouter(tags=["front desk"])
 
 ASK_TIMEOUT_SECONDS = 5.0  # a clerk with a visitor at the counter waits for us: fail fast
-UNAVAILABLE = ("Visitors service unavailable", "retry later")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -254,39 +249,25 @@ class DeskRoster(BaseModel):
 # --- asking the visitors service ---------------------------------------------------------------
 
 
-async def _ask(state: WebState, subject: str, request: BaseModel) -> Any:
-    if state.nc is None or not state.nc.is_connected:
-        raise Problem(503, *UNAVAILABLE)
-    try:
-        message = await state.nc.request(
-            subject, request_body(request), timeout=ASK_TIMEOUT_SECONDS
-        )
-    except (NatsError, TimeoutError) as exc:
-        raise Problem(503, *UNAVAILABLE) from exc
-    try:
-        reply = json.loads(message.data)
-        ok, result, error = reply["ok"], reply.get("result"), str(reply.get("error", ""))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Problem(502, "Visitors service answer unreadable") from exc
-    if ok:
-        return result
+def _visitors_refusal(error: str) -> Problem | None:
     # The visitors service's refusals name the field (and at most a visit id), never a value.
     if "no visit with this badge" in error or "no such visit" in error:
-        raise Problem(404, "Not found", error[:200])
+        return Problem(404, "Not found", error[:200])
     if "pending screening" in error or "denied entry" in error:
-        raise Problem(409, "Not on site", error[:200])
+        return Problem(409, "Not on site", error[:200])
     if ":" in error.split(" ")[0]:  # `host_id: …`, `destination_zones: …`
-        raise Problem(422, "Invalid request", error[:200])
-    log.warning("event=visitors_refused school=%s", subject.split(".")[1])
-    raise Problem(502, "Visitors service refused", error[:200])
+        return Problem(422, "Invalid request", error[:200])
+    return None
+
+
+async def _ask(state: WebState, subject: str, request: BaseModel) -> Any:
+    return await asking.ask(
+        state, "visitors", subject, request, _visitors_refusal, ASK_TIMEOUT_SECONDS
+    )
 
 
 def _read(model: type[M], result: Any) -> M:
-    try:
-        return model.model_validate(result)
-    except ValidationError as exc:
-        log.warning("event=visitors_unreadable model=%s", model.__name__)
-        raise Problem(502, "Visitors service answer unreadable") from exc
+    return asking.read("visitors", model, result)
 
 
 def _zone_names(school: SchoolConfig, ids: list[str]) -> list[str]:

@@ -4,26 +4,21 @@ the phone sends), plus how often the phone sends its heartbeat."""
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from nats.errors import Error as NatsError
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from lookout.contracts.patrol_queries import TODAY, TodayReply
 from lookout.school.config import SchoolConfig
 from lookout.school.permissions import may_request
+from services.web import asking
 from services.web.deps import ApiCaller, Caller, State
 from services.web.domain import has_console
 from services.web.problems import Problem
 
-log = logging.getLogger("lookout.web")
-
 router = APIRouter(prefix="/api/v1", tags=["today"])
 
-ASK_TIMEOUT_SECONDS = 3.0  # a phone on a weak signal waits for us: fail fast, it keeps its copy
 MIN_HEARTBEAT_SECONDS = 30
 
 
@@ -67,25 +62,6 @@ class TodayAnswer(TodayReply):
 async def today(caller: PatrolAsker, state: State) -> TodayAnswer:
     """Next planned windows, unannounced checks still ahead, welfare re-checks due, the open
     concerns the caller raised: no student references and no notes (the phone keeps it)."""
-    if state.nc is None or not state.nc.is_connected:
-        raise Problem(503, "Patrol service unavailable", "retry later")
     subject = TODAY.subject(caller.school.id, caller.person.id)
-    try:
-        message = await state.nc.request(subject, b"{}", timeout=ASK_TIMEOUT_SECONDS)
-    except (NatsError, TimeoutError) as exc:  # no responders, a timeout, a closed connection
-        raise Problem(503, "Patrol service unavailable", "retry later") from exc
-    try:
-        reply = json.loads(message.data)
-        if not reply.get("ok"):
-            # The patrol service's errors name fields, never values.
-            log.warning(
-                "event=today_refused school=%s error=%s", caller.school.id, reply.get("error")
-            )
-            raise Problem(502, "Patrol service refused", "patrol: the question was refused")
-        result = TodayReply.model_validate_json(json.dumps(reply["result"]))
-    except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:
-        log.warning(
-            "event=today_unreadable school=%s error=%s", caller.school.id, type(exc).__name__
-        )
-        raise Problem(502, "Patrol service answer unreadable") from exc
+    result = asking.read("patrol", TodayReply, await asking.ask(state, "patrol", subject, None))
     return TodayAnswer(**result.model_dump(), heartbeat_seconds=heartbeat_seconds(caller.school))
