@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +11,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lookout.kernel.clock import Clock, WallTime, clock_from_spec
-from lookout.kernel.state_files import create_once, replace
+from lookout.kernel.state_files import kept_secret
 from lookout.school.config import SchoolConfig
 
 EXAMPLE_SCHOOL = Path(__file__).parents[1] / "school" / "examples" / "lhs.yaml"
@@ -169,14 +168,9 @@ class Settings(BaseSettings):
                 path,
             )
         try:
-            seed = create_once(path, secrets.token_hex(32) + "\n", mode=0o600).strip()
-            if not seed:  # damaged (emptied by hand): a new secret, as on a fresh install
-                seed = secrets.token_hex(32)
-                replace(path, seed + "\n", mode=0o600)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"LOOKOUT_PATROL_SEED is not set and {path} cannot be kept ({exc.strerror})"
-            ) from None
+            seed = kept_secret(path, "LOOKOUT_PATROL_SEED")
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         return seed
 
     def make_clock(self, wall: WallTime | None = None) -> Clock:

@@ -43,3 +43,20 @@ def replace(path: Path, text: str, mode: int = 0o644) -> None:
     tmp = _temporary(path)
     _write_new(tmp, text, mode)
     tmp.replace(path)
+
+
+def kept_secret(path: Path, setting: str) -> str:
+    """This deployment's own secret for a setting left unset: 32 random bytes (hex) generated
+    on first start and kept in `path` (0600); the first process to start writes it, the others
+    read it. A file emptied by hand gets a new one, as a fresh install would. ValueError (naming
+    the setting, never the secret) when the file cannot be kept."""
+    try:
+        secret = create_once(path, secrets.token_hex(32) + "\n", mode=0o600).strip()
+        if not secret:
+            secret = secrets.token_hex(32)
+            replace(path, secret + "\n", mode=0o600)
+    except OSError as exc:
+        raise ValueError(
+            f"{setting} is not set and {path} cannot be kept ({exc.strerror})"
+        ) from None
+    return secret

@@ -62,7 +62,9 @@ async def ask(
     mapped = refusals(error) if refusals is not None else None
     if mapped is not None:
         raise mapped
-    log.warning("event=%s_refused school=%s error=%s", service, subject.split(".")[1], error[:200])
+    # The field the refusal names, never the rest: a reason may quote what was sent.
+    field = error.split(":", 1)[0][:64]
+    log.warning("event=%s_refused school=%s field=%s", service, subject.split(".")[1], field)
     raise Problem(502, f"{_title(service)} refused", f"{service}: the request was refused")
 
 

@@ -14,14 +14,13 @@ import binascii
 import hashlib
 import hmac
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from lookout.kernel.settings import ConfigurationError, Settings
-from lookout.kernel.state_files import create_once, replace
+from lookout.kernel.state_files import kept_secret
 
 PREFIX = "LB1"
 DOMAIN = b"lookout-badge-v1|"  # a MAC of this kind only, never reusable for another purpose
@@ -125,12 +124,7 @@ def badge_secret(settings: Settings) -> bytes:
             path,
         )
     try:
-        secret = create_once(path, secrets.token_hex(32) + "\n", mode=0o600).strip()
-        if not secret:  # emptied by hand: a new one (printed badges then read as forged)
-            secret = secrets.token_hex(32)
-            replace(path, secret + "\n", mode=0o600)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"LOOKOUT_WEB_BADGE_SECRET is not set and {path} cannot be kept ({exc.strerror})"
-        ) from None
+        secret = kept_secret(path, "LOOKOUT_WEB_BADGE_SECRET")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     return secret.encode("utf-8")
