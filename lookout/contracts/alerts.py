@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from lookout.contracts.envelope import Event, Note, ShortText, Token
 from lookout.contracts.patrol import Severity
@@ -38,6 +38,8 @@ class EscalationTarget(BaseModel):
 class NotificationChannel(StrEnum):
     NATS = "nats"
     EMAIL = "email"
+    PUSH = "push"  # Web Push (RFC 8030/8291) to a browser the person subscribed
+    SMS = "sms"  # a text message through the school's SMS provider, answered by reply code
 
 
 class NotificationOutcome(StrEnum):
@@ -213,6 +215,67 @@ class ListRequest(_Request):
 
     open_only: bool = Field(default=True, description="Only alerts not yet resolved.")
     limit: int = Field(default=100, ge=1, le=1000)
+
+
+# Web Push keys are base64url without padding: a P-256 public point is 65 bytes (87 characters),
+# the auth secret 16 bytes (22 characters).
+Base64Url = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PushSubscribeRequest(_Request):
+    """`command.<school>.alerts.push_subscribe.<person>`: keep one browser's Web Push
+    subscription for the acting person (the subject's last token), so escalation steps can reach
+    them by push. Subscribing the same endpoint again replaces its keys."""
+
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$", max_length=2048)] = (
+        Field(description="The push service's URL for this browser (https).")
+    )
+    p256dh: Annotated[Base64Url, StringConstraints(min_length=87, max_length=88)] = Field(
+        description="The browser's P-256 public key (RFC 8291), base64url."
+    )
+    auth: Annotated[Base64Url, StringConstraints(min_length=22, max_length=24)] = Field(
+        description="The browser's 16-byte auth secret (RFC 8291), base64url."
+    )
+
+
+class PushUnsubscribeRequest(_Request):
+    """`command.<school>.alerts.push_unsubscribe.<person>`: forget one of the acting person's
+    push subscriptions (signing out, or turning notifications off on that browser)."""
+
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$", max_length=2048)]
+
+
+class SmsReplyRequest(_Request):
+    """`command.<school>.alerts.sms_reply.<person>`: a reply to an alert text message, sent by
+    the web service's SMS webhook once the provider's signature is verified and the sender's
+    number matched to a person of the school file (that person is the subject's last token).
+
+    GoAlert-style codes: the number the text gave the alert, then `a` acknowledge, `e` escalate
+    now, `c` close (refused: resolving needs an outcome note, so the reply points to the
+    console)."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}[ace]$")] = Field(
+        description="e.g. `1a`: the alert's number in the person's texts, then the action."
+    )
+
+
+class SmsReplyAction(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    NEEDS_CONSOLE = "needs_console"  # `c`: resolving needs an outcome note
+    ALREADY_CLOSED = "already_closed"
+
+
+class SmsReplyResult(BaseModel):
+    """The alerts service's answer to a reply code; the webhook texts `message` back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert_id: uuid.UUID
+    action: SmsReplyAction
+    message: Annotated[str, StringConstraints(max_length=160)] = Field(
+        description="One text message back to the sender: ids and words, never a student."
+    )
 
 
 class AlertStatus(StrEnum):
