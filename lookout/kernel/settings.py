@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # Signs alert emails' acknowledge links (lookout/kernel/action_links.py): the alerts service
     # signs, the web verifies, so both need the same. Unset: `<data dir>/alert-link.secret`.
     alert_link_secret: SecretStr = SecretStr("")
+    # Web Push's VAPID key (lookout/kernel/vapid.py): the alerts service signs pushes with the
+    # private key, the web gives browsers the public one, so both need the same. A PEM P-256
+    # private key; unset: one generated on first start and kept in `<data dir>/vapid.pem`.
+    vapid_private_key: SecretStr = SecretStr("")
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
