@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "lookout@localhost"
+    # Text messages (the alerts service sends, the web's /sms/inbound webhook takes replies):
+    # a Twilio-compatible REST API (`POST <api>/2010-04-01/Accounts/<sid>/Messages.json`,
+    # HTTP basic auth; replies signed with X-Twilio-Signature by the auth token). Empty account:
+    # no SMS, and a school rule that asks for it is refused at start-up.
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str = ""
+    sms_auth_token: SecretStr = SecretStr("")
+    sms_from: str = ""  # the sending number, E.164 (+15551234567)
     # Weekly summaries (services/reports). The district roll-up goes to these comma-separated
     # addresses; empty: to every person with the district_safety role in the school files.
     reports_district_recipients: str = ""
