@@ -38,28 +38,28 @@ def reason_of(data: bytes) -> str:
 
 
 def test_an_array_nested_5000_deep_is_undecodable_not_a_crash() -> None:
-    assert reason_of(b"[" * 5000 + b"]" * 5000) == "undecodable JSON: RecursionError"
+    assert reason_of(b"[" * 5000 + b"]" * 5000) == "undecodable JSON: nested too deep"
 
 
 def test_an_object_nested_5000_deep_is_undecodable_not_a_crash() -> None:
-    assert reason_of(b'{"a":' * 5000 + b"1" + b"}" * 5000) == "undecodable JSON: RecursionError"
+    assert reason_of(b'{"a":' * 5000 + b"1" + b"}" * 5000) == "undecodable JSON: nested too deep"
 
 
 def test_deep_nesting_inside_a_valid_concern_is_undecodable() -> None:
     head = json.dumps(concern())[:-1].encode()
     data = head + b', "zone_id": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-    assert reason_of(data) == "undecodable JSON: RecursionError"
+    assert reason_of(data) == "undecodable JSON: nested too deep"
 
 
 def test_an_integer_of_5000_digits_is_undecodable_and_the_digits_are_not_quoted() -> None:
     data = json.dumps(concern())[:-1].encode() + b', "note": ' + b"7" * 5000 + b"}"
     reason = reason_of(data)
-    assert reason == "undecodable JSON: ValueError"
+    assert reason == "undecodable JSON: number out of range"
     assert "7777" not in reason
 
 
 def test_a_negative_integer_of_5000_digits_alone_is_undecodable() -> None:
-    assert reason_of(b"-" + b"3" * 5000) == "undecodable JSON: ValueError"
+    assert reason_of(b"-" + b"3" * 5000) == "undecodable JSON: number out of range"
 
 
 def test_a_float_overflowing_to_infinity_is_a_schema_violation_naming_the_field() -> None:
@@ -87,7 +87,7 @@ def test_any_other_exception_while_validating_is_poison(monkeypatch: pytest.Monk
 
 
 def test_bytes_that_are_not_utf8_are_undecodable() -> None:
-    assert reason_of(b'{"note": "\xff"}') == "undecodable JSON: UnicodeDecodeError"
+    assert reason_of(b'{"note": "\xff"}') == "undecodable JSON: not UTF-8 text"
 
 
 def test_a_valid_concern_still_parses() -> None:

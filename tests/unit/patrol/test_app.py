@@ -342,7 +342,7 @@ async def test_own_recovery_and_follow_up_completed_outputs_are_ignored_but_acke
 async def test_undecodable_message_is_dead_lettered_with_the_reason(patrol: Patrol) -> None:
     (seq,) = await patrol.deliver("PATROL", [("patrol.lhs.checkpoint.scanned", b"{not json")])
 
-    reason = "undecodable JSON: JSONDecodeError"
+    reason = "undecodable JSON: not JSON"
     assert patrol.journal == [(seq, "dlq", reason), (seq, "term", None)]
     (dead,) = patrol.dead
     assert dead.body == b"{not json"
