@@ -455,15 +455,18 @@ def tail(
         style = "red" if line.kind in ("dead-letter", "invalid") else None
         _say(line.render(), style)
 
+    settings = Settings()
+    schools = load_schools(settings)  # times in each school's zone; a bad file: one line
     try:
         asyncio.run(
             follow(
-                resolve_nats_url(Settings()),
+                resolve_nats_url(settings),
                 subject,
                 show,
                 from_start=from_start,
                 limit=limit,
                 idle_exit=idle_exit,
+                schools=schools,
             )
         )
     except KeyboardInterrupt:
@@ -550,7 +553,8 @@ def dlq_list(
     from lookout.cli.tail import dead_letters
 
     _check_dlq_service(service)
-    lines = asyncio.run(dead_letters(resolve_nats_url(Settings()), service))
+    settings = Settings()
+    lines = asyncio.run(dead_letters(resolve_nats_url(settings), service, load_schools(settings)))
     for line in lines:
         _say(line.render())
     _say(f"{len(lines)} dead letter(s)")

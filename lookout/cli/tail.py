@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -18,6 +19,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from lookout.cli.connect import connect
+from lookout.cli.school_time import at_school
 from lookout.contracts.readable import describe_event
 from lookout.contracts.subjects import STREAMS, InvalidEvent, parse_event
 from lookout.kernel.errors import CliError
@@ -28,6 +30,22 @@ from lookout.kernel.messaging import (
     DLQ_SUBJECT,
     DLQ_TRUNCATED,
 )
+from lookout.school.config import SchoolConfig
+
+Schools = Mapping[str, SchoolConfig]
+
+
+def when(moment: datetime | None, subject: str, schools: Schools) -> str:
+    """A line's time in the zone of the school its subject names (`concern.lhs.raised`), as
+    the other listings and the emails show it; in UTC, said so, for a school this deployment
+    does not have; `-` when unknown."""
+    if moment is None:
+        return "-"
+    tokens = subject.split(".")
+    school = schools.get(tokens[1]) if len(tokens) > 1 else None
+    if school is None:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return at_school(moment, school)
 
 
 def stream_filters(subject: str) -> dict[str, str]:
@@ -69,8 +87,9 @@ def redact_reason(reason: str) -> str:
     return QUOTED.sub("'…'", reason)
 
 
-def describe_dead_letter(msg: Msg) -> Line:
-    """DLQ sequence, origin (subject, stream and sequence), size and reason; never the body."""
+def describe_dead_letter(msg: Msg, schools: Schools | None = None) -> Line:
+    """DLQ sequence, origin (subject, stream and sequence), size and reason; never the body.
+    The time is when the DLQ stored it, in the zone of the origin subject's school."""
     headers = msg.headers or {}
     size = f"{len(msg.data)}B"
     if headers.get(DLQ_TRUNCATED):
@@ -80,19 +99,23 @@ def describe_dead_letter(msg: Msg) -> Line:
         f"{headers.get(DLQ_STREAM, '?')}#{headers.get(DLQ_SEQUENCE, '?')} size={size} "
         f"reason={redact_reason(headers.get(DLQ_REASON, '?'))}"
     )
-    return Line(_stored_time(msg), msg.subject, "dead-letter", detail)
+    stored = when(_stored_at(msg), headers.get(DLQ_SUBJECT, ""), schools or {})
+    return Line(stored, msg.subject, "dead-letter", detail)
 
 
-def describe_message(msg: Msg) -> Line:
+def describe_message(msg: Msg, schools: Schools | None = None) -> Line:
+    """One readable line; times in the school's zone (`schools`: this deployment's)."""
+    schools = schools or {}
     if msg.subject.startswith("dlq."):
-        return describe_dead_letter(msg)
+        return describe_dead_letter(msg, schools)
     try:
         event = parse_event(msg.subject, msg.data)
     except InvalidEvent as exc:
         reason = redact_reason(exc.reason)
-        return Line(_stored_time(msg), msg.subject, "invalid", f"seq={_stream_seq(msg)} {reason}")
+        stored = when(_stored_at(msg), msg.subject, schools)
+        return Line(stored, msg.subject, "invalid", f"seq={_stream_seq(msg)} {reason}")
     return Line(
-        event.occurred_at.isoformat(timespec="seconds"),
+        when(event.occurred_at, msg.subject, schools),
         msg.subject,
         event.type,
         describe_event(event),
@@ -106,11 +129,11 @@ def _stream_seq(msg: Msg) -> str:
         return "?"
 
 
-def _stored_time(msg: Msg) -> str:
+def _stored_at(msg: Msg) -> datetime | None:
     try:
-        return msg.metadata.timestamp.isoformat(timespec="seconds")
-    except Exception:
-        return "-"
+        return msg.metadata.timestamp
+    except Exception:  # no JetStream reply subject: not from a stream
+        return None
 
 
 async def follow(
@@ -121,6 +144,7 @@ async def follow(
     limit: int | None = None,
     streams: Iterable[str] | None = None,
     idle_exit: float | None = None,
+    schools: Schools | None = None,
 ) -> int:
     """Print matching messages as they arrive, from an ordered (ephemeral) consumer per stream.
 
@@ -164,7 +188,7 @@ async def follow(
                 msg = await asyncio.wait_for(queue.get(), timeout=idle_exit)
             except TimeoutError:
                 break
-            emit(describe_message(msg))
+            emit(describe_message(msg, schools))
             count += 1
         return count
     finally:
@@ -196,12 +220,14 @@ async def _each_dead_letter(js: JetStreamContext, url: str, service: str | None)
         await psub.unsubscribe()
 
 
-async def dead_letters(url: str, service: str | None = None) -> list[Line]:
+async def dead_letters(
+    url: str, service: str | None = None, schools: Schools | None = None
+) -> list[Line]:
     """Every dead letter now in the DLQ stream (origin, size and reason; never the payload)."""
     nc = await connect(url)
     try:
         js = nc.jetstream()
-        return [describe_dead_letter(m) async for m in _each_dead_letter(js, url, service)]
+        return [describe_dead_letter(m, schools) async for m in _each_dead_letter(js, url, service)]
     finally:
         await nc.close()
 

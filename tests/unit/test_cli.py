@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lookout.cli.connect import resolve_nats_url
 from lookout.cli.main import app
-from lookout.cli.tail import describe_dead_letter, redact_reason, stream_filters
+from lookout.cli.tail import describe_dead_letter, redact_reason, stream_filters, when
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import ConcernRaised, ContactLogged
 from lookout.contracts.readable import describe_event
@@ -24,7 +24,7 @@ from lookout.kernel.messaging import (
     DLQ_SUBJECT,
     DLQ_TRUNCATED,
 )
-from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
+from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings, load_school
 
 runner = CliRunner()
 # Nothing listens on port 1: a command that got as far as connecting would fail with exit 1.
@@ -198,6 +198,18 @@ def test_a_dead_letter_line_shows_origin_size_and_reason_never_the_body() -> Non
         "reason=no visit with badge '…'; school_id '…' unknown"
     )  # no metadata without a JetStream reply subject: sequence and time unknown
     assert redact_reason("unknown zone") == "unknown zone"
+
+
+def test_tail_and_dlq_times_are_in_the_zone_of_the_subjects_school() -> None:
+    schools = {"lhs": load_school(EXAMPLE_SCHOOL)}  # America/Chicago
+    winter = datetime(2026, 11, 23, 14, 0, 5, tzinfo=UTC)
+    summer = datetime(2026, 6, 1, 14, 0, 5, tzinfo=UTC)
+    assert when(winter, "concern.lhs.raised", schools) == "2026-11-23 08:00:05 CST"
+    assert when(summer, "patrol.lhs.checkpoint.scanned", schools) == "2026-06-01 09:00:05 CDT"
+    # A school this deployment does not have: UTC, said so; no time known: a dash.
+    assert when(winter, "concern.zz.raised", schools) == "2026-11-23 14:00:05 UTC"
+    assert when(winter, "", schools) == "2026-11-23 14:00:05 UTC"
+    assert when(None, "concern.lhs.raised", schools) == "-"
 
 
 def test_tail_filters_intersect_streams() -> None:
