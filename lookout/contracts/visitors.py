@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 
@@ -229,6 +230,11 @@ class PossibleMatch(BaseModel):
         default=None,
         description="What the dates of birth say: the same, day and month swapped, different, "
         "or none to compare. None: screened before the check was kept.",
+    )
+    listed_date_of_birth: date | None = Field(
+        default=None,
+        description="The listed person's date of birth, beside the visitor's for the clerk. "
+        "None: the list gives none (or the visit's personal data was purged).",
     )
 
 

@@ -143,6 +143,7 @@ class VisitorHandlers:
                         "note": m.entry.note,
                         "date_of_birth_check": m.date_of_birth.value,
                         "review_band": m.band.value,
+                        "listed_date_of_birth": m.entry.date_of_birth,
                     }
                     for m in matches
                 ],
@@ -416,4 +417,5 @@ def _possible(m: Any, latest: ScreeningAnswer | None) -> PossibleMatch:
         note=m.note,
         answer=latest,
         date_of_birth_check=m.date_of_birth_check,
+        listed_date_of_birth=m.listed_date_of_birth,
     )

@@ -114,6 +114,9 @@ screening_matches = Table(
     Column("note", String(500), nullable=False),
     Column("date_of_birth_check", String(16), nullable=True),  # None: found before 0002
     Column("review_band", String(16), nullable=True),
+    # The listed person's date of birth as the list gave it, for the clerk's side-by-side
+    # (None: the list has none, found before 0004, or purged with the visitor's PII).
+    Column("listed_date_of_birth", Date, nullable=True),
 )
 
 # Every screening answer, kept: who decided what, when.
@@ -362,6 +365,11 @@ class VisitorRepository:
             update(screening_decisions)
             .where(screening_decisions.c.visit_id.in_(visit_ids))
             .values(note=None)
+        )
+        await self.session.execute(
+            update(screening_matches)
+            .where(screening_matches.c.visit_id.in_(visit_ids))
+            .values(listed_date_of_birth=None)
         )
         await self.session.execute(
             update(visits).where(visits.c.visit_id.in_(visit_ids)).values(pii_purged_at=at)

@@ -229,9 +229,10 @@ async def test_a_scripted_day(
         )
         assert (greg["status"], greg["badge_number"]) == ("pending_screening", None)
         assert [
-            (m["watchlist_entry_id"], m["score"], m["kind"], m["answer"], m["date_of_birth_check"])
+            (m["watchlist_entry_id"], m["score"], m["kind"], m["answer"], m["date_of_birth_check"],
+             m["listed_date_of_birth"])
             for m in greg["possible_matches"]
-        ] == [("WL-001", 0.965, "custody_restriction", None, "same")]
+        ] == [("WL-001", 0.965, "custody_restriction", None, "same", "1979-03-14")]  # fmt: skip
         b = greg["visit_id"]
 
         # 08:06 the same name as a trespass order without a DOB on the list: held too.
@@ -250,9 +251,10 @@ async def test_a_scripted_day(
         assert pat["status"] == "pending_screening"
         c = pat["visit_id"]
         assert [
-            (m["watchlist_entry_id"], m["score"], m["date_of_birth_check"])
+            (m["watchlist_entry_id"], m["score"], m["date_of_birth_check"],
+             m["listed_date_of_birth"])
             for m in pat["possible_matches"]
-        ] == [("WL-002", 1.0, "missing")]  # neither side has a date to compare
+        ] == [("WL-002", 1.0, "missing", None)]  # neither side has a date to compare  # fmt: skip
         assert await office.roster() == [
             ("María López", "on_site", "1123-001", "parent", "Ravi Patel", ["library"],
              "2026-11-23T14:00:00Z", False, None),

@@ -211,6 +211,7 @@ async def test_a_held_sign_in_shows_its_matches_in_words_and_the_answers_decide(
             "note": "No pick-up of the student; court order on file in the main office",
             "answer": None,
             "date_of_birth_check": "same",
+            "listed_date_of_birth": "1979-03-14",
             "reason": "Custody restriction",
             "words": "exact name, same date of birth",
         }
@@ -233,6 +234,8 @@ async def test_a_held_sign_in_shows_its_matches_in_words_and_the_answers_decide(
                                 json=visitor("Dmitri", "Castellanos"))).json()  # fmt: skip
     assert dmitri["possible_matches"][0]["words"] == "exact name, different date of birth"
     assert dmitri["possible_matches"][0]["reason"] == "Banned from campus"
+    # Side by side: the visitor's date (1982-05-09) and the list's.
+    assert dmitri["possible_matches"][0]["listed_date_of_birth"] == "1985-11-02"
     path = f"/api/v1/visitors/{dmitri['visit_id']}/screen"
     denied = await office.post(path, json={"watchlist_entry_id": "WL-003", "answer": "yes"})
     assert (denied.json()["status"], denied.json()["badge"]) == ("denied", None)
@@ -242,6 +245,7 @@ async def test_a_held_sign_in_shows_its_matches_in_words_and_the_answers_decide(
     )
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "1979" not in logged and "4821" not in logged and "Hollander" not in logged
+    assert "1985" not in logged
 
 
 async def test_who_may_use_the_desk(desk: dict[str, Phone]) -> None:

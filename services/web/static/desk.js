@@ -292,6 +292,9 @@ function showScreening(visit, visitor) {
       li.querySelector(".match__visitor-dob").textContent = visitor.dob ? usDate(visitor.dob) : "Not given";
       li.querySelector(".match__visitor-id").textContent = visitor.id;
       li.querySelector(".match__listed").textContent = m.listed_name;
+      li.querySelector(".match__listed-dob").textContent = m.listed_date_of_birth
+        ? usDate(m.listed_date_of_birth)
+        : "Not on the list";
       li.querySelector(".match__reason").textContent = m.note ? `${m.reason}: ${m.note}` : m.reason;
       li.querySelector(".match__words").textContent = m.words ? `Match: ${m.words}.` : "";
       const legend = li.querySelector("legend");

@@ -7,7 +7,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -232,3 +232,25 @@ async def test_a_listed_name_with_a_wrong_date_of_birth_is_held(office: Harness)
         "check_id",
     )
     assert await office.rows(store.outbox) == []  # nobody checked in
+
+
+async def test_the_listed_date_of_birth_is_kept_for_the_decision_and_purged_with_the_visit(
+    office: Harness, clock: ManualClock
+) -> None:
+    greg = body(first_name="Greg", last_name="Hollander", date_of_birth="1979-03-15")
+    result = (await office.call("sign_in", greg))["result"]
+    assert [(m["listed_name"], m["listed_date_of_birth"]) for m in result["possible_matches"]] == [
+        ("Gregory Hollander", "1979-03-14")
+    ]
+    (match,) = await office.rows(store.screening_matches)
+    assert match.listed_date_of_birth == date(1979, 3, 14)
+
+    denied = await office.call(
+        "screen", {"visit_id": result["visit_id"], "answer": "yes", "decided_by": "ap-chen"}
+    )
+    assert denied["result"]["status"] == "denied"
+    clock.set(MON_0800 + timedelta(days=365))
+    async with office.kernel.sessions.begin() as session:
+        assert await PiiPurge().fire_due(session, clock.now()) == 1
+    (match,) = await office.rows(store.screening_matches)
+    assert (match.watchlist_entry_id, match.listed_date_of_birth) == ("WL-001", None)
