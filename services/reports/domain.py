@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from lookout.contracts.patrol import ContactKind, Severity, WindowOutcome
+from lookout.school import words
 from lookout.school.config import Period, SchoolConfig, Weekday
-from services.reports import words
 
 DISTRICT = "_district"
 SEVERITY_POINTS = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 5}

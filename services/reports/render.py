@@ -16,7 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from services.reports import charts, words
+from lookout.school import words
+from services.reports import charts
 from services.reports.domain import DistrictRow, Headline, WeeklySummary, district_totals
 
 _env = Environment(

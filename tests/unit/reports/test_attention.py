@@ -21,8 +21,9 @@ from lookout.contracts.patrol import CheckWindowClosed
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.settings import Settings
 from lookout.kernel.storage import Outbox, make_engine, make_sessionmaker, upgrade_database
+from lookout.school import words
 from lookout.school.config import SchoolConfig
-from services.reports import charts, domain, render, store, words
+from services.reports import charts, domain, render, store
 from services.reports.app import MIGRATIONS
 from services.reports.handlers import ReportHandlers
 from services.reports.mailer import Summaries, WeeklyMailer

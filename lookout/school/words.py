@@ -1,5 +1,5 @@
-"""Plain words for the weekly email: categories, outcomes, zones, bell periods, people and
-escalation steps as a principal reads them, never as ids (pure: no broker, no database)."""
+"""Plain words for what people read (the weekly email, the console): categories, outcomes,
+zones, bell periods, people and escalation steps as a principal reads them, never as ids."""
 
 from __future__ import annotations
 
