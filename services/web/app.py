@@ -32,6 +32,7 @@ from services.web import (
     live,
     pages,
     problems,
+    push,
     signin,
     suite_time,
     today,
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(console_overview.router)
     app.include_router(front_desk.router)
     app.include_router(suite_time.router)
+    app.include_router(push.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected
     # input is what BREACH reads.
