@@ -41,6 +41,7 @@ REQUESTS: tuple[RequestSpec, ...] = (
     RequestSpec("command", "visitors", "sign_out", visitors.SignOut),
     RequestSpec("command", "visitors", "screen", visitors.Screen),
     RequestSpec("query", "visitors", "roster", visitors.Roster),
+    RequestSpec("query", "visitors", "held", visitors.Held),
     RequestSpec("command", "alerts", "ack", alerts.AckRequest),
     RequestSpec("command", "alerts", "resolve", alerts.ResolveRequest),
     RequestSpec("query", "alerts", "show", alerts.ShowRequest),

@@ -279,3 +279,34 @@ class RosterReply(BaseModel):
 
     as_of: AwareDatetime
     visitors: list[RosterEntry]
+
+
+class Held(Request):
+    """Sign-ins awaiting a screening decision (`query.<school>.visitors.held.<person>`), so a
+    held visit can be decided from another tab or after a reload."""
+
+
+class HeldVisit(BaseModel):
+    """A held sign-in as the person deciding sees it: the visitor beside each possible match.
+    The ID's type only, never its digits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: uuid.UUID
+    first_name: str
+    last_name: str
+    date_of_birth: date | None = Field(description="The visitor's, to compare with the list's.")
+    id_type: IdType
+    visitor_type: VisitorType
+    host_id: Token
+    host_name: str
+    destination_zones: list[Token]
+    since: AwareDatetime = Field(description="Signed in at.")
+    possible_matches: list[PossibleMatch]
+
+
+class HeldReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of: AwareDatetime
+    visits: list[HeldVisit] = Field(description="Oldest sign-in first.")

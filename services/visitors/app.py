@@ -14,7 +14,14 @@ from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 
 from lookout.contracts.subjects import BY_MODEL
-from lookout.contracts.visitors import Roster, Screen, SignIn, SignOut, VisitorSighted
+from lookout.contracts.visitors import (
+    Held,
+    Roster,
+    Screen,
+    SignIn,
+    SignOut,
+    VisitorSighted,
+)
 from lookout.kernel.clock import Clock
 from lookout.kernel.queries import command_subject, query_subject, request_subscriber
 from lookout.kernel.service import ServiceKernel, by_type
@@ -111,5 +118,10 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     async def roster(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Who is in the building right now: the evacuation list."""
         return await handlers.request(message.raw_message.subject, body, Roster, handlers.roster)
+
+    @router.subscriber(**request("query", "held"))
+    async def held(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Sign-ins waiting for a screening decision, each with its possible matches."""
+        return await handlers.request(message.raw_message.subject, body, Held, handlers.held)
 
     return kernel.app(router)

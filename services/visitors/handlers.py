@@ -21,6 +21,10 @@ from lookout.contracts.bounds import date_of_birth_fault
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.visitors import (
     CheckoutMethod,
+    Held,
+    HeldReply,
+    HeldVisit,
+    IdType,
     PossibleMatch,
     Roster,
     RosterEntry,
@@ -363,6 +367,33 @@ class VisitorHandlers:
                 for r in rows
             ],
         )
+
+    async def held(self, school: SchoolConfig, req: Held) -> HeldReply:
+        hosts = {p.id: p.name for p in school.people}
+        async with self.sessions() as session:
+            repo = VisitorRepository(session)
+            found = []
+            for r in await repo.held(school.id):
+                matches = await repo.matches(r.visit_id)
+                answers = await repo.latest_answers(r.visit_id)
+                found.append(
+                    HeldVisit(
+                        visit_id=uuid.UUID(r.visit_id),
+                        first_name=r.first_name,
+                        last_name=r.last_name,
+                        date_of_birth=r.date_of_birth,
+                        id_type=IdType(r.id_type),
+                        visitor_type=VisitorType(r.visitor_type),
+                        host_id=r.host_id,
+                        host_name=hosts.get(r.host_id, r.host_id),
+                        destination_zones=list(r.destination_zones),
+                        since=r.signed_in_at,
+                        possible_matches=[
+                            _possible(m, answers.get(m.watchlist_entry_id)) for m in matches
+                        ],
+                    )
+                )
+        return HeldReply(as_of=self.clock.now(), visits=found)
 
     # --- sightings (from the VISITORS stream) -----------------------------------------------
 

@@ -356,6 +356,26 @@ class VisitorRepository:
         )
         return list((await self.session.execute(stmt)).all())
 
+    async def held(self, school_id: str) -> list[Any]:
+        """Visits awaiting a screening decision, with the visitor's name, ID type and date of
+        birth (never the ID's digits), oldest first."""
+        stmt = (
+            select(
+                visits,
+                visitor_pii.c.first_name,
+                visitor_pii.c.last_name,
+                visitor_pii.c.id_type,
+                visitor_pii.c.date_of_birth,
+            )
+            .join(visitor_pii, visitor_pii.c.visit_id == visits.c.visit_id)
+            .where(
+                visits.c.school_id == school_id,
+                visits.c.status == VisitStatus.PENDING_SCREENING.value,
+            )
+            .order_by(visits.c.signed_in_at, visits.c.visit_id)
+        )
+        return list((await self.session.execute(stmt)).all())
+
     async def purge_pii(self, visit_ids: Sequence[str], at: datetime) -> None:
         """Delete the visitor's PII; keep the visit's facts (times, zones, decisions)."""
         if not visit_ids:

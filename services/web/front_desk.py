@@ -24,6 +24,8 @@ from sse_starlette import EventSourceResponse
 from lookout.contracts.bounds import DateOfBirth, PersonName
 from lookout.contracts.envelope import ShortText, Token
 from lookout.contracts.visitors import (
+    Held,
+    HeldReply,
     IdLast4,
     IdType,
     PossibleMatch,
@@ -236,6 +238,26 @@ class BadgeCheck(BaseModel):
     valid_until: datetime | None
 
 
+class DeskHeldVisit(BaseModel):
+    """A held sign-in, to reopen its screening screen: the visitor (the ID's type, never its
+    digits) and each possible match in words."""
+
+    visit_id: uuid.UUID
+    name: str
+    date_of_birth: date | None
+    id_type: IdType
+    visitor_type: VisitorType
+    host_name: str
+    destination_names: list[str]
+    since: datetime
+    possible_matches: list[DeskMatch]
+
+
+class DeskHeld(BaseModel):
+    as_of: datetime
+    visits: list[DeskHeldVisit]
+
+
 class DeskRosterEntry(RosterEntry):
     destination_names: list[str]
     last_seen_zone_name: str | None
@@ -275,6 +297,14 @@ def _zone_names(school: SchoolConfig, ids: list[str]) -> list[str]:
     return [names.get(z, z) for z in ids]
 
 
+def _desk_match(m: PossibleMatch, words: str | None) -> DeskMatch:
+    return DeskMatch(
+        **m.model_dump(),
+        reason=KIND_WORDS.get(m.kind, m.kind.replace("_", " ").capitalize()),
+        words=words,
+    )
+
+
 def _desk_visit(
     reply: VisitReply, caller: Caller, secret: bytes, words: dict[str, str] | None = None
 ) -> DeskVisit:
@@ -299,12 +329,7 @@ def _desk_visit(
         expected_until=reply.expected_until,
         checked_out_at=reply.checked_out_at,
         possible_matches=[
-            DeskMatch(
-                **m.model_dump(),
-                reason=KIND_WORDS.get(m.kind, m.kind.replace("_", " ").capitalize()),
-                words=(words or {}).get(m.watchlist_entry_id),
-            )
-            for m in reply.possible_matches
+            _desk_match(m, (words or {}).get(m.watchlist_entry_id)) for m in reply.possible_matches
         ],
     )
 
@@ -427,6 +452,49 @@ async def roster(caller: DeskReader, state: State) -> DeskRoster:
                 last_seen_zone_name=zones.get(v.last_seen_zone or ""),
             )
             for v in found.visitors
+        ],
+    )
+
+
+@router.get(
+    "/api/v1/visitors/held",
+    response_model=DeskHeld,
+    summary="Sign-ins waiting for a screening decision",
+    responses=PROBLEMS,
+)
+async def held(caller: DeskReader, state: State) -> DeskHeld:
+    """Each held sign-in with its possible matches in words, oldest first, so its screening
+    can be reopened from another tab or after a reload."""
+    subject = query_subject(caller.school.id, "visitors", "held", caller.person.id)
+    found = _read(HeldReply, await _ask(state, subject, Held()))
+    return DeskHeld(
+        as_of=found.as_of,
+        visits=[
+            DeskHeldVisit(
+                visit_id=v.visit_id,
+                name=f"{v.first_name} {v.last_name}",
+                date_of_birth=v.date_of_birth,
+                id_type=v.id_type,
+                visitor_type=v.visitor_type,
+                host_name=v.host_name,
+                destination_names=_zone_names(caller.school, v.destination_zones),
+                since=v.since,
+                possible_matches=[
+                    _desk_match(
+                        m,
+                        match_words(
+                            v.first_name,
+                            v.last_name,
+                            v.date_of_birth is not None,
+                            m.listed_name,
+                            m.score,
+                            m.date_of_birth_check,
+                        ),
+                    )
+                    for m in v.possible_matches
+                ],
+            )
+            for v in found.visits
         ],
     )
 

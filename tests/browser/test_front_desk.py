@@ -142,6 +142,7 @@ async def test_the_front_desk_signs_a_visitor_in_screens_badges_and_signs_out(
             "Driver's licence ending 7821"
         )
         assert await match.locator(".match__listed").inner_text() == "Gregory Hollander"
+        assert await match.locator(".match__listed-dob").inner_text() == "03/14/1979"
         assert await match.locator(".match__reason").inner_text() == (
             "Custody restriction: No pick-up of the student; court order on file in the main office"
         )

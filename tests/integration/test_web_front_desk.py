@@ -4,7 +4,8 @@ web app under uvicorn: a sign-in is admitted with a signed badge, or held with i
 watchlist matches in words; the answers admit or deny; the badge page carries the QR of the
 token; the SSO's phone checks a badge (valid, forged, expired, another school's); sign-out by
 the QR's token or the number; the roster and its live nudge. The acting person is always the
-signed-in caller. No ID digits or dates of birth are logged."""
+signed-in caller. Held sign-ins are listed (`held`) until decided, with the ID's type, never
+its digits. No ID digits or dates of birth are logged."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,115 @@ async def test_a_held_sign_in_shows_its_matches_in_words_and_the_answers_decide(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "1979" not in logged and "4821" not in logged and "Hollander" not in logged
     assert "1985" not in logged
+
+
+async def test_held_sign_ins_are_listed_until_decided(
+    desk: dict[str, Phone], clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    office = desk[OFFICE].client
+    assert (await office.get("/api/v1/visitors/held")).json() == {
+        "as_of": "2026-11-23T15:00:00Z",
+        "visits": [],
+    }
+    greg = (
+        await office.post(
+            "/api/v1/visitors/sign-in",
+            json=visitor("Gregory", "Hollander", date_of_birth="1979-03-14", id_last4="7821"),
+        )
+    ).json()
+    clock.advance(timedelta(minutes=1))
+    admitted = await office.post("/api/v1/visitors/sign-in", json=visitor("Ana", "Ruiz"))
+    assert admitted.json()["status"] == "on_site"
+    clock.advance(timedelta(minutes=1))
+    dmitri = (
+        await office.post(
+            "/api/v1/visitors/sign-in",
+            json=visitor("Dmitri", "Castellanos", visitor_type="guest", id_type="state_id"),
+        )
+    ).json()
+
+    # Another tab (the same clerk, a new request): both held ones, oldest first.
+    listed = await office.get("/api/v1/visitors/held")
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {
+        "as_of": "2026-11-23T15:02:00Z",
+        "visits": [
+            {
+                "visit_id": greg["visit_id"],
+                "name": "Gregory Hollander",
+                "date_of_birth": "1979-03-14",
+                "id_type": "drivers_license",
+                "visitor_type": "parent",
+                "host_name": "Ravi Patel",
+                "destination_names": ["Library"],
+                "since": "2026-11-23T15:00:00Z",
+                "possible_matches": [
+                    {
+                        "watchlist_entry_id": "WL-001",
+                        "score": 1.0,
+                        "listed_name": "Gregory Hollander",
+                        "kind": "custody_restriction",
+                        "note": "No pick-up of the student; court order on file in the main office",
+                        "answer": None,
+                        "date_of_birth_check": "same",
+                        "listed_date_of_birth": "1979-03-14",
+                        "reason": "Custody restriction",
+                        "words": "exact name, same date of birth",
+                    }
+                ],
+            },
+            {
+                "visit_id": dmitri["visit_id"],
+                "name": "Dmitri Castellanos",
+                "date_of_birth": "1982-05-09",
+                "id_type": "state_id",
+                "visitor_type": "guest",
+                "host_name": "Ravi Patel",
+                "destination_names": ["Library"],
+                "since": "2026-11-23T15:02:00Z",
+                "possible_matches": [
+                    {
+                        "watchlist_entry_id": "WL-003",
+                        "score": 0.6,
+                        "listed_name": "Dmitri Castellanos",
+                        "kind": "banned",
+                        "note": "Banned from campus after an incident at a game",
+                        "answer": None,
+                        "date_of_birth_check": "differs",
+                        "listed_date_of_birth": "1985-11-02",
+                        "reason": "Banned from campus",
+                        "words": "exact name, different date of birth",
+                    }
+                ],
+            },
+        ],
+    }
+    assert "7821" not in listed.text and "4821" not in listed.text  # never the ID's digits
+
+    # "Not sure" keeps Greg held (the answer shows); "No" admits Dmitri: off the list.
+    greg_path = f"/api/v1/visitors/{greg['visit_id']}/screen"
+    unsure = await office.post(
+        greg_path, json={"watchlist_entry_id": "WL-001", "answer": "not_sure"}
+    )
+    assert unsure.json()["status"] == "pending_screening"
+    dmitri_path = f"/api/v1/visitors/{dmitri['visit_id']}/screen"
+    await office.post(dmitri_path, json={"watchlist_entry_id": "WL-003", "answer": "no"})
+    still = (await office.get("/api/v1/visitors/held")).json()["visits"]
+    assert [(v["name"], [m["answer"] for m in v["possible_matches"]]) for v in still] == [
+        ("Gregory Hollander", ["not_sure"])
+    ]
+    await office.post(greg_path, json={"watchlist_entry_id": "WL-001", "answer": "yes"})
+    assert (await office.get("/api/v1/visitors/held")).json()["visits"] == []
+
+    # Only the desk asks; another school's desk sees none of Lakeside's.
+    for person in (SSO, PRINCIPAL):
+        assert_problem(await desk[person].client.get("/api/v1/visitors/held"), 403)
+    other = (await desk["mhs-office"].client.get("/api/v1/visitors/held")).json()
+    assert other["visits"] == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("1979", "1985", "1982", "7821", "Hollander", "Castellanos"):
+        assert secret not in logged
 
 
 async def test_who_may_use_the_desk(desk: dict[str, Phone]) -> None:

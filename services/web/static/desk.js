@@ -232,6 +232,7 @@ form.addEventListener("submit", async (e) => {
     $("licence-state").textContent = "";
     if (visit.status === "pending_screening") {
       showScreening(visit, visitor);
+      loadHeld();
     } else {
       showOutcome(visit, visitor);
     }
@@ -336,6 +337,7 @@ async function answer(entry, value, li) {
     const visit = await res.json();
     if (visit.status !== "pending_screening") {
       showOutcome(visit, held.visitor);
+      loadHeld();
       return;
     }
     for (const m of visit.possible_matches) {
@@ -348,6 +350,67 @@ async function answer(entry, value, li) {
     error.hidden = false;
   } finally {
     for (const b of buttons) b.disabled = false;
+  }
+}
+
+// --- held sign-ins: reopened here from another tab or after a reload --------------------
+
+const HELD_POLL_MS = 30000;
+let heldBusy = false;
+
+function heldVisitor(v) {
+  return { name: v.name, dob: v.date_of_birth, id: ID_WORDS[v.id_type] };
+}
+
+function renderHeld(answer) {
+  const visits = answer.visits;
+  $("held").dataset.count = String(visits.length);
+  $("held-note").hidden = visits.length > 0;
+  $("held-list").replaceChildren(
+    ...visits.map((v) => {
+      const li = document.createElement("li");
+      li.className = "held__item";
+      li.dataset.visit = v.visit_id;
+      const text = document.createElement("span");
+      const n = v.possible_matches.length;
+      text.textContent = `${v.name}, signed in at ${TIME.format(new Date(v.since))} to see ${v.host_name}: ${n} possible ${n === 1 ? "match" : "matches"}`;
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "btn";
+      open.textContent = "Decide";
+      open.setAttribute("aria-label", `Decide about ${v.name}`);
+      open.addEventListener("click", () =>
+        showScreening({ visit_id: v.visit_id, status: "pending_screening", possible_matches: v.possible_matches }, heldVisitor(v)),
+      );
+      li.append(text, open);
+      return li;
+    }),
+  );
+}
+
+async function loadHeld() {
+  if (heldBusy) return;
+  heldBusy = true;
+  const error = $("held-error");
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const res = await fetch("/api/v1/visitors/held", {
+      credentials: "same-origin",
+      cache: "no-store",
+      signal: abort.signal,
+      headers: { Accept: "application/json" },
+    });
+    if (signedOut(res)) return;
+    if (!res.ok) throw new Error(await problemText(res));
+    renderHeld(await res.json());
+    error.hidden = true;
+  } catch (err) {
+    error.textContent = `The held sign-ins could not be loaded (${err.message || "no answer"}); trying again.`;
+    error.hidden = false;
+  } finally {
+    clearTimeout(timer);
+    heldBusy = false;
   }
 }
 
@@ -384,4 +447,10 @@ signout.addEventListener("submit", async (e) => {
 });
 
 initSignOut();
-document.body.dataset.ready = ctx.school.id;
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") loadHeld();
+});
+setInterval(loadHeld, HELD_POLL_MS);
+loadHeld().finally(() => {
+  document.body.dataset.ready = ctx.school.id;
+});
