@@ -34,6 +34,7 @@ from services.web import (
     problems,
     push,
     signin,
+    sms_webhook,
     suite_time,
     today,
 )
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(front_desk.router)
     app.include_router(suite_time.router)
     app.include_router(push.router)
+    app.include_router(sms_webhook.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected
     # input is what BREACH reads.
