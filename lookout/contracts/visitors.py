@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from lookout.contracts.bounds import DateOfBirth, PersonName
+from lookout.contracts.bounds import DateOfBirth, PersonName, RequestDate
 from lookout.contracts.envelope import Event, ShortText, Token
 
 
@@ -310,3 +310,37 @@ class HeldReply(BaseModel):
 
     as_of: AwareDatetime
     visits: list[HeldVisit] = Field(description="Oldest sign-in first.")
+
+
+class EndOfDay(Request):
+    """Who never signed out on a school day (`query.<school>.visitors.end_of_day.<person>`):
+    the visits the automatic end-of-day checkout closed, each of which raised
+    `visitor.unaccounted`, so the front office can follow up."""
+
+    day: RequestDate | None = Field(
+        default=None, description="The school's calendar day of the badges; default: today."
+    )
+
+
+class UnaccountedEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: uuid.UUID
+    badge_number: Token
+    name: str = Field(description="Empty once the visitor's personal data was purged.")
+    visitor_type: VisitorType
+    host_id: Token
+    host_name: str
+    destination_zones: list[Token]
+    since: AwareDatetime = Field(description="Checked in at.")
+    expected_until: AwareDatetime | None
+    checked_out_at: AwareDatetime = Field(description="When the badge was closed automatically.")
+    last_seen_zone: Token | None = None
+    last_seen_at: AwareDatetime | None = None
+
+
+class EndOfDayReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    day: date
+    visitors: list[UnaccountedEntry] = Field(description="Oldest check-in first.")

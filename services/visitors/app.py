@@ -15,6 +15,7 @@ from faststream.nats.message import NatsMessage
 
 from lookout.contracts.subjects import BY_MODEL
 from lookout.contracts.visitors import (
+    EndOfDay,
     Held,
     Roster,
     Screen,
@@ -123,5 +124,12 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     async def held(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Sign-ins waiting for a screening decision, each with its possible matches."""
         return await handlers.request(message.raw_message.subject, body, Held, handlers.held)
+
+    @router.subscriber(**request("query", "end_of_day"))
+    async def end_of_day(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Who never signed out on a day: closed by the end-of-day checkout, unaccounted for."""
+        return await handlers.request(
+            message.raw_message.subject, body, EndOfDay, handlers.end_of_day
+        )
 
     return kernel.app(router)

@@ -21,6 +21,8 @@ from lookout.contracts.bounds import date_of_birth_fault
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.visitors import (
     CheckoutMethod,
+    EndOfDay,
+    EndOfDayReply,
     Held,
     HeldReply,
     HeldVisit,
@@ -35,6 +37,7 @@ from lookout.contracts.visitors import (
     ScreeningFlagged,
     SignIn,
     SignOut,
+    UnaccountedEntry,
     VisitorCheckedIn,
     VisitorCheckedOut,
     VisitorOutOfBounds,
@@ -394,6 +397,32 @@ class VisitorHandlers:
                     )
                 )
         return HeldReply(as_of=self.clock.now(), visits=found)
+
+    async def end_of_day(self, school: SchoolConfig, req: EndOfDay) -> EndOfDayReply:
+        day = req.day or self.clock.now().astimezone(school.tz).date()
+        hosts = {p.id: p.name for p in school.people}
+        async with self.sessions() as session:
+            rows = await VisitorRepository(session).closed_unseen(school.id, day)
+        return EndOfDayReply(
+            day=day,
+            visitors=[
+                UnaccountedEntry(
+                    visit_id=uuid.UUID(r.visit_id),
+                    badge_number=r.badge_number,
+                    name=f"{r.first_name} {r.last_name}" if r.first_name is not None else "",
+                    visitor_type=VisitorType(r.visitor_type),
+                    host_id=r.host_id,
+                    host_name=hosts.get(r.host_id, r.host_id),
+                    destination_zones=list(r.destination_zones),
+                    since=r.checked_in_at,
+                    expected_until=r.expected_until,
+                    checked_out_at=r.checked_out_at,
+                    last_seen_zone=r.last_seen_zone,
+                    last_seen_at=r.last_seen_at,
+                )
+                for r in rows
+            ],
+        )
 
     # --- sightings (from the VISITORS stream) -----------------------------------------------
 

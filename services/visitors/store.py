@@ -376,6 +376,21 @@ class VisitorRepository:
         )
         return list((await self.session.execute(stmt)).all())
 
+    async def closed_unseen(self, school_id: str, day: date) -> list[Any]:
+        """Visits admitted on `day` (the school's date) that the end-of-day checkout closed:
+        nobody saw them leave. The name is None once purged."""
+        stmt = (
+            select(visits, visitor_pii.c.first_name, visitor_pii.c.last_name)
+            .outerjoin(visitor_pii, visitor_pii.c.visit_id == visits.c.visit_id)
+            .where(
+                visits.c.school_id == school_id,
+                visits.c.badge_day == day,
+                visits.c.checkout_method == CheckoutMethod.AUTOMATIC_END_OF_DAY.value,
+            )
+            .order_by(visits.c.checked_in_at, visits.c.visit_id)
+        )
+        return list((await self.session.execute(stmt)).all())
+
     async def purge_pii(self, visit_ids: Sequence[str], at: datetime) -> None:
         """Delete the visitor's PII; keep the visit's facts (times, zones, decisions)."""
         if not visit_ids:

@@ -21,9 +21,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sse_starlette import EventSourceResponse
 
-from lookout.contracts.bounds import DateOfBirth, PersonName
+from lookout.contracts.bounds import DateOfBirth, PersonName, RequestDate
 from lookout.contracts.envelope import ShortText, Token
 from lookout.contracts.visitors import (
+    EndOfDay,
+    EndOfDayReply,
     Held,
     HeldReply,
     IdLast4,
@@ -36,6 +38,7 @@ from lookout.contracts.visitors import (
     ScreeningAnswer,
     SignIn,
     SignOut,
+    UnaccountedEntry,
     VisitorType,
     VisitReply,
     VisitStatus,
@@ -256,6 +259,16 @@ class DeskHeldVisit(BaseModel):
 class DeskHeld(BaseModel):
     as_of: datetime
     visits: list[DeskHeldVisit]
+
+
+class DeskUnaccounted(UnaccountedEntry):
+    destination_names: list[str]
+    last_seen_zone_name: str | None
+
+
+class DeskEndOfDay(BaseModel):
+    day: date
+    visitors: list[DeskUnaccounted]
 
 
 class DeskRosterEntry(RosterEntry):
@@ -495,6 +508,34 @@ async def held(caller: DeskReader, state: State) -> DeskHeld:
                 ],
             )
             for v in found.visits
+        ],
+    )
+
+
+@router.get(
+    "/api/v1/visitors/end-of-day",
+    response_model=DeskEndOfDay,
+    summary="Who never signed out on a day (closed by the end-of-day checkout)",
+    responses={**PROBLEMS, 422: {"description": "`day` is not a date"}},
+)
+async def end_of_day(
+    caller: DeskReader, state: State, day: RequestDate | None = None
+) -> DeskEndOfDay:
+    """The badges the visitors service closed at the day's end because nobody signed them out
+    (each reported `visitor.unaccounted`), oldest check-in first; `day` is the school's date
+    of the badges, today by default."""
+    subject = query_subject(caller.school.id, "visitors", "end_of_day", caller.person.id)
+    found = _read(EndOfDayReply, await _ask(state, subject, EndOfDay(day=day)))
+    zones = {z.id: z.name for z in caller.school.zones}
+    return DeskEndOfDay(
+        day=found.day,
+        visitors=[
+            DeskUnaccounted(
+                **v.model_dump(),
+                destination_names=_zone_names(caller.school, v.destination_zones),
+                last_seen_zone_name=zones.get(v.last_seen_zone or ""),
+            )
+            for v in found.visitors
         ],
     )
 

@@ -429,6 +429,68 @@ async def test_a_visit_past_the_close_is_overdue_then_unaccounted(
     ]
 
 
+async def test_the_end_of_day_list_names_who_never_signed_out(
+    make_kernel: Callable[..., ServiceKernel],
+    nc: Any,
+    js: JetStreamContext,
+    clock: ManualClock,
+) -> None:
+    """Ann was never signed out (closed at 16:45, unaccounted); Bob was signed out at the desk;
+    Pat was held for screening and never admitted: only Ann is on the day's list."""
+    office = FrontOffice(nc)
+    kernel = make_kernel()
+    async with running(kernel, build_app):
+        assert kernel.ticker is not None
+        clock.set(local(15, 0))
+        ann = await office.ok(
+            "command", "sign_in", sign_in_body("Ann", "Late", expected_minutes=120)
+        )
+        clock.set(local(15, 5))
+        await office.ok("command", "sign_in", sign_in_body("Bob", "Early", host_id="ap-chen"))
+        clock.set(local(15, 10))
+        pat = await office.ok("command", "sign_in", sign_in_body("Pat", "Vandermeer"))
+        assert pat["status"] == "pending_screening"
+        clock.set(local(15, 30))
+        await office.ok("command", "sign_out", {"badge_number": "1123-002"})
+        clock.set(local(16, 10))
+        await sight(js, "1123-001", "gym", local(16, 10))
+        await sightings_applied(js)
+        assert await office.ok("query", "end_of_day", {}) == {"day": "2026-11-23", "visitors": []}
+
+        clock.set(local(16, 46))
+        fired = await kernel.ticker.tick()
+        assert fired["visitor-auto-checkout"] == 2  # Ann, and Pat's held sign-in
+        assert await office.ok("query", "end_of_day", {}) == {
+            "day": "2026-11-23",
+            "visitors": [
+                {
+                    "visit_id": ann["visit_id"],
+                    "badge_number": "1123-001",
+                    "name": "Ann Late",
+                    "visitor_type": "parent",
+                    "host_id": "counselor-patel",
+                    "host_name": "Ravi Patel",
+                    "destination_zones": ["library"],
+                    "since": "2026-11-23T21:00:00Z",
+                    "expected_until": "2026-11-23T23:00:00Z",
+                    "checked_out_at": "2026-11-23T22:45:00Z",
+                    "last_seen_zone": "gym",
+                    "last_seen_at": "2026-11-23T22:10:00Z",
+                }
+            ],
+        }
+        # The next morning the clerk asks for the day before; another day has nobody.
+        clock.set(local(8, 0) + timedelta(days=1))
+        assert [v["name"] for v in (await office.ok("query", "end_of_day", {}))["visitors"]] == []
+        before = await office.ok("query", "end_of_day", {"day": "2026-11-23"})
+        assert [v["name"] for v in before["visitors"]] == ["Ann Late"]
+        refused = await office.call("query", "end_of_day", {"day": "23/11/2026"})
+        assert refused == {
+            "ok": False,
+            "error": "invalid request: day: Input should be a valid date or datetime",
+        }
+
+
 async def test_restart_mid_day_fires_each_overdue_once(
     make_kernel: Callable[..., ServiceKernel],
     nc: Any,

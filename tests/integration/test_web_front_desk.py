@@ -358,6 +358,63 @@ async def test_held_sign_ins_are_listed_until_decided(
         assert secret not in logged
 
 
+async def test_the_end_of_day_list_shows_who_never_signed_out(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Ana's badge is closed by the end-of-day checkout (16:45 at Lakeside): the desk's list of
+    the day names her; the live stream nudged the desk to ask again."""
+    settings = settings.model_copy(update={"timers_enabled": True, "tick_seconds": 3600})
+    kernel = create_kernel(settings, clock)
+    async with running(kernel, build_app), serve_web(settings, clock):
+        office = await Phone.sign_in(settings, OFFICE)
+        try:
+            client = office.client
+            ana = await client.post("/api/v1/visitors/sign-in", json=visitor("Ana", "Ruiz"))
+            assert ana.status_code == 200, ana.text
+            empty = await client.get("/api/v1/visitors/end-of-day")
+            assert empty.json() == {"day": "2026-11-23", "visitors": []}
+            async with client.stream("GET", "/api/v1/visitors/live") as response:
+                live = Stream(response)
+                assert await live.next() == ("hello", {})
+                clock.set(datetime(2026, 11, 23, 22, 46, tzinfo=UTC))
+                assert kernel.ticker is not None
+                assert (await kernel.ticker.tick())["visitor-auto-checkout"] == 1
+                # The outbox publishes overdue, checked out, unaccounted in that order; a
+                # stream keeps one waiting nudge of a kind, so the first is all that is sure.
+                assert await live.next() == ("visitors", {"because": "visitor.overdue"})
+            listed = await client.get("/api/v1/visitors/end-of-day?day=2026-11-23")
+            assert listed.json() == {
+                "day": "2026-11-23",
+                "visitors": [
+                    {
+                        "visit_id": ana.json()["visit_id"],
+                        "badge_number": "1123-001",
+                        "name": "Ana Ruiz",
+                        "visitor_type": "parent",
+                        "host_id": "counselor-patel",
+                        "host_name": "Ravi Patel",
+                        "destination_zones": ["library"],
+                        "since": "2026-11-23T15:00:00Z",
+                        "expected_until": "2026-11-23T16:00:00Z",
+                        "checked_out_at": "2026-11-23T22:45:00Z",
+                        "last_seen_zone": None,
+                        "last_seen_at": None,
+                        "destination_names": ["Library"],
+                        "last_seen_zone_name": None,
+                    }
+                ],
+            }
+            assert_problem(await client.get("/api/v1/visitors/end-of-day?day=tuesday"), 422)
+            assert_problem(await client.get("/api/v1/visitors/end-of-day?day=9999-12-31"), 422)
+            sso = await Phone.sign_in(settings, SSO)
+            try:
+                assert_problem(await sso.client.get("/api/v1/visitors/end-of-day"), 403)
+            finally:
+                await sso.close()
+        finally:
+            await office.close()
+
+
 async def test_who_may_use_the_desk(desk: dict[str, Phone]) -> None:
     body = visitor("Ana", "Ruiz")
     for person in (SSO, PRINCIPAL):

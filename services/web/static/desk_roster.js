@@ -92,6 +92,48 @@ function render(answer) {
   );
 }
 
+// --- who never signed out: closed by the end-of-day checkout ---------------------------------
+
+const DAY = new Intl.DateTimeFormat([], { weekday: "long", month: "long", day: "numeric", timeZone: "UTC" });
+
+function renderEndOfDay(answer) {
+  const visitors = answer.visitors;
+  const day = DAY.format(new Date(`${answer.day}T00:00:00Z`));
+  $("end-of-day").dataset.count = String(visitors.length);
+  $("end-of-day-note").textContent = visitors.length
+    ? `${day}: ${visitors.length} ${visitors.length === 1 ? "badge" : "badges"} closed at the end of the day.`
+    : `${day}: everyone was signed out at the desk.`;
+  $("end-of-day-list").replaceChildren(
+    ...visitors.map((v) => {
+      const li = document.createElement("li");
+      li.dataset.visit = v.visit_id;
+      const who = v.name || "Name purged";
+      const seen = v.last_seen_zone_name ? `last seen in ${v.last_seen_zone_name} at ${at(v.last_seen_at)}` : "not seen by the SSO";
+      li.textContent = `${who}, badge ${v.badge_number}, visiting ${v.host_name} (${v.destination_names.join(", ")}): in at ${at(v.since)}, expected out by ${at(v.expected_until)}, ${seen}; badge closed at ${at(v.checked_out_at)}.`;
+      return li;
+    }),
+  );
+}
+
+async function loadEndOfDay() {
+  const day = $("end-of-day-day").value;
+  const error = $("end-of-day-error");
+  try {
+    const query = day ? `?day=${encodeURIComponent(day)}` : "";
+    const res = await fetch(`/api/v1/visitors/end-of-day${query}`, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    renderEndOfDay(await res.json());
+    error.hidden = true;
+  } catch (err) {
+    error.textContent = `The list could not be loaded (${err.message || "no answer"}).`;
+    error.hidden = false;
+  }
+}
+
 async function refresh() {
   if (busy) {
     again = true;
@@ -146,7 +188,12 @@ function connect() {
     live("on", "Live");
     refresh();
   });
-  source.addEventListener("visitors", () => refresh());
+  // A stream keeps one waiting nudge of a kind: its `because` may not be the last event, so
+  // the end-of-day list is asked again on every nudge (it changes only at the close).
+  source.addEventListener("visitors", () => {
+    refresh();
+    loadEndOfDay();
+  });
   source.onerror = () => {
     live("off", "Reconnecting…");
     if (source?.readyState === EventSource.CLOSED) {
@@ -159,6 +206,11 @@ function connect() {
 
 initSignOut();
 $("roster-print").addEventListener("click", () => window.print());
+$("end-of-day-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  loadEndOfDay();
+});
+loadEndOfDay();
 connect();
 syncClock().finally(refresh); // "past their expected time" by the suite's clock
 setInterval(refresh, POLL_MS);
