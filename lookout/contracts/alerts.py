@@ -259,11 +259,21 @@ class SmsReplyRequest(_Request):
     )
 
 
+class PushSubscriptions(BaseModel):
+    """The answer to push_subscribe and push_unsubscribe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    browsers: int = Field(ge=0, description="How many browsers now get the person's pushes.")
+    changed: bool = Field(description="Whether this request added, replaced or removed one.")
+
+
 class SmsReplyAction(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ESCALATED = "escalated"
     NEEDS_CONSOLE = "needs_console"  # `c`: resolving needs an outcome note
     ALREADY_CLOSED = "already_closed"
+    NO_FURTHER_STEP = "no_further_step"  # `e` on an alert whose policy has no step left
 
 
 class SmsReplyResult(BaseModel):

@@ -123,11 +123,45 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class NotifyChannel(StrEnum):
+    """How a person is told of an alert (the bus notification to their clients is always sent)."""
+
+    PUSH = "push"  # Web Push to every browser they subscribed
+    SMS = "sms"  # a text to their `phone` (needs the deployment's SMS account)
+    EMAIL = "email"  # to their `email`
+
+
+class NotifyBy(Strict):
+    """One channel of a person's rule, sent `after_minutes` after the escalation step reached
+    them (unless the alert was acknowledged or resolved by then). Written as `push` for a
+    channel at once, or `{channel: email, after_minutes: 2}`."""
+
+    channel: NotifyChannel
+    after_minutes: int = Field(default=0, ge=0, le=24 * 60)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_channel(cls, value: object) -> object:
+        return {"channel": value} if isinstance(value, str) else value
+
+
+# A person without a rule for a severity is emailed at once, as before rules existed: a rule
+# never reaches anyone less than that unless the school file says so for that person.
+DEFAULT_NOTIFY: tuple[NotifyBy, ...] = (NotifyBy(channel=NotifyChannel.EMAIL),)
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{7,14}$")]
+
+
 class Person(Strict):
     id: Token
     name: Name
     roles: list[Role] = Field(min_length=1)
     email: EmailStr | None = None
+    phone: Phone | None = Field(default=None, description="E.164, e.g. +15555550101 (for sms).")
+    notify: dict[Severity, Annotated[list[NotifyBy], Field(min_length=1, max_length=3)]] = Field(
+        default_factory=dict,
+        description="Channels and delays by alert severity; a severity not listed: email at once.",
+    )
     on_duty: list[Weekday] = Field(
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
     )
@@ -145,7 +179,26 @@ class Person(Strict):
         window = self.duty_window
         if window is not None and window[1] <= window[0]:
             raise ValueError(f"person {self.id}: duty_hours must end after they start")
+        for severity, rule in self.notify.items():
+            where = f"person {self.id}: notify.{severity.value}"
+            channels = [by.channel for by in rule]
+            if len(set(channels)) != len(channels):
+                raise ValueError(f"{where}: a channel is listed twice")
+            if NotifyChannel.SMS in channels and self.phone is None:
+                raise ValueError(f"{where}: sms needs a phone")
+            if NotifyChannel.EMAIL in channels and self.email is None:
+                raise ValueError(f"{where}: email needs an email")
         return self
+
+    def notify_rule(self, severity: Severity) -> tuple[NotifyBy, ...]:
+        """How this person is told of an alert of this severity."""
+        rule = self.notify.get(severity)
+        if rule is None:
+            return DEFAULT_NOTIFY if self.email is not None else ()
+        return tuple(rule)
+
+    def uses_sms(self) -> bool:
+        return any(by.channel is NotifyChannel.SMS for rule in self.notify.values() for by in rule)
 
     @property
     def duty_window(self) -> tuple[time, time] | None:

@@ -20,8 +20,11 @@ from lookout.contracts.alerts import (
     HeartbeatMissed,
     HeartbeatResumed,
     ListRequest,
+    PushSubscribeRequest,
+    PushUnsubscribeRequest,
     ResolveRequest,
     ShowRequest,
+    SmsReplyRequest,
 )
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import (
@@ -47,16 +50,20 @@ from lookout.kernel.queries import (
     answer,
     command_subject,
     query_subject,
+    request_person,
     request_school,
     request_subscriber,
 )
 from lookout.kernel.service import ServiceKernel, by_type
-from lookout.kernel.settings import Settings
+from lookout.kernel.settings import ConfigurationError, Settings
 from lookout.kernel.ticker import Ticker
+from lookout.kernel.vapid import VapidKeys, vapid_keys
 from lookout.school.coverage import log_coverage_gaps
-from services.alerts import store
+from services.alerts import notices, store
+from services.alerts.dispatch import Dispatcher
 from services.alerts.escalation import Escalator
 from services.alerts.handlers import AlertCommands, AlertHandlers
+from services.alerts.phone_commands import PhoneCommands
 from services.alerts.timers import (
     DayEndResolutions,
     DeadlineLoop,
@@ -100,9 +107,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 class AlertTimers:
-    """The escalation ticker and the mailer, each woken at its next deadline."""
+    """The escalation ticker, the mailer and the push/SMS dispatcher, each woken at its next
+    deadline."""
 
-    def __init__(self, kernel: ServiceKernel, escalator: Escalator) -> None:
+    def __init__(
+        self, kernel: ServiceKernel, escalator: Escalator, vapid: VapidKeys | None = None
+    ) -> None:
         interval = kernel.settings.tick_seconds
         self.escalations = EscalationTimers(escalator)
         self.ticker = Ticker(
@@ -136,8 +146,25 @@ class AlertTimers:
             interval,
             full=self.mailer.policy.batch,
         )
+        self.dispatcher = Dispatcher(
+            kernel.sessions,
+            kernel.clock,
+            kernel.settings,
+            kernel.outbox,
+            kernel.schools,
+            vapid or vapid_keys(kernel.settings),
+        )
+        self.delivery_loop = DeadlineLoop(
+            "deliveries",
+            self.dispatcher.run_once,
+            lambda: self._deadline(store.AlertRepository.next_delivery_due),
+            kernel.clock,
+            interval,
+            full=self.dispatcher.policy.batch,
+        )
         kernel.clock_watch.on_move(self.escalation_loop.wake)
         kernel.clock_watch.on_move(self.mail_loop.wake)
+        kernel.clock_watch.on_move(self.delivery_loop.wake)
         self.kernel = kernel
 
     async def _mail(self) -> int:
@@ -156,20 +183,24 @@ class AlertTimers:
 
     def _fired(self) -> None:
         self.mail_loop.wake()
+        self.delivery_loop.wake()
 
     def after_commit(self) -> None:
         """Something was committed that may have queued emails or new deadlines (events in the
         outbox wake the relay by themselves)."""
         self.mail_loop.wake()
+        self.delivery_loop.wake()
         self.escalation_loop.wake()
 
     async def start(self) -> None:
         self.escalation_loop.start()
         self.mail_loop.start()
+        self.delivery_loop.start()
 
     async def stop(self) -> None:
         await self.escalation_loop.stop()
         await self.mail_loop.stop()
+        await self.delivery_loop.stop()
 
 
 def build_app(kernel: ServiceKernel) -> FastStream:
@@ -179,12 +210,18 @@ def build_app(kernel: ServiceKernel) -> FastStream:
 
 def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
     """The app and its timers (scenario tests drive the escalation ticker and the mailer)."""
+    problem = notices.sms_account_missing(list(kernel.schools.values()), sms_account(kernel))
+    if problem is not None:
+        raise ConfigurationError(problem)
     escalator = Escalator(kernel.schools, kernel.outbox, AckLinks.of(kernel.settings))
     timers = AlertTimers(kernel, escalator)
     kernel.consumer.after_commit = timers.after_commit  # step 0 may have queued emails
     handlers = AlertHandlers(escalator, kernel.clock)
     commands = AlertCommands(
         kernel.sessions, kernel.schools, escalator, kernel.clock, timers.after_commit
+    )
+    phone = PhoneCommands(
+        kernel.sessions, kernel.schools, escalator, commands, kernel.clock, timers.after_commit
     )
     router = NatsRouter()
 
@@ -270,6 +307,49 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
             body, ListRequest, lambda r: commands.list(school(message), r), subject(message)
         )
 
+    def person(message: NatsMessage) -> str:
+        return request_person(message.raw_message.subject)
+
+    @router.subscriber(
+        **request_subscriber(command_subject("*", "alerts", "push_subscribe", "*"), "alerts")
+    )
+    async def push_subscribe(
+        body: bytes, message: NatsMessage = Context("message")
+    ) -> dict[str, Any]:
+        """Keep one browser's Web Push subscription for the acting person."""
+        return await answer(
+            body,
+            PushSubscribeRequest,
+            lambda r: phone.push_subscribe(school(message), person(message), r),
+            subject(message),
+        )
+
+    @router.subscriber(
+        **request_subscriber(command_subject("*", "alerts", "push_unsubscribe", "*"), "alerts")
+    )
+    async def push_unsubscribe(
+        body: bytes, message: NatsMessage = Context("message")
+    ) -> dict[str, Any]:
+        """Forget one of the acting person's browsers."""
+        return await answer(
+            body,
+            PushUnsubscribeRequest,
+            lambda r: phone.push_unsubscribe(school(message), person(message), r),
+            subject(message),
+        )
+
+    @router.subscriber(
+        **request_subscriber(command_subject("*", "alerts", "sms_reply", "*"), "alerts")
+    )
+    async def sms_reply(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """A reply code to an alert text (`3a` acknowledge, `3e` escalate now, `3c` close)."""
+        return await answer(
+            body,
+            SmsReplyRequest,
+            lambda r: phone.sms_reply(school(message), person(message), r),
+            subject(message),
+        )
+
     app = kernel.app(router)
 
     async def warn_coverage_gaps() -> None:  # a lambda returning the coroutine was never awaited
@@ -279,6 +359,11 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
     app.after_startup(timers.start)
     app.on_shutdown(timers.stop)
     return app, timers
+
+
+def sms_account(kernel: ServiceKernel) -> bool:
+    s = kernel.settings
+    return bool(s.sms_account_sid and s.sms_auth_token.get_secret_value() and s.sms_from)
 
 
 async def _warn_coverage_gaps(kernel: ServiceKernel) -> None:

@@ -1,6 +1,7 @@
 """Applying the escalation rules inside a transaction: open or fold an alert, fire its due
 step, acknowledge, resolve. Every change writes a timeline row and what it emits goes to the
-outbox (or, for email, to `alert_emails`) in the same transaction."""
+outbox (or, for email, to `alert_emails`; for push and text messages, to `alert_deliveries`) in
+the same transaction."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import ConcernUpdated, Severity
 from lookout.kernel.action_links import AckLinks
 from lookout.kernel.storage import Outbox
-from lookout.school.config import SchoolConfig
+from lookout.school.config import NotifyChannel, SchoolConfig
 from lookout.school.permissions import may_request
-from services.alerts import domain
+from services.alerts import domain, notices
 from services.alerts.store import SERVICE, AlertRepository, AlertRow, PendingWrites
 
 ACTOR = Actor(kind=ActorKind.SERVICE, id=SERVICE)
@@ -237,40 +238,62 @@ class Escalator:
                 channel="nats",
                 outcome="queued",
             )
-            if person.email is None:
-                continue
             ack_url = (
                 self.ack_links.url(school.id, aid, person.id, now)
                 if self.ack_links and may_request(person.roles, "command", "alerts")
                 else None
             )
-            subject, body = domain.render_email(school, facts, person, fired, alert.policy, ack_url)
-            await repo.add_email(
-                notification_id=str(uuid.uuid4()),
-                alert_id=str(aid),
-                school_id=school.id,
-                person_id=person.id,
-                address=str(person.email),
-                severity=facts.severity.value,
-                step=fired.step,
-                repeat=fired.repeat,
-                subject=subject[:300],
-                body=body,
-                status="pending",
-                attempts=0,
-                due_at=now,
-                created_at=now,
-            )
-            await repo.timeline(
-                aid,
-                now,
-                "notified",
-                step=fired.step,
-                repeat=fired.repeat,
-                person_id=person.id,
-                channel="email",
-                outcome="queued",
-            )
+            for delivery in notices.deliveries(person, facts.severity, now):
+                channel = delivery.channel
+                if channel is NotifyChannel.EMAIL:
+                    assert person.email is not None  # the school file refuses a rule without
+                    subject, body = domain.render_email(
+                        school, facts, person, fired, alert.policy, ack_url
+                    )
+                    await repo.add_email(
+                        notification_id=str(uuid.uuid4()),
+                        alert_id=str(aid),
+                        school_id=school.id,
+                        person_id=person.id,
+                        address=str(person.email),
+                        severity=facts.severity.value,
+                        step=fired.step,
+                        repeat=fired.repeat,
+                        subject=subject[:300],
+                        body=body,
+                        status="pending",
+                        attempts=0,
+                        due_at=delivery.due_at,
+                        created_at=now,
+                    )
+                else:
+                    await repo.add_delivery(
+                        notification_id=str(uuid.uuid4()),
+                        alert_id=str(aid),
+                        school_id=school.id,
+                        person_id=person.id,
+                        channel=channel.value,
+                        step=fired.step,
+                        repeat=fired.repeat,
+                        ack_token=ack_url.rsplit("/ack/", 1)[1] if ack_url else None,
+                        status="pending",
+                        attempts=0,
+                        due_at=delivery.due_at,
+                        created_at=now,
+                    )
+                await repo.timeline(
+                    aid,
+                    now,
+                    "notified",
+                    step=fired.step,
+                    repeat=fired.repeat,
+                    person_id=person.id,
+                    channel=channel.value,
+                    outcome="queued",
+                    detail=f"due {delivery.due_at.isoformat()} unless acknowledged"
+                    if delivery.delayed(now)
+                    else None,
+                )
         return events
 
     async def acknowledge(
@@ -279,6 +302,7 @@ class Escalator:
         state = domain.acknowledge(alert.policy, alert.state, now)
         repo = AlertRepository(session)
         await repo.set_state(alert.alert_id, state, acknowledged_at=now, acknowledged_by=by)
+        await self._cancel_delayed(repo, alert.alert_id, "acknowledged", now)
         await repo.timeline(
             alert.alert_id,
             now,
@@ -296,6 +320,22 @@ class Escalator:
             by_person_id=by,
         )
         await self.outbox.add(session, [event], now)
+
+    @staticmethod
+    async def _cancel_delayed(
+        repo: AlertRepository, alert_id: uuid.UUID, why: str, now: datetime
+    ) -> None:
+        """A delayed notification (`{channel: email, after_minutes: 2}`) is for an alert nobody
+        took up: once it is acknowledged or resolved, it is not sent."""
+        for person_id, channel in await repo.cancel_delayed(alert_id, now):
+            await repo.timeline(
+                alert_id,
+                now,
+                "cancelled",
+                person_id=person_id,
+                channel=channel,
+                detail=f"not sent: {why} before it was due",
+            )
 
     async def resolve_key(
         self, session: AsyncSession, school_id: str, key: str, by: str, note: str, now: datetime
@@ -356,6 +396,7 @@ class Escalator:
         await repo.set_state(
             alert.alert_id, state, resolved_at=now, resolved_by=by, resolution_note=note
         )
+        await self._cancel_delayed(repo, alert.alert_id, "resolved", now)
         # The note stays in the alert row (read through `show`, which is access-logged).
         await repo.timeline(alert.alert_id, now, "resolved", person_id=by)
         event = AlertResolved.new(

@@ -4,6 +4,9 @@
 - `alert_timeline`: every state change and every notification attempt, in order;
 - `alert_emails`: emails to send — an outbox of its own, worked by the mailer (`due_at` is
   its timer: the next attempt, or the end of a sending lease);
+- `alert_deliveries`: pushes and texts to send, worked the same way by the dispatcher;
+- `push_subscriptions`: each person's browsers; `sms_numbers`: each alert's number in a
+  person's texts (for reply codes);
 - `alerts_access_log`: who read an alert (its outcome note may concern students).
 """
 
@@ -26,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -137,6 +141,61 @@ alert_emails = Table(
     Column("digest_of", String(36), nullable=True),
     Index("ix_alert_emails_due_at", "due_at"),
     Index("ix_alert_emails_person_done", "person_id", "status", "done_at"),
+)
+
+# Pushes and texts an escalation step queued, one row per channel and person; `due_at` is its
+# timer (the channel's delay after the step, the next attempt, or the end of a sending lease).
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", String(36), nullable=False, unique=True),
+    Column("alert_id", String(36), ForeignKey("alerts.alert_id"), nullable=False),
+    Column("school_id", String(32), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),  # push, sms
+    Column("step", Integer, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    # The signed acknowledge link's token (the one the step's email carries); None for a
+    # person whose role does not acknowledge alerts.
+    Column("ack_token", String(256), nullable=True),
+    Column("status", String(16), nullable=False),  # pending, sending, delivered, failed, cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Index("ix_alert_deliveries_due_at", "due_at"),
+    Index("ix_alert_deliveries_alert_id", "alert_id"),
+)
+
+# The browsers a person turned alerts on in (Web Push, RFC 8030/8291). An endpoint belongs to
+# one browser, so to the person who subscribed it last.
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("school_id", String(32), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("endpoint", String(2048), nullable=False, unique=True),
+    Column("p256dh", String(88), nullable=False),
+    Column("auth", String(24), nullable=False),
+    Column("subscribed_at", UTCDateTime(), nullable=False),
+    Index("ix_push_subscriptions_person_id", "person_id", "school_id"),
+)
+
+# The number each alert has among one person's texts (`3` in "Reply 3a ack"), 1-999, reused
+# after 999 from the oldest.
+sms_numbers = Table(
+    "sms_numbers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("school_id", String(32), nullable=False),
+    Column("person_id", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("alert_id", String(36), ForeignKey("alerts.alert_id"), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+    Index("uq_sms_numbers_person", "school_id", "person_id", "number", unique=True),
 )
 
 access_log = Table(
@@ -341,6 +400,33 @@ class AlertRepository:
     async def add_email(self, **values: Any) -> None:
         await self.session.execute(insert(alert_emails).values(**values))
 
+    async def add_delivery(self, **values: Any) -> None:
+        await self.session.execute(insert(alert_deliveries).values(**values))
+
+    async def cancel_delayed(self, alert_id: uuid.UUID, now: datetime) -> list[tuple[str, str]]:
+        """Deliveries of this alert meant for later and not yet attempted are cancelled (it was
+        acknowledged or resolved); returns (person, channel) of each."""
+        cancelled: list[tuple[str, str]] = []
+        for table, channel in ((alert_emails, None), (alert_deliveries, "channel")):
+            delayed = (
+                (table.c.alert_id == str(alert_id))
+                & (table.c.status == "pending")
+                & (table.c.attempts == 0)
+                & (table.c.due_at > table.c.created_at)
+            )
+            which = table.c[channel] if channel else literal("email")
+            rows = (
+                await self.session.execute(select(table.c.person_id, which).where(delayed))
+            ).all()
+            if rows:
+                await self.session.execute(
+                    update(table)
+                    .where(delayed)
+                    .values(status="cancelled", due_at=None, done_at=now)
+                )
+            cancelled += [(r[0], r[1]) for r in rows]
+        return cancelled
+
     async def summary(self, alert_id: uuid.UUID) -> tuple[AlertSummary, str | None] | None:
         row = (
             await self.session.execute(select(alerts).where(alerts.c.alert_id == str(alert_id)))
@@ -400,6 +486,9 @@ class AlertRepository:
     async def next_email_due(self) -> datetime | None:
         return await self.session.scalar(select(func.min(alert_emails.c.due_at)))
 
+    async def next_delivery_due(self) -> datetime | None:
+        return await self.session.scalar(select(func.min(alert_deliveries.c.due_at)))
+
     async def oldest_delivered_since(self, person_id: str, since: datetime) -> datetime | None:
         e = alert_emails
         return await self.session.scalar(
@@ -434,6 +523,7 @@ class PendingWrites:
     def __init__(self) -> None:
         self.timeline_rows: list[dict[str, Any]] = []
         self.emails: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
         self.events: list[Event] = []
 
@@ -444,6 +534,9 @@ class PendingWrites:
 
     async def add_email(self, **values: Any) -> None:
         self.emails.append(values)
+
+    async def add_delivery(self, **values: Any) -> None:
+        self.deliveries.append(values)
 
     async def set_state(self, alert_id: uuid.UUID, state: Escalation) -> None:
         self.states.append(
@@ -462,6 +555,8 @@ class PendingWrites:
             await session.execute(insert(alert_timeline), self.timeline_rows)
         if self.emails:
             await session.execute(insert(alert_emails), self.emails)
+        if self.deliveries:
+            await session.execute(insert(alert_deliveries), self.deliveries)
         if self.states:
             stmt = (
                 update(alerts)
