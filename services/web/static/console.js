@@ -11,6 +11,7 @@ import { readContext } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
 import "./console_overview.js";
+import "./push.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 const REDRAW_MS = 15000; // "opened 3 min ago" and the countdowns move on

@@ -1,8 +1,9 @@
 // The phone app's service worker: keeps the app shell (the Today page, the CSS, the modules,
 // the icon) so the app opens without signal. API calls are never cached or answered here: they
-// go to the network, and the outbox keeps what could not be sent.
+// go to the network, and the outbox keeps what could not be sent. It also shows the console's
+// Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v3";
+const VERSION = "lookout-shell-v4";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -116,4 +117,114 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(asset(request, event));
   }
+});
+
+// --- Web Push: an escalation step's notification and its Acknowledge action ----------------------
+// The alerts service sends {alert_id, title, body, ack_url, url, tag}: ack_url is the alert
+// email's signed acknowledge link (/ack/<token>, for this person and this alert, for a day), url
+// where the console shows the alert. Only this site's paths are followed, whatever a push says.
+
+const ACK = "acknowledge";
+
+function ownPath(value, prefix) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value, self.location.origin);
+    return url.origin === self.location.origin && url.pathname.startsWith(prefix)
+      ? url.pathname + url.search + url.hash
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a push's payload becomes: the notification's title and options. */
+function alertNotification(payload) {
+  const ackUrl = ownPath(payload.ack_url, "/ack/");
+  const url = ownPath(payload.url, "/") ?? "/app";
+  const tag = typeof payload.tag === "string" && payload.tag ? payload.tag : undefined;
+  return {
+    // A push whose payload cannot be read still says something needs the person.
+    title: typeof payload.title === "string" && payload.title ? payload.title : "Lookout alert",
+    options: {
+      body: typeof payload.body === "string" ? payload.body : "Open Lookout to see the alert.",
+      tag, // the next step of the same alert replaces this one…
+      renotify: Boolean(tag), // …and still rings
+      requireInteraction: true, // stays until the person acts: it is an alert
+      icon: "/static/icon.svg",
+      badge: "/static/icon.svg",
+      actions: ackUrl ? [{ action: ACK, title: "Acknowledge" }] : [],
+      data: { alert_id: payload.alert_id ?? null, ack_url: ackUrl, url, tag: tag ?? null },
+    },
+  };
+}
+
+self.addEventListener("push", (event) => {
+  let payload = {};
+  try {
+    payload = event.data ? event.data.json() : {};
+  } catch {
+    payload = {};
+  }
+  const { title, options } = alertNotification(payload ?? {});
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+async function focusOrOpen(url) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const target = new URL(url, self.location.origin).href;
+  const same = windows.find((w) => w.url === target) ?? windows[0];
+  if (same) {
+    if (same.url !== target && "navigate" in same) await same.navigate(target).catch(() => null);
+    return same.focus();
+  }
+  return self.clients.openWindow(url);
+}
+
+/** Acknowledge from the notification: the same POST as the email link's confirm page (no
+ * session needed, the signed link is the proof; the Origin is this site's, as the page's form
+ * sends it), then say how it went in the notification's place. */
+async function acknowledgeFromNotification(data) {
+  let res = null;
+  try {
+    res = await fetch(data.ack_url, {
+      method: "POST",
+      credentials: "omit",
+      headers: { Accept: "application/json" }, // a refusal answers problem+json, not a page
+    });
+  } catch {
+    res = null;
+  }
+  const options = { tag: data.tag ?? undefined, icon: "/static/icon.svg", data };
+  if (res?.ok) {
+    return self.registration.showNotification("Alert acknowledged", {
+      ...options,
+      body: "You acknowledged it: the escalation stops.",
+    });
+  }
+  if (res?.status === 409) {
+    return self.registration.showNotification("Alert already resolved", {
+      ...options,
+      body: "Nothing left to acknowledge.",
+    });
+  }
+  // Not acknowledged (no signal, an expired link…): the alert is still the person's to handle.
+  await self.registration.showNotification("Not acknowledged", {
+    ...options,
+    body: "Lookout could not acknowledge it. Open the console to acknowledge.",
+    requireInteraction: true,
+  });
+  return focusOrOpen(data.url ?? "/app");
+}
+
+/** A tap on the notification (`action` ""), or on its Acknowledge button. */
+function onNotificationClick(notification, action) {
+  const data = notification.data ?? {};
+  notification.close();
+  if (action === ACK && data.ack_url) return acknowledgeFromNotification(data);
+  return focusOrOpen(data.url ?? "/app");
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.waitUntil(onNotificationClick(event.notification, event.action));
 });

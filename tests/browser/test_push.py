@@ -1,0 +1,328 @@
+"""Web Push in Chromium, against the real suite with the alerts service (a real nats-server;
+patrol, alerts and the web in process, on a clock stopped at Monday 23 November 2026, 08:00 at
+Lakeside): the principal's console says notifications are off on this device, the button asks
+for permission on the tap, subscribes with the deployment's VAPID key and hands the
+subscription to the server (which asks the alerts service as the principal); then a push for a
+critical alert, delivered to the service worker, shows a notification that stays, with an
+Acknowledge action; that action's code acknowledges the alert through the email's signed link
+(the worker's POST, with this site's Origin) and the notification says so. axe-core finds no
+violation and the browser no CSP violation at 360x800 and 1280x800; screenshots under SHOTS.
+
+What stands in for what, and why (no internet here):
+- Chromium subscribes by registering with Google's push service (FCM). A Playwright context is
+  off the record, where Chromium refuses push ("Registration failed - permission denied"); a
+  persistent profile waits for FCM for ever. So `PushManager.subscribe` is replaced in the page
+  by one that returns a subscription for a made-up endpoint (and records the key it was given);
+  everything else push.js does (permission on the tap, the key, the POST, the states) is real.
+- A push is delivered to the service worker with CDP's `ServiceWorker.deliverPushMessage`,
+  which fires the worker's real `push` event with the payload the alerts service sends (the
+  encryption on the way, RFC 8291, is the stand-in push service's job in the alerts tests).
+- No API clicks a system notification: the test reads what was shown with
+  `registration.getNotifications()` and calls the worker's `onNotificationClick(notification,
+  "acknowledge")` inside the worker — the function its `notificationclick` listener hands the
+  event's notification and action to. Opening or focusing a window on a plain tap is not
+  exercised."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from sqlalchemy import select
+
+from lookout.kernel.action_links import AckLinkClaims, alert_link_secret, sign_ack_link
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.vapid import vapid_keys
+from services.alerts import store as alerts_store
+from tests.browser.conftest import PageErrors
+from tests.browser.suite import (
+    DESKTOP,
+    PHONE,
+    CspWatch,
+    Suite,
+    open_sign_in_link,
+    running_suite,
+    suite_settings,
+)
+from tests.browser.test_a11y import Audit
+from tests.browser.test_outbox import fatal
+from tests.browser.test_phone_flow import SHOTS
+from tests.integration.conftest import wait_until
+from tests.integration.test_web_alerts import T0, concern, raise_concern, schools_without_email
+
+pytestmark = [pytest.mark.browser, pytest.mark.nats]
+
+PRINCIPAL = "principal-okafor"
+ENDPOINT = "https://push.example.test/wp/chromium-stand-in"
+P256DH = "BMKOUhL1fNf1XqN0i53vJzn2WHXROTX37ZgWO9JAdolQ7iXSwaazzwx1-1AbyzOuO-NsRmXqdl_p2ZXltGUOZ_o"
+AUTH = "urO4XC6kCBw90tzPWatlZQ"
+
+# The browser's push-service registration, replaced in the page (see the module's doc).
+PUSH_MANAGER_STAND_IN = (
+    """
+(() => {
+  if (!("PushManager" in window)) return;
+  const json = { endpoint: ENDPOINT, expirationTime: null, keys: { p256dh: P256DH, auth: AUTH } };
+  let held = null;
+  window.lookoutPush = { keys: [], unsubscribed: 0 };
+  PushManager.prototype.getSubscription = async function () { return held; };
+  PushManager.prototype.subscribe = async function (options) {
+    const key = new Uint8Array(options.applicationServerKey);
+    window.lookoutPush.keys.push(btoa(String.fromCharCode(...key)));
+    const unsubscribe = async () => {
+      held = null;
+      window.lookoutPush.unsubscribed += 1;
+      return true;
+    };
+    held = { endpoint: json.endpoint, toJSON: () => json, unsubscribe };
+    return held;
+  };
+})();
+""".replace("ENDPOINT", json.dumps(ENDPOINT))
+    .replace("P256DH", json.dumps(P256DH))
+    .replace("AUTH", json.dumps(AUTH))
+)
+
+NOTIFICATIONS = """
+async () => (await navigator.serviceWorker.ready).getNotifications().then((all) =>
+  all.map((n) => ({ title: n.title, body: n.body, tag: n.tag,
+                    requireInteraction: n.requireInteraction,
+                    actions: n.actions.map((a) => [a.action, a.title]), data: n.data })))
+"""
+
+
+async def registration_id(cdp: Any) -> str:
+    """The service worker's registration, as CDP names it (announced when enabled)."""
+    found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def updated(event: dict[str, Any]) -> None:
+        live = [r for r in event["registrations"] if not r["isDeleted"]]
+        if live and not found.done():
+            found.set_result(live[0]["registrationId"])
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", updated)
+    await cdp.send("ServiceWorker.enable")
+    return await asyncio.wait_for(found, 10)
+
+
+async def shown(page: Any, count: int) -> None:
+    """Wait until the service worker has shown `count` notifications."""
+
+    async def there() -> bool:
+        return len(await page.evaluate(NOTIFICATIONS)) == count
+
+    await wait_until(there, within=10, what=f"{count} notification(s)")
+
+
+async def the_alert(suite: Suite) -> Any:
+    assert suite.alerts is not None
+    async with suite.alerts.sessions() as session:
+        rows = list(await session.execute(select(alerts_store.alerts)))
+    return rows[0] if len(rows) == 1 else None
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360x800", "1280x800"])
+async def test_the_console_subscribes_and_a_push_acknowledges_from_the_notification(
+    browser: Any, nats_server: Any, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    size = f"{viewport['width']}x{viewport['height']}"
+    settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
+    async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
+        # What the web asks the alerts service to keep (a listener beside the service).
+        asked: list[tuple[str, dict[str, Any]]] = []
+        spy = await nats.connect(settings.nats_url)
+
+        async def heard(msg: Any) -> None:
+            asked.append((msg.subject, json.loads(msg.data)))
+
+        await spy.subscribe("command.lhs.alerts.push_subscribe.*", cb=heard)
+        await spy.flush()
+
+        audit = Audit()
+        context = await browser.new_context(
+            viewport=viewport, timezone_id="America/Chicago", locale="en-US"
+        )
+        await context.grant_permissions(["notifications"], origin=suite.web.url)
+        await context.add_init_script(PUSH_MANAGER_STAND_IN)
+        csp = await CspWatch.attach(context)
+        page = await context.new_page()
+        errors = PageErrors(page)
+
+        await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
+        panel = page.locator("#push")
+        await page.locator("#push[data-state=off]").wait_for()
+        assert await page.locator("#push-status").inner_text() == "Off on this device."
+        button = page.get_by_role("button", name="Notify me on this device")
+        await button.scroll_into_view_if_needed()
+        await audit.check(page, "push: off")
+        await panel.screenshot(path=SHOTS / f"console-push-off-{size}.png")
+        await page.screenshot(path=SHOTS / f"console-push-{size}.png", full_page=True)
+
+        await button.click()
+        await page.locator("#push[data-state=on]").wait_for()
+        assert await page.locator("#push-status").inner_text() == (
+            "On: alerts that reach you also show on this device."
+        )
+        assert await page.get_by_role(
+            "button", name="Stop notifications on this device"
+        ).is_visible()
+        keys = await page.evaluate("window.lookoutPush.keys")
+        assert [
+            base64.urlsafe_b64encode(base64.b64decode(k)).rstrip(b"=").decode() for k in keys
+        ] == [vapid_keys(settings).application_server_key]
+        await wait_until(lambda: _true(len(asked) == 1), within=10, what="the subscription")
+        assert asked == [
+            (
+                "command.lhs.alerts.push_subscribe.principal-okafor",
+                {"endpoint": ENDPOINT, "p256dh": P256DH, "auth": AUTH},
+            )
+        ]
+        await audit.check(page, "push: on")
+        await panel.screenshot(path=SHOTS / f"console-push-on-{size}.png")
+
+        # A critical alert opens; its first step's push reaches this browser's service worker.
+        await raise_concern(suite.js, concern("critical", "weapon", "gym", T0))
+        await wait_until(lambda: _is_there(suite), within=20, what="the alert")
+        alert = await the_alert(suite)
+        assert (alert.status, alert.acknowledged_by) == ("open", None)
+        token = sign_ack_link(
+            alert_link_secret(settings),
+            AckLinkClaims("lhs", uuid.UUID(alert.alert_id), PRINCIPAL, T0 + timedelta(days=1)),
+        )
+        payload = {
+            "alert_id": str(alert.alert_id),
+            "title": "Critical: weapon concern",
+            "body": "Gymnasium · step 1 · Lakeside High School",
+            "ack_url": f"/ack/{token}",
+            "url": f"/app#alert-{alert.alert_id}",
+            "tag": f"alert-{alert.alert_id}",
+        }
+        cdp = await context.new_cdp_session(page)
+        await cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": suite.web.url,
+                "registrationId": await registration_id(cdp),
+                "data": json.dumps(payload),
+            },
+        )
+        await shown(page, 1)
+        assert await page.evaluate(NOTIFICATIONS) == [
+            {
+                "title": "Critical: weapon concern",
+                "body": "Gymnasium · step 1 · Lakeside High School",
+                "tag": f"alert-{alert.alert_id}",
+                "requireInteraction": True,
+                "actions": [["acknowledge", "Acknowledge"]],
+                "data": {
+                    "alert_id": str(alert.alert_id),
+                    "ack_url": f"/ack/{token}",
+                    "url": f"/app#alert-{alert.alert_id}",
+                    "tag": f"alert-{alert.alert_id}",
+                },
+            }
+        ]
+
+        # Its Acknowledge action, in the worker: the alert is acknowledged as the principal.
+        worker = next(w for w in context.service_workers if w.url.endswith("/sw.js"))
+        await worker.evaluate(
+            """async () => {
+              const [shown] = await self.registration.getNotifications();
+              await onNotificationClick(shown, "acknowledge");
+            }"""
+        )
+        alert = await the_alert(suite)
+        assert (alert.status, alert.acknowledged_by) == ("acknowledged", PRINCIPAL)
+        assert await page.evaluate(NOTIFICATIONS) == [
+            {
+                "title": "Alert acknowledged",
+                "body": "You acknowledged it: the escalation stops.",
+                "tag": f"alert-{alert.alert_id}",
+                "requireInteraction": False,
+                "actions": [],
+                "data": {
+                    "alert_id": str(alert.alert_id),
+                    "ack_url": f"/ack/{token}",
+                    "url": f"/app#alert-{alert.alert_id}",
+                    "tag": f"alert-{alert.alert_id}",
+                },
+            }
+        ]
+
+        assert audit.found == {}, audit.report()
+        assert csp.violations == []
+        assert fatal(errors) == []
+        await spy.close()
+        await context.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _is_there(suite: Suite) -> bool:
+    return await the_alert(suite) is not None
+
+
+async def test_a_push_without_a_readable_payload_still_says_something_and_follows_no_other_site(
+    browser: Any, nats_server: Any, tmp_path: Path
+) -> None:
+    """A push whose payload is not JSON still shows a notification (a push the person cannot
+    see would be a silent drop); links to another site are dropped, not followed."""
+    settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
+    async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
+        context = await browser.new_context(viewport=DESKTOP)
+        await context.grant_permissions(["notifications"], origin=suite.web.url)
+        await context.add_init_script(PUSH_MANAGER_STAND_IN)
+        page = await context.new_page()
+        await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
+        await page.locator("#push[data-state=off]").wait_for()
+        cdp = await context.new_cdp_session(page)
+        registration = await registration_id(cdp)
+        deliver = {"origin": suite.web.url, "registrationId": registration}
+        await cdp.send("ServiceWorker.deliverPushMessage", deliver | {"data": "not json"})
+        await shown(page, 1)
+        elsewhere = {
+            "alert_id": str(uuid.UUID(int=7)),
+            "title": "High: intruder concern",
+            "body": "East entrance",
+            "ack_url": "https://evil.example/ack/x",
+            "url": "https://evil.example/",
+            "tag": "alert-7",
+        }
+        await cdp.send(
+            "ServiceWorker.deliverPushMessage", deliver | {"data": json.dumps(elsewhere)}
+        )
+        await shown(page, 2)
+        seen = sorted(await page.evaluate(NOTIFICATIONS), key=lambda n: n["title"])
+        assert seen == [
+            {
+                "title": "High: intruder concern",
+                "body": "East entrance",
+                "tag": "alert-7",
+                "requireInteraction": True,
+                "actions": [],  # no acknowledge link of this site: no Acknowledge button
+                "data": {
+                    "alert_id": str(uuid.UUID(int=7)),
+                    "ack_url": None,
+                    "url": "/app",
+                    "tag": "alert-7",
+                },
+            },
+            {
+                "title": "Lookout alert",
+                "body": "Open Lookout to see the alert.",
+                "tag": "",
+                "requireInteraction": True,
+                "actions": [],
+                "data": {"alert_id": None, "ack_url": None, "url": "/app", "tag": None},
+            },
+        ]
+        await context.close()
