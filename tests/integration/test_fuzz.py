@@ -147,6 +147,12 @@ NAMED: dict[str, Any] = {
     "expected_minutes": 30,
     "day": "2026-11-27",
     "id": "principal",
+    # A browser's Web Push subscription (RFC 8291 keys) and a text reply code.
+    "endpoint": "https://push.example.org/send/1",
+    "p256dh": "BI5TO2-gv3tGJbswZnwB-2B--fi4qA_vWzAGKHAxh7Kjc"
+    "-sdveAzGDZtBp-DpvWQAFPHNjPLBBshxV4ahsH0ALQ",
+    "auth": "AAECAwQFBgcICQoLDA0ODw",
+    "code": "1a",
 }
 # Free text: a short hostile string is valid there, so only an over-long one spoils it.
 FREE_TEXT = frozenset({"note", "purpose", "dedup_key", "outcome_note", "reason"})
