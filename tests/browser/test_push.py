@@ -7,6 +7,7 @@ critical alert, delivered to the service worker, shows a notification that stays
 Acknowledge action; that action's code acknowledges the alert through the email's signed link
 (the worker's POST, with this site's Origin) and the notification says so. axe-core finds no
 violation and the browser no CSP violation at 360x800 and 1280x800; screenshots under SHOTS.
+Signing out forgets the browser's subscription (push_unsubscribe as the principal).
 
 What stands in for what, and why (no internet here):
 - Chromium subscribes by registering with Google's push service (FCM). A Playwright context is
@@ -143,6 +144,7 @@ async def test_the_console_subscribes_and_a_push_acknowledges_from_the_notificat
             asked.append((msg.subject, json.loads(msg.data)))
 
         await spy.subscribe("command.lhs.alerts.push_subscribe.*", cb=heard)
+        await spy.subscribe("command.lhs.alerts.push_unsubscribe.*", cb=heard)
         await spy.flush()
 
         audit = Audit()
@@ -255,6 +257,15 @@ async def test_the_console_subscribes_and_a_push_acknowledges_from_the_notificat
                 },
             }
         ]
+
+        # Signing out forgets this browser's subscription: a shared computer stops paging.
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url("**/signin")
+        await wait_until(lambda: _true(len(asked) == 2), within=10, what="the unsubscription")
+        assert asked[1] == (
+            "command.lhs.alerts.push_unsubscribe.principal-okafor",
+            {"endpoint": ENDPOINT},
+        )
 
         assert audit.found == {}, audit.report()
         assert csp.violations == []
