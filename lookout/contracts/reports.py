@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from lookout.contracts.bounds import RequestIsoWeek
 from lookout.contracts.envelope import Event
@@ -67,6 +67,44 @@ class SendReply(BaseModel):
     recipients: int = Field(ge=0)
     attempts: int = Field(ge=0)
     last_error: str | None = None
+
+
+class ArchiveRequest(ReportRequest):
+    """`query.<school>.reports.archive.<person>`: the school's weekly summaries, newest first
+    (the console's archive)."""
+
+    limit: int = Field(default=52, ge=1, le=520)
+
+
+class ArchivedWeek(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    week: IsoWeek
+    state: str = Field(description="pending, rendered, sending, sent or failed.")
+    sent_at: AwareDatetime | None
+    recipients: int = Field(ge=0)
+
+
+class Archive(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weeks: list[ArchivedWeek]
+
+
+class SentCopyRequest(ReportRequest):
+    """`query.<school>.reports.sent_copy.<person>`: a week's summary exactly as it was emailed
+    (the stored message), not a new rendering."""
+
+    week: RequestIsoWeek
+
+
+class SentCopy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    week: IsoWeek
+    subject: str
+    html: str = Field(description="The email's HTML, its charts inlined as data: URIs.")
+    sent_at: AwareDatetime
 
 
 class RebuildRequest(ReportRequest):

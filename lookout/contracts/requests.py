@@ -51,6 +51,8 @@ REQUESTS: tuple[RequestSpec, ...] = (
     RequestSpec("command", "alerts", "push_unsubscribe", alerts.PushUnsubscribeRequest),
     RequestSpec("command", "alerts", "sms_reply", alerts.SmsReplyRequest),
     RequestSpec("query", "reports", "weekly", reports.WeeklyPreviewRequest),
+    RequestSpec("query", "reports", "archive", reports.ArchiveRequest),
+    RequestSpec("query", "reports", "sent_copy", reports.SentCopyRequest),
     RequestSpec("command", "reports", "send", reports.SendRequest),
     RequestSpec("command", "reports", "rebuild", reports.RebuildRequest),
 )

@@ -30,7 +30,9 @@ SSO_PUBLISHES: tuple[type[Event], ...] = (
 # What each role originates in its own school: the events it emits, and the services it sends
 # requests to (`<kind>.<school>.<service>.*.<own person id>`). Nothing else is published.
 ROLE_EVENTS: dict[Role, tuple[type[Event], ...]] = {Role.SSO: SSO_PUBLISHES}
-_ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"))
+# The console's roles also read the school's weekly summaries (the archive; the district
+# roll-up only district safety, which the reports service checks).
+_ALERT_REQUESTS = (("command", "alerts"), ("query", "alerts"), ("query", "reports"))
 # The school's own leaders (legitimate educational interest: open concerns carry student
 # references, which the patrol service access-logs under the asker) also ask the patrol service
 # for the console's "Needs your attention" and "School now"; district safety does not.

@@ -13,12 +13,19 @@ from faststream import Context, FastStream
 from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 
-from lookout.contracts.reports import RebuildRequest, SendRequest, WeeklyPreviewRequest
+from lookout.contracts.reports import (
+    ArchiveRequest,
+    RebuildRequest,
+    SendRequest,
+    SentCopyRequest,
+    WeeklyPreviewRequest,
+)
 from lookout.kernel.clock import Clock
 from lookout.kernel.queries import (
     answer,
     command_subject,
     query_subject,
+    request_person,
     request_school,
     request_subscriber,
 )
@@ -79,9 +86,22 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     @router.subscriber(**request("query", "weekly"))
     async def weekly(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
         """Render a week's summary (or the district roll-up) without sending it."""
+        subject = message.raw_message.subject
         return await answer(
-            body, WeeklyPreviewRequest, lambda r: requests.preview(school(message), r)
+            body,
+            WeeklyPreviewRequest,
+            lambda r: requests.preview(school(message), r, request_person(subject)),
         )
+
+    @router.subscriber(**request("query", "archive"))
+    async def archive(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """The school's weekly summaries, newest first (the console's archive)."""
+        return await answer(body, ArchiveRequest, lambda r: requests.archive(school(message), r))
+
+    @router.subscriber(**request("query", "sent_copy"))
+    async def sent_copy(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """A week's summary exactly as it was emailed."""
+        return await answer(body, SentCopyRequest, lambda r: requests.sent_copy(school(message), r))
 
     @router.subscriber(**request("command", "send"))
     async def send(body: bytes, message: NatsMessage = Context("message")) -> dict[str, Any]:

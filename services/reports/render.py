@@ -8,6 +8,7 @@ part on a `key: value` line, so tests (and anyone scraping the archive) read exa
 from __future__ import annotations
 
 import base64
+import email.policy
 import email.utils
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -133,6 +134,23 @@ def inline_data_uris(rendered: Rendered) -> str:
     for cid, png in rendered.images.items():
         html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode())
     return html
+
+
+def html_of_message(raw: bytes) -> tuple[str, str]:
+    """A sent summary's subject and HTML as the recipients got them (`mime_message`'s output),
+    its `cid:` charts inlined as data: URIs, for the console's archive."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_body(preferencelist=("html",))
+    if body is None:
+        raise ValueError("a sent summary without HTML")
+    html = str(body.get_content())
+    related = msg.get_body(preferencelist=("related",))
+    for part in related.iter_attachments() if related is not None else ():
+        cid = str(part.get("Content-ID", "")).strip("<>")
+        if cid and part.get_content_type() == "image/png":
+            data = base64.b64encode(part.get_content()).decode()
+            html = html.replace(f"cid:{cid}", f"data:image/png;base64,{data}")
+    return str(msg["Subject"] or ""), html
 
 
 def mime_message(

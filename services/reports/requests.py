@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 
 from lookout.contracts.reports import (
+    Archive,
+    ArchivedWeek,
+    ArchiveRequest,
     RebuildReply,
     RebuildRequest,
     SendReply,
     SendRequest,
+    SentCopy,
+    SentCopyRequest,
     WeeklyPreview,
     WeeklyPreviewRequest,
 )
-from lookout.kernel.queries import Refused
+from lookout.kernel.queries import OPERATOR, Refused
 from lookout.kernel.service import ServiceKernel
+from lookout.school.config import Role
 from services.reports import domain, render
 from services.reports.handlers import ReportHandlers
 from services.reports.mailer import WeeklyMailer
@@ -40,7 +46,21 @@ class ReportRequests:
             raise Refused(f"week: {week} does not exist") from None
         return scope, week
 
-    async def preview(self, school_id: str, req: WeeklyPreviewRequest) -> WeeklyPreview:
+    def _may_read_district(self, school_id: str, person: str) -> None:
+        """The district roll-up (every school's figures) is for district safety and the
+        operator; a school's leaders read their own school's summaries only."""
+        if person == OPERATOR:
+            return
+        school = self.kernel.schools.get(school_id)
+        found = next((p for p in school.people if p.id == person), None) if school else None
+        if found is None or Role.DISTRICT_SAFETY not in found.roles:
+            raise Refused("district: the roll-up is for district safety")
+
+    async def preview(
+        self, school_id: str, req: WeeklyPreviewRequest, person: str = OPERATOR
+    ) -> WeeklyPreview:
+        if req.district:
+            self._may_read_district(school_id, person)
         scope, week = self._scope_week(school_id, req.week, req.district)
         async with self.kernel.sessions() as session:
             rendered = await self.mailer.summaries.render(session, scope, week)
@@ -53,6 +73,27 @@ class ReportRequests:
             recipients=self.mailer.summaries.recipients(scope),
             status=row.state if row is not None else None,
         )
+
+    async def archive(self, school_id: str, req: ArchiveRequest) -> Archive:
+        if school_id not in self.kernel.schools:
+            raise Refused("school: not a school of this deployment")
+        async with self.kernel.sessions() as session:
+            rows = await ReportRepository(session).sends_of(school_id, req.limit)
+        return Archive(
+            weeks=[
+                ArchivedWeek(week=r.week, state=r.state, sent_at=r.sent_at, recipients=r.recipients)
+                for r in rows
+            ]
+        )
+
+    async def sent_copy(self, school_id: str, req: SentCopyRequest) -> SentCopy:
+        scope, week = self._scope_week(school_id, req.week, district=False)
+        async with self.kernel.sessions() as session:
+            row = await ReportRepository(session).send(scope, week)
+        if row is None or row.state != "sent" or row.message is None or row.sent_at is None:
+            raise Refused(f"week: the {week} summary was not sent")
+        subject, html = render.html_of_message(row.message)
+        return SentCopy(week=week, subject=subject, html=html, sent_at=row.sent_at)
 
     async def send(self, school_id: str, req: SendRequest) -> SendReply:
         scope, week = self._scope_week(school_id, req.week, req.district)

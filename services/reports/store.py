@@ -312,6 +312,11 @@ class ReportRepository:
 
     # --- sends -------------------------------------------------------------------------------
 
+    async def sends_of(self, scope: str, limit: int) -> list[Any]:
+        """The scope's weekly summaries, newest week first."""
+        stmt = select(sends).where(sends.c.scope == scope).order_by(sends.c.week.desc())
+        return list((await self.session.execute(stmt.limit(limit))).all())
+
     async def send(self, scope: str, week: str) -> Any | None:
         return (
             await self.session.execute(

@@ -28,6 +28,7 @@ from services.web import (
     alerts_board,
     console_concerns,
     console_overview,
+    console_reports,
     events,
     front_desk,
     live,
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(alerts_board.router)
     app.include_router(console_overview.router)
     app.include_router(console_concerns.router)
+    app.include_router(console_reports.router)
     app.include_router(front_desk.router)
     app.include_router(suite_time.router)
     app.include_router(push.router)

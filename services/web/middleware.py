@@ -46,15 +46,21 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # A route may set a stricter policy of its own (an archived email's HTML: no
+                # script at all, its inline styles allowed); every other response gets ours.
+                own = [
+                    v
+                    for k, v in message.get("headers", [])
+                    if k.lower() == b"content-security-policy"
+                ]
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
                     if k.lower() != b"content-security-policy"
                 ]
                 names = {k.lower() for k, _ in headers}
-                headers.append(
-                    (b"content-security-policy", content_security_policy(nonce).encode())
-                )
+                policy = own[0] if own else content_security_policy(nonce).encode()
+                headers.append((b"content-security-policy", policy))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 headers.append((b"referrer-policy", b"same-origin"))
                 if b"cache-control" not in names:

@@ -296,12 +296,18 @@ READS: dict[str, dict[str, str]] = {
         "alert.resolved", "heartbeat.missed", "heartbeat.resumed")},
 }  # fmt: skip
 
-# Which roles ask which service (as themselves, in their school); operators use the admin user.
-ASKS: dict[str, set[str]] = {
-    "patrol": {"sso", "principal", "assistant_principal", "counselor"},
-    "visitors": {"front_office"},
-    "alerts": {"principal", "assistant_principal", "counselor", "district_safety"},
-    "reports": set(),
+# Which roles send which kind of request to which service (as themselves, in their school);
+# operators use the admin user. The console's roles read the weekly summaries (the reports
+# service keeps the district roll-up to district safety) but send none.
+CONSOLE = {"principal", "assistant_principal", "counselor", "district_safety"}
+ASKS: dict[tuple[str, str], set[str]] = {
+    ("query", "patrol"): {"sso", "principal", "assistant_principal", "counselor"},
+    ("command", "visitors"): {"front_office"},
+    ("query", "visitors"): {"front_office"},
+    ("command", "alerts"): CONSOLE,
+    ("query", "alerts"): CONSOLE,
+    ("query", "reports"): CONSOLE,
+    ("command", "reports"): set(),
 }
 
 # Durable consumers: (stream, name, owner). Each owner may create, look up, pull from and ack
@@ -380,7 +386,7 @@ def request_variants(user: str) -> list[tuple[str, str]]:
 def expect_request(user: str, spec: RequestSpec, school: str, person: str) -> str:
     if user in SERVICES:
         return REFUSED
-    asks = role_of(user) in ASKS[spec.service]
+    asks = role_of(user) in ASKS[(spec.kind, spec.service)]
     return _verdict(asks and school == "lhs" and person == person_of(user))
 
 
@@ -464,7 +470,7 @@ def _diff(observed: dict[Any, str], expected: dict[Any, str]) -> list[Any]:
 def test_the_tables_name_every_subject_of_the_catalogues() -> None:
     assert set(ORIGINATES) == {spec.type for spec in CATALOGUE}
     assert set(READS) <= set(ORIGINATES)
-    assert set(ASKS) == {spec.service for spec in REQUESTS}
+    assert set(ASKS) == {(spec.kind, spec.service) for spec in REQUESTS}
     assert {role for role, _ in PEOPLE.values()} == {str(r) for r in Role} - {"admin"}
     assert {s for s, _, _ in DURABLES} | {"DLQ"} | {"REPORTS"} == set(STREAMS)
 
@@ -943,7 +949,9 @@ def test_the_docs_table_says_what_the_hand_written_table_says() -> None:
     for role, _ in PEOPLE.values():
         events = {wildcard(s, "S") for s in CATALOGUE if ORIGINATES[s.type] == role}
         asks = {
-            f"{spec.kind}.S.{spec.service}.*.P" for spec in REQUESTS if role in ASKS[spec.service]
+            f"{spec.kind}.S.{spec.service}.*.P"
+            for spec in REQUESTS
+            if role in ASKS[(spec.kind, spec.service)]
         }
         expected[role.replace("_", " ")] = events | asks
     for user, service in SERVICES.items():

@@ -200,21 +200,25 @@ def test_a_person_may_ask_only_as_themself() -> None:
         "lhs-ap-chen": [
             "command.lhs.alerts.*.ap-chen",
             "query.lhs.alerts.*.ap-chen",
+            "query.lhs.reports.*.ap-chen",
             "query.lhs.patrol.*.ap-chen",
         ],
         "lhs-principal-okafor": [
             "command.lhs.alerts.*.principal-okafor",
             "query.lhs.alerts.*.principal-okafor",
+            "query.lhs.reports.*.principal-okafor",
             "query.lhs.patrol.*.principal-okafor",
         ],
         "lhs-counselor-patel": [
             "command.lhs.alerts.*.counselor-patel",
             "query.lhs.alerts.*.counselor-patel",
+            "query.lhs.reports.*.counselor-patel",
             "query.lhs.patrol.*.counselor-patel",
         ],
         "lhs-district-lee": [
             "command.lhs.alerts.*.district-lee",
             "query.lhs.alerts.*.district-lee",
+            "query.lhs.reports.*.district-lee",
         ],
         "lhs-office-garcia": [
             "command.lhs.visitors.*.office-garcia",

@@ -122,6 +122,8 @@ def test_every_catalogued_request_names_an_existing_acting_field() -> None:
         ("visitors", "roster"),
         ("alerts", "list"),
         ("reports", "weekly"),
+        ("reports", "archive"),
+        ("reports", "sent_copy"),
         ("reports", "send"),
         ("reports", "rebuild"),
     }
