@@ -379,3 +379,28 @@ async def test_a_push_service_answering_410_removes_that_browser(
 
 async def _count(sink: SmtpSink, n: int) -> bool:
     return len(sink.messages) >= n
+
+
+async def test_a_text_the_provider_refuses_with_503_is_sent_again_a_minute_later(
+    alerts: tuple[ServiceKernel, AlertTimers],
+    js: JetStreamContext,
+    sms: SmsProvider,
+    clock: ManualClock,
+) -> None:
+    kernel, timers = alerts
+    sms.fail_with(503)
+    await raise_critical(js)
+    await the_alert(kernel)
+    await settled(kernel, "sms", 1)
+    assert sms.messages == []
+    clock.advance(timedelta(minutes=1))
+    await timers.dispatcher.run_once()
+    (text,) = await sms.wait_for(1)
+    assert (
+        text.body == "Lookout LHS: CRITICAL weapon, Gymnasium (step 1). Reply 1a ack, 1e escalate"
+    )
+    await settled(kernel, "sms", 2)
+    assert [r for r in await timeline(kernel, "sms") if r[2] != "queued"] == [
+        ("notified", PRINCIPAL, "failed", "attempt 1: provider 503; will retry"),
+        ("notified", PRINCIPAL, "delivered", "attempt 2: provider 201"),
+    ]
