@@ -190,6 +190,24 @@ CATALOGUE: tuple[Subject, ...] = (
         "VISITORS",
         "The end-of-day checkout closed a visit nobody saw leave.",
     ),
+    Subject(
+        visitors.DrillStarted,
+        "visitor.{school}.drill_started",
+        "VISITORS",
+        "Staff started an evacuation drill.",
+    ),
+    Subject(
+        visitors.VisitorAccountedFor,
+        "visitor.{school}.accounted_for",
+        "VISITORS",
+        "A visitor on site at a drill's start was accounted for.",
+    ),
+    Subject(
+        visitors.DrillEnded,
+        "visitor.{school}.drill_ended",
+        "VISITORS",
+        "An evacuation drill ended (everyone accounted for, or ended by staff).",
+    ),
     Subject(alerts.AlertOpened, "alert.{school}.opened", "ALERTS", "An alert was opened."),
     Subject(
         alerts.AlertEscalated,

@@ -105,6 +105,50 @@ class VisitorUnaccounted(Event):
     last_seen_at: AwareDatetime | None = None
 
 
+class DrillEndReason(StrEnum):
+    ALL_ACCOUNTED_FOR = "all_accounted_for"
+    ENDED_BY_STAFF = "ended_by_staff"
+
+
+class AccountedHow(StrEnum):
+    MARKED = "marked"  # staff saw the visitor at the assembly point
+    SIGNED_OUT = "signed_out"  # signed out at the desk during the drill: seen leaving
+
+
+# An evacuation drill: who was on site when it started must each be accounted for. Ids only.
+class DrillStarted(Event):
+    """Staff started an evacuation drill: every visitor on site must be accounted for."""
+
+    type: Literal["visitor.drill_started"]
+    drill_id: uuid.UUID
+    visitors: int = Field(
+        ge=0, description="How many visitors were in the building (on site or held) at the start."
+    )
+
+
+class VisitorAccountedFor(Event):
+    """A visitor on site at a drill's start was seen at the assembly point, or signed out."""
+
+    type: Literal["visitor.accounted_for"]
+    drill_id: uuid.UUID
+    visit_id: uuid.UUID
+    how: AccountedHow
+    accounted_by: Token
+
+
+class DrillEnded(Event):
+    """The drill ended: everyone accounted for (with the time it took), or ended by staff."""
+
+    type: Literal["visitor.drill_ended"]
+    drill_id: uuid.UUID
+    reason: DrillEndReason
+    accounted: int = Field(ge=0)
+    unaccounted: int = Field(ge=0)
+    seconds_to_account: int | None = Field(
+        default=None, ge=0, description="From the start to the last visitor accounted for."
+    )
+
+
 # --- front-office requests and replies (request-reply, never on a stream) -----------------------
 #
 # Requests go to `command.<school>.visitors.<verb>` and `query.<school>.visitors.<name>`; the
@@ -344,3 +388,88 @@ class EndOfDayReply(BaseModel):
 
     day: date
     visitors: list[UnaccountedEntry] = Field(description="Oldest check-in first.")
+
+
+# --- evacuation drills ------------------------------------------------------------------------
+
+
+class DrillStart(Request):
+    """Start an evacuation drill (`command.<school>.visitors.drill_start.<person>`); while one
+    is open, starting again answers that one (two desks pressing Start get one drill)."""
+
+    ACTING_FIELD: ClassVar[str] = "started_by"
+
+    started_by: Token = Field(
+        description="Staff person id: the subject's last token (refused in the body)."
+    )
+
+
+class DrillAccount(Request):
+    """A visitor seen at the assembly point (`command.<school>.visitors.drill_account.<person>`);
+    marking one already accounted for changes nothing."""
+
+    ACTING_FIELD: ClassVar[str] = "accounted_by"
+
+    drill_id: uuid.UUID
+    visit_id: uuid.UUID
+    accounted_by: Token = Field(
+        description="Staff person id: the subject's last token (refused in the body)."
+    )
+
+
+class DrillEnd(Request):
+    """End a drill before everyone is accounted for (`command.<school>.visitors.drill_end.<p>`)."""
+
+    ACTING_FIELD: ClassVar[str] = "ended_by"
+
+    drill_id: uuid.UUID
+    ended_by: Token = Field(
+        description="Staff person id: the subject's last token (refused in the body)."
+    )
+
+
+class DrillQuery(Request):
+    """A drill and who is still unaccounted for (`query.<school>.visitors.drill.<person>`)."""
+
+    drill_id: uuid.UUID | None = Field(
+        default=None, description="Default: the open drill, else the latest one."
+    )
+
+
+class DrillVisitor(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visit_id: uuid.UUID
+    badge_number: Token | None = Field(description="None: held for screening at the start.")
+    name: str
+    visitor_type: VisitorType
+    host_id: Token
+    host_name: str
+    destination_zones: list[Token]
+    last_seen_zone: Token | None = None
+    last_seen_at: AwareDatetime | None = None
+    accounted_at: AwareDatetime | None = None
+    accounted_by: Token | None = None
+    how: AccountedHow | None = None
+
+
+class DrillState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drill_id: uuid.UUID
+    started_at: AwareDatetime
+    started_by: Token
+    ended_at: AwareDatetime | None = None
+    ended_by: Token | None = None
+    end_reason: DrillEndReason | None = None
+    seconds_to_account: int | None = Field(
+        default=None, description="Set when the last visitor was accounted for."
+    )
+    visitors: list[DrillVisitor] = Field(description="Unaccounted first, then by sign-in.")
+
+
+class DrillReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of: AwareDatetime
+    drill: DrillState | None = Field(description="None: this school has never run a drill.")

@@ -92,6 +92,9 @@ SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
         visitor_events.VisitorOverdue,
         visitor_events.VisitorOutOfBounds,
         visitor_events.VisitorUnaccounted,
+        visitor_events.DrillStarted,
+        visitor_events.VisitorAccountedFor,
+        visitor_events.DrillEnded,
     ),
     "alerts": (
         alert_events.AlertOpened,
@@ -166,6 +169,9 @@ WEB_HEARS: tuple[type[Event], ...] = (
     visitor_events.VisitorOverdue,
     visitor_events.VisitorOutOfBounds,
     visitor_events.VisitorUnaccounted,
+    visitor_events.DrillStarted,
+    visitor_events.VisitorAccountedFor,
+    visitor_events.DrillEnded,
 )
 
 

@@ -48,7 +48,10 @@ from lookout.contracts.patrol import (
     WindowOutcome,
 )
 from lookout.contracts.visitors import (
+    DrillEnded,
+    DrillStarted,
     ScreeningFlagged,
+    VisitorAccountedFor,
     VisitorCheckedIn,
     VisitorCheckedOut,
     VisitorOutOfBounds,
@@ -128,7 +131,14 @@ class ReportHandlers:
                 VisitorOutOfBounds: self.visitor_facts,
                 VisitorUnaccounted: self.visitor_facts,
             },
-            ignore=[VisitorCheckedOut, VisitorSighted],
+            # Evacuation drills are the front desk's; the weekly summary does not count them.
+            ignore=[
+                VisitorCheckedOut,
+                VisitorSighted,
+                DrillStarted,
+                VisitorAccountedFor,
+                DrillEnded,
+            ],
         )
         self.apply_alerts = by_handler(
             {

@@ -15,6 +15,10 @@ from faststream.nats.message import NatsMessage
 
 from lookout.contracts.subjects import BY_MODEL
 from lookout.contracts.visitors import (
+    DrillAccount,
+    DrillEnd,
+    DrillQuery,
+    DrillStart,
     EndOfDay,
     Held,
     Roster,
@@ -28,6 +32,7 @@ from lookout.kernel.queries import command_subject, query_subject, request_subsc
 from lookout.kernel.service import ServiceKernel, by_type
 from lookout.kernel.settings import Settings, load_school
 from services.visitors import store
+from services.visitors.drills import DrillHandlers
 from services.visitors.handlers import VisitorHandlers
 from services.visitors.timers import EndOfDayCheckout, OverdueVisits, PiiPurge
 from services.visitors.watchlist import (
@@ -78,6 +83,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         kernel.outbox,
         kernel.clock,
     )
+    drills = DrillHandlers(handlers)
     kernel.use_timers(
         OverdueVisits(kernel.outbox), EndOfDayCheckout(kernel.outbox, kernel.schools), PiiPurge()
     )
@@ -131,5 +137,29 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         return await handlers.request(
             message.raw_message.subject, body, EndOfDay, handlers.end_of_day
         )
+
+    @router.subscriber(**request("command", "drill_start"))
+    async def drill_start(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Start an evacuation drill (or answer the one already open)."""
+        subject = message.raw_message.subject
+        return await handlers.request(subject, body, DrillStart, drills.start)
+
+    @router.subscriber(**request("command", "drill_account"))
+    async def drill_account(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """Mark a visitor accounted for in a drill (again: no change)."""
+        subject = message.raw_message.subject
+        return await handlers.request(subject, body, DrillAccount, drills.account)
+
+    @router.subscriber(**request("command", "drill_end"))
+    async def drill_end(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """End a drill before everyone is accounted for."""
+        subject = message.raw_message.subject
+        return await handlers.request(subject, body, DrillEnd, drills.end)
+
+    @router.subscriber(**request("query", "drill"))
+    async def drill(body: Any, message: NatsMessage = Context("message")) -> dict[str, Any]:
+        """A drill (the open one, else the latest) and who is still unaccounted for."""
+        subject = message.raw_message.subject
+        return await handlers.request(subject, body, DrillQuery, drills.query)
 
     return kernel.app(router)

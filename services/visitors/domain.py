@@ -116,3 +116,9 @@ def allowed_zones(school: SchoolConfig, destinations: Iterable[str]) -> set[str]
 
 def purge_at(school: SchoolConfig, closed_at: datetime) -> datetime:
     return closed_at + timedelta(days=school.visitors.retention_days)
+
+
+def seconds_to_account(started_at: datetime, last_accounted_at: datetime) -> int:
+    """A drill's time to full accountability: from its start to the last visitor accounted
+    for, in whole seconds (never negative: a clock stepped back reads as 0)."""
+    return max(0, int((last_accounted_at - started_at).total_seconds()))

@@ -50,7 +50,7 @@ from lookout.kernel.clock import Clock
 from lookout.kernel.queries import ErrorReply, Refused, answer, request_school
 from lookout.kernel.storage import Outbox
 from lookout.school.config import SchoolConfig
-from services.visitors import domain
+from services.visitors import domain, drills
 from services.visitors.store import SERVICE, Admitted, VisitorRepository
 from services.visitors.watchlist import WatchlistProvider
 
@@ -95,7 +95,7 @@ class VisitorHandlers:
             return ErrorReply(error="school: not a school of this deployment").model_dump()
         return await answer(raw, model, lambda req: handle(school, req), subject)
 
-    async def _commit(
+    async def commit(
         self, work: Callable[[AsyncSession, datetime], Awaitable[tuple[Any, list[Event]]]]
     ) -> Any:
         """Run `work` in one transaction with its events in the outbox; retry once when a
@@ -170,7 +170,7 @@ class VisitorHandlers:
             )
             return str(visit_id), events
 
-        visit_id = await self._commit(work)
+        visit_id = await self.commit(work)
         return await self.visit_reply(school, visit_id)
 
     async def _admit(
@@ -246,9 +246,13 @@ class VisitorHandlers:
                 badge_number=visit.badge_number,
                 method=CheckoutMethod.FRONT_OFFICE,
             )
-            return visit.visit_id, [event]
+            # Signed out during an evacuation drill: seen leaving, so accounted for.
+            left = await drills.account_signed_out(
+                session, school, visit.visit_id, req.signed_out_by, now
+            )
+            return visit.visit_id, [event, *left]
 
-        visit_id = await self._commit(work)
+        visit_id = await self.commit(work)
         return await self.visit_reply(school, visit_id)
 
     # --- screening --------------------------------------------------------------------------
@@ -318,7 +322,7 @@ class VisitorHandlers:
             )
             return visit.visit_id, events
 
-        visit_id = await self._commit(work)
+        visit_id = await self.commit(work)
         return await self.visit_reply(school, visit_id)
 
     # --- queries ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,6 +148,39 @@ sightings = Table(
     Column("seen_at", UTCDateTime(), nullable=False),
     Column("out_of_bounds", Integer, nullable=False),
     Index("ix_sightings_visit", "visit_id", "seen_at"),
+)
+
+
+# Evacuation drills: one open drill per school at most (the partial unique index makes two desks
+# pressing Start at once get one drill); who was on site at its start, each accounted for once.
+drills = Table(
+    "drills",
+    metadata,
+    Column("drill_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("started_by", String(64), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("ended_by", String(64), nullable=True),
+    Column("end_reason", String(24), nullable=True),
+    Index(
+        "ix_drills_open",
+        "school_id",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+    Index("ix_drills_school_started", "school_id", "started_at"),
+)
+
+drill_visitors = Table(
+    "drill_visitors",
+    metadata,
+    Column("drill_id", String(36), ForeignKey("drills.drill_id"), primary_key=True),
+    Column("visit_id", String(36), ForeignKey("visits.visit_id"), primary_key=True),
+    Column("accounted_at", UTCDateTime(), nullable=True),
+    Column("accounted_by", String(64), nullable=True),
+    Column("how", String(16), nullable=True),
 )
 
 
@@ -418,3 +452,140 @@ class VisitorRepository:
 
 async def count_rows(session: AsyncSession, table: Table) -> int:
     return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+class DrillRepository:
+    """Evacuation drills inside a caller's transaction. Marking is a conditional UPDATE, so two
+    desks marking one visitor at once record it once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open_drill(self, school_id: str) -> Any | None:
+        return (
+            await self.session.execute(
+                select(drills).where(drills.c.school_id == school_id, drills.c.ended_at.is_(None))
+            )
+        ).first()
+
+    async def get(self, school_id: str, drill_id: uuid.UUID | str) -> Any | None:
+        return (
+            await self.session.execute(
+                select(drills).where(
+                    drills.c.drill_id == str(drill_id), drills.c.school_id == school_id
+                )
+            )
+        ).first()
+
+    async def latest(self, school_id: str) -> Any | None:
+        """The open drill, else the one started last."""
+        return (
+            await self.session.execute(
+                select(drills)
+                .where(drills.c.school_id == school_id)
+                .order_by(drills.c.ended_at.is_not(None), drills.c.started_at.desc())
+                .limit(1)
+            )
+        ).first()
+
+    async def on_site(self, school_id: str) -> list[str]:
+        """Who is in the building: on site, or held for screening at the desk."""
+        statuses = [VisitStatus.ON_SITE.value, VisitStatus.PENDING_SCREENING.value]
+        rows = await self.session.execute(
+            select(visits.c.visit_id)
+            .where(visits.c.school_id == school_id, visits.c.status.in_(statuses))
+            .order_by(visits.c.signed_in_at, visits.c.visit_id)
+        )
+        return [r.visit_id for r in rows]
+
+    async def add(
+        self, drill_id: str, school_id: str, at: datetime, by: str, visit_ids: Sequence[str]
+    ) -> None:
+        await self.session.execute(
+            insert(drills).values(
+                drill_id=drill_id, school_id=school_id, started_at=at, started_by=by
+            )
+        )
+        if visit_ids:
+            await self.session.execute(
+                insert(drill_visitors), [{"drill_id": drill_id, "visit_id": v} for v in visit_ids]
+            )
+
+    async def member(self, drill_id: str, visit_id: str) -> Any | None:
+        return (
+            await self.session.execute(
+                select(drill_visitors).where(
+                    drill_visitors.c.drill_id == drill_id, drill_visitors.c.visit_id == visit_id
+                )
+            )
+        ).first()
+
+    async def account(self, drill_id: str, visit_id: str, at: datetime, by: str, how: str) -> bool:
+        """False when the visitor was accounted for already (by another desk, or signed out)."""
+        result = await self.session.execute(
+            update(drill_visitors)
+            .where(
+                drill_visitors.c.drill_id == drill_id,
+                drill_visitors.c.visit_id == visit_id,
+                drill_visitors.c.accounted_at.is_(None),
+            )
+            .values(accounted_at=at, accounted_by=by, how=how)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def counts(self, drill_id: str) -> tuple[int, int]:
+        """(accounted for, still unaccounted)."""
+        rows = await self.session.execute(
+            select(drill_visitors.c.accounted_at.is_not(None), func.count())
+            .where(drill_visitors.c.drill_id == drill_id)
+            .group_by(drill_visitors.c.accounted_at.is_not(None))
+        )
+        found = {bool(done): int(n) for done, n in rows}
+        return found.get(True, 0), found.get(False, 0)
+
+    async def end(self, drill_id: str, at: datetime, by: str, reason: str) -> bool:
+        result = await self.session.execute(
+            update(drills)
+            .where(drills.c.drill_id == drill_id, drills.c.ended_at.is_(None))
+            .values(ended_at=at, ended_by=by, end_reason=reason)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def open_with(self, school_id: str, visit_id: str) -> list[str]:
+        """Open drills in which this visitor is still unaccounted for."""
+        rows = await self.session.execute(
+            select(drills.c.drill_id)
+            .join(drill_visitors, drill_visitors.c.drill_id == drills.c.drill_id)
+            .where(
+                drills.c.school_id == school_id,
+                drills.c.ended_at.is_(None),
+                drill_visitors.c.visit_id == visit_id,
+                drill_visitors.c.accounted_at.is_(None),
+            )
+        )
+        return [r.drill_id for r in rows]
+
+    async def visitors(self, drill_id: str) -> list[Any]:
+        stmt = (
+            select(
+                drill_visitors,
+                visits.c.badge_number,
+                visits.c.visitor_type,
+                visits.c.host_id,
+                visits.c.destination_zones,
+                visits.c.last_seen_zone,
+                visits.c.last_seen_at,
+                visits.c.signed_in_at,
+                visitor_pii.c.first_name,
+                visitor_pii.c.last_name,
+            )
+            .join(visits, visits.c.visit_id == drill_visitors.c.visit_id)
+            .outerjoin(visitor_pii, visitor_pii.c.visit_id == drill_visitors.c.visit_id)
+            .where(drill_visitors.c.drill_id == drill_id)
+            .order_by(
+                drill_visitors.c.accounted_at.is_not(None),
+                visits.c.signed_in_at,
+                visits.c.visit_id,
+            )
+        )
+        return list((await self.session.execute(stmt)).all())

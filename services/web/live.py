@@ -87,6 +87,9 @@ VISITOR_NUDGES: tuple[type[Event], ...] = (
     visitors.VisitorOverdue,
     visitors.VisitorOutOfBounds,
     visitors.VisitorUnaccounted,
+    visitors.DrillStarted,
+    visitors.VisitorAccountedFor,
+    visitors.DrillEnded,
 )
 
 

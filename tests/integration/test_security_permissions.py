@@ -275,6 +275,8 @@ ORIGINATES: dict[str, str] = {
     "visitor.checked_in": "svc-visitors", "visitor.checked_out": "svc-visitors",
     "visitor.screening_flagged": "svc-visitors", "visitor.overdue": "svc-visitors",
     "visitor.out_of_bounds": "svc-visitors", "visitor.unaccounted": "svc-visitors",
+    "visitor.drill_started": "svc-visitors", "visitor.accounted_for": "svc-visitors",
+    "visitor.drill_ended": "svc-visitors",
     # the alerts service
     "alert.opened": "svc-alerts", "alert.escalated": "svc-alerts", "alert.notified": "svc-alerts",
     "alert.acknowledged": "svc-alerts", "alert.resolved": "svc-alerts",

@@ -64,6 +64,9 @@ def test_it_listens_to_its_schools_only() -> None:
             ("visitor", "overdue"),
             ("visitor", "out_of_bounds"),
             ("visitor", "unaccounted"),
+            ("visitor", "drill_started"),
+            ("visitor", "accounted_for"),
+            ("visitor", "drill_ended"),
         ]
     ]
 
