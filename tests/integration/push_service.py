@@ -67,6 +67,7 @@ class Received:
     urgency: str | None
     topic: str | None
     claims: dict[str, Any]  # the VAPID JWT's claims
+    received_at: float = field(default_factory=time.time)  # when it arrived (bench/)
 
 
 @dataclass

@@ -51,6 +51,7 @@ class Message:
     to: str
     from_: str
     body: str
+    received_at: float = field(default_factory=time.time)  # when it arrived (bench/)
 
 
 @dataclass
