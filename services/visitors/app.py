@@ -83,7 +83,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         kernel.outbox,
         kernel.clock,
     )
-    drills = DrillHandlers(handlers)
+    drills = DrillHandlers(handlers.commit, kernel.sessions, kernel.clock)
     kernel.use_timers(
         OverdueVisits(kernel.outbox), EndOfDayCheckout(kernel.outbox, kernel.schools), PiiPurge()
     )

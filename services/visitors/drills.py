@@ -16,10 +16,11 @@ Events carry ids only; the query's reply carries names, like the roster (the eva
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.visitors import (
@@ -37,14 +38,16 @@ from lookout.contracts.visitors import (
     VisitorAccountedFor,
     VisitorType,
 )
+from lookout.kernel.clock import Clock
 from lookout.kernel.queries import Refused
 from lookout.kernel.storage import lock_for_write
 from lookout.school.config import SchoolConfig
 from services.visitors import domain
 from services.visitors.store import DrillRepository, drills
 
-if TYPE_CHECKING:
-    from services.visitors.handlers import VisitorHandlers
+# One transaction with its events in the outbox (VisitorHandlers.commit).
+Work = Callable[[AsyncSession, datetime], Awaitable[tuple[Any, list[Event]]]]
+Commit = Callable[[Work], Awaitable[Any]]
 
 
 def _desk(person: str) -> Actor:
@@ -125,8 +128,12 @@ class DrillHandlers:
     """The drill commands and query; `commit` is the visitors handlers' one-transaction runner
     (events through the outbox)."""
 
-    def __init__(self, handlers: VisitorHandlers) -> None:
-        self.handlers = handlers
+    def __init__(
+        self, commit: Commit, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    ) -> None:
+        self.commit = commit
+        self.sessions = sessions
+        self.clock = clock
 
     async def start(self, school: SchoolConfig, req: DrillStart) -> DrillReply:
         if (reason := domain.refuse_staff(school, "started_by", req.started_by)) is not None:
@@ -157,7 +164,7 @@ class DrillHandlers:
                 )
             return drill_id, events
 
-        drill_id = await self.handlers.commit(work)
+        drill_id = await self.commit(work)
         return await self.reply(school, drill_id)
 
     async def account(self, school: SchoolConfig, req: DrillAccount) -> DrillReply:
@@ -183,7 +190,7 @@ class DrillHandlers:
             )
             return drill.drill_id, events
 
-        drill_id = await self.handlers.commit(work)
+        drill_id = await self.commit(work)
         return await self.reply(school, drill_id)
 
     async def end(self, school: SchoolConfig, req: DrillEnd) -> DrillReply:
@@ -201,11 +208,11 @@ class DrillHandlers:
             )
             return drill.drill_id, events  # already ended: the same answer
 
-        drill_id = await self.handlers.commit(work)
+        drill_id = await self.commit(work)
         return await self.reply(school, drill_id)
 
     async def query(self, school: SchoolConfig, req: DrillQuery) -> DrillReply:
-        async with self.handlers.sessions() as session:
+        async with self.sessions() as session:
             repo = DrillRepository(session)
             drill = (
                 await repo.get(school.id, req.drill_id)
@@ -215,19 +222,19 @@ class DrillHandlers:
         if req.drill_id is not None and drill is None:
             raise Refused("drill_id: no such drill in this school")
         if drill is None:
-            return DrillReply(as_of=self.handlers.clock.now(), drill=None)
+            return DrillReply(as_of=self.clock.now(), drill=None)
         return await self.reply(school, drill.drill_id)
 
     async def reply(self, school: SchoolConfig, drill_id: str) -> DrillReply:
         hosts = {p.id: p.name for p in school.people}
-        async with self.handlers.sessions() as session:
+        async with self.sessions() as session:
             repo = DrillRepository(session)
             drill = await repo.get(school.id, drill_id)
             assert drill is not None
             rows = await repo.visitors(drill_id)
         complete = drill.end_reason == DrillEndReason.ALL_ACCOUNTED_FOR.value
         return DrillReply(
-            as_of=self.handlers.clock.now(),
+            as_of=self.clock.now(),
             drill=DrillState(
                 drill_id=uuid.UUID(drill.drill_id),
                 started_at=drill.started_at,
