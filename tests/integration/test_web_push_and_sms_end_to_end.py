@@ -29,6 +29,7 @@ from lookout.kernel.settings import Settings
 from services.alerts.app import AlertTimers
 from services.web.app import create_app
 from tests.integration import test_alerts_push_and_sms as alerts_side
+from tests.integration.conftest import wait_until
 from tests.integration.push_service import PushService
 from tests.integration.sms_provider import SmsProvider
 from tests.integration.test_web_alerts import Console
@@ -69,6 +70,20 @@ async def principal_console(app: Any, settings: Settings, clock: ManualClock) ->
     return console
 
 
+async def step_one_settled(kernel: ServiceKernel) -> None:
+    """Every attempt of the first step recorded (the principal's and the SSO's pushes, the
+    principal's text, the SSO's email) before the test moves the clock on: a send still in
+    flight when the clock jumps past its 5-minute lease would rightly be tried again."""
+    await alerts_side.settled(kernel, "push", 2)
+    await alerts_side.settled(kernel, "sms", 1)
+
+    async def emailed() -> bool:
+        rows = await alerts_side.timeline(kernel, "email")
+        return any(r[1] == alerts_side.SSO and r[2] not in ("", "queued") for r in rows)
+
+    await wait_until(emailed, within=30, what="the SSO's email recorded")
+
+
 async def escalation_stopped(
     kernel: ServiceKernel, timers: AlertTimers, clock: ManualClock
 ) -> None:
@@ -100,6 +115,7 @@ async def test_a_push_subscribed_through_the_console_acknowledges_by_its_ack_url
     await alerts_side.raise_critical(js)
     aid = (await alerts_side.the_alert(kernel)).alert_id
     (push,) = await push_service.wait_for(1)
+    await step_one_settled(kernel)
     assert push.endpoint == browser["endpoint"]
     token = alerts_side.expected_token(settings, aid, PRINCIPAL, T0)
     assert push.payload == {
@@ -140,6 +156,7 @@ async def test_the_providers_1a_reply_through_the_webhook_acknowledges(
     (text,) = await sms.wait_for(1)
     assert text.to == PRINCIPAL_PHONE
     assert text.body.endswith("Reply 1a ack, 1e escalate")
+    await step_one_settled(kernel)
 
     clock.advance(timedelta(minutes=1))
     async with client(web) as provider:  # no cookie, no Origin, no CSRF token: a server
