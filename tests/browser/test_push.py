@@ -1,23 +1,26 @@
-"""Web Push in Chromium, against the real suite with the alerts service (a real nats-server;
-patrol, alerts and the web in process, on a clock stopped at Monday 23 November 2026, 08:00 at
-Lakeside): the principal's console says notifications are off on this device, the button asks
-for permission on the tap, subscribes with the deployment's VAPID key and hands the
-subscription to the server (which asks the alerts service as the principal); then a push for a
-critical alert, delivered to the service worker, shows a notification that stays, with an
-Acknowledge action; that action's code acknowledges the alert through the email's signed link
-(the worker's POST, with this site's Origin) and the notification says so. axe-core finds no
-violation and the browser no CSP violation at 360x800 and 1280x800; screenshots under SHOTS.
-Signing out forgets the browser's subscription (push_unsubscribe as the principal).
+"""Web Push in Chromium, end to end: the real suite with the alerts service (a real
+nats-server; patrol, alerts and the web in process, on a clock stopped at Monday 23 November
+2026, 08:00 at Lakeside, whose principal asks for `critical: [push]`) and the stand-in push
+service (tests/integration/push_service.py: HTTPS, checks the VAPID signature, decrypts with
+the browser's keys, RFC 8291). The principal's console says notifications are off on this
+device; the button asks for permission on the tap, subscribes with the deployment's VAPID key
+and hands the subscription to the web, which asks the alerts service as the principal. A
+critical alert's first step is pushed to the push service, which decrypts it; that payload is
+delivered to the service worker, which shows a notification that stays, with an Acknowledge
+action; that action's code acknowledges the alert through the signed link (the worker's POST,
+with this site's Origin) and the notification says so. Signing out forgets the browser's
+subscription. axe-core finds no violation and the browser no CSP violation at 360x800 and
+1280x800; screenshots under SHOTS.
 
 What stands in for what, and why (no internet here):
 - Chromium subscribes by registering with Google's push service (FCM). A Playwright context is
   off the record, where Chromium refuses push ("Registration failed - permission denied"); a
   persistent profile waits for FCM for ever. So `PushManager.subscribe` is replaced in the page
-  by one that returns a subscription for a made-up endpoint (and records the key it was given);
-  everything else push.js does (permission on the tap, the key, the POST, the states) is real.
-- A push is delivered to the service worker with CDP's `ServiceWorker.deliverPushMessage`,
-  which fires the worker's real `push` event with the payload the alerts service sends (the
-  encryption on the way, RFC 8291, is the stand-in push service's job in the alerts tests).
+  by one that returns the stand-in push service's subscription for a new browser (and records
+  the key it was given); everything else push.js does (permission on the tap, the key, the
+  POST, the states, the sign-out) is real.
+- FCM's delivery to the browser is CDP's `ServiceWorker.deliverPushMessage`, which fires the
+  worker's real `push` event, with the payload the push service decrypted.
 - No API clicks a system notification: the test reads what was shown with
   `registration.getNotifications()` and calls the worker's `onNotificationClick(notification,
   "acknowledge")` inside the worker — the function its `notificationclick` listener hands the
@@ -36,10 +39,12 @@ from typing import Any
 
 import nats
 import pytest
+import yaml
 from sqlalchemy import select
 
 from lookout.kernel.action_links import AckLinkClaims, alert_link_secret, sign_ack_link
 from lookout.kernel.clock import ManualClock
+from lookout.kernel.settings import EXAMPLE_SCHOOL
 from lookout.kernel.vapid import vapid_keys
 from services.alerts import store as alerts_store
 from tests.browser.conftest import PageErrors
@@ -56,21 +61,29 @@ from tests.browser.test_a11y import Audit
 from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import SHOTS
 from tests.integration.conftest import wait_until
+from tests.integration.push_service import PushService, b64url
 from tests.integration.test_web_alerts import T0, concern, raise_concern, schools_without_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
 PRINCIPAL = "principal-okafor"
-ENDPOINT = "https://push.example.test/wp/chromium-stand-in"
-P256DH = "BMKOUhL1fNf1XqN0i53vJzn2WHXROTX37ZgWO9JAdolQ7iXSwaazzwx1-1AbyzOuO-NsRmXqdl_p2ZXltGUOZ_o"
-AUTH = "urO4XC6kCBw90tzPWatlZQ"
+# For the test that needs no push service: any subscription the contract takes.
+SOME_BROWSER = {
+    "endpoint": "https://push.example.test/wp/chromium-stand-in",
+    "expirationTime": None,
+    "keys": {
+        "p256dh": "BMKOUhL1fNf1XqN0i53vJzn2WHXROTX37ZgWO9JAdolQ7iXSwaazzwx1-1AbyzOuO-NsRmXqdl_p2"
+        "ZXltGUOZ_o",
+        "auth": "urO4XC6kCBw90tzPWatlZQ",
+    },
+}
 
-# The browser's push-service registration, replaced in the page (see the module's doc).
-PUSH_MANAGER_STAND_IN = (
-    """
+# The browser's push-service registration, replaced in the page (see the module's doc): it
+# hands out `SUBSCRIPTION` (the JSON of a PushSubscription) and records the key it was given.
+PUSH_MANAGER_STAND_IN = """
 (() => {
   if (!("PushManager" in window)) return;
-  const json = { endpoint: ENDPOINT, expirationTime: null, keys: { p256dh: P256DH, auth: AUTH } };
+  const json = SUBSCRIPTION;
   let held = null;
   window.lookoutPush = { keys: [], unsubscribed: 0 };
   PushManager.prototype.getSubscription = async function () { return held; };
@@ -86,10 +99,27 @@ PUSH_MANAGER_STAND_IN = (
     return held;
   };
 })();
-""".replace("ENDPOINT", json.dumps(ENDPOINT))
-    .replace("P256DH", json.dumps(P256DH))
-    .replace("AUTH", json.dumps(AUTH))
-)
+"""
+
+
+def push_manager_stand_in(subscription: dict[str, Any]) -> str:
+    return PUSH_MANAGER_STAND_IN.replace("SUBSCRIPTION", json.dumps(subscription))
+
+
+def lakeside_pushing_the_principal(tmp_path: Path) -> str:
+    """Lakeside with no email addresses (no mailer timing) and one rule: the principal is told
+    of a critical alert by push."""
+    lhs = yaml.safe_load(EXAMPLE_SCHOOL.read_text(encoding="utf-8"))
+    for person in lhs["people"]:
+        person.pop("email", None)
+        person.pop("notify", None)
+        if person["id"] == PRINCIPAL:
+            person["notify"] = {"critical": ["push"]}
+    lhs.pop("reports", None)  # its recipients need an email address
+    path = tmp_path / "lhs.yaml"
+    path.write_text(yaml.safe_dump(lhs), encoding="utf-8")
+    return str(path)
+
 
 NOTIFICATIONS = """
 async () => (await navigator.serviceWorker.ready).getNotifications().then((all) =>
@@ -125,161 +155,172 @@ async def shown(page: Any, count: int) -> None:
 async def the_alert(suite: Suite) -> Any:
     assert suite.alerts is not None
     async with suite.alerts.sessions() as session:
-        rows = list(await session.execute(select(alerts_store.alerts)))
-    return rows[0] if len(rows) == 1 else None
+        return (await session.execute(select(alerts_store.alerts))).one()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360x800", "1280x800"])
 async def test_the_console_subscribes_and_a_push_acknowledges_from_the_notification(
-    browser: Any, nats_server: Any, tmp_path: Path, viewport: dict[str, int]
+    browser: Any,
+    nats_server: Any,
+    tmp_path: Path,
+    viewport: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     size = f"{viewport['width']}x{viewport['height']}"
-    settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
-    async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
-        # What the web asks the alerts service to keep (a listener beside the service).
-        asked: list[tuple[str, dict[str, Any]]] = []
-        spy = await nats.connect(settings.nats_url)
-
-        async def heard(msg: Any) -> None:
-            asked.append((msg.subject, json.loads(msg.data)))
-
-        await spy.subscribe("command.lhs.alerts.push_subscribe.*", cb=heard)
-        await spy.subscribe("command.lhs.alerts.push_unsubscribe.*", cb=heard)
-        await spy.flush()
-
-        audit = Audit()
-        context = await browser.new_context(
-            viewport=viewport, timezone_id="America/Chicago", locale="en-US"
-        )
-        await context.grant_permissions(["notifications"], origin=suite.web.url)
-        await context.add_init_script(PUSH_MANAGER_STAND_IN)
-        csp = await CspWatch.attach(context)
-        page = await context.new_page()
-        errors = PageErrors(page)
-
-        await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
-        panel = page.locator("#push")
-        await page.locator("#push[data-state=off]").wait_for()
-        assert await page.locator("#push-status").inner_text() == "Off on this device."
-        button = page.get_by_role("button", name="Notify me on this device")
-        await button.scroll_into_view_if_needed()
-        await audit.check(page, "push: off")
-        await panel.screenshot(path=SHOTS / f"console-push-off-{size}.png")
-        await page.screenshot(path=SHOTS / f"console-push-{size}.png", full_page=True)
-
-        await button.click()
-        await page.locator("#push[data-state=on]").wait_for()
-        assert await page.locator("#push-status").inner_text() == (
-            "On: alerts that reach you also show on this device."
-        )
-        assert await page.get_by_role(
-            "button", name="Stop notifications on this device"
-        ).is_visible()
-        keys = await page.evaluate("window.lookoutPush.keys")
-        assert [
-            base64.urlsafe_b64encode(base64.b64decode(k)).rstrip(b"=").decode() for k in keys
-        ] == [vapid_keys(settings).application_server_key]
-        await wait_until(lambda: _true(len(asked) == 1), within=10, what="the subscription")
-        assert asked == [
-            (
-                "command.lhs.alerts.push_subscribe.principal-okafor",
-                {"endpoint": ENDPOINT, "p256dh": P256DH, "auth": AUTH},
+    settings = suite_settings(
+        nats_server.url, tmp_path, schools=lakeside_pushing_the_principal(tmp_path)
+    )
+    with PushService(vapid_keys(settings).application_server_key) as push_service:
+        monkeypatch.setenv("SSL_CERT_FILE", push_service.ca_file)  # the alerts service trusts it
+        this_browser = push_service.subscription() | {"expirationTime": None}
+        async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
+            await console_subscribes_and_acknowledges(
+                browser, suite, push_service, this_browser, viewport, size
             )
-        ]
-        await audit.check(page, "push: on")
-        await panel.screenshot(path=SHOTS / f"console-push-on-{size}.png")
 
-        # A critical alert opens; its first step's push reaches this browser's service worker.
-        await raise_concern(suite.js, concern("critical", "weapon", "gym", T0))
-        await wait_until(lambda: _is_there(suite), within=20, what="the alert")
-        alert = await the_alert(suite)
-        assert (alert.status, alert.acknowledged_by) == ("open", None)
-        token = sign_ack_link(
-            alert_link_secret(settings),
-            AckLinkClaims("lhs", uuid.UUID(alert.alert_id), PRINCIPAL, T0 + timedelta(days=1)),
+
+async def console_subscribes_and_acknowledges(
+    browser: Any,
+    suite: Suite,
+    push_service: PushService,
+    this_browser: dict[str, Any],
+    viewport: dict[str, int],
+    size: str,
+) -> None:
+    settings = suite.settings
+    # What the web asks the alerts service (a listener beside the service).
+    asked: list[tuple[str, dict[str, Any]]] = []
+    spy = await nats.connect(settings.nats_url)
+
+    async def heard(msg: Any) -> None:
+        asked.append((msg.subject, json.loads(msg.data)))
+
+    await spy.subscribe("command.lhs.alerts.push_subscribe.*", cb=heard)
+    await spy.subscribe("command.lhs.alerts.push_unsubscribe.*", cb=heard)
+    await spy.flush()
+
+    audit = Audit()
+    context = await browser.new_context(
+        viewport=viewport, timezone_id="America/Chicago", locale="en-US"
+    )
+    await context.grant_permissions(["notifications"], origin=suite.web.url)
+    await context.add_init_script(push_manager_stand_in(this_browser))
+    csp = await CspWatch.attach(context)
+    page = await context.new_page()
+    errors = PageErrors(page)
+
+    await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
+    panel = page.locator("#push")
+    await page.locator("#push[data-state=off]").wait_for()
+    assert await page.locator("#push-status").inner_text() == "Off on this device."
+    button = page.get_by_role("button", name="Notify me on this device")
+    await button.scroll_into_view_if_needed()
+    await audit.check(page, "push: off")
+    await panel.screenshot(path=SHOTS / f"console-push-off-{size}.png")
+    await page.screenshot(path=SHOTS / f"console-push-{size}.png", full_page=True)
+
+    await button.click()
+    await page.locator("#push[data-state=on]").wait_for()
+    assert await page.locator("#push-status").inner_text() == (
+        "On: alerts that reach you also show on this device."
+    )
+    assert await page.get_by_role("button", name="Stop notifications on this device").is_visible()
+    keys = await page.evaluate("window.lookoutPush.keys")
+    assert [b64url(base64.b64decode(k)) for k in keys] == [
+        vapid_keys(settings).application_server_key
+    ]
+    await wait_until(lambda: _true(len(asked) == 1), within=10, what="the subscription")
+    endpoint, browser_keys = this_browser["endpoint"], this_browser["keys"]
+    assert asked == [
+        (
+            "command.lhs.alerts.push_subscribe.principal-okafor",
+            {"endpoint": endpoint, "p256dh": browser_keys["p256dh"], "auth": browser_keys["auth"]},
         )
-        payload = {
-            "alert_id": str(alert.alert_id),
-            "title": "Critical: weapon concern",
-            "body": "Gymnasium · step 1 · Lakeside High School",
-            "ack_url": f"/ack/{token}",
-            "url": f"/app#alert-{alert.alert_id}",
-            "tag": f"alert-{alert.alert_id}",
+    ]
+    await audit.check(page, "push: on")
+    await panel.screenshot(path=SHOTS / f"console-push-on-{size}.png")
+
+    # A critical alert opens; its first step is pushed, encrypted for this browser, to the
+    # stand-in push service, which hands what it decrypted to the service worker (as FCM would).
+    await raise_concern(suite.js, concern("critical", "weapon", "gym", T0))
+    (push,) = await push_service.wait_for(1, within=30)
+    assert push.endpoint == endpoint
+    alert = await the_alert(suite)
+    aid = alert.alert_id
+    assert (alert.status, alert.acknowledged_by) == ("open", None)
+    token = sign_ack_link(
+        alert_link_secret(settings),
+        AckLinkClaims("lhs", uuid.UUID(aid), PRINCIPAL, T0 + timedelta(days=1)),
+    )
+    assert push.payload == {
+        "alert_id": aid,
+        "title": "CRITICAL alert: weapon",
+        "body": "Gymnasium. Escalation step 1. Lakeside High School",
+        "ack_url": f"/ack/{token}",
+        "url": "/app",
+        "tag": f"alert-{aid}",
+    }
+    cdp = await context.new_cdp_session(page)
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": suite.web.url,
+            "registrationId": await registration_id(cdp),
+            "data": json.dumps(push.payload),
+        },
+    )
+    await shown(page, 1)
+    data = {"alert_id": aid, "ack_url": f"/ack/{token}", "url": "/app", "tag": f"alert-{aid}"}
+    assert await page.evaluate(NOTIFICATIONS) == [
+        {
+            "title": "CRITICAL alert: weapon",
+            "body": "Gymnasium. Escalation step 1. Lakeside High School",
+            "tag": f"alert-{aid}",
+            "requireInteraction": True,
+            "actions": [["acknowledge", "Acknowledge"]],
+            "data": data,
         }
-        cdp = await context.new_cdp_session(page)
-        await cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {
-                "origin": suite.web.url,
-                "registrationId": await registration_id(cdp),
-                "data": json.dumps(payload),
-            },
-        )
-        await shown(page, 1)
-        assert await page.evaluate(NOTIFICATIONS) == [
-            {
-                "title": "Critical: weapon concern",
-                "body": "Gymnasium · step 1 · Lakeside High School",
-                "tag": f"alert-{alert.alert_id}",
-                "requireInteraction": True,
-                "actions": [["acknowledge", "Acknowledge"]],
-                "data": {
-                    "alert_id": str(alert.alert_id),
-                    "ack_url": f"/ack/{token}",
-                    "url": f"/app#alert-{alert.alert_id}",
-                    "tag": f"alert-{alert.alert_id}",
-                },
-            }
-        ]
+    ]
 
-        # Its Acknowledge action, in the worker: the alert is acknowledged as the principal.
-        worker = next(w for w in context.service_workers if w.url.endswith("/sw.js"))
-        await worker.evaluate(
-            """async () => {
-              const [shown] = await self.registration.getNotifications();
-              await onNotificationClick(shown, "acknowledge");
-            }"""
-        )
-        alert = await the_alert(suite)
-        assert (alert.status, alert.acknowledged_by) == ("acknowledged", PRINCIPAL)
-        assert await page.evaluate(NOTIFICATIONS) == [
-            {
-                "title": "Alert acknowledged",
-                "body": "You acknowledged it: the escalation stops.",
-                "tag": f"alert-{alert.alert_id}",
-                "requireInteraction": False,
-                "actions": [],
-                "data": {
-                    "alert_id": str(alert.alert_id),
-                    "ack_url": f"/ack/{token}",
-                    "url": f"/app#alert-{alert.alert_id}",
-                    "tag": f"alert-{alert.alert_id}",
-                },
-            }
-        ]
+    # Its Acknowledge action, in the worker: the alert is acknowledged as the principal.
+    worker = next(w for w in context.service_workers if w.url.endswith("/sw.js"))
+    await worker.evaluate(
+        """async () => {
+          const [shown] = await self.registration.getNotifications();
+          await onNotificationClick(shown, "acknowledge");
+        }"""
+    )
+    alert = await the_alert(suite)
+    assert (alert.status, alert.acknowledged_by) == ("acknowledged", PRINCIPAL)
+    assert await page.evaluate(NOTIFICATIONS) == [
+        {
+            "title": "Alert acknowledged",
+            "body": "You acknowledged it: the escalation stops.",
+            "tag": f"alert-{aid}",
+            "requireInteraction": False,
+            "actions": [],
+            "data": data,
+        }
+    ]
 
-        # Signing out forgets this browser's subscription: a shared computer stops paging.
-        await page.get_by_role("button", name="Sign out").click()
-        await page.wait_for_url("**/signin")
-        await wait_until(lambda: _true(len(asked) == 2), within=10, what="the unsubscription")
-        assert asked[1] == (
-            "command.lhs.alerts.push_unsubscribe.principal-okafor",
-            {"endpoint": ENDPOINT},
-        )
+    # Signing out forgets this browser's subscription: a shared computer stops paging.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/signin")
+    await wait_until(lambda: _true(len(asked) == 2), within=10, what="the unsubscription")
+    assert asked[1] == (
+        "command.lhs.alerts.push_unsubscribe.principal-okafor",
+        {"endpoint": endpoint},
+    )
 
-        assert audit.found == {}, audit.report()
-        assert csp.violations == []
-        assert fatal(errors) == []
-        await spy.close()
-        await context.close()
+    assert audit.found == {}, audit.report()
+    assert csp.violations == []
+    assert fatal(errors) == []
+    await spy.close()
+    await context.close()
 
 
 async def _true(value: bool) -> bool:
     return value
-
-
-async def _is_there(suite: Suite) -> bool:
-    return await the_alert(suite) is not None
 
 
 async def test_a_push_without_a_readable_payload_still_says_something_and_follows_no_other_site(
@@ -291,7 +332,7 @@ async def test_a_push_without_a_readable_payload_still_says_something_and_follow
     async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
         context = await browser.new_context(viewport=DESKTOP)
         await context.grant_permissions(["notifications"], origin=suite.web.url)
-        await context.add_init_script(PUSH_MANAGER_STAND_IN)
+        await context.add_init_script(push_manager_stand_in(SOME_BROWSER))
         page = await context.new_page()
         await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
         await page.locator("#push[data-state=off]").wait_for()
