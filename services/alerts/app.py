@@ -201,6 +201,7 @@ class AlertTimers:
         await self.escalation_loop.stop()
         await self.mail_loop.stop()
         await self.delivery_loop.stop()
+        await self.dispatcher.close()
 
 
 def build_app(kernel: ServiceKernel) -> FastStream:

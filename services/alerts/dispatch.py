@@ -6,9 +6,10 @@ between (2) and (3) lets the lease expire and the delivery is tried again (at le
 
 Push: Web Push (RFC 8030) with the payload encrypted for the browser (RFC 8291, aes128gcm, by
 pywebpush's encoder) and signed with this deployment's VAPID key (RFC 8292), POSTed with httpx
-(one client, a bounded timeout, on the event loop). Every browser the person subscribed is
-tried; a push service answering 404 or 410 has dropped that subscription, so it is removed. No
-browser subscribed is a failed attempt on the timeline, never a silent skip.
+(one kept-alive client, a bounded timeout, on the event loop; a pass sends everything it
+claimed at once). Every browser the person subscribed is tried; a push service answering 404
+or 410 has dropped that subscription, so it is removed. No browser subscribed is a failed
+attempt on the timeline, never a silent skip.
 
 SMS: a Twilio-compatible REST API (`POST <api>/2010-04-01/Accounts/<sid>/Messages.json`, form
 To/From/Body, HTTP basic auth). The text gives the alert its number among the person's texts
@@ -17,6 +18,7 @@ To/From/Body, HTTP basic auth). The text gives the alert its number among the pe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -117,17 +119,30 @@ class Dispatcher:
         self.schools = schools
         self.vapid = vapid
         self.policy = policy or DispatchPolicy()
+        self._client: httpx.AsyncClient | None = None
 
     async def run_once(self) -> int:
         """Claim due deliveries, send them, record the outcomes; returns how many were claimed."""
         claimed = await self._claim()
         if not claimed:
             return 0
-        # Created per pass: it reads SSL_CERT_FILE then, as an operator's CA bundle asks.
-        async with httpx.AsyncClient(timeout=self.policy.timeout_seconds) as client:
-            results = [(c, await self._send(client, c)) for c in claimed]
-        await self._record(results)
+        # All at once: a slow push service must not hold up the text behind it.
+        client = self._http()
+        sent = await asyncio.gather(*(self._send(client, c) for c in claimed))
+        await self._record(list(zip(claimed, sent, strict=True)))
         return len(claimed)
+
+    def _http(self) -> httpx.AsyncClient:
+        """One client for the process, made at the first send (it reads SSL_CERT_FILE then):
+        its kept-alive connections spare a TLS handshake per push."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.policy.timeout_seconds)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     # -- (1) claim -------------------------------------------------------------------------
 

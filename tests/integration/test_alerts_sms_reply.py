@@ -149,6 +149,7 @@ async def test_replying_1a_to_the_text_acknowledges_and_the_next_step_never_fire
     assert forged.status_code == 403
     assert (await alert_row(kernel)).status == "open"
 
+    await at_rest(kernel, clock)
     clock.advance(timedelta(minutes=1))
     answer = await sms.reply(WEBHOOK, from_=PHONE, body=" 1A ", client=web)
     assert answer.status_code == 200
@@ -161,6 +162,7 @@ async def test_replying_1a_to_the_text_acknowledges_and_the_next_step_never_fire
     assert (row.status, row.acknowledged_by) == ("acknowledged", PRINCIPAL)
 
     # District safety's step (10 minutes on) never fires; no second text.
+    await at_rest(kernel, clock)
     clock.advance(timedelta(minutes=12))
     assert (await timers.ticker.tick())["escalations"] == 0
     await timers.dispatcher.run_once()
@@ -172,3 +174,23 @@ async def test_replying_1a_to_the_text_acknowledges_and_the_next_step_never_fire
         "<Message>Alert 1: closing needs an outcome note. Resolve it in the Lookout console."
         in (close.text)
     )
+
+
+async def at_rest(kernel: ServiceKernel, clock: ManualClock) -> None:
+    """Nothing being sent and nothing due: a clock moved on while a send is in flight would
+    let its lease expire and send it again (at least once), which is not what a test means."""
+
+    async def rest() -> bool:
+        async with kernel.sessions() as session:
+            for table in (store.alert_emails, store.alert_deliveries):
+                busy = await session.execute(
+                    table.select().where(
+                        (table.c.status == "sending")
+                        | ((table.c.status == "pending") & (table.c.due_at <= clock.now()))
+                    )
+                )
+                if busy.first() is not None:
+                    return False
+        return True
+
+    await wait_until(rest, within=30, what="every due email, push and text sent and recorded")
