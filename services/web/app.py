@@ -29,6 +29,7 @@ from services.web import (
     console_concerns,
     console_overview,
     console_reports,
+    desk_drill,
     events,
     front_desk,
     live,
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(console_concerns.router)
     app.include_router(console_reports.router)
     app.include_router(front_desk.router)
+    app.include_router(desk_drill.router)
     app.include_router(suite_time.router)
     app.include_router(push.router)
     app.include_router(sms_webhook.router)

@@ -305,7 +305,7 @@ def _read(model: type[M], result: Any) -> M:
     return asking.read("visitors", model, result)
 
 
-def _zone_names(school: SchoolConfig, ids: list[str]) -> list[str]:
+def zone_names(school: SchoolConfig, ids: list[str]) -> list[str]:
     names = {z.id: z.name for z in school.zones}
     return [names.get(z, z) for z in ids]
 
@@ -338,7 +338,7 @@ def _desk_visit(
         status=reply.status,
         badge_number=reply.badge_number,
         badge=badge,
-        destination_names=_zone_names(caller.school, reply.destination_zones),
+        destination_names=zone_names(caller.school, reply.destination_zones),
         expected_until=reply.expected_until,
         checked_out_at=reply.checked_out_at,
         possible_matches=[
@@ -461,7 +461,7 @@ async def roster(caller: DeskReader, state: State) -> DeskRoster:
         visitors=[
             DeskRosterEntry(
                 **v.model_dump(),
-                destination_names=_zone_names(caller.school, v.destination_zones),
+                destination_names=zone_names(caller.school, v.destination_zones),
                 last_seen_zone_name=zones.get(v.last_seen_zone or ""),
             )
             for v in found.visitors
@@ -490,7 +490,7 @@ async def held(caller: DeskReader, state: State) -> DeskHeld:
                 id_type=v.id_type,
                 visitor_type=v.visitor_type,
                 host_name=v.host_name,
-                destination_names=_zone_names(caller.school, v.destination_zones),
+                destination_names=zone_names(caller.school, v.destination_zones),
                 since=v.since,
                 possible_matches=[
                     _desk_match(
@@ -532,7 +532,7 @@ async def end_of_day(
         visitors=[
             DeskUnaccounted(
                 **v.model_dump(),
-                destination_names=_zone_names(caller.school, v.destination_zones),
+                destination_names=zone_names(caller.school, v.destination_zones),
                 last_seen_zone_name=zones.get(v.last_seen_zone or ""),
             )
             for v in found.visitors
@@ -584,20 +584,20 @@ async def check_badge(
 # --- the pages --------------------------------------------------------------------------------
 
 
-def _desk_page(caller: Caller) -> None:
+def desk_page(caller: Caller) -> None:
     if not may_request(caller.person.roles, "command", "visitors"):
         raise Problem(404, "Not found")
 
 
 @router.get("/desk", response_class=HTMLResponse, summary="The front desk")
 async def desk(request: Request, caller: PageCaller, state: State) -> Response:
-    _desk_page(caller)
+    desk_page(caller)
     return render(request, state, "desk.html", desk_context(caller, state))
 
 
 @router.get("/desk/roster", response_class=HTMLResponse, summary="On-site roster, printable")
 async def roster_page(request: Request, caller: PageCaller, state: State) -> Response:
-    _desk_page(caller)
+    desk_page(caller)
     return render(request, state, "desk_roster.html", desk_context(caller, state))
 
 
@@ -614,7 +614,7 @@ def qr_svg(token: str) -> str:
 async def badge_page(token: str, request: Request, caller: PageCaller, state: State) -> Response:
     """The badge on 62 x 100 mm label stock; 404 for a token not signed here for this school
     or a visitor no longer on site, 410 for an expired badge."""
-    _desk_page(caller)
+    desk_page(caller)
     verdict = verify(
         secret_of(request), token, school_id=caller.school.id, now=state.suite_clock.now()
     )
@@ -633,7 +633,7 @@ async def badge_page(token: str, request: Request, caller: PageCaller, state: St
             "name": visit.name,
             "type": visit.visitor_type.value,
             "host": visit.host_name,
-            "destinations": ", ".join(_zone_names(school, visit.destination_zones)),
+            "destinations": ", ".join(zone_names(school, visit.destination_zones)),
             "date": visit.since.astimezone(school.tz).strftime("%a %-d %b %Y"),
             "since": _at(visit.since, school),
             "valid_until": _at(claims.expires_at, school),

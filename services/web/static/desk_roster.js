@@ -18,6 +18,41 @@ const TIME = new Intl.DateTimeFormat([], { hour: "numeric", minute: "2-digit" })
 const at = (iso) => (iso ? TIME.format(new Date(iso)) : "");
 const words = (v) => String(v ?? "").replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
 
+// The last roster this desk received, kept in the browser so the evacuation list can still be
+// shown and printed when the network is gone (names: this desk's own screen only; dropped when
+// the server says the session ended).
+const KEPT = `lookout.desk.roster.${ctx.school.id}.${ctx.person.id}`;
+
+function keep(answer) {
+  try {
+    localStorage.setItem(KEPT, JSON.stringify(answer));
+  } catch {
+    // storage full or refused: the live list still works
+  }
+}
+
+function kept() {
+  try {
+    return JSON.parse(localStorage.getItem(KEPT) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function offline(answer) {
+  const banner = $("roster-offline");
+  if (!answer) {
+    banner.hidden = true;
+    $("roster").removeAttribute("data-offline");
+    if (source?.readyState === EventSource.OPEN) live("on", "Live");
+    return;
+  }
+  live("off", "Offline");
+  banner.textContent = `Offline copy as of ${at(answer.as_of)}: the network is gone, so this list may be out of date. It can still be printed.`;
+  banner.hidden = false;
+  $("roster").dataset.offline = "yes";
+}
+
 let busy = null;
 let again = false;
 let source = null;
@@ -152,13 +187,22 @@ async function refresh() {
           headers: { Accept: "application/json" },
         });
         if (res.status === 401) {
+          localStorage.removeItem(KEPT);
           window.location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
           return;
         }
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        render(await res.json());
+        const answer = await res.json();
+        render(answer);
+        keep(answer);
+        offline(null);
         $("roster-error").hidden = true;
       } catch (err) {
+        const copy = kept();
+        if (copy) {
+          render(copy);
+          offline(copy);
+        }
         const error = $("roster-error");
         error.textContent = `The roster could not be loaded (${err.message || "no answer"}); trying again.`;
         error.hidden = false;
@@ -214,4 +258,9 @@ loadEndOfDay();
 connect();
 syncClock().finally(refresh); // "past their expected time" by the suite's clock
 setInterval(refresh, POLL_MS);
+window.addEventListener("online", () => refresh());
+window.addEventListener("offline", () => {
+  const copy = kept();
+  if (copy) offline(copy);
+});
 $("roster").dataset.school = ctx.school.id;
