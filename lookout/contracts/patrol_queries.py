@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import (
@@ -311,12 +312,31 @@ class TodayFollowUp(_Strict):
     overdue: bool = Field(description="That day ended without the re-check (reported missed).")
 
 
+class ConcernAlertState(StrEnum):
+    OPEN = "open"  # escalating: nobody has acknowledged it yet
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class ConcernAlert(_Strict):
+    """What became of the alert a concern raised: who acknowledged or resolved it, and when
+    (loop closure: the officer who raised it sees that somebody has it)."""
+
+    alert_id: uuid.UUID
+    state: ConcernAlertState
+    by: Token | None = Field(description="Who acknowledged or resolved it (a person id).")
+    at: AwareDatetime | None = Field(description="When; None while it is open.")
+
+
 class TodayConcern(_Strict):
     concern_id: uuid.UUID
     category: ConcernCategory
     severity: Severity
     zone_id: Token | None
     raised_at: AwareDatetime
+    alert: ConcernAlert | None = Field(
+        default=None, description="The alert it raised, if it raised one (not every concern)."
+    )
 
 
 class TodayReply(_Strict):

@@ -114,7 +114,8 @@ ALERT_INPUT_STREAMS: tuple[str, ...] = ("PATROL", "ALERTS", "VISITORS")
 
 # (stream, consumer name) per service; the durable is `<service>-<name>`.
 SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "patrol": (("PATROL", "patrol"), ("CONCERNS", "concerns")),
+    # ALERTS: what became of the alerts its concerns raised (loop closure on the SSO's phone).
+    "patrol": (("PATROL", "patrol"), ("CONCERNS", "concerns"), ("ALERTS", "alerts")),
     "visitors": (("VISITORS", "sightings"),),
     "alerts": (
         ("CONCERNS", "concerns"),

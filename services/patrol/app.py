@@ -10,6 +10,7 @@ from pathlib import Path
 from faststream import FastStream
 from faststream.nats import NatsRouter
 
+from lookout.contracts.alerts import AlertAcknowledged, AlertOpened, AlertResolved
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
@@ -27,6 +28,7 @@ from lookout.contracts.patrol import (
     PatrolFocusPublished,
     UnannouncedCheckScheduled,
 )
+from lookout.contracts.subjects import BY_MODEL
 from lookout.kernel.clock import Clock
 from lookout.kernel.service import ServiceKernel, by_type
 from lookout.kernel.settings import Settings
@@ -114,6 +116,13 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         "CONCERNS",
         apply_concerns,
         description="Concerns raised, updated and resolved, by the SSO, staff or sensors.",
+    )
+    outcomes = (AlertOpened, AlertAcknowledged, AlertResolved)
+    kernel.consume(
+        "ALERTS",
+        by_type(dict.fromkeys(outcomes, handlers.alert_outcomes)),
+        subjects=[BY_MODEL[m].wildcard for m in outcomes],
+        description="What became of the alerts concerns raised (loop closure on the phone).",
     )
 
     return kernel.app(router)

@@ -11,7 +11,13 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.contracts.alerts import HeartbeatResumed
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertOpened,
+    AlertResolved,
+    AlertSource,
+    HeartbeatResumed,
+)
 from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.patrol import (
     CheckpointScanned,
@@ -196,6 +202,19 @@ class PatrolHandlers:
                     )
                 )
         await self.outbox.add(session, completed, self.clock.now())
+        return {}
+
+    async def alert_outcomes(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """What became of the alerts concerns raised: opened, acknowledged, resolved, in stream
+        order. Alerts of other sources are not kept; an acknowledgement or resolution of one
+        changes nothing."""
+        repo = PatrolRepository(session)
+        for e in events:
+            if isinstance(e, AlertOpened):
+                if e.source == AlertSource.CONCERN:
+                    await repo.concern_alert_opened(e)
+            elif isinstance(e, AlertAcknowledged | AlertResolved):
+                await repo.concern_alert_settled(e)
         return {}
 
     async def concern_events(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:

@@ -37,6 +37,8 @@ from lookout.contracts.patrol_queries import (
     TODAY,
     TOUR_STATS,
     ZONE_STATUS,
+    ConcernAlert,
+    ConcernAlertState,
     DeterrenceReply,
     DeterrenceRequest,
     DueWindow,
@@ -476,6 +478,16 @@ class PatrolQueries:
                     severity=Severity(c.severity),
                     zone_id=c.zone_id,
                     raised_at=c.raised_at,
+                    alert=(
+                        ConcernAlert(
+                            alert_id=uuid.UUID(c.alert_id),
+                            state=ConcernAlertState(c.alert_state),
+                            by=c.alert_by,
+                            at=c.alert_at,
+                        )
+                        if c.alert_id is not None
+                        else None
+                    ),
                 )
                 for c in concerns
             ],

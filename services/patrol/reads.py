@@ -19,6 +19,7 @@ from services.patrol.store import (
     access_log,
     check_windows,
     checkpoint_scans,
+    concern_alerts,
     concern_timeline,
     concerns,
     contacts,
@@ -70,6 +71,9 @@ async def open_concerns_raised_by(
         concerns.c.raised_by.in_(sorted(actor_ids)),
     ]
     rank = case({s.value: r for s, r in SEVERITY_RANK.items()}, value=concerns.c.severity)
+    # The alert each raised, found by the raise's event id (loop closure); a concern raises at
+    # most one (a second raise of its id is refused everywhere).
+    raised = concern_timeline.alias("raised")
     rows = await session.execute(
         select(
             concerns.c.concern_id,
@@ -77,6 +81,22 @@ async def open_concerns_raised_by(
             concerns.c.severity,
             concerns.c.zone_id,
             concerns.c.raised_at,
+            concern_alerts.c.alert_id,
+            concern_alerts.c.state.label("alert_state"),
+            concern_alerts.c.by_person_id.label("alert_by"),
+            concern_alerts.c.at.label("alert_at"),
+        )
+        .select_from(
+            concerns.outerjoin(
+                raised,
+                and_(raised.c.concern_id == concerns.c.concern_id, raised.c.kind == "raised"),
+            ).outerjoin(
+                concern_alerts,
+                and_(
+                    concern_alerts.c.source_event_id == raised.c.event_id,
+                    concern_alerts.c.school_id == concerns.c.school_id,
+                ),
+            )
         )
         .where(*where)
         .order_by(rank.desc(), concerns.c.raised_at, concerns.c.concern_id)

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lookout.contracts.alerts import AlertAcknowledged, AlertOpened, AlertResolved
 from lookout.contracts.patrol import (
     CheckpointScanned,
     ConcernRaised,
@@ -186,6 +187,22 @@ follow_ups = Table(
     Index("ix_follow_ups_due", "status", "remind_at", "deadline_at"),
 )
 
+# What became of the alert each concern raised (the ALERTS stream's opened, acknowledged and
+# resolved), so the officer who raised it sees who has it. Keyed by the alert; joined to its
+# concern by the raise's event id (`concern_timeline.event_id`), so the order in which the
+# CONCERNS and ALERTS streams reach this service does not matter.
+concern_alerts = Table(
+    "concern_alerts",
+    metadata,
+    Column("alert_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("source_event_id", String(36), nullable=False),
+    Column("state", String(16), nullable=False),  # open | acknowledged | resolved
+    Column("by_person_id", String(64), nullable=True),
+    Column("at", UTCDateTime(), nullable=True),
+    Index("ix_concern_alerts_source", "source_event_id"),
+)
+
 # Who read student-level data through a query, what, and when (FERPA access log).
 access_log = Table(
     "access_log",
@@ -276,6 +293,32 @@ class PatrolRepository:
             )
         ).first()
         return None if row is None else ConcernState(ConcernStatus(row.status), row.school_id)
+
+    async def concern_alert_opened(self, e: AlertOpened) -> None:
+        await self.session.execute(
+            insert(concern_alerts).values(
+                alert_id=str(e.alert_id),
+                school_id=e.school_id,
+                source_event_id=str(e.source_event_id),
+                state="open",
+                by_person_id=None,
+                at=None,
+            )
+        )
+
+    async def concern_alert_settled(self, e: AlertAcknowledged | AlertResolved) -> None:
+        """The alert's last word: acknowledged (again, after a re-trigger), or resolved, which
+        nothing after it changes."""
+        state = "resolved" if isinstance(e, AlertResolved) else "acknowledged"
+        await self.session.execute(
+            sql_update(concern_alerts)
+            .where(
+                concern_alerts.c.alert_id == str(e.alert_id),
+                concern_alerts.c.school_id == e.school_id,
+                concern_alerts.c.state != "resolved",
+            )
+            .values(state=state, by_person_id=e.by_person_id, at=e.occurred_at)
+        )
 
     async def raise_concern(self, e: ConcernRaised) -> None:
         await self.session.execute(

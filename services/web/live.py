@@ -79,6 +79,13 @@ ALERT_NUDGES: tuple[type[Event], ...] = (
     alerts.AlertAcknowledged,
     alerts.AlertResolved,
 )
+# Of those, what also changes an officer's Today: who acknowledged or resolved the alert of a
+# concern they raised (loop closure; the patrol service keeps it for the `today` answer).
+CLOSES_THE_LOOP: tuple[type[Event], ...] = (
+    alerts.AlertOpened,
+    alerts.AlertAcknowledged,
+    alerts.AlertResolved,
+)
 # What changes a school's on-site roster: a `visitors` nudge to the front desk's streams.
 VISITOR_NUDGES: tuple[type[Event], ...] = (
     visitors.VisitorCheckedIn,
@@ -220,6 +227,8 @@ class LiveHub:
             self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, ALERT_NUDGES):
             self._nudge(event.school_id, Push("alerts", json.dumps({"because": event.type})))
+            if isinstance(event, CLOSES_THE_LOOP):  # the raiser's Today shows who has it
+                self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, VISITOR_NUDGES):
             self._nudge(event.school_id, Push("visitors", json.dumps({"because": event.type})))
 

@@ -46,6 +46,11 @@ class TodayAnswer(TodayReply):
     heartbeat_seconds: int = Field(
         ge=MIN_HEARTBEAT_SECONDS, description="Send a device.heartbeat this often while open."
     )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The name of each person the answer mentions by id (who acknowledged or "
+        "resolved the alert of a concern), from the school file.",
+    )
 
 
 @router.get(
@@ -64,4 +69,10 @@ async def today(caller: PatrolAsker, state: State) -> TodayAnswer:
     concerns the caller raised: no student references and no notes (the phone keeps it)."""
     subject = TODAY.subject(caller.school.id, caller.person.id)
     result = asking.read("patrol", TodayReply, await asking.ask(state, "patrol", subject, None))
-    return TodayAnswer(**result.model_dump(), heartbeat_seconds=heartbeat_seconds(caller.school))
+    people = {p.id: p.name for p in caller.school.people}
+    mentioned = {c.alert.by for c in result.concerns if c.alert is not None and c.alert.by}
+    return TodayAnswer(
+        **result.model_dump(),
+        heartbeat_seconds=heartbeat_seconds(caller.school),
+        names={i: people[i] for i in sorted(mentioned) if i in people},
+    )

@@ -185,6 +185,7 @@ async def test_today_answers_the_subjects_officer_with_their_phones_concerns(
                         "severity": "medium",
                         "zone_id": "bath-1n-boys",
                         "raised_at": z("09:25"),
+                        "alert": None,  # no alerts service here: nothing opened for it
                     }
                 ],
                 "concerns_total": 1,

@@ -316,6 +316,7 @@ ASKS: dict[tuple[str, str], set[str]] = {
 # its own, never delete one, and may touch no other's.
 DURABLES = [
     ("PATROL", "patrol-patrol", "patrol"), ("CONCERNS", "patrol-concerns", "patrol"),
+    ("ALERTS", "patrol-alerts", "patrol"),
     ("VISITORS", "visitors-sightings", "visitors"),
     ("CONCERNS", "alerts-concerns", "alerts"), ("PATROL", "alerts-patrol", "alerts"),
     ("ALERTS", "alerts-alerts", "alerts"), ("VISITORS", "alerts-visitors", "alerts"),
@@ -326,7 +327,7 @@ DURABLES = [
 REPLAYS = [(s, "reports-replay", "reports") for s in ("PATROL", "CONCERNS", "VISITORS", "ALERTS")]
 # Streams each service looks up (its durables' streams, and the DLQ it dead-letters into).
 STREAMS_READ = {
-    "patrol": {"PATROL", "CONCERNS", "DLQ"},
+    "patrol": {"PATROL", "CONCERNS", "ALERTS", "DLQ"},
     "visitors": {"VISITORS", "DLQ"},
     "alerts": {"CONCERNS", "PATROL", "ALERTS", "VISITORS", "DLQ"},
     "reports": {"PATROL", "CONCERNS", "VISITORS", "ALERTS", "DLQ"},

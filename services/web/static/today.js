@@ -208,11 +208,21 @@ async function render() {
       }
       const where = c.zone_id ? ` · ${zoneName(ctx.zones, c.zone_id)}` : "";
       const severity = badge(c.severity, `sev-${c.severity}`);
-      const li = item(`${words(c.category)}${where}`, `raised ${when(c.raised_at, now)}`, severity);
+      const raised = `raised ${when(c.raised_at, now)}`;
+      const closure = alertLine(c.alert, answer?.names ?? {}, now);
+      const li = item(`${words(c.category)}${where}`, closure ? `${raised} · ${closure}` : raised, severity);
       li.dataset.concernId = c.concern_id;
       return li;
     }),
   );
+}
+
+/** What became of a concern's alert: who has it (loop closure), or that nobody has yet. */
+export function alertLine(alert, names, now) {
+  if (!alert) return "";
+  if (alert.state === "open") return "alert not acknowledged yet";
+  const who = names[alert.by] ?? alert.by ?? "someone";
+  return `alert ${alert.state} by ${who} ${when(alert.at, now)}`;
 }
 
 function moreLine(id, more, what) {

@@ -154,15 +154,21 @@ def assert_dead_letter(dead: NatsMessage, seq: int, stream: str, event: Event, r
 
 def test_app_has_one_durable_batch_consumer_per_stream(patrol: Patrol) -> None:
     consumers = {
-        c.stream: (c.durable, c.subject, c.config()) for c in patrol.kernel.stream_consumers
+        c.stream: (c.durable, c.subjects, c.config()) for c in patrol.kernel.stream_consumers
     }
-    assert set(consumers) == {"PATROL", "CONCERNS"}
+    assert set(consumers) == {"PATROL", "CONCERNS", "ALERTS"}
     for stream, subject in [("PATROL", "patrol.>"), ("CONCERNS", "concern.>")]:
         durable, filtered, config = consumers[stream]
-        assert (durable, filtered) == (f"patrol-{stream.lower()}", subject)
+        assert (durable, filtered) == (f"patrol-{stream.lower()}", (subject,))
         assert (config.durable_name, config.filter_subject) == (durable, subject)
         assert config.ack_policy == AckPolicy.EXPLICIT
         assert config.ack_wait == 5.0
+    # ALERTS: only what became of alerts (loop closure), one durable with three filters.
+    durable, filtered, config = consumers["ALERTS"]
+    expected = ("alert.*.opened", "alert.*.acknowledged", "alert.*.resolved")
+    assert (durable, filtered) == ("patrol-alerts", expected)
+    assert (config.durable_name, config.filter_subjects) == (durable, list(expected))
+    assert (config.ack_policy, config.ack_wait) == (AckPolicy.EXPLICIT, 5.0)
 
 
 # --- scans ------------------------------------------------------------------------------------

@@ -234,6 +234,7 @@ async def test_the_officers_day_at_0837_is_exact(day: Day) -> None:
                 "severity": "high",
                 "zone_id": None,
                 "raised_at": z("08:20"),
+                "alert": None,
             },
             {
                 "concern_id": str(cid(6)),
@@ -241,6 +242,7 @@ async def test_the_officers_day_at_0837_is_exact(day: Day) -> None:
                 "severity": "high",
                 "zone_id": "cafeteria",
                 "raised_at": z("08:30"),
+                "alert": None,
             },
             {
                 "concern_id": str(cid(1)),
@@ -248,6 +250,7 @@ async def test_the_officers_day_at_0837_is_exact(day: Day) -> None:
                 "severity": "low",
                 "zone_id": "bath-a",
                 "raised_at": z("08:10"),
+                "alert": None,
             },
         ],
         "concerns_total": 3,

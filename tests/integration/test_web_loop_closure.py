@@ -1,0 +1,103 @@
+"""Loop closure on the SSO's phone, end to end on a real nats-server with the real patrol and
+alerts services in process (clocks stopped at Monday 23 November 2026, 08:00 at Lakeside) and
+the web app: the SSO's phone raised a vaping concern; its alert opens; the principal
+acknowledges it on the console; the SSO's `GET /api/v1/today` then says who has it, by name,
+and when (the patrol service learned it from the ALERTS stream). Then it is resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from nats.js import JetStreamContext
+
+from lookout.kernel.clock import ManualClock
+from lookout.kernel.service import ServiceKernel
+from lookout.kernel.settings import Settings
+from tests.integration.conftest import wait_until
+from tests.integration.test_web_alerts import (
+    PRINCIPAL,
+    SSO,
+    Console,
+    alerts,
+    alerts_db,
+    clock,
+    consoles,
+    migrated_alerts_db,
+    settings,
+)
+from tests.integration.test_web_console_overview import NEW, patrol, seed
+
+__all__ = ["alerts", "alerts_db", "clock", "migrated_alerts_db", "patrol", "settings"]
+
+pytestmark = pytest.mark.nats
+
+
+async def my_concern(sso: Console) -> dict[str, Any]:
+    answer = await sso.get("/api/v1/today")
+    assert answer.status_code == 200, answer.text
+    (concern,) = [c for c in answer.json()["concerns"] if c["concern_id"] == str(NEW)]
+    return {"concern": concern, "names": answer.json()["names"]}
+
+
+async def test_the_sso_sees_who_acknowledged_and_resolved_the_alert_of_her_concern(
+    settings: Settings,
+    clock: ManualClock,
+    alerts: ServiceKernel,
+    patrol: ServiceKernel,
+    js: JetStreamContext,
+) -> None:
+    await seed(js, patrol)  # NEW: the low vaping concern her phone raised at 07:50
+    async with consoles(settings, clock, (PRINCIPAL, "lhs"), (SSO, "lhs")) as (principal, sso):
+
+        async def vaping_alert() -> str | None:
+            board = (await principal.get("/api/v1/alerts")).json()
+            found = [a["alert_id"] for a in board.get("alerts", []) if a["category"] == "vaping"]
+            return found[0] if found else None
+
+        await wait_until(vaping_alert, what="the vaping concern's alert")
+        alert_id = await vaping_alert()
+
+        async def state() -> str | None:
+            alert = (await my_concern(sso))["concern"]["alert"]
+            return alert["state"] if alert else None
+
+        await wait_until(lambda: _is(state, "open"), what="the phone to see the alert open")
+        assert (await my_concern(sso))["concern"]["alert"] == {
+            "alert_id": alert_id,
+            "state": "open",
+            "by": None,
+            "at": None,
+        }
+
+        assert (await principal.post(f"/api/v1/alerts/{alert_id}/ack")).status_code == 200
+        await wait_until(lambda: _is(state, "acknowledged"), what="the acknowledgement")
+        assert await my_concern(sso) == {
+            "concern": {
+                "concern_id": str(NEW),
+                "category": "vaping",
+                "severity": "low",
+                "zone_id": "bath-1n-boys",
+                "raised_at": "2026-11-23T13:50:00Z",
+                "alert": {
+                    "alert_id": alert_id,
+                    "state": "acknowledged",
+                    "by": PRINCIPAL,
+                    "at": "2026-11-23T14:00:00Z",  # the suite's clock, stopped at 08:00
+                },
+            },
+            "names": {PRINCIPAL: "Ada Okafor"},
+        }
+
+        resolved = await principal.post(
+            f"/api/v1/alerts/{alert_id}/resolve", {"note": "Talked with the student"}
+        )
+        assert resolved.status_code == 200, resolved.text
+        await wait_until(lambda: _is(state, "resolved"), what="the resolution")
+        closed = (await my_concern(sso))["concern"]["alert"]
+        assert (closed["state"], closed["by"]) == ("resolved", PRINCIPAL)
+        assert "Talked" not in (await sso.get("/api/v1/today")).text  # the note stays behind
+
+
+async def _is(state: Any, wanted: str) -> bool:
+    return await state() == wanted
