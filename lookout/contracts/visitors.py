@@ -108,6 +108,7 @@ class VisitorUnaccounted(Event):
 class DrillEndReason(StrEnum):
     ALL_ACCOUNTED_FOR = "all_accounted_for"
     ENDED_BY_STAFF = "ended_by_staff"
+    DAY_ENDED = "day_ended"  # left open: closed with its school day
 
 
 class AccountedHow(StrEnum):

@@ -34,7 +34,7 @@ from lookout.kernel.settings import Settings, load_school
 from services.visitors import store
 from services.visitors.drills import DrillHandlers
 from services.visitors.handlers import VisitorHandlers
-from services.visitors.timers import EndOfDayCheckout, OverdueVisits, PiiPurge
+from services.visitors.timers import DrillDayEnd, EndOfDayCheckout, OverdueVisits, PiiPurge
 from services.visitors.watchlist import (
     CsvWatchlist,
     EmptyWatchlist,
@@ -85,7 +85,10 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     )
     drills = DrillHandlers(handlers.commit, kernel.sessions, kernel.clock)
     kernel.use_timers(
-        OverdueVisits(kernel.outbox), EndOfDayCheckout(kernel.outbox, kernel.schools), PiiPurge()
+        OverdueVisits(kernel.outbox),
+        EndOfDayCheckout(kernel.outbox, kernel.schools),
+        DrillDayEnd(kernel.outbox, kernel.schools),
+        PiiPurge(),
     )
     router = NatsRouter()
     apply_sightings = by_type({VisitorSighted: handlers.sightings})

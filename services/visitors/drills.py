@@ -8,7 +8,9 @@ the desk — must be accounted for. The time to full accountability is the last 
 - A visitor signed out at the desk during the drill was seen leaving: accounted for
   (`signed_out`), in the sign-out's own transaction.
 - The last one accounted for ends the drill (`all_accounted_for`); staff may end it sooner
-  (`ended_by_staff`), and the unaccounted count goes with the event. A new drill may follow.
+  (`ended_by_staff`), and the unaccounted count goes with the event. A drill nobody ended is
+  closed with its school day (`day_ended`, timers.DrillDayEnd), so the next day's Start begins
+  a new one. A new drill may follow.
 
 Events carry ids only; the query's reply carries names, like the roster (the evacuation list).
 """
@@ -80,18 +82,21 @@ async def account(
     ]
     _, unaccounted = await repo.counts(drill.drill_id)
     if unaccounted == 0:
-        events += await _end(repo, school, drill, now, by, DrillEndReason.ALL_ACCOUNTED_FOR)
+        events += await end_drill(repo, school, drill, now, by, DrillEndReason.ALL_ACCOUNTED_FOR)
     return events
 
 
-async def _end(
+async def end_drill(
     repo: DrillRepository,
     school: SchoolConfig,
     drill: Any,
     now: datetime,
     by: str,
     reason: DrillEndReason,
+    actor: Actor | None = None,
 ) -> list[Event]:
+    """End an open drill (nothing when it had ended already), with its counts; the time to
+    full accountability only when everyone was accounted for."""
     if not await repo.end(drill.drill_id, now, by, reason.value):
         return []
     accounted, unaccounted = await repo.counts(drill.drill_id)
@@ -100,7 +105,7 @@ async def _end(
         DrillEnded.new(
             school_id=school.id,
             occurred_at=now,
-            actor=_desk(by),
+            actor=actor or _desk(by),
             drill_id=uuid.UUID(drill.drill_id),
             reason=reason,
             accounted=accounted,
@@ -147,7 +152,8 @@ class DrillHandlers:
                 return open_drill.drill_id, []
             drill_id = str(uuid.uuid4())
             on_site = await repo.on_site(school.id)
-            await repo.add(drill_id, school.id, now, req.started_by, on_site)
+            closes_at = domain.day_end(school, now)
+            await repo.add(drill_id, school.id, now, req.started_by, on_site, closes_at)
             events: list[Event] = [
                 DrillStarted.new(
                     school_id=school.id,
@@ -159,7 +165,7 @@ class DrillHandlers:
             ]
             if not on_site:  # nobody to account for: accounted for at once
                 drill = await repo.get(school.id, drill_id)
-                events += await _end(
+                events += await end_drill(
                     repo, school, drill, now, req.started_by, DrillEndReason.ALL_ACCOUNTED_FOR
                 )
             return drill_id, events
@@ -203,7 +209,7 @@ class DrillHandlers:
             drill = await repo.get(school.id, req.drill_id)
             if drill is None:
                 raise Refused("drill_id: no such drill in this school")
-            events = await _end(
+            events = await end_drill(
                 repo, school, drill, now, req.ended_by, DrillEndReason.ENDED_BY_STAFF
             )
             return drill.drill_id, events  # already ended: the same answer

@@ -163,6 +163,8 @@ drills = Table(
     Column("ended_at", UTCDateTime(), nullable=True),
     Column("ended_by", String(64), nullable=True),
     Column("end_reason", String(24), nullable=True),
+    # A drill nobody ended is closed with its school day (a timer: DrillDayEnd); NULL before 0006.
+    Column("closes_at", UTCDateTime(), nullable=True),
     Index(
         "ix_drills_open",
         "school_id",
@@ -171,6 +173,7 @@ drills = Table(
         postgresql_where=text("ended_at IS NULL"),
     ),
     Index("ix_drills_school_started", "school_id", "started_at"),
+    Index("ix_drills_closes_due", "closes_at"),
 )
 
 drill_visitors = Table(
@@ -499,11 +502,21 @@ class DrillRepository:
         return [r.visit_id for r in rows]
 
     async def add(
-        self, drill_id: str, school_id: str, at: datetime, by: str, visit_ids: Sequence[str]
+        self,
+        drill_id: str,
+        school_id: str,
+        at: datetime,
+        by: str,
+        visit_ids: Sequence[str],
+        closes_at: datetime,
     ) -> None:
         await self.session.execute(
             insert(drills).values(
-                drill_id=drill_id, school_id=school_id, started_at=at, started_by=by
+                drill_id=drill_id,
+                school_id=school_id,
+                started_at=at,
+                started_by=by,
+                closes_at=closes_at,
             )
         )
         if visit_ids:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lookout.contracts.envelope import Event
 from lookout.contracts.visitors import (
     CheckoutMethod,
+    DrillEndReason,
     VisitorCheckedOut,
     VisitorOverdue,
     VisitorUnaccounted,
@@ -31,8 +32,9 @@ from lookout.kernel.storage import Outbox
 from lookout.kernel.ticker import claim_due
 from lookout.school.config import SchoolConfig
 from services.visitors import domain
+from services.visitors.drills import end_drill
 from services.visitors.handlers import SERVICE_ACTOR
-from services.visitors.store import VisitorRepository, visits
+from services.visitors.store import DrillRepository, VisitorRepository, drills, visits
 
 
 class OverdueVisits:
@@ -167,3 +169,36 @@ class PiiPurge:
         ids = [r.visit_id for r in rows.all()]
         await VisitorRepository(session).purge_pii(ids, now)
         return len(ids)
+
+
+class DrillDayEnd:
+    """A drill nobody ended (or not everyone accounted for) is closed with its school day
+    (`day_ended`, at its closing time), so the next day's Start begins a new drill."""
+
+    name = "visitor-drill-day-end"
+
+    def __init__(self, outbox: Outbox, schools: Mapping[str, SchoolConfig]) -> None:
+        self.outbox = outbox
+        self.schools = schools
+
+    async def fire_due(self, session: AsyncSession, now: datetime) -> int:
+        rows = await session.execute(
+            claim_due(session, drills, drills.c.closes_at, now, drills.c.ended_at.is_(None))
+        )
+        repo = DrillRepository(session)
+        events: list[Event] = []
+        for row in rows.all():
+            school = self.schools.get(row.school_id)
+            if school is None:
+                continue
+            events += await end_drill(
+                repo,
+                school,
+                row,
+                row.closes_at,
+                SERVICE_ACTOR.id,
+                DrillEndReason.DAY_ENDED,
+                actor=SERVICE_ACTOR,
+            )
+        await self.outbox.add(session, events, now)
+        return len(events)

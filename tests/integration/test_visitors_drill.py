@@ -225,3 +225,43 @@ async def test_a_drill_with_nobody_on_site_is_complete_at_once(
             0,
             [],
         )
+
+
+async def test_a_drill_left_open_is_closed_with_its_school_day(
+    make_kernel: Callable[..., ServiceKernel],  # noqa: F811
+    nc: Any,  # noqa: F811
+    js: JetStreamContext,
+    clock: ManualClock,
+) -> None:
+    """Nobody ended the 11:00 drill and Ann was never marked: at the day's close (16:45 at
+    Lakeside) it ends as `day_ended`; the next morning's Start is a new drill."""
+    office = Desk(nc)
+    published = Published(js)
+    kernel = make_kernel()
+    async with running(kernel, build_app):
+        await published.start()
+        assert kernel.ticker is not None
+        clock.set(local(9, 0))
+        await office.ok("command", "sign_in", sign_in_body("Ann", "Arbor"))
+        clock.set(local(11, 0))
+        drill = (await office.ok("command", "drill_start", {"started_by": "office-garcia"}))[
+            "drill"
+        ]["drill_id"]
+        clock.set(local(16, 44))
+        assert (await kernel.ticker.tick())["visitor-drill-day-end"] == 0
+        clock.set(local(16, 46))
+        assert (await kernel.ticker.tick())["visitor-drill-day-end"] == 1
+        assert (await kernel.ticker.tick())["visitor-drill-day-end"] == 0  # once
+        state = (await office.ok("query", "drill", {}))["drill"]
+        assert (state["drill_id"], state["ended_at"], state["ended_by"], state["end_reason"]) == (
+            drill, "2026-11-23T22:45:00Z", "visitors", "day_ended",
+        )  # fmt: skip
+        assert state["seconds_to_account"] is None
+        events = await published.wait_for(6)
+        assert [drilled(e) for e in events if e.type.startswith("visitor.drill")] == [
+            ("visitor.drill_started", drill, 1),
+            ("visitor.drill_ended", drill, "day_ended", 0, 1, None, local(16, 45)),
+        ]
+        clock.set(local(8, 0) + timedelta(days=1))
+        nxt = await office.ok("command", "drill_start", {"started_by": "office-garcia"})
+        assert nxt["drill"]["drill_id"] != drill

@@ -140,7 +140,8 @@ function render(answer) {
       done.dataset.tone = "ok";
       done.hidden = false;
     } else {
-      $("drill-summary").textContent = `Last drill: ${since}; ended at ${at(drill.ended_at)} before everyone was accounted for.`;
+      const how = drill.end_reason === "day_ended" ? "closed with the school day" : "ended";
+      $("drill-summary").textContent = `Last drill: ${since}; ${how} at ${at(drill.ended_at)} before everyone was accounted for.`;
       done.textContent = `${drill.unaccounted} of ${total} ${total === 1 ? "visitor was" : "visitors were"} not accounted for.`;
       done.dataset.tone = "bad";
       done.hidden = false;
