@@ -148,6 +148,8 @@ def reply_message(number: int, action: SmsReplyAction) -> str:
         SmsReplyAction.NEEDS_CONSOLE: f"Alert {number}: closing needs an outcome note. Resolve "
         "it in the Lookout console.",
         SmsReplyAction.ALREADY_CLOSED: f"Alert {number} is already resolved.",
+        SmsReplyAction.NO_FURTHER_STEP: f"Alert {number}: everyone its policy names was told; "
+        f"no step is left. Reply {number}a to acknowledge, or resolve it in the console.",
     }[action]
 
 

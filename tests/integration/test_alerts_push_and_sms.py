@@ -318,36 +318,67 @@ async def test_a_1a_reply_acknowledges_stops_the_escalation_and_the_delayed_emai
     }
 
 
-async def test_a_1e_reply_fires_the_next_step_now(
+async def test_a_1e_reply_fires_the_next_step_now_until_none_is_left(
     alerts: tuple[ServiceKernel, AlertTimers],
     js: JetStreamContext,
     nc: Client,
     sms: SmsProvider,
+    clock: ManualClock,
 ) -> None:
     kernel, _ = alerts
     await raise_critical(js)
     aid = (await the_alert(kernel)).alert_id
     await sms.wait_for(1)
+    await at_rest(kernel, clock)
     answer = await command(nc, "sms_reply", PRINCIPAL, {"code": "1e"})
     assert answer["result"] == {
         "alert_id": aid,
         "action": "escalated",
         "message": "Alert 1 escalated: its next step is told now.",
     }
+    # Acknowledged, then `e`: the escalation goes on (an acknowledgement no longer holds it).
+    await command(nc, "sms_reply", PRINCIPAL, {"code": "1a"})
+    assert (await the_alert(kernel)).status == "acknowledged"
+    # The critical policy: 2 steps, 3 passes. Step 0 fired at opening; 5 more by reply.
+    for _ in range(4):
+        assert (await command(nc, "sms_reply", PRINCIPAL, {"code": "1e"}))["result"][
+            "action"
+        ] == "escalated"
+    row = await the_alert(kernel)
+    assert (row.status, row.routing, row.next_step_at) == ("open", "exhausted", None)
+    assert (await command(nc, "sms_reply", PRINCIPAL, {"code": "1e"}))["result"] == {
+        "alert_id": aid,
+        "action": "no_further_step",
+        "message": "Alert 1: everyone its policy names was told; no step is left. Reply 1a to "
+        "acknowledge, or resolve it in the console.",
+    }
     t = store.alert_timeline
     async with kernel.sessions() as session:
         kinds = [
-            (r.kind, r.step, r.person_id)
+            (r.kind, r.step, r.repeat)
             for r in await session.execute(
                 t.select().where(t.c.kind.in_(("escalated", "escalate_now"))).order_by(t.c.id)
             )
         ]
-    # Step 2 of the critical policy (district safety), at once instead of 10 minutes on.
+    # District safety (step 2) at once instead of 10 minutes on, and so on to the last pass.
     assert kinds == [
-        ("escalated", 0, None),
-        ("escalate_now", None, PRINCIPAL),
-        ("escalated", 1, None),
+        ("escalated", 0, 0),
+        ("escalate_now", None, None),
+        ("escalated", 1, 0),
+        ("escalate_now", None, None),
+        ("escalated", 0, 1),
+        ("escalate_now", None, None),
+        ("escalated", 1, 1),
+        ("escalate_now", None, None),
+        ("escalated", 0, 2),
+        ("escalate_now", None, None),
+        ("escalated", 1, 2),
     ]
+    # Every pass's first step texted the principal again, with the alert's same number.
+    await sms.wait_for(3)
+    assert {m.body for m in sms.messages} == {
+        "Lookout LHS: CRITICAL weapon, Gymnasium (step 1). Reply 1a ack, 1e escalate"
+    }
 
 
 async def test_a_push_service_answering_410_removes_that_browser(

@@ -199,3 +199,14 @@ def test_numbers_run_from_1_to_999_then_start_again() -> None:
 )
 def test_reply_codes(code: str, parsed: notices.ReplyCode | None) -> None:
     assert notices.parse_reply(code) == parsed
+
+
+def test_every_reply_action_has_one_text_message_back() -> None:
+    from lookout.contracts.alerts import SmsReplyAction
+
+    messages = {a: notices.reply_message(999, a) for a in SmsReplyAction}
+    assert messages[SmsReplyAction.NO_FURTHER_STEP] == (
+        "Alert 999: everyone its policy names was told; no step is left. Reply 999a to "
+        "acknowledge, or resolve it in the console."
+    )
+    assert all(len(m) <= 160 for m in messages.values())
