@@ -94,7 +94,7 @@ def sender(schools: Iterable[SchoolConfig], number: str) -> tuple[SchoolConfig, 
         (school, person)
         for school in schools
         for person in school.people
-        if number and getattr(person, "phone", None) == number
+        if number and person.phone == number
     ]
     return found[0] if len(found) == 1 else None
 
