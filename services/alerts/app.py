@@ -156,7 +156,7 @@ class AlertTimers:
         )
         self.delivery_loop = DeadlineLoop(
             "deliveries",
-            self.dispatcher.run_once,
+            self._deliver,
             lambda: self._deadline(store.AlertRepository.next_delivery_due),
             kernel.clock,
             interval,
@@ -172,6 +172,13 @@ class AlertTimers:
         sent = await self.mailer.run_once()
         if sent < self.mailer.policy.batch:
             self.kernel.metrics.timer_caught_up("emails", now)
+        return sent
+
+    async def _deliver(self) -> int:
+        now = self.kernel.clock.now()
+        sent = await self.dispatcher.run_once()
+        if sent < self.dispatcher.policy.batch:
+            self.kernel.metrics.timer_caught_up("deliveries", now)
         return sent
 
     async def _tick(self) -> int:
