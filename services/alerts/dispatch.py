@@ -83,6 +83,7 @@ class _Claimed:
     channel: NotificationChannel
     attempts: int
     push: dict[str, str] = field(default_factory=dict)
+    urgency: str = "high"  # RFC 8030 §5.3: a phone on low battery may hold back "normal"
     subscriptions: tuple[Subscription, ...] = ()
     phone: str = ""
     text: str = ""
@@ -191,7 +192,8 @@ class Dispatcher:
                 return _Claimed(**base, failed="no browser subscribed")
             ack_path = f"/ack/{row.ack_token}" if row.ack_token else None
             payload = notices.push_payload(school, about, ack_path)
-            return _Claimed(**base, push=payload, subscriptions=subs)
+            urgency = "high" if about.severity in domain.URGENT else "normal"
+            return _Claimed(**base, push=payload, subscriptions=subs, urgency=urgency)
         if person.phone is None:
             return _Claimed(**base, failed="no phone in the school file")
         number = await self._number(session, row, now)
@@ -268,7 +270,7 @@ class Dispatcher:
                 "Content-Encoding": "aes128gcm",
                 "Content-Type": "application/octet-stream",
                 "TTL": str(self.policy.push_ttl_seconds),
-                "Urgency": "high",
+                "Urgency": c.urgency,
                 "Topic": uuid.UUID(c.alert_id).hex,  # a newer push of this alert replaces an older
             }
             try:

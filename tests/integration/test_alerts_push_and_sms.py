@@ -58,6 +58,8 @@ def lakeside(tmp_path: Path) -> str:
         "critical": ["push", "sms", {"channel": "email", "after_minutes": 2}],
         "high": ["push", "email"],
     }
+    (sso,) = [p for p in doc["people"] if p["id"] == SSO]
+    sso["notify"]["medium"] = ["push"]
     path = tmp_path / "lhs.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return str(path)
@@ -413,6 +415,32 @@ async def test_a_push_service_answering_410_removes_that_browser(
 
 async def _count(sink: SmtpSink, n: int) -> bool:
     return len(sink.messages) >= n
+
+
+async def test_a_medium_alert_is_pushed_at_normal_urgency(
+    alerts: tuple[ServiceKernel, AlertTimers],
+    js: JetStreamContext,
+    nc: Client,
+    push_service: PushService,
+) -> None:
+    kernel, _ = alerts
+    await subscribe_browser(nc, SSO, push_service.subscription())
+    event = ConcernRaised.new(
+        school_id="lhs",
+        occurred_at=T0,
+        actor={"kind": "sso_device", "id": "phone-rivera"},
+        concern_id=uuid.uuid4(),
+        category="vaping",
+        severity="medium",
+        zone_id="gym",
+        student_refs=[STUDENT],
+    )
+    await js.publish(subject_of(event), event.model_dump_json().encode())
+    aid = (await the_alert(kernel)).alert_id
+    (push,) = await push_service.wait_for(1)
+    assert push.urgency == "normal"  # a phone saving its battery may hold it back a little
+    assert (push.payload["title"], push.payload["ack_url"]) == ("MEDIUM alert: vaping", "")
+    assert push.topic == uuid.UUID(aid).hex  # a newer push of this alert replaces this one
 
 
 async def test_a_text_the_provider_refuses_with_503_is_sent_again_a_minute_later(
