@@ -26,6 +26,7 @@ from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_datab
 from services.web import (
     ack_links,
     alerts_board,
+    console_closed,
     console_concerns,
     console_overview,
     console_reports,
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(alerts_board.router)
     app.include_router(console_overview.router)
+    app.include_router(console_closed.router)
     app.include_router(console_concerns.router)
     app.include_router(console_reports.router)
     app.include_router(front_desk.router)

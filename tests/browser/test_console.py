@@ -189,6 +189,18 @@ async def test_a_principal_sees_a_concern_live_acknowledges_and_resolves_it(
             "resolved_by": "principal-okafor",
         }
         assert await page.locator("#board-announce").inner_text() == "Resolved: Weapon concern."
+        # "Closed today" says who closed it, for everyone who was paged (loop closure).
+        closed = page.locator("#closed-list > li")
+        await closed.first.wait_for()
+        assert await closed.first.evaluate(
+            "li => [...li.querySelectorAll('p')].map(p => p.textContent)"
+        ) == [
+            "Weapon concern (critical)",
+            "Gymnasium · opened 9:30 AM",
+            "Resolved by Ada Okafor at 9:30 AM",
+            "Acknowledged by Ada Okafor",
+        ]
+        await page.locator("#closed").screenshot(path=SHOTS / f"console-closed-{size}.png")
 
         # The other two resolved as well: the board is empty again.
         for category in ("conflict", "vaping"):

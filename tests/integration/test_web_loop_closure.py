@@ -2,7 +2,8 @@
 alerts services in process (clocks stopped at Monday 23 November 2026, 08:00 at Lakeside) and
 the web app: the SSO's phone raised a vaping concern; its alert opens; the principal
 acknowledges it on the console; the SSO's `GET /api/v1/today` then says who has it, by name,
-and when (the patrol service learned it from the ALERTS stream). Then it is resolved."""
+and when (the patrol service learned it from the ALERTS stream). Then it is resolved, and the
+console's "Closed today" says by whom."""
 
 from __future__ import annotations
 
@@ -97,6 +98,26 @@ async def test_the_sso_sees_who_acknowledged_and_resolved_the_alert_of_her_conce
         closed = (await my_concern(sso))["concern"]["alert"]
         assert (closed["state"], closed["by"]) == ("resolved", PRINCIPAL)
         assert "Talked" not in (await sso.get("/api/v1/today")).text  # the note stays behind
+
+        # Everyone paged sees on the console who closed it ("Closed today"), never the note.
+        closed_today = await principal.get("/api/v1/console/closed")
+        assert closed_today.status_code == 200, closed_today.text
+        assert closed_today.json() == {
+            "alerts": [
+                {
+                    "alert_id": alert_id,
+                    "what": "vaping concern",
+                    "severity": "low",
+                    "zone_name": "1st floor north boys' bathroom",
+                    "opened_at": "2026-11-23T14:00:00Z",
+                    "acknowledged_by": "Ada Okafor",
+                    "resolved_by": "Ada Okafor",
+                    "resolved_at": "2026-11-23T14:00:00Z",
+                }
+            ],
+            "since": "2026-11-23T06:00:00Z",  # midnight at Lakeside (UTC-6)
+        }
+        assert "Talked" not in closed_today.text
 
 
 async def _is(state: Any, wanted: str) -> bool:

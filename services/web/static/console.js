@@ -10,6 +10,7 @@ import { suiteNow } from "./clock.js";
 import { readContext } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
+import "./console_closed.js";
 import "./console_overview.js";
 import "./push.js";
 
@@ -290,6 +291,8 @@ async function refresh() {
         answered = true;
         showError(null);
         render();
+        // "Closed today" (console_closed.js) asks again whenever the board has.
+        document.dispatchEvent(new CustomEvent("board:refreshed"));
         if (fresh.length) {
           const a = fresh[0];
           announce(`New ${a.severity} alert: ${whatText(a)}, ${a.zone_name ?? "no zone"}.`);
