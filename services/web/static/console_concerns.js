@@ -1,11 +1,9 @@
 // The console's concerns page: the open concerns (GET /api/v1/console/concerns; the patrol
-// service access-logs each reading, so it is asked once per visit and on "Refresh", never
-// polled) and the hotspots of the last four weeks with next week's focus (GET
+// service access-logs each reading, so it is asked once per visit of the page, never polled) and the hotspots of the last four weeks with next week's focus (GET
 // /api/v1/console/hotspots). Students appear by reference only; notes never reach the page.
 
-import { ageText } from "./console_overview.js";
+import { ageText, ask } from "./console_overview.js";
 
-const FETCH_TIMEOUT_MS = 8000;
 const $ = (id) => document.getElementById(id);
 const DAY_TIME = new Intl.DateTimeFormat([], {
   weekday: "short",
@@ -14,20 +12,6 @@ const DAY_TIME = new Intl.DateTimeFormat([], {
   hour: "numeric",
   minute: "2-digit",
 });
-
-async function ask(path) {
-  const response = await fetch(path, {
-    headers: { Accept: "application/json" },
-    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-  });
-  if (response.status === 401) {
-    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
-    throw new Error("signed out");
-  }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.title || "no answer"), body);
-  return body;
-}
 
 function para(text, className) {
   const p = document.createElement("p");

@@ -57,7 +57,8 @@ function lines(list, texts, empty) {
   );
 }
 
-async function ask(path) {
+/** GET a console route as JSON; a 401 goes to sign-in, a problem throws with its title. */
+export async function ask(path) {
   const response = await fetch(path, {
     headers: { Accept: "application/json" },
     signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
