@@ -1,5 +1,6 @@
 // The console's concerns page: the open concerns (GET /api/v1/console/concerns; the patrol
-// service access-logs each reading, so it is asked once per visit of the page, never polled) and the hotspots of the last four weeks with next week's focus (GET
+// service access-logs each reading, so it is asked once per visit of the page, never polled)
+// and the hotspots of the last four weeks with next week's focus (GET
 // /api/v1/console/hotspots). Students appear by reference only; notes never reach the page.
 
 import { ageText, ask } from "./console_overview.js";
