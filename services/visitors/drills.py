@@ -17,6 +17,7 @@ Events carry ids only; the query's reply carries names, like the roster (the eva
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -46,6 +47,8 @@ from lookout.kernel.storage import lock_for_write
 from lookout.school.config import SchoolConfig
 from services.visitors import domain
 from services.visitors.store import DrillRepository, drills
+
+log = logging.getLogger("lookout.visitors")
 
 # One transaction with its events in the outbox (VisitorHandlers.commit).
 Work = Callable[[AsyncSession, datetime], Awaitable[tuple[Any, list[Event]]]]
@@ -100,6 +103,14 @@ async def end_drill(
     if not await repo.end(drill.drill_id, now, by, reason.value):
         return []
     accounted, unaccounted = await repo.counts(drill.drill_id)
+    log.info(
+        "event=drill_ended school=%s drill=%s reason=%s accounted=%d unaccounted=%d",
+        school.id,
+        drill.drill_id,
+        reason.value,
+        accounted,
+        unaccounted,
+    )
     complete = reason is DrillEndReason.ALL_ACCOUNTED_FOR
     return [
         DrillEnded.new(
@@ -154,6 +165,12 @@ class DrillHandlers:
             on_site = await repo.on_site(school.id)
             closes_at = domain.day_end(school, now)
             await repo.add(drill_id, school.id, now, req.started_by, on_site, closes_at)
+            log.info(
+                "event=drill_started school=%s drill=%s visitors=%d",
+                school.id,
+                drill_id,
+                len(on_site),
+            )
             events: list[Event] = [
                 DrillStarted.new(
                     school_id=school.id,

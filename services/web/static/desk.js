@@ -348,6 +348,7 @@ async function answer(entry, value, li) {
   } catch (err) {
     error.textContent = `Not answered: ${err.message || "no answer"}. Try again.`;
     error.hidden = false;
+    loadHeld(); // decided at another desk meanwhile? the list says so
   } finally {
     for (const b of buttons) b.disabled = false;
   }

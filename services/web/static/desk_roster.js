@@ -259,8 +259,6 @@ connect();
 syncClock().finally(refresh); // "past their expected time" by the suite's clock
 setInterval(refresh, POLL_MS);
 window.addEventListener("online", () => refresh());
-window.addEventListener("offline", () => {
-  const copy = kept();
-  if (copy) offline(copy);
-});
+// Asked again at once: the failed answer shows the kept copy (after any answer in flight).
+window.addEventListener("offline", () => refresh());
 $("roster").dataset.school = ctx.school.id;

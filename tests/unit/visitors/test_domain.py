@@ -88,3 +88,11 @@ def test_out_of_bounds(school: SchoolConfig, zone: str, seen: datetime, outside:
 def test_badge_number_and_purge_time(school: SchoolConfig) -> None:
     assert domain.badge_number(MON_0800.date(), 7) == "1123-007"
     assert domain.purge_at(school, MON_0800) == MON_0800 + timedelta(days=365)
+
+
+def test_the_time_to_full_accountability_is_whole_seconds_from_the_start() -> None:
+    start = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+    assert domain.seconds_to_account(start, start + timedelta(minutes=4, seconds=30)) == 270
+    assert domain.seconds_to_account(start, start + timedelta(seconds=59, milliseconds=900)) == 59
+    assert domain.seconds_to_account(start, start) == 0
+    assert domain.seconds_to_account(start, start - timedelta(seconds=3)) == 0  # clock stepped back
