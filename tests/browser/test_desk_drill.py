@@ -173,6 +173,18 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         await audit.check(page, "drill: under way")
         await page.screenshot(path=SHOTS / f"desk-drill-{size}.png", full_page=True)
 
+        # The network goes at the second desk: its list stays, said to be an offline copy.
+        await context.set_offline(True)
+        other_banner = other.locator("#drill-offline")
+        await other_banner.wait_for(state="visible")
+        assert await other_banner.inner_text() == (
+            "Offline copy as of 9:31 AM: the network is gone, so marks cannot be sent and this "
+            "list may be out of date. It can still be printed."
+        )
+        assert await other.locator("#drill-missing > li").count() == 1
+        await context.set_offline(False)
+        await other_banner.wait_for(state="hidden")
+
         clock.advance(timedelta(minutes=3, seconds=5))
         await other.get_by_role("button", name="María López accounted for").click()
         done = "Everyone accounted for in 3 min 5 s (2 visitors)."

@@ -20,6 +20,35 @@ const at = (iso) => (iso ? TIME.format(new Date(iso)) : "");
 const words = (v) => String(v ?? "").replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
 
 let current = null; // the last answer's drill
+
+// The last answer, kept so the list can still be shown and printed when the network goes
+// (names: this desk's screen only; dropped when the server says the session ended).
+const KEPT = `lookout.desk.drill.${ctx.school.id}.${ctx.person.id}`;
+
+function keep(answer) {
+  try {
+    localStorage.setItem(KEPT, JSON.stringify(answer));
+  } catch {
+    // storage full or refused: the live page still works
+  }
+}
+
+function kept() {
+  try {
+    return JSON.parse(localStorage.getItem(KEPT) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function offlineCopy(answer) {
+  const banner = $("drill-offline");
+  banner.hidden = !answer;
+  if (answer) {
+    banner.textContent = `Offline copy as of ${at(answer.as_of)}: the network is gone, so marks cannot be sent and this list may be out of date. It can still be printed.`;
+    live("off", "Offline");
+  }
+}
 let busy = null;
 let again = false;
 let source = null;
@@ -49,6 +78,7 @@ async function send(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status === 401) {
+      localStorage.removeItem(KEPT);
       window.location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
       return null;
     }
@@ -166,9 +196,19 @@ async function refresh() {
       again = false;
       try {
         const answer = await send("GET", "/api/v1/visitors/drill");
-        if (answer) render(answer);
+        if (answer) {
+          render(answer);
+          keep(answer);
+          offlineCopy(null);
+          if (source?.readyState === EventSource.OPEN) live("on", "Live");
+        }
         showError("");
       } catch (err) {
+        const copy = kept();
+        if (copy) {
+          render(copy);
+          offlineCopy(copy);
+        }
         showError(`The drill could not be loaded (${err.message || "no answer"}); trying again.`);
       }
     } while (again);
@@ -184,7 +224,10 @@ async function act(button, path, body) {
   button.disabled = true;
   try {
     const answer = await send("POST", path, body);
-    if (answer) render(answer);
+    if (answer) {
+      render(answer);
+      keep(answer);
+    }
     showError("");
   } catch (err) {
     showError(`Not done: ${err.message || "no answer"}. Try again.`);
@@ -234,6 +277,8 @@ connect();
 refresh().finally(() => {
   $("drill").dataset.school = ctx.school.id;
 });
+window.addEventListener("offline", () => refresh());
+window.addEventListener("online", () => refresh());
 setInterval(() => {
   if (current && !current.ended_at) refresh();
 }, POLL_MS);
