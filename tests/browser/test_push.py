@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -305,7 +306,8 @@ async def console_subscribes_and_acknowledges(
 
     # Signing out forgets this browser's subscription: a shared computer stops paging.
     await page.get_by_role("button", name="Sign out").click()
-    await page.wait_for_url("**/signin")
+    # (the board's next request, refused, may ask for /signin?next=/app first: either is fine)
+    await page.wait_for_url(re.compile(r"/signin(\?next=%2Fapp)?$"))
     await wait_until(lambda: _true(len(asked) == 2), within=10, what="the unsubscription")
     assert asked[1] == (
         "command.lhs.alerts.push_unsubscribe.principal-okafor",
@@ -377,4 +379,38 @@ async def test_a_push_without_a_readable_payload_still_says_something_and_follow
                 "data": {"alert_id": None, "ack_url": None, "url": "/app", "tag": None},
             },
         ]
+        await context.close()
+
+
+async def test_a_browser_that_refuses_or_cannot_says_so_in_words(
+    browser: Any, nats_server: Any, tmp_path: Path
+) -> None:
+    """Permission refused on the tap: "blocked", and no button that could not work; a browser
+    without Web Push: "not supported", and no button."""
+    settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
+    async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
+        # Headless Chromium answers a permission request it was not granted with "denied".
+        context = await browser.new_context(viewport=PHONE)
+        page = await context.new_page()
+        await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
+        await page.locator("#push[data-state=off]").wait_for()
+        await page.get_by_role("button", name="Notify me on this device").click()
+        await page.locator("#push[data-state=blocked]").wait_for()
+        assert await page.locator("#push-status").inner_text() == (
+            "Blocked by this browser. Allow notifications for this site in the browser's "
+            "settings, then reload."
+        )
+        assert await page.locator("#push-toggle").is_hidden()
+        await context.close()
+
+        context = await browser.new_context(viewport=PHONE)
+        await context.add_init_script("delete window.PushManager;")
+        page = await context.new_page()
+        await open_sign_in_link(page, await suite.sign_in_link(PRINCIPAL))
+        await page.locator("#push[data-state=unsupported]").wait_for()
+        assert await page.locator("#push-status").inner_text() == (
+            "This browser cannot show Lookout's notifications (it needs a secure connection "
+            "and Web Push). Email and text still reach you."
+        )
+        assert await page.locator("#push-toggle").is_hidden()
         await context.close()

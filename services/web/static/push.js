@@ -16,6 +16,7 @@ const OWNER_KEY = "lookout-push-person"; // whose subscription this browser hold
 const SUBSCRIBE_TIMEOUT_MS = 30000;
 
 const panel = document.getElementById("push");
+const action = document.getElementById("push-action");
 const button = document.getElementById("push-toggle");
 const status = document.getElementById("push-status");
 const note = document.getElementById("push-note");
@@ -40,13 +41,13 @@ let personId = "";
 
 function show(state, message = "") {
   panel.dataset.state = state;
-  const [text, action] = WORDS[state];
+  const [text, label] = WORDS[state];
   status.textContent = text;
   note.textContent = message;
   note.hidden = !message;
-  button.hidden = action === null && state !== "busy";
+  action.hidden = label === null && state !== "busy";
   button.disabled = state === "busy";
-  if (action) button.textContent = action;
+  if (label) button.textContent = label;
 }
 
 function supported() {
