@@ -13,18 +13,9 @@ from typing import Any
 import pytest
 
 from lookout.kernel.clock import ManualClock
-from tests.browser.conftest import PageErrors
-from tests.browser.suite import (
-    DESKTOP,
-    PHONE,
-    CspWatch,
-    open_sign_in_link,
-    running_suite,
-    suite_settings,
-)
-from tests.browser.test_a11y import Audit
-from tests.browser.test_outbox import fatal
+from tests.browser.suite import DESKTOP, PHONE, running_suite, suite_settings
 from tests.browser.test_phone_flow import SHOTS
+from tests.browser.visit import visit
 from tests.integration.test_web_alerts import T0, schools_without_email
 from tests.integration.test_web_console_overview import seed
 
@@ -39,61 +30,54 @@ async def test_the_principal_reads_open_concerns_and_hotspots(
     settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
     async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
         await seed(suite.js, suite.patrol)
-        audit = Audit()
-        context = await browser.new_context(
-            viewport=viewport, timezone_id="America/Chicago", locale="en-US"
-        )
-        csp = await CspWatch.attach(context)
-        page = await context.new_page()
-        errors = PageErrors(page)
+        async with visit(browser, suite, "principal-okafor", viewport) as principal:
+            await _read_the_page(principal.page, size)
+            await principal.audit.check(principal.page, "concerns and hotspots")
+            principal.assert_clean()
 
-        await open_sign_in_link(page, await suite.sign_in_link("principal-okafor"))
-        await page.get_by_role("link", name="Concerns and hotspots").click()
-        await page.locator("#concerns[data-state=ready]").wait_for()
-        await page.locator("#hotspots[data-state=ready]").wait_for()
-        concerns = await page.locator("#concerns-list > li").evaluate_all(
-            "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
-        )
-        assert concerns == [
-            [
-                "Medium · bullying",
-                "East stairwell · raised Fri, Nov 20, 2:10 PM (2 d 17 h ago)",
-                "Raised by Ravi Patel",
-                "Students: S-104233",
-            ],
-            [
-                "Low · vaping",
-                "1st floor north boys' bathroom · raised Mon, Nov 23, 7:50 AM (10 min ago)",
-                "Raised by an SSO's phone (phone-rivera)",
-                "Students: S-2001",
-            ],
-        ]
-        assert await page.locator("#concerns-note").inner_text() == "2 open."
-        hotspots = await page.locator("#hotspots-list > li").evaluate_all(
-            "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
-        )
-        assert hotspots == [
-            [
-                "East stairwell, period 6 (13:30\u201314:20)",
-                "1 concern (bullying 1)",
-                "Already in the patrol plan.",
-            ],
-            [
-                "1st floor north boys' bathroom, period 1 (07:45\u201308:35)",
-                "1 concern (vaping 1)",
-                "Not in the patrol plan.",
-            ],
-        ]
-        assert await page.locator("#hotspots-note").inner_text() == (
-            "The last 20 school days, worst first."
-        )
-        assert await page.locator("#focus-list > li").count() == 2
-        body = await page.locator("main").inner_text()
-        assert "Jordan" not in body and "sinks" not in body  # notes never reach the page
-        await audit.check(page, "concerns and hotspots")
-        await page.screenshot(path=SHOTS / f"console-concerns-{size}.png", full_page=True)
 
-        assert audit.found == {}, audit.report()
-        assert csp.violations == []
-        assert fatal(errors) == []
-        await context.close()
+async def _read_the_page(page: Any, size: str) -> None:
+    """Reached from the board's link: the concerns, the hotspots and the focus, as shown."""
+    await page.get_by_role("link", name="Concerns and hotspots").click()
+    await page.locator("#concerns[data-state=ready]").wait_for()
+    await page.locator("#hotspots[data-state=ready]").wait_for()
+    concerns = await page.locator("#concerns-list > li").evaluate_all(
+        "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
+    )
+    assert concerns == [
+        [
+            "Medium · bullying",
+            "East stairwell · raised Fri, Nov 20, 2:10 PM (2 d 17 h ago)",
+            "Raised by Ravi Patel",
+            "Students: S-104233",
+        ],
+        [
+            "Low · vaping",
+            "1st floor north boys' bathroom · raised Mon, Nov 23, 7:50 AM (10 min ago)",
+            "Raised by an SSO's phone (phone-rivera)",
+            "Students: S-2001",
+        ],
+    ]
+    assert await page.locator("#concerns-note").inner_text() == "2 open."
+    hotspots = await page.locator("#hotspots-list > li").evaluate_all(
+        "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
+    )
+    assert hotspots == [
+        [
+            "East stairwell, period 6 (13:30\u201314:20)",
+            "1 concern (bullying 1)",
+            "Already in the patrol plan.",
+        ],
+        [
+            "1st floor north boys' bathroom, period 1 (07:45\u201308:35)",
+            "1 concern (vaping 1)",
+            "Not in the patrol plan.",
+        ],
+    ]
+    assert await page.locator("#hotspots-note").inner_text() == (
+        "The last 20 school days, worst first."
+    )
+    assert await page.locator("#focus-list > li").count() == 2
+    body = await page.locator("main").inner_text()
+    assert "Jordan" not in body and "sinks" not in body  # notes never reach the page
+    await page.screenshot(path=SHOTS / f"console-concerns-{size}.png", full_page=True)

@@ -17,18 +17,9 @@ from lookout.kernel.clock import ManualClock
 from lookout.kernel.settings import Settings
 from lookout.local.runtime import MailSink
 from services.reports.app import build_app, create_kernel
-from tests.browser.conftest import PageErrors
-from tests.browser.suite import (
-    DESKTOP,
-    PHONE,
-    CspWatch,
-    open_sign_in_link,
-    running_suite,
-    suite_settings,
-)
-from tests.browser.test_a11y import Audit
-from tests.browser.test_outbox import fatal
+from tests.browser.suite import DESKTOP, PHONE, running_suite, suite_settings
 from tests.browser.test_phone_flow import SHOTS
+from tests.browser.visit import visit
 from tests.integration.conftest import running, wait_until
 from tests.integration.test_reports_service import drained, publish_week
 from tests.integration.test_web_alerts import T0, schools_without_email
@@ -61,36 +52,27 @@ async def test_the_principal_opens_last_weeks_summary_from_the_archive(
             await publish_week(suite.js)
             await wait_until(lambda: drained(suite.js), what="the reports read model")
             await reports.reports_mailer.run_once()  # type: ignore[attr-defined]
-            audit = Audit()
-            context = await browser.new_context(
-                viewport=viewport, timezone_id="America/Chicago", locale="en-US"
-            )
-            csp = await CspWatch.attach(context)
-            page = await context.new_page()
-            errors = PageErrors(page)
+            async with visit(browser, suite, "principal-okafor", viewport) as principal:
+                page = principal.page
+                await page.get_by_role("link", name="Weekly reports").click()
+                await page.get_by_role("heading", name="Weekly reports").wait_for()
+                items = await page.locator("#reports-list > li").evaluate_all(
+                    "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
+                )
+                assert items == [["Week of 23 \u2013 27 Nov", "Sent to 2 people"]]
+                await principal.audit.check(page, "weekly reports archive")
+                await page.screenshot(path=SHOTS / f"console-reports-{size}.png", full_page=True)
 
-            await open_sign_in_link(page, await suite.sign_in_link("principal-okafor"))
-            await page.get_by_role("link", name="Weekly reports").click()
-            await page.get_by_role("heading", name="Weekly reports").wait_for()
-            items = await page.locator("#reports-list > li").evaluate_all(
-                "els => els.map(li => [...li.querySelectorAll('p')].map(p => p.textContent))"
-            )
-            assert items == [["Week of 23 \u2013 27 Nov", "Sent to 2 people"]]
-            await audit.check(page, "weekly reports archive")
-            await page.screenshot(path=SHOTS / f"console-reports-{size}.png", full_page=True)
-
-            await page.get_by_role("link", name="Week of 23 \u2013 27 Nov").click()
-            await page.wait_for_url("**/console/reports/2026-W48")
-            # The charts load from data: URIs: each image decoded, none broken.
-            loaded = await page.locator("img").evaluate_all(
-                "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
-            )
-            assert loaded == [True, True]
-            await page.screenshot(path=SHOTS / f"console-report-copy-{size}.png", full_page=True)
-
-            assert audit.found == {}, audit.report()
-            assert csp.violations == []
-            assert fatal(errors) == []
-            await context.close()
+                await page.get_by_role("link", name="Week of 23 \u2013 27 Nov").click()
+                await page.wait_for_url("**/console/reports/2026-W48")
+                # The charts load from data: URIs: each image decoded, none broken.
+                loaded = await page.locator("img").evaluate_all(
+                    "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+                )
+                assert loaded == [True, True]
+                await page.screenshot(
+                    path=SHOTS / f"console-report-copy-{size}.png", full_page=True
+                )
+                principal.assert_clean()
     finally:
         sink.stop()

@@ -2,7 +2,8 @@
 (a real nats-server; patrol, alerts and the web in process, on a clock stopped at Monday 23
 November 2026, 08:00 at Lakeside): a concern raised on the phone shows that its alert is not
 acknowledged yet, then — without a reload, by the live stream's nudge — who acknowledged it and
-when, by name. No CSP violation; screenshots at 360x800 and 1280x800."""
+when, by name. axe-core finds no violation and the browser no CSP violation; screenshots at
+360x800 and 1280x800."""
 
 from __future__ import annotations
 
@@ -14,18 +15,10 @@ import nats
 import pytest
 
 from lookout.kernel.clock import ManualClock
-from tests.browser.conftest import PageErrors
-from tests.browser.suite import (
-    DESKTOP,
-    PHONE,
-    CspWatch,
-    open_sign_in_link,
-    running_suite,
-    suite_settings,
-)
-from tests.browser.test_outbox import fatal
+from tests.browser.suite import DESKTOP, PHONE, running_suite, suite_settings
 from tests.browser.test_phone_flow import SHOTS
 from tests.browser.test_today import items
+from tests.browser.visit import visit
 from tests.integration.test_web_alerts import PRINCIPAL, T0, schools_without_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
@@ -37,14 +30,11 @@ async def test_the_phone_shows_who_acknowledged_the_alert_of_its_concern(
 ) -> None:
     size = f"{viewport['width']}x{viewport['height']}"
     settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
-    async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
-        context = await browser.new_context(
-            viewport=viewport, timezone_id="America/Chicago", locale="en-US"
-        )
-        csp = await CspWatch.attach(context)
-        page = await context.new_page()
-        errors = PageErrors(page)
-        await open_sign_in_link(page, await suite.sign_in_link("sso-rivera"))
+    async with (
+        running_suite(settings, ManualClock(T0), with_alerts=True) as suite,
+        visit(browser, suite, "sso-rivera", viewport) as sso,
+    ):
+        page = sso.page
         await page.locator("#today[data-state=fresh]").wait_for()
 
         await page.click("#concern summary")
@@ -75,11 +65,13 @@ async def test_the_phone_shows_who_acknowledged_the_alert_of_its_concern(
             await nc.close()
         await mine.filter(has_text="acknowledged by").wait_for(timeout=10_000)
         assert await items(page, "today-concerns") == [
-            ("Conflict · Cafeteria", "raised 8:00 AM · alert acknowledged by Ada Okafor 8:00 AM")
+            (
+                "Conflict · Cafeteria",
+                "raised 8:00 AM · alert acknowledged by Ada Okafor 8:00 AM",
+            )
         ]
         assert await page.evaluate("window.notReloaded") is True
+        await sso.audit.check(page, "today: the alert of a concern acknowledged")
         await page.locator("#today-concerns").scroll_into_view_if_needed()
         await page.screenshot(path=SHOTS / f"phone-loop-closure-{size}.png")
-        assert csp.violations == []
-        assert fatal(errors) == []
-        await context.close()
+        sso.assert_clean()
