@@ -48,7 +48,7 @@ HOW_TO_REPLY = (
     "Lookout: reply with the alert's number and a letter, e.g. 1a to acknowledge alert 1 or 1e "
     "to escalate it now. Resolving needs the console."
 )
-NOT_FOR_ROLE = "Lookout: your role does not answer alerts by text. Use the Lookout console."
+NOT_FOR_ROLE = "Lookout: your role does not acknowledge alerts, by text or otherwise."
 NO_SUCH_CODE = (
     "Lookout: no alert of yours has that number. Reply with the number your alert text gave."
 )

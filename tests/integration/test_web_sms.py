@@ -191,7 +191,7 @@ async def test_an_unknown_code_a_role_without_alerts_and_no_service_are_said_in_
     params = text_from(RIVERA_PHONE, "1a")
     answer = await post(provider, params, signed(params))
     assert answer.text == twiml(
-        "Lookout: your role does not answer alerts by text. Use the Lookout console."
+        "Lookout: your role does not acknowledge alerts, by text or otherwise."
     )
 
 
