@@ -40,6 +40,7 @@ STATES = [
     "drill: none yet",
     "drill: under way",
     "drill: everyone accounted for",
+    "roster: never signed out",
 ]
 
 
@@ -197,6 +198,27 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         await page.screenshot(path=SHOTS / f"desk-drill-done-{size}.png", full_page=True)
         await page.emulate_media(media="print")
         await page.screenshot(path=SHOTS / f"desk-drill-print-{size}.png", full_page=True)
+
+        # The day closes with both still signed in: "Never signed out" on the roster names them.
+        clock.set(datetime(2026, 11, 23, 22, 46, tzinfo=UTC))  # 16:46, past the 16:45 close
+        assert suite.visitors is not None and suite.visitors.ticker is not None
+        assert (await suite.visitors.ticker.tick())["visitor-auto-checkout"] == 2
+        await page.emulate_media(media="screen")
+        await page.goto(f"{suite.web.url}/desk/roster")
+        closed = page.locator("#end-of-day-list > li")
+        await closed.nth(1).wait_for()
+        assert await closed.all_inner_texts() == [
+            "Gregory Hollander, badge 1123-001, visiting Ravi Patel (Library): in at 9:30 AM, "
+            "expected out by 10:30 AM, not seen by the SSO; badge closed at 4:45 PM.",
+            "María López, badge 1123-002, visiting Luz Garcia (Library): in at 9:31 AM, "
+            "expected out by 10:31 AM, not seen by the SSO; badge closed at 4:45 PM.",
+        ]
+        assert await page.locator("#end-of-day-note").inner_text() == (
+            "Monday, November 23: 2 badges closed at the end of the day."
+        )
+        await page.locator("#roster[data-state=empty]").wait_for()
+        await audit.check(page, "roster: never signed out")
+        await page.screenshot(path=SHOTS / f"desk-never-signed-out-{size}.png", full_page=True)
 
         assert audit.states == STATES
         assert audit.found == {}, audit.report()
