@@ -120,6 +120,9 @@ def test_every_catalogued_request_names_an_existing_acting_field() -> None:
         assert field is None or field in spec.model.model_fields, spec
     assert {k for k, v in fields.items() if v is None} == {
         ("visitors", "roster"),
+        ("visitors", "held"),
+        ("visitors", "end_of_day"),
+        ("visitors", "drill"),
         ("alerts", "list"),
         ("reports", "weekly"),
         ("reports", "archive"),
