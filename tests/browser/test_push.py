@@ -329,7 +329,8 @@ async def test_a_push_without_a_readable_payload_still_says_something_and_follow
     browser: Any, nats_server: Any, tmp_path: Path
 ) -> None:
     """A push whose payload is not JSON still shows a notification (a push the person cannot
-    see would be a silent drop); links to another site are dropped, not followed."""
+    see would be a silent drop); links to another site are dropped, not followed; an
+    Acknowledge the server refuses leaves a notification that says so."""
     settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
     async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
         context = await browser.new_context(viewport=DESKTOP)
@@ -378,6 +379,28 @@ async def test_a_push_without_a_readable_payload_still_says_something_and_follow
                 "actions": [],
                 "data": {"alert_id": None, "ack_url": None, "url": "/app", "tag": None},
             },
+        ]
+
+        # An Acknowledge that the server refuses (a changed link) is said, never dropped.
+        changed = dict(elsewhere, ack_url="/ack/LA1.bGhz.Zm9yZ2Vk", tag="alert-8")
+        await cdp.send("ServiceWorker.deliverPushMessage", deliver | {"data": json.dumps(changed)})
+        await shown(page, 3)
+        worker = next(w for w in context.service_workers if w.url.endswith("/sw.js"))
+        outcome = await worker.evaluate(
+            """async () => {
+              const [shown] = await self.registration.getNotifications({ tag: "alert-8" });
+              // Focusing the console needs a real tap's activation, which a test has not got.
+              return onNotificationClick(shown, "acknowledge").then(() => "done", (e) => e.name);
+            }"""
+        )
+        assert outcome == "InvalidAccessError"  # the focus, after the notification was shown
+        said = [n for n in await page.evaluate(NOTIFICATIONS) if n["tag"] == "alert-8"]
+        assert [(n["title"], n["body"], n["requireInteraction"]) for n in said] == [
+            (
+                "Not acknowledged",
+                "Lookout could not acknowledge it. Open the console to acknowledge.",
+                True,
+            )
         ]
         await context.close()
 
