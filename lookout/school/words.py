@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from lookout.school.config import Period, PeriodKind, Person, SchoolConfig
 
@@ -173,6 +173,15 @@ def day_and_time(moment: datetime, school: SchoolConfig) -> str:
     """`Wed 25 Nov 12:00` in school time."""
     local = moment.astimezone(school.tz)
     return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def moment_at_school(moment: datetime, school: SchoolConfig | None) -> str:
+    """`Mon 23 Nov 10:00 CST`: a time on an alert's timeline, in the school's zone (as the
+    emails and the CLI say it); in UTC, said so, when the school is not known."""
+    if school is None:
+        utc = moment.astimezone(UTC)
+        return f"{utc:%a} {utc.day} {utc:%b %H:%M} UTC"
+    return f"{day_and_time(moment, school)} {moment.astimezone(school.tz):%Z}"
 
 
 def date_range(first: date, last: date) -> str:

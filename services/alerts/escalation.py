@@ -28,6 +28,7 @@ from lookout.kernel.action_links import AckLinks
 from lookout.kernel.storage import Outbox
 from lookout.school.config import NotifyChannel, SchoolConfig
 from lookout.school.permissions import may_request
+from lookout.school.words import moment_at_school as at_school
 from services.alerts import domain, notices
 from services.alerts.store import SERVICE, AlertRepository, AlertRow, PendingWrites
 
@@ -160,14 +161,15 @@ class Escalator:
                 "unroutable",
                 detail=f"no step of policy {alert.policy.name} reaches anyone within "
                 f"{domain.HOLD_HORIZON_DAYS} days; looked at again "
-                f"{outcome.held_until.isoformat() if outcome.held_until else 'never'}",
+                f"{at_school(outcome.held_until, school) if outcome.held_until else 'never'}",
             )
         elif outcome.held_until is not None:
             await repo.timeline(
                 aid,
                 now,
                 "held",
-                detail=f"nobody reachable now; next attempt {outcome.held_until.isoformat()}",
+                detail="nobody reachable now; next attempt "
+                f"{at_school(outcome.held_until, school)}",
             )
         if outcome.exhausted:
             await repo.timeline(
@@ -290,7 +292,7 @@ class Escalator:
                     person_id=person.id,
                     channel=channel.value,
                     outcome="queued",
-                    detail=f"due {delivery.due_at.isoformat()} unless acknowledged"
+                    detail=f"due {at_school(delivery.due_at, school)} unless acknowledged"
                     if delivery.delayed(now)
                     else None,
                 )
@@ -300,6 +302,7 @@ class Escalator:
         self, session: AsyncSession, alert: AlertRow, by: str, now: datetime
     ) -> None:
         state = domain.acknowledge(alert.policy, alert.state, now)
+        school = self.schools.get(alert.school_id)
         repo = AlertRepository(session)
         await repo.set_state(alert.alert_id, state, acknowledged_at=now, acknowledged_by=by)
         await self._cancel_delayed(repo, alert.alert_id, "acknowledged", now)
@@ -308,7 +311,7 @@ class Escalator:
             now,
             "acknowledged",
             person_id=by,
-            detail=f"re-triggers at {state.next_step_at.isoformat()} unless resolved"
+            detail=f"re-triggers at {at_school(state.next_step_at, school)} unless resolved"
             if state.next_step_at
             else None,
         )

@@ -44,6 +44,7 @@ from lookout.kernel.storage import Outbox, lock_for_write
 from lookout.kernel.ticker import claim_due
 from lookout.school.config import SchoolConfig
 from lookout.school.permissions import may_request
+from lookout.school.words import moment_at_school as at_school
 from services.alerts import domain
 from services.alerts.escalation import ACTOR, Escalator
 from services.alerts.store import (
@@ -236,7 +237,7 @@ class Mailer:
                     await self._timeline(
                         repo, row, now, NotificationOutcome.RATE_LIMITED,
                         f"over {p.per_person_limit} emails in {p.window}; deferred to a digest "
-                        f"at {until.isoformat()}",
+                        f"at {at_school(until, self.schools.get(row.school_id))}",
                     )  # fmt: skip
                     events.append(self._event(row, now, NotificationOutcome.RATE_LIMITED))
                     continue
