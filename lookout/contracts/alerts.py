@@ -215,6 +215,12 @@ class ListRequest(_Request):
 
     open_only: bool = Field(default=True, description="Only alerts not yet resolved.")
     limit: int = Field(default=100, ge=1, le=1000)
+    with_notified: bool = Field(
+        default=False,
+        description="Each alert with its notification entries (who was told, by which channel, "
+        "how it went): what a board shows, without a `show` per alert. No note, so no access "
+        "log.",
+    )
 
 
 # Web Push keys are base64url without padding: a P-256 public point is 65 bytes (87 characters),
@@ -321,6 +327,11 @@ class AlertSummary(BaseModel):
     acknowledged_by: str | None
     resolved_at: AwareDatetime | None
     resolved_by: str | None
+    notifications: list[TimelineEntry] | None = Field(
+        default=None,
+        description="With `with_notified`: the alert's `notified` timeline entries, oldest "
+        "first; None otherwise.",
+    )
 
 
 class TimelineEntry(BaseModel):

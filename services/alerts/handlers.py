@@ -221,6 +221,6 @@ class AlertCommands:
         self._school(school_id)
         async with self.sessions() as session:
             alerts = await AlertRepository(session).listing(
-                school_id, request.open_only, request.limit
+                school_id, request.open_only, request.limit, request.with_notified
             )
         return AlertList(alerts=alerts)

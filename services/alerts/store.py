@@ -243,6 +243,19 @@ def row_to_alert(r: Any) -> AlertRow:
     )
 
 
+def _entry(r: Any) -> TimelineEntry:
+    return TimelineEntry(
+        at=r.at,
+        kind=r.kind,
+        step=r.step,
+        repeat=r.repeat,
+        person_id=r.person_id,
+        channel=r.channel,
+        outcome=r.outcome,
+        detail=r.detail,
+    )
+
+
 def _summary(r: Any) -> AlertSummary:
     return AlertSummary(
         alert_id=uuid.UUID(r.alert_id),
@@ -438,26 +451,36 @@ class AlertRepository:
         rows = await self.session.execute(
             select(t).where(t.c.alert_id == str(alert_id)).order_by(t.c.id)
         )
-        return [
-            TimelineEntry(
-                at=r.at,
-                kind=r.kind,
-                step=r.step,
-                repeat=r.repeat,
-                person_id=r.person_id,
-                channel=r.channel,
-                outcome=r.outcome,
-                detail=r.detail,
-            )
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]
 
-    async def listing(self, school_id: str, open_only: bool, limit: int) -> list[AlertSummary]:
+    async def listing(
+        self, school_id: str, open_only: bool, limit: int, with_notified: bool = False
+    ) -> list[AlertSummary]:
         stmt = select(alerts).where(alerts.c.school_id == school_id)
         if open_only:
             stmt = stmt.where(alerts.c.status != AlertStatus.RESOLVED.value)
         stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.alert_id).limit(limit)
-        return [_summary(r) for r in await self.session.execute(stmt)]
+        found = [_summary(r) for r in await self.session.execute(stmt)]
+        if not with_notified or not found:
+            return found
+        told = await self._notified_entries([str(a.alert_id) for a in found])
+        return [
+            a.model_copy(update={"notifications": told.get(str(a.alert_id), [])}) for a in found
+        ]
+
+    async def _notified_entries(self, alert_ids: list[str]) -> dict[str, list[TimelineEntry]]:
+        """The `notified` timeline entries of these alerts, oldest first: one query for a whole
+        board, instead of one `show` per alert."""
+        t = alert_timeline
+        rows = await self.session.execute(
+            select(t)
+            .where(t.c.alert_id.in_(alert_ids), t.c.kind == "notified")
+            .order_by(t.c.alert_id, t.c.id)
+        )
+        told: dict[str, list[TimelineEntry]] = {}
+        for r in rows:
+            told.setdefault(r.alert_id, []).append(_entry(r))
+        return told
 
     async def log_access(
         self, school_id: str, alert_id: uuid.UUID, person_id: str, query: str, now: datetime

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
-from lookout.contracts.alerts import AlertDetail, AlertList, AlertSummary, ListRequest, ShowRequest
+from lookout.contracts.alerts import AlertList, AlertSummary, ListRequest
 from lookout.contracts.patrol import Severity
 from lookout.contracts.patrol_queries import (
     MISSED,
@@ -44,7 +44,6 @@ from services.web.problems import Problem
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
 ATTENTION_LIMIT = 30  # items shown; `total` says how many there are
-ALERTS_NAMED = 10  # unacknowledged alerts whose timeline is read to name who was told last
 CONCERNS_ASKED = 200
 MISSED_ASKED = 50
 URGENCY = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
@@ -148,8 +147,8 @@ def minutes(since: datetime, now: datetime) -> int:
     return max(0, int((now - since).total_seconds() // 60))
 
 
-def _last_told(detail: AlertDetail) -> str | None:
-    told = [e.person_id for e in detail.timeline if e.kind == "notified" and e.person_id]
+def _last_told(alert: AlertSummary) -> str | None:
+    told = [e.person_id for e in alert.notifications or [] if e.person_id]
     return told[-1] if told else None
 
 
@@ -161,7 +160,7 @@ async def _alert_items(
         state,
         "alerts",
         query_subject(school, "alerts", "list", me),
-        ListRequest(limit=200),
+        ListRequest(limit=200, with_notified=True),  # who was told last, without a `show` each
         AlertList,
     )
     waiting = sorted(
@@ -169,18 +168,10 @@ async def _alert_items(
         key=lambda a: (URGENCY.get(a.severity, len(URGENCY)), a.opened_at),
     )
 
-    async def owner(alert: AlertSummary) -> str | None:
-        request = ShowRequest(alert_id=alert.alert_id, by_person_id=me)
-        subject = query_subject(school, "alerts", "show", me)
-        try:
-            person = _last_told(await _ask(state, "alerts", subject, request, AlertDetail))
-        except Problem as exc:
-            if exc.status == 503:
-                raise
-            return None
-        return names.get(person or "", person)
+    def owner(alert: AlertSummary) -> str | None:
+        person = _last_told(alert)
+        return names.get(person, person) if person else None
 
-    owners = await asyncio.gather(*(owner(a) for a in waiting[:ALERTS_NAMED]))
     return [
         AttentionItem(
             kind="alert",
@@ -190,10 +181,10 @@ async def _alert_items(
             zone_name=zones.get(a.zone_id or ""),
             since=a.opened_at,
             age_minutes=minutes(a.opened_at, now),
-            owner=owners[i] if i < len(owners) else None,
+            owner=owner(a),
             alert_id=str(a.alert_id),
         )
-        for i, a in enumerate(waiting)
+        for a in waiting
     ]
 
 

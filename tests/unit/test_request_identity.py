@@ -93,7 +93,7 @@ async def test_requests_without_an_acting_field_and_bad_bodies() -> None:
     subject = query_subject("lhs", "alerts", "list", "principal-okafor")
     assert await answer(b"{}", ListRequest, seen, subject) == {
         "ok": True,
-        "result": {"open_only": True, "limit": 100},
+        "result": {"open_only": True, "limit": 100, "with_notified": False},
     }
     reply = await answer(b"{not json", AckRequest, seen, subject)
     assert reply["error"].startswith("invalid request: <root>: Invalid JSON")
@@ -109,7 +109,7 @@ def test_subject_parts_and_the_clients_body() -> None:
     assert json.loads(request_body(ack)) == {"alert_id": str(ALERT)}
     assert acting_person(ack) == "ap-chen"
     listing = ListRequest()
-    assert json.loads(request_body(listing)) == {"open_only": True, "limit": 100}
+    assert json.loads(request_body(listing)) == {"open_only": True, "limit": 100, "with_notified": False}
     assert acting_person(listing) == OPERATOR == "cli"
 
 
@@ -124,6 +124,9 @@ def test_every_catalogued_request_names_an_existing_acting_field() -> None:
         ("visitors", "end_of_day"),
         ("visitors", "drill"),
         ("alerts", "list"),
+        ("alerts", "push_subscribe"),  # the subject's person subscribes their own browser
+        ("alerts", "push_unsubscribe"),
+        ("alerts", "sms_reply"),  # the webhook matched the number to that person
         ("reports", "weekly"),
         ("reports", "archive"),
         ("reports", "sent_copy"),
