@@ -54,7 +54,7 @@ from lookout.contracts.subjects import BY_MODEL, STREAMS
 from lookout.kernel.consumer_names import durable, replay_consumer
 from lookout.kernel.settings import WEB
 from lookout.school.config import Role, SchoolConfig
-from lookout.school.permissions import ROLE_EVENTS, ROLE_REQUESTS
+from lookout.school.permissions import ROLE_EVENTS, ROLE_REQUEST_NAMES, ROLE_REQUESTS
 
 ADMIN = "admin"
 
@@ -250,6 +250,10 @@ def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Pe
         publish += [
             f"{kind}.{school}.{service}.*.{person_id}"
             for kind, service in ROLE_REQUESTS.get(role, ())
+        ]
+        publish += [
+            f"{kind}.{school}.{service}.{name}.{person_id}"
+            for kind, service, name in ROLE_REQUEST_NAMES.get(role, ())
         ]
         if role == Role.SSO:
             subscribe.append(f"patrol.{school}.sso.{person_id}.>")

@@ -52,6 +52,20 @@ def may_publish(roles: Iterable[Role], event_type: str) -> bool:
     return any(m.event_type() == event_type for r in roles for m in ROLE_EVENTS.get(r, ()))
 
 
-def may_request(roles: Iterable[Role], kind: str, service: str) -> bool:
-    """Whether a person with these roles sends `kind` requests (command|query) to `service`."""
-    return any((kind, service) in ROLE_REQUESTS.get(r, ()) for r in roles)
+# Single requests a role sends beyond ROLE_REQUESTS (`<kind>.<school>.<service>.<name>.<own id>`):
+# escalation steps page the SSO, so their phone turns alert pushes on and off for its own
+# browser; they acknowledge and resolve nothing.
+ROLE_REQUEST_NAMES: dict[Role, tuple[tuple[str, str, str], ...]] = {
+    Role.SSO: (("command", "alerts", "push_subscribe"), ("command", "alerts", "push_unsubscribe")),
+}
+
+
+def may_request(roles: Iterable[Role], kind: str, service: str, name: str | None = None) -> bool:
+    """Whether a person with these roles sends `kind` requests (command|query) to `service`:
+    all of them, or (with `name`) that one request."""
+    held = tuple(roles)
+    if any((kind, service) in ROLE_REQUESTS.get(r, ()) for r in held):
+        return True
+    return name is not None and any(
+        (kind, service, name) in ROLE_REQUEST_NAMES.get(r, ()) for r in held
+    )

@@ -32,8 +32,9 @@ WHERE = {"endpoint": "endpoint", "p256dh": "keys.p256dh", "auth": "keys.auth"}
 
 
 def _may_push(caller: Caller) -> Caller:
-    if not may_request(caller.person.roles, "command", "alerts"):
-        raise Problem(403, "Not for this role", "role: does not command the alerts service")
+    """The alert roles, and the SSO (paged by escalation steps; may only turn pushes on/off)."""
+    if not may_request(caller.person.roles, "command", "alerts", "push_subscribe"):
+        raise Problem(403, "Not for this role", "role: is not told of alerts by push")
     return caller
 
 

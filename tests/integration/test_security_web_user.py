@@ -31,6 +31,7 @@ from tests.integration.conftest import running, wait_until
 from tests.integration.test_security_permissions import (
     ALLOWED,
     ASKS,
+    ASKS_ONE,
     ORIGINATES,
     PEOPLE,
     REFUSED,
@@ -140,7 +141,10 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
             for role, person in people:
                 subject = spec.subject(school, person)
                 observed[subject], _ = await outcome(web, subject, b"{}")
-                expected[subject] = ALLOWED if role in ASKS[spec.service] else REFUSED
+                asks = role in ASKS[(spec.kind, spec.service)] or role in ASKS_ONE.get(
+                    (spec.kind, spec.service, spec.name), set()
+                )
+                expected[subject] = ALLOWED if asks else REFUSED
     for label, subject, verdict in jetstream_calls(WEB):
         assert verdict == REFUSED  # the web has no JetStream API at all
         if subject.startswith("$JS.ACK."):
@@ -152,9 +156,12 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
         expected[label] = REFUSED
     assert _diff(observed, expected) == []
     # In each school: the SSO's 8 events; the 9 patrol requests as the SSO, the principal, the
-    # AP and the counselor, the 4 visitors requests as the front office, the 4 alerts requests
-    # as each of 4 people, no reports one.
-    assert sum(v == ALLOWED for v in expected.values()) == 2 * (8 + 9 * 4 + 4 * 1 + 4 * 4)
+    # AP and the counselor; the 10 visitors requests (sign-in, sign-out, screen, roster, held,
+    # end of day, the drill's start, account, end and query) as the front office; the 7 alerts
+    # requests as each of the 4 console people, and its push on/off as the SSO; the 3 reports
+    # queries (weekly, archive, sent copy) as the 4 console people, no reports command.
+    allowed = 8 + 9 * 4 + 10 * 1 + (7 * 4 + 2) + 3 * 4
+    assert sum(v == ALLOWED for v in expected.values()) == 2 * allowed
 
 
 async def test_svc_web_hears_only_the_today_screens_and_alert_boards_subjects(

@@ -2,8 +2,8 @@
 alerts service's push_subscribe / push_unsubscribe handlers (a NATS responder that records what
 it was asked on which subject): the console's roles get the VAPID key, subscribe and
 unsubscribe as themselves (the subject's last token), a bad subscription is a 422 naming the
-field (never its value), an SSO or the front office a 403, a request without the CSRF token a
-403, and no alerts service a 503. The endpoint is never logged."""
+field (never its value), the front office a 403 (the SSO, paged by escalation steps, may), a
+request without the CSRF token a 403, and no alerts service a 503. The endpoint is never logged."""
 
 from __future__ import annotations
 
@@ -148,22 +148,20 @@ async def test_a_bad_subscription_is_a_422_naming_the_field(
     assert alerts_stand_in.asked == []
 
 
-async def test_roles_that_alerts_do_not_page_and_cross_site_requests_are_refused(
+async def test_the_front_office_is_refused_the_sso_may_and_cross_site_requests_are_refused(
     settings: Settings, clock: ManualClock, alerts_stand_in: StandIn
 ) -> None:
     people = ((SSO, "lhs"), (OFFICE, "lhs"), (PRINCIPAL, "lhs"), (DISTRICT, "lhs"))
     async with consoles(settings, clock, *people) as (rivera, garcia, okafor, lee):
-        for not_paged in (rivera, garcia):
-            assert_problem(
-                await not_paged.get("/api/v1/push/key"),
-                403,
-                "role: does not command the alerts service",
-            )
-            assert_problem(
-                await not_paged.post("/api/v1/push/subscriptions", SUBSCRIPTION),
-                403,
-                "role: does not command the alerts service",
-            )
+        # Escalation steps never page the front office.
+        assert_problem(
+            await garcia.get("/api/v1/push/key"), 403, "role: is not told of alerts by push"
+        )
+        assert_problem(
+            await garcia.post("/api/v1/push/subscriptions", SUBSCRIPTION),
+            403,
+            "role: is not told of alerts by push",
+        )
         assert_problem(
             await okafor.post("/api/v1/push/subscriptions", SUBSCRIPTION, **{"X-CSRF-Token": ""}),
             403,
@@ -177,11 +175,18 @@ async def test_roles_that_alerts_do_not_page_and_cross_site_requests_are_refused
             "Origin: missing or not this site",
         )
         assert (await lee.post("/api/v1/push/subscriptions", SUBSCRIPTION)).status_code == 200
+        # The SSO is paged by escalation steps: their phone may turn pushes on and off.
+        assert (await rivera.get("/api/v1/push/key")).status_code == 200
+        assert (await rivera.post("/api/v1/push/subscriptions", SUBSCRIPTION)).status_code == 200
     assert alerts_stand_in.asked == [
         (
             "command.lhs.alerts.push_subscribe.district-lee",
             {"endpoint": ENDPOINT, "p256dh": P256DH, "auth": AUTH},
-        )
+        ),
+        (
+            "command.lhs.alerts.push_subscribe.sso-rivera",
+            {"endpoint": ENDPOINT, "p256dh": P256DH, "auth": AUTH},
+        ),
     ]
 
 

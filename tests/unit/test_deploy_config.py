@@ -196,7 +196,12 @@ def test_a_person_may_ask_only_as_themself() -> None:
         if u.person and u.permissions
     }
     assert requests == {
-        "lhs-sso-rivera": ["query.lhs.patrol.*.sso-rivera"],
+        # The SSO asks patrol, and turns alert pushes on and off for their own phone.
+        "lhs-sso-rivera": [
+            "query.lhs.patrol.*.sso-rivera",
+            "command.lhs.alerts.push_subscribe.sso-rivera",
+            "command.lhs.alerts.push_unsubscribe.sso-rivera",
+        ],
         "lhs-ap-chen": [
             "command.lhs.alerts.*.ap-chen",
             "query.lhs.alerts.*.ap-chen",

@@ -109,7 +109,11 @@ def test_subject_parts_and_the_clients_body() -> None:
     assert json.loads(request_body(ack)) == {"alert_id": str(ALERT)}
     assert acting_person(ack) == "ap-chen"
     listing = ListRequest()
-    assert json.loads(request_body(listing)) == {"open_only": True, "limit": 100, "with_notified": False}
+    assert json.loads(request_body(listing)) == {
+        "open_only": True,
+        "limit": 100,
+        "with_notified": False,
+    }
     assert acting_person(listing) == OPERATOR == "cli"
 
 

@@ -8,6 +8,7 @@ import { endFollowUp, followUpOf, initConcerns, noteSaved } from "./concerns.js"
 import { cameraSupported, checkpointFromUrl, nfcSupported, readNfc, readQr } from "./scanner.js";
 import { readContext, startPhone, stateText, timeText } from "./page.js";
 import "./today.js"; // the Today card, its live updates and the heartbeats
+import "./push.js"; // alerts as this phone's notifications (escalation steps page the SSO)
 
 const ctx = readContext();
 const { outbox, deviceId, sync } = await startPhone(ctx);

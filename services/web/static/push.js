@@ -8,6 +8,7 @@
 // Signing out stops this browser's notifications too: a shared computer must not keep paging
 // the person who left.
 
+import { beforeSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
 
 const OWNER_KEY = "lookout-push-person"; // whose subscription this browser holds
@@ -130,21 +131,23 @@ async function toggle() {
   }
 }
 
-// Signing out: forget this browser's subscription on the server and in the browser. Started
-// before signout.js's own handler sends the sign-out (listeners run in the order added, and
-// this module is imported before the page calls initSignOut), so the session still holds.
-function onSignOut() {
+// Signing out: forget this browser's subscription on the server, while the session still
+// holds (signout.js waits for it before it sends the sign-out), and in the browser.
+async function forgetOnSignOut() {
   if (!subscription) return;
-  const { endpoint } = subscription;
-  fetch("/api/v1/push/subscriptions", {
-    method: "DELETE",
-    credentials: "same-origin",
-    keepalive: true,
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfFromPage() },
-    body: JSON.stringify({ endpoint }),
-  }).catch(() => {});
-  subscription.unsubscribe().catch(() => {});
+  const held = subscription;
+  subscription = null;
   localStorage.removeItem(OWNER_KEY);
+  try {
+    await fetch("/api/v1/push/subscriptions", {
+      method: "DELETE",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfFromPage() },
+      body: JSON.stringify({ endpoint: held.endpoint }),
+    });
+  } finally {
+    await held.unsubscribe().catch(() => {});
+  }
 }
 
 async function start() {
@@ -153,7 +156,7 @@ async function start() {
   panel.hidden = false;
   if (!supported()) return show("unsupported");
   show("checking");
-  document.getElementById("sign-out")?.addEventListener("click", onSignOut);
+  beforeSignOut(forgetOnSignOut);
   button.addEventListener("click", toggle);
   try {
     await navigator.serviceWorker.register("/sw.js", { scope: "/" });

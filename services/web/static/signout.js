@@ -24,6 +24,21 @@ function say(doc, text) {
   }
 }
 
+// What other modules must finish while the session still holds (push.js forgets this
+// browser's push subscription on the server), each bounded so that signing out never hangs.
+const beforeTasks = [];
+const BEFORE_SIGN_OUT_MS = 3000;
+
+/** Run `task` (async) before the sign-out is sent; a task that fails or is slow is let go. */
+export function beforeSignOut(task) {
+  beforeTasks.push(task);
+}
+
+async function runBeforeSignOut() {
+  const late = new Promise((resolve) => setTimeout(resolve, BEFORE_SIGN_OUT_MS));
+  await Promise.race([Promise.allSettled(beforeTasks.map((task) => task())), late]);
+}
+
 export function initSignOut(doc = document) {
   const button = doc.getElementById("sign-out");
   if (!button) return;
@@ -31,6 +46,7 @@ export function initSignOut(doc = document) {
   button.addEventListener("click", async () => {
     const { queued } = await (await openOutbox()).counts();
     if (queued > 0 && !window.confirm(queuedWarning(queued))) return;
+    await runBeforeSignOut();
     let res;
     try {
       res = await fetch("/signout", {

@@ -18,7 +18,17 @@ def test_http_and_nats_agree_for_every_request(role: Role) -> None:
     publish = perms.publish if perms is not None else ()
     for spec in REQUESTS:
         over_nats = any(subject_matches(allowed, spec.subject("lhs", "p-1")) for allowed in publish)
-        assert may_request([role], spec.kind, spec.service) == over_nats, (role, spec.name)
+        allowed = may_request([role], spec.kind, spec.service, spec.name)
+        assert allowed == over_nats, (role, spec.name)
+
+
+def test_the_sso_turns_alert_pushes_on_and_off_and_commands_nothing_else() -> None:
+    commands = [s.name for s in REQUESTS if s.kind == "command" and s.service == "alerts"]
+    assert sorted(n for n in commands if may_request([Role.SSO], "command", "alerts", n)) == [
+        "push_subscribe",
+        "push_unsubscribe",
+    ]
+    assert may_request([Role.SSO], "command", "alerts") is False  # not the whole service
 
 
 def test_the_sso_and_the_schools_leaders_ask_the_patrol_service() -> None:
