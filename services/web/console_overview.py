@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
-from lookout.contracts.alerts import AlertList, AlertSummary, ListRequest
+from lookout.contracts.alerts import AlertList, AlertSource, AlertSummary, ListRequest
 from lookout.contracts.patrol import Severity
 from lookout.contracts.patrol_queries import (
     MISSED,
@@ -70,8 +70,9 @@ def asks_patrol(roles: set[Role] | list[Role]) -> bool:
 class AttentionItem(BaseModel):
     """One thing that needs the principal, in words: no student reference, no note."""
 
-    kind: Literal["alert", "concern", "follow_up"] = Field(
-        description="An unacknowledged alert, a concern open too long, a re-check missed."
+    kind: Literal["alert", "concern", "follow_up", "visitor"] = Field(
+        description="An unacknowledged alert, a concern open too long, a re-check missed, a "
+        "visitor nobody saw leave (their alert acknowledged, not yet resolved)."
     )
     what: str = Field(description="The item in words, e.g. 'Alert not acknowledged: vaping'.")
     severity: Severity | None
@@ -172,6 +173,32 @@ async def _alert_items(
         person = _last_told(alert)
         return names.get(person, person) if person else None
 
+    # A visitor nobody saw leave stays here until their alert is resolved (someone found out
+    # where they went), not only until it is acknowledged: unacknowledged, it is listed above.
+    unaccounted = sorted(
+        (
+            a
+            for a in found.alerts
+            if a.source == AlertSource.VISITOR_UNACCOUNTED
+            and a.acknowledged_at is not None
+            and a.resolved_at is None
+        ),
+        key=lambda a: a.opened_at,
+    )
+    visitors = [
+        AttentionItem(
+            kind="visitor",
+            what="Visitor unaccounted for: nobody saw them leave before the day ended",
+            severity=a.severity,
+            zone_id=a.zone_id,
+            zone_name=zones.get(a.zone_id or ""),
+            since=a.opened_at,
+            age_minutes=minutes(a.opened_at, now),
+            owner=names.get(a.acknowledged_by or "", a.acknowledged_by),
+            alert_id=str(a.alert_id),
+        )
+        for a in unaccounted
+    ]
     return [
         AttentionItem(
             kind="alert",
@@ -185,7 +212,7 @@ async def _alert_items(
             alert_id=str(a.alert_id),
         )
         for a in waiting
-    ]
+    ] + visitors
 
 
 async def _patrol_items(

@@ -120,6 +120,8 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         await page.locator("#roster-live[data-state=on]").wait_for()
         rows = page.locator("#roster-body tr")
         await rows.nth(1).wait_for()
+        # The page registered the service worker; installed, it keeps the desk's pages.
+        await page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
         await context.set_offline(True)
         banner = page.locator("#roster-offline")
         await banner.wait_for(state="visible")
@@ -134,6 +136,12 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         await page.emulate_media(media="print")
         await page.screenshot(path=SHOTS / f"desk-roster-offline-print-{size}.png", full_page=True)
         await page.emulate_media(media="screen")
+        # Reloaded without a network (a desk restarted in an evacuation): the service worker's
+        # kept page, and the list kept in the browser.
+        await page.reload()
+        await banner.wait_for(state="visible")
+        assert await rows.count() == 2
+        assert await page.locator("#roster-live").inner_text() == "Offline"
         await context.set_offline(False)
         await banner.wait_for(state="hidden")
         await page.locator("#roster-live[data-state=on]").wait_for()

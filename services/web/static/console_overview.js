@@ -39,10 +39,9 @@ export function ageText(minutes) {
 export function attentionLines(item) {
   const where = item.zone_name ?? "No zone given";
   const age = item.age_minutes < 1 ? "just now" : `${ageText(item.age_minutes)} ago`;
-  const since = { alert: "opened", concern: "raised", follow_up: "missed" }[item.kind];
-  const who = item.owner
-    ? `${item.kind === "alert" ? "Told last" : item.kind === "concern" ? "Raised by" : "Asked of"}: ${item.owner}`
-    : "Nobody named yet";
+  const since = { alert: "opened", concern: "raised", follow_up: "missed", visitor: "closed" }[item.kind];
+  const label = { alert: "Told last", concern: "Raised by", follow_up: "Asked of", visitor: "Acknowledged by" };
+  const who = item.owner ? `${label[item.kind]}: ${item.owner}` : "Nobody named yet";
   return [item.what, `${where} · ${since} ${age}`, who];
 }
 

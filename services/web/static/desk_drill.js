@@ -5,9 +5,12 @@
 // one already marked changes nothing, so two desks may mark at once). When the last one is
 // marked the drill ends and the time to full accountability is shown.
 
-import { readContext } from "./page.js";
+import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
+
+// Kept by the service worker, so this list opens (and prints) without a network.
+registerServiceWorker();
 
 const FETCH_TIMEOUT_MS = 8000;
 const POLL_MS = 20000;

@@ -5,8 +5,11 @@
 // print CSS leaves the lists.
 
 import { suiteNow, syncClock } from "./clock.js";
-import { readContext } from "./page.js";
+import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
+
+// Kept by the service worker, so this list opens (and prints) without a network.
+registerServiceWorker();
 
 const FETCH_TIMEOUT_MS = 8000;
 const POLL_MS = 60000;

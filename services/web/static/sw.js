@@ -3,7 +3,7 @@
 // go to the network, and the outbox keeps what could not be sent. It also shows the console's
 // Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v5";
+const VERSION = "lookout-shell-v6";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -19,19 +19,28 @@ const ASSETS = [
   "/static/signout.js",
   "/static/today.js",
   "/static/push.js",
+  "/static/desk.css",
+  "/static/desk_roster.js",
+  "/static/desk_drill.js",
   "/static/icon.svg",
   "/static/icon-maskable.svg",
   "/static/manifest.webmanifest",
 ];
 const SHELL = "/app";
+// The front desk's evacuation pages: each kept as its own last copy (network first), so the
+// list can be opened and printed when the network is gone (their data is kept by the pages).
+const DESK_PAGES = ["/desk/roster", "/desk/drill"];
 const NAVIGATION_TIMEOUT_MS = 4000; // a weak signal: open the kept page rather than wait
 
 async function keepShell(cache) {
-  try {
-    const res = await fetch(SHELL, { credentials: "same-origin", cache: "no-store" });
-    if (res.ok && !res.redirected) await cache.put(SHELL, res);
-  } catch {
-    /* offline or signed out: the next visit of /app keeps it */
+  // The desk's pages answer only the front office (others get a 404, which is not kept).
+  for (const path of [SHELL, ...DESK_PAGES]) {
+    try {
+      const res = await fetch(path, { credentials: "same-origin", cache: "no-store" });
+      if (res.ok && !res.redirected) await cache.put(path, res);
+    } catch {
+      /* offline or signed out: the next visit of the page keeps it */
+    }
   }
 }
 
@@ -75,13 +84,14 @@ function withTimeout(promise, ms) {
 // which also records a checkpoint URL's scan by itself.
 async function page(request) {
   const cache = await caches.open(VERSION);
+  const path = new URL(request.url).pathname;
+  const keptAs = DESK_PAGES.includes(path) ? path : SHELL;
   try {
     const res = await withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS);
-    const path = new URL(request.url).pathname;
-    if (path === SHELL && res.ok && !res.redirected) await cache.put(SHELL, res.clone());
+    if (path === keptAs && res.ok && !res.redirected) await cache.put(keptAs, res.clone());
     return res;
   } catch {
-    const kept = await cache.match(SHELL);
+    const kept = await cache.match(keptAs);
     if (kept) return kept;
     return new Response("Lookout needs a signal the first time it opens.", {
       status: 503,
@@ -113,7 +123,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/api/")) return; // never cached, never answered here
-  if (request.mode === "navigate" && (url.pathname === SHELL || url.pathname.startsWith("/t/"))) {
+  const kept = url.pathname === SHELL || DESK_PAGES.includes(url.pathname);
+  if (request.mode === "navigate" && (kept || url.pathname.startsWith("/t/"))) {
     event.respondWith(page(request));
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(asset(request, event));
