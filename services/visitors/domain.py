@@ -7,11 +7,13 @@ visitor's name, ID digits or date of birth.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from lookout.contracts.visitors import ScreeningAnswer, SignIn, VisitStatus
+from lookout.contracts.visitors import ScreeningAnswer, SignIn, VisitorType, VisitStatus
 from lookout.school.config import SchoolConfig
 
 
@@ -122,3 +124,20 @@ def seconds_to_account(started_at: datetime, last_accounted_at: datetime) -> int
     """A drill's time to full accountability: from its start to the last visitor accounted
     for, in whole seconds (never negative: a clock stepped back reads as 0)."""
     return max(0, int((last_accounted_at - started_at).total_seconds()))
+
+
+def visit_listing(row: Any, hosts: Mapping[str, str]) -> dict[str, Any]:
+    """What every list of visits at the desk shows of one (the roster, the end-of-day list, a
+    drill): badge, name (empty once the visitor's details were purged), type, host, where they
+    may go and where the SSO last saw them."""
+    return {
+        "visit_id": uuid.UUID(row.visit_id),
+        "badge_number": row.badge_number,
+        "name": f"{row.first_name} {row.last_name}" if row.first_name is not None else "",
+        "visitor_type": VisitorType(row.visitor_type),
+        "host_id": row.host_id,
+        "host_name": hosts.get(row.host_id, row.host_id),
+        "destination_zones": list(row.destination_zones),
+        "last_seen_zone": row.last_seen_zone,
+        "last_seen_at": row.last_seen_at,
+    }

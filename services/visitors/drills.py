@@ -39,7 +39,6 @@ from lookout.contracts.visitors import (
     DrillState,
     DrillVisitor,
     VisitorAccountedFor,
-    VisitorType,
 )
 from lookout.kernel.clock import Clock
 from lookout.kernel.queries import Refused
@@ -270,15 +269,7 @@ class DrillHandlers:
                 else None,
                 visitors=[
                     DrillVisitor(
-                        visit_id=uuid.UUID(r.visit_id),
-                        badge_number=r.badge_number,
-                        name=f"{r.first_name} {r.last_name}" if r.first_name is not None else "",
-                        visitor_type=VisitorType(r.visitor_type),
-                        host_id=r.host_id,
-                        host_name=hosts.get(r.host_id, r.host_id),
-                        destination_zones=list(r.destination_zones),
-                        last_seen_zone=r.last_seen_zone,
-                        last_seen_at=r.last_seen_at,
+                        **domain.visit_listing(r, hosts),
                         accounted_at=r.accounted_at,
                         accounted_by=r.accounted_by,
                         how=r.how,

@@ -357,19 +357,11 @@ class VisitorHandlers:
             as_of=self.clock.now(),
             visitors=[
                 RosterEntry(
-                    visit_id=uuid.UUID(r.visit_id),
+                    **domain.visit_listing(r, hosts),
                     status=VisitStatus(r.status),
-                    badge_number=r.badge_number,
-                    name=f"{r.first_name} {r.last_name}",
-                    visitor_type=VisitorType(r.visitor_type),
-                    host_id=r.host_id,
-                    host_name=hosts.get(r.host_id, r.host_id),
-                    destination_zones=list(r.destination_zones),
                     since=r.signed_in_at,
                     expected_until=r.expected_until,
                     overdue=r.overdue_reported_at is not None,
-                    last_seen_zone=r.last_seen_zone,
-                    last_seen_at=r.last_seen_at,
                 )
                 for r in rows
             ],
@@ -411,18 +403,10 @@ class VisitorHandlers:
             day=day,
             visitors=[
                 UnaccountedEntry(
-                    visit_id=uuid.UUID(r.visit_id),
-                    badge_number=r.badge_number,
-                    name=f"{r.first_name} {r.last_name}" if r.first_name is not None else "",
-                    visitor_type=VisitorType(r.visitor_type),
-                    host_id=r.host_id,
-                    host_name=hosts.get(r.host_id, r.host_id),
-                    destination_zones=list(r.destination_zones),
+                    **domain.visit_listing(r, hosts),
                     since=r.checked_in_at,
                     expected_until=r.expected_until,
                     checked_out_at=r.checked_out_at,
-                    last_seen_zone=r.last_seen_zone,
-                    last_seen_at=r.last_seen_at,
                 )
                 for r in rows
             ],

@@ -8,6 +8,7 @@
 import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
+import { keptCopy } from "./kept_copy.js";
 
 // Kept by the service worker, so this list opens (and prints) without a network.
 registerServiceWorker();
@@ -24,25 +25,7 @@ const words = (v) => String(v ?? "").replaceAll("_", " ").replace(/^./, (c) => c
 
 let current = null; // the last answer's drill
 
-// The last answer, kept so the list can still be shown and printed when the network goes
-// (names: this desk's screen only; dropped when the server says the session ended).
-const KEPT = `lookout.desk.drill.${ctx.school.id}.${ctx.person.id}`;
-
-function keep(answer) {
-  try {
-    localStorage.setItem(KEPT, JSON.stringify(answer));
-  } catch {
-    // storage full or refused: the live page still works
-  }
-}
-
-function kept() {
-  try {
-    return JSON.parse(localStorage.getItem(KEPT) ?? "null");
-  } catch {
-    return null;
-  }
-}
+const copy = keptCopy("drill", ctx); // shown, printable, when the network goes
 
 function offlineCopy(answer) {
   const banner = $("drill-offline");
@@ -81,7 +64,7 @@ async function send(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status === 401) {
-      localStorage.removeItem(KEPT);
+      copy.drop();
       window.location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
       return null;
     }
@@ -201,16 +184,16 @@ async function refresh() {
         const answer = await send("GET", "/api/v1/visitors/drill");
         if (answer) {
           render(answer);
-          keep(answer);
+          copy.keep(answer);
           offlineCopy(null);
           if (source?.readyState === EventSource.OPEN) live("on", "Live");
         }
         showError("");
       } catch (err) {
-        const copy = kept();
-        if (copy) {
-          render(copy);
-          offlineCopy(copy);
+        const last = copy.kept();
+        if (last) {
+          render(last);
+          offlineCopy(last);
         }
         showError(`The drill could not be loaded (${err.message || "no answer"}); trying again.`);
       }
@@ -229,7 +212,7 @@ async function act(button, path, body) {
     const answer = await send("POST", path, body);
     if (answer) {
       render(answer);
-      keep(answer);
+      copy.keep(answer);
     }
     showError("");
   } catch (err) {

@@ -7,6 +7,7 @@
 import { suiteNow, syncClock } from "./clock.js";
 import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
+import { keptCopy } from "./kept_copy.js";
 
 // Kept by the service worker, so this list opens (and prints) without a network.
 registerServiceWorker();
@@ -21,26 +22,7 @@ const TIME = new Intl.DateTimeFormat([], { hour: "numeric", minute: "2-digit" })
 const at = (iso) => (iso ? TIME.format(new Date(iso)) : "");
 const words = (v) => String(v ?? "").replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
 
-// The last roster this desk received, kept in the browser so the evacuation list can still be
-// shown and printed when the network is gone (names: this desk's own screen only; dropped when
-// the server says the session ended).
-const KEPT = `lookout.desk.roster.${ctx.school.id}.${ctx.person.id}`;
-
-function keep(answer) {
-  try {
-    localStorage.setItem(KEPT, JSON.stringify(answer));
-  } catch {
-    // storage full or refused: the live list still works
-  }
-}
-
-function kept() {
-  try {
-    return JSON.parse(localStorage.getItem(KEPT) ?? "null");
-  } catch {
-    return null;
-  }
-}
+const copy = keptCopy("roster", ctx); // shown, printable, when the network goes
 
 function offline(answer) {
   const banner = $("roster-offline");
@@ -190,21 +172,21 @@ async function refresh() {
           headers: { Accept: "application/json" },
         });
         if (res.status === 401) {
-          localStorage.removeItem(KEPT);
+          copy.drop();
           window.location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
           return;
         }
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const answer = await res.json();
         render(answer);
-        keep(answer);
+        copy.keep(answer);
         offline(null);
         $("roster-error").hidden = true;
       } catch (err) {
-        const copy = kept();
-        if (copy) {
-          render(copy);
-          offline(copy);
+        const last = copy.kept();
+        if (last) {
+          render(last);
+          offline(last);
         }
         const error = $("roster-error");
         error.textContent = `The roster could not be loaded (${err.message || "no answer"}); trying again.`;

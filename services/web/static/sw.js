@@ -3,7 +3,7 @@
 // go to the network, and the outbox keeps what could not be sent. It also shows the console's
 // Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v6";
+const VERSION = "lookout-shell-v7";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -22,6 +22,7 @@ const ASSETS = [
   "/static/desk.css",
   "/static/desk_roster.js",
   "/static/desk_drill.js",
+  "/static/kept_copy.js",
   "/static/icon.svg",
   "/static/icon-maskable.svg",
   "/static/manifest.webmanifest",
