@@ -134,7 +134,7 @@ async def account_signed_out(
     repo = DrillRepository(session)
     events: list[Event] = []
     for drill_id in await repo.open_with(school.id, visit_id):
-        drill = await repo.get(school.id, drill_id)
+        drill = await repo.get(school.id, drill_id, lock=True)
         events += await account(repo, school, drill, visit_id, by, AccountedHow.SIGNED_OUT, now)
     return events
 
@@ -196,7 +196,7 @@ class DrillHandlers:
         async def work(session: AsyncSession, now: datetime) -> tuple[str, list[Event]]:
             await lock_for_write(session, drills)
             repo = DrillRepository(session)
-            drill = await repo.get(school.id, req.drill_id)
+            drill = await repo.get(school.id, req.drill_id, lock=True)
             if drill is None:
                 raise Refused("drill_id: no such drill in this school")
             member = await repo.member(drill.drill_id, str(req.visit_id))
@@ -222,7 +222,7 @@ class DrillHandlers:
         async def work(session: AsyncSession, now: datetime) -> tuple[str, list[Event]]:
             await lock_for_write(session, drills)
             repo = DrillRepository(session)
-            drill = await repo.get(school.id, req.drill_id)
+            drill = await repo.get(school.id, req.drill_id, lock=True)
             if drill is None:
                 raise Refused("drill_id: no such drill in this school")
             events = await end_drill(

@@ -471,14 +471,16 @@ class DrillRepository:
             )
         ).first()
 
-    async def get(self, school_id: str, drill_id: uuid.UUID | str) -> Any | None:
-        return (
-            await self.session.execute(
-                select(drills).where(
-                    drills.c.drill_id == str(drill_id), drills.c.school_id == school_id
-                )
-            )
-        ).first()
+    async def get(
+        self, school_id: str, drill_id: uuid.UUID | str, *, lock: bool = False
+    ) -> Any | None:
+        """`lock`: hold the drill's row to the end of the transaction (PostgreSQL; SQLite's
+        writer lock is `lock_for_write`), so two desks marking its last two visitors at once
+        count one after the other and the last mark ends it."""
+        stmt = select(drills).where(
+            drills.c.drill_id == str(drill_id), drills.c.school_id == school_id
+        )
+        return (await self.session.execute(stmt.with_for_update() if lock else stmt)).first()
 
     async def latest(self, school_id: str) -> Any | None:
         """The open drill, else the one started last."""
