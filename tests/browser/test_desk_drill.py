@@ -228,6 +228,19 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         await audit.check(page, "roster: never signed out")
         await page.screenshot(path=SHOTS / f"desk-never-signed-out-{size}.png", full_page=True)
 
+        # Signing out leaves nothing of the visitors at this screen: kept lists and pages go.
+        kept = "Object.keys(localStorage).filter(k => k.startsWith('lookout.desk.')).sort()"
+        assert await page.evaluate(kept) != []  # the roster's and the drill's copies
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url("**/signin")
+        assert await page.evaluate(kept) == []
+        pages = (
+            "caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
+            ".then(c => Promise.all(['/desk/roster', '/desk/drill'].map(p => c.match(p)))))))"
+            ".then(found => found.flat().filter(Boolean).length)"
+        )
+        assert await page.evaluate(pages) == 0
+
         assert audit.states == STATES
         assert audit.found == {}, audit.report()
         assert csp.violations == []

@@ -2,9 +2,18 @@
 // when the network goes (names: this desk's own screen only; the page drops it when the server
 // says the session ended). Per page, school and clerk.
 
+const PREFIX = "lookout.desk.";
+
+/** Signing out: every kept copy goes (visitors' names are not for the next person here). */
+export function dropKeptCopies() {
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith(PREFIX)) localStorage.removeItem(key);
+  }
+}
+
 /** The kept copy of `page` for the signed-in person of `ctx`: keep(answer), kept(), drop(). */
 export function keptCopy(page, ctx) {
-  const key = `lookout.desk.${page}.${ctx.school.id}.${ctx.person.id}`;
+  const key = `${PREFIX}${page}.${ctx.school.id}.${ctx.person.id}`;
   return {
     keep(answer) {
       try {

@@ -4,6 +4,7 @@
 
 import { openOutbox } from "./outbox.js";
 import { csrfFromPage } from "./sync.js";
+import { dropKeptCopies } from "./kept_copy.js";
 
 export function queuedWarning(queued) {
   const one = queued === 1;
@@ -23,6 +24,8 @@ function say(doc, text) {
     window.alert(text);
   }
 }
+
+const KEPT_PAGES = ["/app", "/desk/roster", "/desk/drill"]; // as sw.js keeps them
 
 // What other modules must finish while the session still holds (push.js forgets this
 // browser's push subscription on the server), each bounded so that signing out never hangs.
@@ -64,10 +67,15 @@ export function initSignOut(doc = document) {
       say(doc, `Could not sign out (HTTP ${res.status}): reload the page and sign out again.`);
       return;
     }
-    // The kept Today page shows this officer's name and session token: not for the next person.
+    // The kept pages (Today: this officer's name and session token; the desk's lists) and the
+    // desk's last answers (visitors' names): not for the next person at this screen.
     if ("caches" in window) {
-      for (const name of await caches.keys()) await (await caches.open(name)).delete("/app");
+      for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const page of KEPT_PAGES) await cache.delete(page);
+      }
     }
+    dropKeptCopies();
     window.location.assign("/signin");
   });
 }
