@@ -504,6 +504,12 @@ class Refusal(Exception):
     """A command that cannot be applied; the reason goes back to the requester."""
 
 
+def escalate_now(state: Escalation, now: datetime) -> Escalation:
+    """A person asked for the next step now (`e` to a text): it is due at once, and an
+    acknowledgement no longer holds the alert (it is open again)."""
+    return Escalation(AlertStatus.OPEN, state.step, state.repeat, now, RoutingState.ESCALATING)
+
+
 def acknowledge(policy: PolicySnapshot, state: Escalation, now: datetime) -> Escalation:
     """Stop escalating; re-trigger after the ack timeout unless resolved by then."""
     if state.status is AlertStatus.RESOLVED:

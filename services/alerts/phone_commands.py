@@ -16,7 +16,6 @@ from lookout.contracts.alerts import (
     PushSubscribeRequest,
     PushSubscriptions,
     PushUnsubscribeRequest,
-    RoutingState,
     SmsReplyAction,
     SmsReplyRequest,
     SmsReplyResult,
@@ -157,11 +156,13 @@ class PhoneCommands:
                 state.status, state.routing, state.step, len(alert.policy.steps)
             ):
                 return SmsReplyAction.NO_FURTHER_STEP
-            # The step the alert would fire next, now; an acknowledgement no longer holds it.
-            now_due = domain.Escalation(
-                AlertStatus.OPEN, state.step, state.repeat, now, RoutingState.ESCALATING
+            # Open again: whoever had acknowledged it no longer holds it (as a repeat clears it).
+            await repo.set_state(
+                alert_id,
+                domain.escalate_now(state, now),
+                acknowledged_at=None,
+                acknowledged_by=None,
             )
-            await repo.set_state(alert_id, now_due)
             await repo.timeline(
                 alert_id, now, "escalate_now", person_id=person_id, detail="by a text reply"
             )

@@ -341,8 +341,17 @@ async def test_a_1e_reply_fires_the_next_step_now_until_none_is_left(
     # Acknowledged, then `e`: the escalation goes on (an acknowledgement no longer holds it).
     await command(nc, "sms_reply", PRINCIPAL, {"code": "1a"})
     assert (await the_alert(kernel)).status == "acknowledged"
-    # The critical policy: 2 steps, 3 passes. Step 0 fired at opening; 5 more by reply.
-    for _ in range(4):
+    await command(nc, "sms_reply", PRINCIPAL, {"code": "1e"})
+    escalated = await the_alert(kernel)
+    # Open again, and nobody is named as holding it any more.
+    assert (escalated.status, escalated.acknowledged_by, escalated.acknowledged_at) == (
+        "open",
+        None,
+        None,
+    )
+    # The critical policy: 2 steps, 3 passes. Step 0 fired at opening; 5 more by reply (two
+    # above, three here).
+    for _ in range(3):
         assert (await command(nc, "sms_reply", PRINCIPAL, {"code": "1e"}))["result"][
             "action"
         ] == "escalated"
