@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
@@ -25,8 +26,9 @@ class VapidKeys:
     private_pem: str = ""
     application_server_key: str = ""  # uncompressed public point, base64url without padding
 
+    @cached_property
     def signer(self) -> Vapid:
-        """The key as pywebpush takes it (`webpush(..., vapid_private_key=keys.signer())`)."""
+        """The key as pywebpush takes it, parsed once (every push is signed with it)."""
         return Vapid.from_pem(self.private_pem.encode("ascii"))
 
     def __repr__(self) -> str:  # never the private key in a log or a traceback
@@ -59,6 +61,8 @@ def vapid_keys(settings: Settings) -> VapidKeys:
     if explicit:
         return _keys(explicit)
     path = settings.data_dir / KEY_FILE
+    if path.exists() and path.read_text(encoding="ascii").strip():
+        return _keys(path.read_text(encoding="ascii"))  # kept from the first start
     if not settings.provision_streams:  # a production deploy: services have their own disks
         log.warning(
             "event=vapid_key_generated path=%s: set LOOKOUT_VAPID_PRIVATE_KEY (the same for the "

@@ -266,7 +266,7 @@ class Dispatcher:
                 "sub": f"mailto:{self.settings.smtp_sender}",
             }
             headers = {
-                **self.vapid.signer().sign(claims),
+                **self.vapid.signer.sign(claims),
                 "Content-Encoding": "aes128gcm",
                 "Content-Type": "application/octet-stream",
                 "TTL": str(self.policy.push_ttl_seconds),

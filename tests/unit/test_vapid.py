@@ -27,6 +27,7 @@ def test_a_key_is_generated_once_kept_0600_and_read_back_by_the_next_process(
     point = base64.urlsafe_b64decode(first.application_server_key + "=")
     assert len(point) == 65 and point[0] == 4  # an uncompressed P-256 point, as browsers take it
     assert "PRIVATE" not in repr(first)
+    assert first.signer is first.signer  # parsed once, not per push
 
 
 def test_an_explicit_key_wins_and_a_bad_one_names_the_setting(tmp_path: Path) -> None:
