@@ -215,6 +215,11 @@ class ListRequest(_Request):
 
     open_only: bool = Field(default=True, description="Only alerts not yet resolved.")
     limit: int = Field(default=100, ge=1, le=1000)
+    resolved_since: AwareDatetime | None = Field(
+        default=None,
+        description="Only alerts resolved at or after this moment, last resolved first (the "
+        "console's 'Closed today'); with it, open_only is ignored.",
+    )
     with_notified: bool = Field(
         default=False,
         description="Each alert with its notification entries (who was told, by which channel, "

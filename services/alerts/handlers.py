@@ -221,6 +221,10 @@ class AlertCommands:
         self._school(school_id)
         async with self.sessions() as session:
             alerts = await AlertRepository(session).listing(
-                school_id, request.open_only, request.limit, request.with_notified
+                school_id,
+                request.open_only,
+                request.limit,
+                request.with_notified,
+                request.resolved_since,
             )
         return AlertList(alerts=alerts)

@@ -454,12 +454,23 @@ class AlertRepository:
         return [_entry(r) for r in rows]
 
     async def listing(
-        self, school_id: str, open_only: bool, limit: int, with_notified: bool = False
+        self,
+        school_id: str,
+        open_only: bool,
+        limit: int,
+        with_notified: bool = False,
+        resolved_since: datetime | None = None,
     ) -> list[AlertSummary]:
         stmt = select(alerts).where(alerts.c.school_id == school_id)
-        if open_only:
-            stmt = stmt.where(alerts.c.status != AlertStatus.RESOLVED.value)
-        stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.alert_id).limit(limit)
+        if resolved_since is not None:  # however long ago they were opened
+            stmt = stmt.where(alerts.c.resolved_at >= resolved_since).order_by(
+                alerts.c.resolved_at.desc(), alerts.c.alert_id
+            )
+        else:
+            if open_only:
+                stmt = stmt.where(alerts.c.status != AlertStatus.RESOLVED.value)
+            stmt = stmt.order_by(alerts.c.opened_at.desc(), alerts.c.alert_id)
+        stmt = stmt.limit(limit)
         found = [_summary(r) for r in await self.session.execute(stmt)]
         if not with_notified or not found:
             return found

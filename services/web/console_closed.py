@@ -20,7 +20,6 @@ from services.web.deps import State
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
-ASKED = 200  # the newest alerts, open or not; today's resolved ones are among them
 SHOWN = 50
 
 
@@ -55,6 +54,8 @@ def _what(source: AlertSource, category: str) -> str:
 async def closed_today(caller: AlertReader, state: State) -> ClosedToday:
     """The school's alerts resolved since midnight at the school, last resolved first."""
     school, me = caller.school, caller.person.id
+    now = state.suite_clock.now().astimezone(school.tz)
+    since = datetime.combine(now.date(), time(0), tzinfo=school.tz)
     found = asking.read(
         "alerts",
         AlertList,
@@ -62,17 +63,10 @@ async def closed_today(caller: AlertReader, state: State) -> ClosedToday:
             state,
             "alerts",
             query_subject(school.id, "alerts", "list", me),
-            ListRequest(open_only=False, limit=ASKED),
+            ListRequest(resolved_since=since, limit=SHOWN),  # last resolved first
         ),
     )
-    now = state.suite_clock.now().astimezone(school.tz)
-    since = datetime.combine(now.date(), time(0), tzinfo=school.tz)
     names = {p.id: p.name for p in school.people}
-    resolved = sorted(
-        (a for a in found.alerts if a.resolved_at is not None and a.resolved_at >= since),
-        key=lambda a: a.resolved_at or since,
-        reverse=True,
-    )
     return ClosedToday(
         alerts=[
             ClosedAlert(
@@ -85,9 +79,10 @@ async def closed_today(caller: AlertReader, state: State) -> ClosedToday:
                     names.get(a.acknowledged_by, a.acknowledged_by) if a.acknowledged_by else None
                 ),
                 resolved_by=names.get(a.resolved_by or "", a.resolved_by or "someone"),
-                resolved_at=a.resolved_at or since,
+                resolved_at=a.resolved_at,
             )
-            for a in resolved[:SHOWN]
+            for a in found.alerts
+            if a.resolved_at is not None
         ],
         since=since.astimezone(UTC),
     )

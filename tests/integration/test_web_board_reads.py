@@ -6,6 +6,7 @@ service."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,3 +63,43 @@ async def test_a_board_refresh_reads_no_alert_and_names_who_was_told(
         shown = await okafor.get(f"/api/v1/alerts/{board['alerts'][0]['alert_id']}")
         assert shown.status_code == 200
         assert await reads(alerts) == [(PRINCIPAL, "show")]  # opening one is on the log
+
+
+async def test_closed_today_lists_todays_resolutions_last_first_and_not_yesterdays(
+    settings: Settings, clock: ManualClock, alerts: ServiceKernel, js: JetStreamContext
+) -> None:
+    async with consoles(settings, clock, (PRINCIPAL, "lhs")) as (okafor,):
+        for category, zone in (("weapon", "gym"), ("intruder", "entrance-east")):
+            await raise_concern(js, concern("critical", category, zone, T0))
+
+        async def both() -> bool:
+            return await open_count(okafor) == 2
+
+        await wait_until(both, what="both alerts open")
+        by_category = {
+            a["category"]: a["alert_id"]
+            for a in (await okafor.get("/api/v1/alerts")).json()["alerts"]
+        }
+        note = {"note": "Checked with the SSO"}
+        # Monday 08:00 at Lakeside: the weapon; 08:05: the intruder.
+        assert (
+            await okafor.post(f"/api/v1/alerts/{by_category['weapon']}/resolve", note)
+        ).is_success
+        clock.advance(timedelta(minutes=5))
+        assert (
+            await okafor.post(f"/api/v1/alerts/{by_category['intruder']}/resolve", note)
+        ).is_success
+        answer = await okafor.get("/api/v1/console/closed")
+        assert answer.status_code == 200, answer.text
+        closed = answer.json()
+        assert [(a["what"], a["resolved_at"]) for a in closed["alerts"]] == [
+            ("intruder concern", "2026-11-23T14:05:00Z"),
+            ("weapon concern", "2026-11-23T14:00:00Z"),
+        ]
+        # The next day at 07:00 nothing was resolved yet that day.
+        clock.advance(timedelta(hours=23))
+        await okafor.sign_in(settings, clock, PRINCIPAL, "lhs")  # yesterday's session ended
+        answer = await okafor.get("/api/v1/console/closed")
+        assert answer.status_code == 200, answer.text
+        closed = answer.json()
+        assert (closed["alerts"], closed["since"]) == ([], "2026-11-24T06:00:00Z")

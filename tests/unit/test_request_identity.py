@@ -93,7 +93,7 @@ async def test_requests_without_an_acting_field_and_bad_bodies() -> None:
     subject = query_subject("lhs", "alerts", "list", "principal-okafor")
     assert await answer(b"{}", ListRequest, seen, subject) == {
         "ok": True,
-        "result": {"open_only": True, "limit": 100, "with_notified": False},
+        "result": {"open_only": True, "limit": 100, "resolved_since": None, "with_notified": False},
     }
     reply = await answer(b"{not json", AckRequest, seen, subject)
     assert reply["error"].startswith("invalid request: <root>: Invalid JSON")
@@ -111,6 +111,7 @@ def test_subject_parts_and_the_clients_body() -> None:
     listing = ListRequest()
     assert json.loads(request_body(listing)) == {
         "open_only": True,
+        "resolved_since": None,
         "limit": 100,
         "with_notified": False,
     }

@@ -291,8 +291,12 @@ async function refresh() {
         answered = true;
         showError(null);
         render();
-        // "Closed today" (console_closed.js) asks again whenever the board has.
-        document.dispatchEvent(new CustomEvent("board:refreshed"));
+        // "Closed today" (console_closed.js) asks again when an alert left the board: only a
+        // resolution changes it, and most nudges (a step, a notification) are not one.
+        const now = new Set(answer.alerts.map((a) => a.alert_id));
+        if ([...before].some((id) => !now.has(id))) {
+          document.dispatchEvent(new CustomEvent("board:alert-left"));
+        }
         if (fresh.length) {
           const a = fresh[0];
           announce(`New ${a.severity} alert: ${whatText(a)}, ${a.zone_name ?? "no zone"}.`);
@@ -404,6 +408,7 @@ async function resolve(alertId, li) {
     alerts = alerts.filter((a) => a.alert_id !== alertId);
     total = Math.max(0, total - 1);
     render();
+    document.dispatchEvent(new CustomEvent("board:alert-left"));
     announce(`Resolved: ${whatText(resolved)}.`);
     $("board-title").focus();
   } catch (err) {

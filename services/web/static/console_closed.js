@@ -1,7 +1,7 @@
 // The console's "Closed today" (GET /api/v1/console/closed): the alerts resolved since the start
 // of the school's day, who resolved each and when, so everyone who was paged sees who closed it.
-// Asked when the page opens and whenever the alert board has asked again (a live nudge, an
-// acknowledgement or resolution made here); never a note (the server sends none).
+// Asked when the page opens and whenever an alert left the board (resolved here or
+// elsewhere, as the live nudge told the board); never a note (the server sends none).
 
 const FETCH_TIMEOUT_MS = 8000;
 const $ = (id) => document.getElementById(id);
@@ -72,5 +72,5 @@ async function refresh() {
 
 if ($("closed")) {
   refresh();
-  document.addEventListener("board:refreshed", () => refresh());
+  document.addEventListener("board:alert-left", () => refresh());
 }
