@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -80,6 +81,8 @@ class ArchivedWeek(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     week: IsoWeek
+    first_day: date = Field(description="The school days the email is named by: its Monday…")
+    last_day: date = Field(description="…to the school's report day.")
     state: str = Field(description="pending, rendered, sending, sent or failed.")
     sent_at: AwareDatetime | None
     recipients: int = Field(ge=0)

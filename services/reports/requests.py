@@ -79,9 +79,17 @@ class ReportRequests:
             raise Refused("school: not a school of this deployment")
         async with self.kernel.sessions() as session:
             rows = await ReportRepository(session).sends_of(school_id, req.limit)
+        school = self.kernel.schools[school_id]
         return Archive(
             weeks=[
-                ArchivedWeek(week=r.week, state=r.state, sent_at=r.sent_at, recipients=r.recipients)
+                ArchivedWeek(
+                    week=r.week,
+                    first_day=(days := domain.week_dates(school, r.week))[0],
+                    last_day=days[1],
+                    state=r.state,
+                    sent_at=r.sent_at,
+                    recipients=r.recipients,
+                )
                 for r in rows
             ]
         )

@@ -10,7 +10,7 @@ styles."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -56,12 +56,6 @@ class Summaries(BaseModel):
     weeks: list[ArchivedSummary] = Field(max_length=ARCHIVE_SHOWN, description="Newest first.")
 
 
-def _week_dates(week: str) -> str:
-    monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
-    friday = date.fromisocalendar(int(week[:4]), int(week[6:]), 5)
-    return words.date_range(monday, friday)
-
-
 async def _archive(caller: ConsoleReader, state: State) -> Summaries:
     school, me = caller.school.id, caller.person.id
     found = asking.read(
@@ -78,7 +72,7 @@ async def _archive(caller: ConsoleReader, state: State) -> Summaries:
         weeks=[
             ArchivedSummary(
                 week=w.week,
-                dates=_week_dates(w.week),
+                dates=words.date_range(w.first_day, w.last_day),  # as the email names it
                 state=STATE_WORDS.get(w.state, w.state),
                 sent_at=w.sent_at,
                 recipients=w.recipients,
