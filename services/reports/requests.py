@@ -57,7 +57,7 @@ class ReportRequests:
             raise Refused("district: the roll-up is for district safety")
 
     async def preview(
-        self, school_id: str, req: WeeklyPreviewRequest, person: str = OPERATOR
+        self, school_id: str, req: WeeklyPreviewRequest, person: str
     ) -> WeeklyPreview:
         if req.district:
             self._may_read_district(school_id, person)

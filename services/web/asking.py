@@ -75,3 +75,15 @@ def read(service: str, model: type[M], result: Any) -> M:
     except (ValidationError, TypeError, ValueError) as exc:
         log.warning("event=%s_unreadable model=%s", service, model.__name__)
         raise Problem(502, f"{_title(service)} answer unreadable") from exc
+
+
+async def answer(
+    state: WebState,
+    service: str,
+    subject: str,
+    request: BaseModel | None,
+    model: type[M],
+    refusals: Refusals | None = None,
+) -> M:
+    """`ask`, then `read` the result as `model`: what most routes want."""
+    return read(service, model, await ask(state, service, subject, request, refusals))

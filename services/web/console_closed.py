@@ -56,16 +56,9 @@ async def closed_today(caller: AlertReader, state: State) -> ClosedToday:
     school, me = caller.school, caller.person.id
     now = state.suite_clock.now().astimezone(school.tz)
     since = datetime.combine(now.date(), time(0), tzinfo=school.tz)
-    found = asking.read(
-        "alerts",
-        AlertList,
-        await asking.ask(
-            state,
-            "alerts",
-            query_subject(school.id, "alerts", "list", me),
-            ListRequest(resolved_since=since, limit=SHOWN),  # last resolved first
-        ),
-    )
+    subject = query_subject(school.id, "alerts", "list", me)
+    asked = ListRequest(resolved_since=since, limit=SHOWN)  # last resolved first
+    found = await asking.answer(state, "alerts", subject, asked, AlertList)
     names = {p.id: p.name for p in school.people}
     return ClosedToday(
         alerts=[

@@ -136,15 +136,12 @@ async def open_concerns(caller: ConsoleReader, state: State) -> OpenConcerns:
     students' references; the patrol service logs this reading under the caller."""
     _patrol_reader(caller)
     school, me = caller.school, caller.person.id
-    found = asking.read(
+    found = await asking.answer(
+        state,
         "patrol",
+        OPEN_CONCERNS.subject(school.id, me),
+        OpenConcernsRequest(requested_by=me, limit=CONCERNS_SHOWN),
         OpenConcernsReply,
-        await asking.ask(
-            state,
-            "patrol",
-            OPEN_CONCERNS.subject(school.id, me),
-            OpenConcernsRequest(requested_by=me, limit=CONCERNS_SHOWN),
-        ),
     )
     now = state.suite_clock.now()
     return OpenConcerns(

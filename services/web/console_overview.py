@@ -132,13 +132,6 @@ class SchoolNow(BaseModel):
 # --- asking ------------------------------------------------------------------------------------
 
 
-async def _ask(
-    state: WebState, service: str, subject: str, request: BaseModel, model: type[M]
-) -> M:
-    """The service's answer as `model`, or a problem: 503 when it does not answer in time."""
-    return asking.read(service, model, await asking.ask(state, service, subject, request))
-
-
 def words(category: str) -> str:
     """`heartbeat_missed` → `heartbeat missed`."""
     return category.replace("_", " ")
@@ -157,7 +150,7 @@ async def _alert_items(
     state: WebState, caller: Caller, names: dict[str, str], zones: dict[str, str], now: datetime
 ) -> list[AttentionItem]:
     school, me = caller.school.id, caller.person.id
-    found = await _ask(
+    found = await asking.answer(
         state,
         "alerts",
         query_subject(school, "alerts", "list", me),
@@ -220,14 +213,14 @@ async def _patrol_items(
 ) -> list[AttentionItem]:
     school, me = caller.school, caller.person.id
     concerns, missed = await asyncio.gather(
-        _ask(
+        asking.answer(
             state,
             "patrol",
             OPEN_CONCERNS.subject(school.id, me),
             OpenConcernsRequest(requested_by=me, limit=CONCERNS_ASKED),
             OpenConcernsReply,
         ),
-        _ask(
+        asking.answer(
             state,
             "patrol",
             MISSED.subject(school.id, me),
@@ -316,14 +309,14 @@ async def school_now(caller: ConsoleReader, state: State) -> SchoolNow:
     school, me = caller.school, caller.person.id
     names, zones = _names(school)
     status, missed = await asyncio.gather(
-        _ask(
+        asking.answer(
             state,
             "patrol",
             ZONE_STATUS.subject(school.id, me),
             ZoneStatusRequest(requested_by=me),
             ZoneStatusReply,
         ),
-        _ask(
+        asking.answer(
             state,
             "patrol",
             MISSED.subject(school.id, me),

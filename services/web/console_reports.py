@@ -58,15 +58,12 @@ class Summaries(BaseModel):
 
 async def _archive(caller: ConsoleReader, state: State) -> Summaries:
     school, me = caller.school.id, caller.person.id
-    found = asking.read(
+    found = await asking.answer(
+        state,
         "reports",
+        query_subject(school, "reports", "archive", me),
+        ArchiveRequest(limit=ARCHIVE_SHOWN),
         Archive,
-        await asking.ask(
-            state,
-            "reports",
-            query_subject(school, "reports", "archive", me),
-            ArchiveRequest(limit=ARCHIVE_SHOWN),
-        ),
     )
     return Summaries(
         weeks=[
@@ -119,15 +116,12 @@ async def sent_copy(
 ) -> Response:
     """The email's HTML as its recipients got it, under a policy that runs no script."""
     school, me = caller.school.id, caller.person.id
-    copy = asking.read(
+    copy = await asking.answer(
+        state,
         "reports",
+        query_subject(school, "reports", "sent_copy", me),
+        SentCopyRequest(week=week),
         SentCopy,
-        await asking.ask(
-            state,
-            "reports",
-            query_subject(school, "reports", "sent_copy", me),
-            SentCopyRequest(week=week),
-            _refusal,
-        ),
+        _refusal,
     )
     return HTMLResponse(copy.html, headers={"Content-Security-Policy": COPY_POLICY})

@@ -6,9 +6,10 @@ the pushes), asked as the signed-in person: `command.<school>.alerts.push_subscr
 push_unsubscribe.<person>` — the subject's last token, never a body field.
 
 Who may: the roles that command the alerts service (principal, assistant principal, counselor,
-district safety). The SSO's role does not (lookout/school/permissions.py), so the phone has no
-button. The endpoint is a capability URL (whoever holds it can push to that browser): never
-logged, never answered back."""
+district safety), and the SSO, whom escalation steps page: their phone shows the same button,
+and their role may send exactly these two commands (`ROLE_REQUEST_NAMES`,
+lookout/school/permissions.py). The endpoint is a capability URL (whoever holds it can push
+to that browser): never logged, never answered back."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ async def today(caller: PatrolAsker, state: State) -> TodayAnswer:
     """Next planned windows, unannounced checks still ahead, welfare re-checks due, the open
     concerns the caller raised: no student references and no notes (the phone keeps it)."""
     subject = TODAY.subject(caller.school.id, caller.person.id)
-    result = asking.read("patrol", TodayReply, await asking.ask(state, "patrol", subject, None))
+    result = await asking.answer(state, "patrol", subject, None, TodayReply)
     people = {p.id: p.name for p in caller.school.people}
     mentioned = {c.alert.by for c in result.concerns if c.alert is not None and c.alert.by}
     return TodayAnswer(
