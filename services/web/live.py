@@ -81,11 +81,16 @@ ALERT_NUDGES: tuple[type[Event], ...] = (
 )
 # Of those, what also changes an officer's Today: who acknowledged or resolved the alert of a
 # concern they raised (loop closure; the patrol service keeps it for the `today` answer).
-CLOSES_THE_LOOP: tuple[type[Event], ...] = (
-    alerts.AlertOpened,
-    alerts.AlertAcknowledged,
-    alerts.AlertResolved,
-)
+CLOSES_THE_LOOP: tuple[type[Event], ...] = (alerts.AlertAcknowledged, alerts.AlertResolved)
+
+
+def _closes_the_loop(event: Event) -> bool:
+    """An alert's outcome, or a concern's alert opening (others' openings change no Today)."""
+    if isinstance(event, alerts.AlertOpened):
+        return event.source == alerts.AlertSource.CONCERN
+    return isinstance(event, CLOSES_THE_LOOP)
+
+
 # What changes a school's on-site roster: a `visitors` nudge to the front desk's streams.
 VISITOR_NUDGES: tuple[type[Event], ...] = (
     visitors.VisitorCheckedIn,
@@ -227,17 +232,19 @@ class LiveHub:
             self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, ALERT_NUDGES):
             self._nudge(event.school_id, Push("alerts", json.dumps({"because": event.type})))
-            if isinstance(event, CLOSES_THE_LOOP):  # the raiser's Today shows who has it
-                self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
+            if _closes_the_loop(event):  # the raiser's Today shows who has it
+                # Not to a stream that heard `alerts` just now: a console asks both again.
+                push = Push("today", json.dumps({"because": event.type}))
+                self._nudge(event.school_id, push, unless="alerts")
         elif isinstance(event, VISITOR_NUDGES):
             self._nudge(event.school_id, Push("visitors", json.dumps({"because": event.type})))
 
-    def _nudge(self, school_id: str, nudge: Push) -> None:
-        """To every stream of the school that hears this kind of nudge."""
+    def _nudge(self, school_id: str, nudge: Push, unless: str | None = None) -> None:
+        """To every stream of the school that hears this kind of nudge (and not `unless`)."""
         for (school, _), streams in self.streams.items():
             if school == school_id:
                 for stream in streams:
-                    if nudge.event in stream.nudges:
+                    if nudge.event in stream.nudges and unless not in stream.nudges:
                         stream.offer(nudge)
 
 

@@ -1,6 +1,7 @@
 """Loop closure in the live hub: when the alert of a concern is opened, acknowledged or resolved,
 the phones of the school get a `today` nudge (their Today answer now says who has it) and the
-consoles their `alerts` nudge; an escalation step or a notification nudges the consoles only."""
+consoles their `alerts` nudge (one, though a console also hears `today`); an escalation step,
+a notification or another source's alert opening nudges the consoles only."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ async def test_an_alerts_outcome_nudges_the_phones_today_and_the_consoles_board(
 
     hub.route(opened)
     assert await read(phone) == [nudge("today", "alert.opened")]
-    assert await read(console) == [nudge("alerts", "alert.opened"), nudge("today", "alert.opened")]
+    # A console hears `alerts` and `today`: one nudge, not both (each makes it ask again).
+    assert await read(console) == [nudge("alerts", "alert.opened")]
     assert await read(board) == [nudge("alerts", "alert.opened")]
     hub.route(escalated)
     assert await read(phone) == []
@@ -64,3 +66,11 @@ async def test_an_alerts_outcome_nudges_the_phones_today_and_the_consoles_board(
     hub.route(resolved)
     assert await read(phone) == [nudge("today", "alert.resolved")]
     assert await read(board) == [nudge("alerts", "alert.acknowledged")]  # one until read
+    # Another source's alert (a missed check) opening changes no officer's Today.
+    missed = AlertOpened.new(
+        school_id="lhs", occurred_at=NOW, actor=ALERTS, alert_id=uuid.uuid4(), dedup_key="m",
+        source="check_missed", severity="medium", source_event_id=uuid.uuid4(), zone_id="gym",
+        category="check_missed", policy="missed-checks",
+    )  # fmt: skip
+    hub.route(missed)
+    assert await read(phone) == []
