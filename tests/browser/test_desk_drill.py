@@ -131,6 +131,7 @@ async def test_held_list_offline_roster_and_a_drill_at_two_desks(
         )
         assert await rows.count() == 2
         assert await page.locator("#roster-live").inner_text() == "Offline"
+        assert await page.locator("#roster-error").is_hidden()  # the banner says it, once
         await audit.check(page, "roster: offline copy")
         await page.screenshot(path=SHOTS / f"desk-roster-offline-{size}.png", full_page=True)
         await page.emulate_media(media="print")

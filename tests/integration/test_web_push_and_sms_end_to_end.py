@@ -15,14 +15,16 @@ lifespan. The principal asks for `critical: [push, sms, email after 2 min]`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from nats.js import JetStreamContext
 
+from lookout.kernel.action_links import AckLinkClaims, alert_link_secret, verify_ack_link
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
@@ -117,7 +119,11 @@ async def test_a_push_subscribed_through_the_console_acknowledges_by_its_ack_url
     (push,) = await push_service.wait_for(1)
     await step_one_settled(kernel)
     assert push.endpoint == browser["endpoint"]
-    token = alerts_side.expected_token(settings, aid, PRINCIPAL, T0)
+    token = alerts_side.ack_token(push.payload)
+    # The link proves this person and this alert, for a day from the step (by hand: T0 + 24 h).
+    assert verify_ack_link(alert_link_secret(settings), token, now=T0) == AckLinkClaims(
+        "lhs", uuid.UUID(aid), PRINCIPAL, datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    )
     assert push.payload == {
         "alert_id": aid,
         "title": "CRITICAL alert: weapon",

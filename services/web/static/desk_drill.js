@@ -8,7 +8,7 @@
 import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
 import { csrfFromPage } from "./sync.js";
-import { keptCopy } from "./kept_copy.js";
+import { keptCopy, why } from "./kept_copy.js";
 
 // Kept by the service worker, so this list opens (and prints) without a network.
 registerServiceWorker();
@@ -193,9 +193,9 @@ async function refresh() {
         const last = copy.kept();
         if (last) {
           render(last);
-          offlineCopy(last);
+          offlineCopy(last); // its banner says what happened: no second, red message
         }
-        showError(`The drill could not be loaded (${err.message || "no answer"}); trying again.`);
+        showError(last ? "" : `The drill could not be loaded (${why(err)}); trying again.`);
       }
     } while (again);
   })();

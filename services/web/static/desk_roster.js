@@ -7,7 +7,7 @@
 import { suiteNow, syncClock } from "./clock.js";
 import { readContext, registerServiceWorker } from "./page.js";
 import { initSignOut } from "./signout.js";
-import { keptCopy } from "./kept_copy.js";
+import { keptCopy, why } from "./kept_copy.js";
 
 // Kept by the service worker, so this list opens (and prints) without a network.
 registerServiceWorker();
@@ -186,11 +186,11 @@ async function refresh() {
         const last = copy.kept();
         if (last) {
           render(last);
-          offline(last);
+          offline(last); // its banner says what happened: no second, red message
         }
         const error = $("roster-error");
-        error.textContent = `The roster could not be loaded (${err.message || "no answer"}); trying again.`;
-        error.hidden = false;
+        error.textContent = `The roster could not be loaded (${why(err)}); trying again.`;
+        error.hidden = Boolean(last);
       } finally {
         clearTimeout(timer);
       }

@@ -34,3 +34,10 @@ export function keptCopy(page, ctx) {
     },
   };
 }
+
+/** Why an answer did not come, in words: a fetch with no network throws a TypeError. */
+export function why(err) {
+  if (err instanceof TypeError) return "no network";
+  if (err?.name === "AbortError") return "no answer in time";
+  return err?.message || "no answer";
+}

@@ -3,7 +3,7 @@
 // go to the network, and the outbox keeps what could not be sent. It also shows the console's
 // Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v7";
+const VERSION = "lookout-shell-v8";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
