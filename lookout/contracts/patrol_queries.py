@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from lookout.contracts.alerts import AlertSource
 from lookout.contracts.bounds import RequestDate, RequestIsoWeek
 from lookout.contracts.envelope import ActorKind, StudentRef, Token
 from lookout.contracts.patrol import (
@@ -339,6 +340,23 @@ class TodayConcern(_Strict):
     )
 
 
+class TodayPagedAlert(_Strict):
+    """An alert the officer was paged for that did not come from a concern of theirs (a missed
+    check, a visitor, a staff member's concern): what, where, and who has it (loop closure for
+    everyone paged, not only the raiser)."""
+
+    alert_id: uuid.UUID
+    source: AlertSource
+    severity: Severity
+    category: Token | None = Field(description="The concern's category, or the source.")
+    zone_id: Token | None
+    opened_at: AwareDatetime
+    paged_at: AwareDatetime = Field(description="When the officer was first paged for it.")
+    state: ConcernAlertState
+    by: Token | None = Field(description="Who acknowledged or resolved it (a person id).")
+    at: AwareDatetime | None = Field(description="When; None while it is open.")
+
+
 class TodayReply(_Strict):
     """No student references and no notes: the phone keeps this answer for offline use."""
 
@@ -368,6 +386,14 @@ class TodayReply(_Strict):
         "then oldest first.",
     )
     concerns_total: int = Field(ge=0)
+    paged: list[TodayPagedAlert] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Alerts the officer was paged for, other than their own concerns': those "
+        "not resolved yet, and those paged or settled today; open first, then acknowledged, "
+        "then resolved, the latest page first.",
+    )
+    paged_total: int = Field(default=0, ge=0)
 
 
 # --- missed (the principal's console) ---------------------------------------------------------

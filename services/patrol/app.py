@@ -10,7 +10,12 @@ from pathlib import Path
 from faststream import FastStream
 from faststream.nats import NatsRouter
 
-from lookout.contracts.alerts import AlertAcknowledged, AlertOpened, AlertResolved
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertNotified,
+    AlertOpened,
+    AlertResolved,
+)
 from lookout.contracts.patrol import (
     CheckMissed,
     CheckpointScanned,
@@ -117,12 +122,12 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         apply_concerns,
         description="Concerns raised, updated and resolved, by the SSO, staff or sensors.",
     )
-    outcomes = (AlertOpened, AlertAcknowledged, AlertResolved)
+    outcomes = (AlertOpened, AlertNotified, AlertAcknowledged, AlertResolved)
     kernel.consume(
         "ALERTS",
         by_type(dict.fromkeys(outcomes, handlers.alert_outcomes)),
         subjects=[BY_MODEL[m].wildcard for m in outcomes],
-        description="What became of the alerts concerns raised (loop closure on the phone).",
+        description="What became of alerts, and who was paged for each (loop closure).",
     )
 
     return kernel.app(router)

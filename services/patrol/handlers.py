@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.contracts.alerts import (
     AlertAcknowledged,
+    AlertNotified,
     AlertOpened,
     AlertResolved,
-    AlertSource,
     HeartbeatResumed,
 )
 from lookout.contracts.envelope import Actor, ActorKind, Event
@@ -205,16 +205,18 @@ class PatrolHandlers:
         return {}
 
     async def alert_outcomes(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        """What became of the alerts concerns raised: opened, acknowledged, resolved, in stream
-        order. Alerts of other sources are not kept; an acknowledgement or resolution of one
-        changes nothing."""
+        """What became of the school's alerts, in stream order: opened, who was paged for each,
+        acknowledged, resolved. An attempt or outcome of an alert never seen open is kept
+        (the attempt) or changes nothing (the outcome): without the opening there is nothing
+        to show it with."""
         repo = PatrolRepository(session)
         for e in events:
             if isinstance(e, AlertOpened):
-                if e.source == AlertSource.CONCERN:
-                    await repo.concern_alert_opened(e)
+                await repo.alert_opened(e)
+            elif isinstance(e, AlertNotified):
+                await repo.alert_paged(e)
             elif isinstance(e, AlertAcknowledged | AlertResolved):
-                await repo.concern_alert_settled(e)
+                await repo.alert_settled(e)
         return {}
 
     async def concern_events(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:

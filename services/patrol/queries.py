@@ -19,6 +19,7 @@ from faststream.nats import NatsRouter
 from faststream.nats.message import NatsMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lookout.contracts.alerts import AlertSource
 from lookout.contracts.envelope import Actor, ActorKind
 from lookout.contracts.patrol import (
     ConcernCategory,
@@ -62,6 +63,7 @@ from lookout.contracts.patrol_queries import (
     ShiftSummaryRequest,
     TodayConcern,
     TodayFollowUp,
+    TodayPagedAlert,
     TodayReply,
     TodayRequest,
     TodayUnannounced,
@@ -428,6 +430,13 @@ class PatrolQueries:
             concerns, concerns_total = await reads.open_concerns_raised_by(
                 session=session, school_id=school.id, actor_ids=ids, limit=req.limit
             )
+            paged = await reads.alerts_paged_to(
+                session=session,
+                school_id=school.id,
+                person_id=req.requested_by,
+                not_raised_by=ids,
+                since=start,
+            )
         zone_order = {zone.id: i for i, zone in enumerate(school.zones)}
         windows.sort(key=lambda w: (w.window_start, zone_order.get(w.zone_id, len(zone_order))))
         planned = [w for w in windows if not w.unannounced]
@@ -492,6 +501,22 @@ class PatrolQueries:
                 for c in concerns
             ],
             concerns_total=concerns_total,
+            paged=[
+                TodayPagedAlert(
+                    alert_id=uuid.UUID(a.alert_id),
+                    source=AlertSource(a.source),
+                    severity=Severity(a.severity),
+                    category=a.category,
+                    zone_id=a.zone_id,
+                    opened_at=a.opened_at,
+                    paged_at=a.paged_at,
+                    state=ConcernAlertState(a.state),
+                    by=a.by_person_id,
+                    at=a.at,
+                )
+                for a in paged[: req.limit]
+            ],
+            paged_total=len(paged),
         )
 
     async def missed(self, school: SchoolConfig, req: MissedRequest) -> MissedReply:

@@ -17,9 +17,10 @@ from services.patrol.domain import ConcernStatus
 from services.patrol.planning import ConcernFact, ObservationFact, ScanFact
 from services.patrol.store import (
     access_log,
+    alert_outcomes,
+    alert_pages,
     check_windows,
     checkpoint_scans,
-    concern_alerts,
     concern_timeline,
     concerns,
     contacts,
@@ -81,20 +82,21 @@ async def open_concerns_raised_by(
             concerns.c.severity,
             concerns.c.zone_id,
             concerns.c.raised_at,
-            concern_alerts.c.alert_id,
-            concern_alerts.c.state.label("alert_state"),
-            concern_alerts.c.by_person_id.label("alert_by"),
-            concern_alerts.c.at.label("alert_at"),
+            alert_outcomes.c.alert_id,
+            alert_outcomes.c.state.label("alert_state"),
+            alert_outcomes.c.by_person_id.label("alert_by"),
+            alert_outcomes.c.at.label("alert_at"),
         )
         .select_from(
             concerns.outerjoin(
                 raised,
                 and_(raised.c.concern_id == concerns.c.concern_id, raised.c.kind == "raised"),
             ).outerjoin(
-                concern_alerts,
+                alert_outcomes,
                 and_(
-                    concern_alerts.c.source_event_id == raised.c.event_id,
-                    concern_alerts.c.school_id == concerns.c.school_id,
+                    alert_outcomes.c.source_event_id == raised.c.event_id,
+                    alert_outcomes.c.school_id == concerns.c.school_id,
+                    alert_outcomes.c.source == "concern",
                 ),
             )
         )
@@ -104,6 +106,59 @@ async def open_concerns_raised_by(
     )
     total = await session.execute(select(func.count()).select_from(concerns).where(*where))
     return list(rows.all()), int(total.scalar_one())
+
+
+async def alerts_paged_to(
+    *,
+    session: AsyncSession,
+    school_id: str,
+    person_id: str,
+    not_raised_by: Collection[str],
+    since: datetime,
+) -> list[Any]:
+    """Alerts this person was paged for that are still open or acknowledged, or were paged or
+    settled since `since`: unresolved first (open before acknowledged), then the latest page
+    first. An alert of a concern raised under `not_raised_by` (the officer and their phones)
+    is left out: the officer's own concerns already say what became of their alerts."""
+    o, p = alert_outcomes.c, alert_pages.c
+    raised = concern_timeline.alias("raised")
+    settled_rank = case({"open": 0, "acknowledged": 1}, value=o.state, else_=2)
+    rows = await session.execute(
+        select(
+            o.alert_id,
+            o.source,
+            o.severity,
+            o.zone_id,
+            o.category,
+            o.opened_at,
+            o.state,
+            o.by_person_id,
+            o.at,
+            p.paged_at,
+            concerns.c.raised_by,
+        )
+        .select_from(
+            alert_pages.join(alert_outcomes, o.alert_id == p.alert_id)
+            .outerjoin(
+                raised,
+                and_(
+                    o.source == "concern",
+                    raised.c.event_id == o.source_event_id,
+                    raised.c.kind == "raised",
+                ),
+            )
+            .outerjoin(concerns, concerns.c.concern_id == raised.c.concern_id)
+        )
+        .where(
+            p.school_id == school_id,
+            p.person_id == person_id,
+            o.school_id == school_id,
+            or_(o.state != "resolved", p.paged_at >= since, o.at >= since),
+            or_(concerns.c.raised_by.is_(None), concerns.c.raised_by.not_in(sorted(not_raised_by))),
+        )
+        .order_by(settled_rank, p.paged_at.desc(), o.alert_id)
+    )
+    return list(rows.all())
 
 
 async def windows_of_day(

@@ -28,7 +28,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lookout.contracts.alerts import AlertAcknowledged, AlertOpened, AlertResolved
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertNotified,
+    AlertOpened,
+    AlertResolved,
+)
 from lookout.contracts.patrol import (
     CheckpointScanned,
     ConcernRaised,
@@ -187,20 +192,38 @@ follow_ups = Table(
     Index("ix_follow_ups_due", "status", "remind_at", "deadline_at"),
 )
 
-# What became of the alert each concern raised (the ALERTS stream's opened, acknowledged and
-# resolved), so the officer who raised it sees who has it. Keyed by the alert; joined to its
-# concern by the raise's event id (`concern_timeline.event_id`), so the order in which the
-# CONCERNS and ALERTS streams reach this service does not matter.
-concern_alerts = Table(
-    "concern_alerts",
+# Every alert the service heard open (the ALERTS stream's `alert.opened`), and what became of
+# it (acknowledged, resolved): the officer who raised a concern sees who has its alert, and an
+# officer paged for any alert sees who has that one. Joined to a concern by the raise's event id
+# (`concern_timeline.event_id`), so the order in which the CONCERNS and ALERTS streams reach
+# this service does not matter.
+alert_outcomes = Table(
+    "alert_outcomes",
     metadata,
     Column("alert_id", String(36), primary_key=True),
     Column("school_id", String(32), nullable=False),
+    Column("source", String(32), nullable=False),  # AlertSource
+    Column("severity", String(16), nullable=False),
+    Column("zone_id", String(64), nullable=True),
+    Column("category", String(32), nullable=True),
     Column("source_event_id", String(36), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
     Column("state", String(16), nullable=False),  # open | acknowledged | resolved
     Column("by_person_id", String(64), nullable=True),
     Column("at", UTCDateTime(), nullable=True),
-    Index("ix_concern_alerts_source", "source_event_id"),
+    Index("ix_alert_outcomes_source", "source_event_id"),
+)
+
+# Who was paged for which alert (`alert.notified`: the first attempt on any channel, whatever
+# its outcome), so the phone lists the alerts its officer was paged for and who has them.
+alert_pages = Table(
+    "alert_pages",
+    metadata,
+    Column("alert_id", String(36), primary_key=True),
+    Column("person_id", String(64), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("paged_at", UTCDateTime(), nullable=False),
+    Index("ix_alert_pages_person", "school_id", "person_id"),
 )
 
 # Who read student-level data through a query, what, and when (FERPA access log).
@@ -294,28 +317,47 @@ class PatrolRepository:
         ).first()
         return None if row is None else ConcernState(ConcernStatus(row.status), row.school_id)
 
-    async def concern_alert_opened(self, e: AlertOpened) -> None:
+    async def alert_opened(self, e: AlertOpened) -> None:
         await self.session.execute(
-            insert(concern_alerts).values(
+            insert(alert_outcomes).values(
                 alert_id=str(e.alert_id),
                 school_id=e.school_id,
+                source=e.source.value,
+                severity=e.severity.value,
+                zone_id=e.zone_id,
+                category=e.category,
                 source_event_id=str(e.source_event_id),
+                opened_at=e.occurred_at,
                 state="open",
                 by_person_id=None,
                 at=None,
             )
         )
 
-    async def concern_alert_settled(self, e: AlertAcknowledged | AlertResolved) -> None:
+    async def alert_paged(self, e: AlertNotified) -> None:
+        """The first attempt to tell this person of this alert (later steps, repeats and other
+        channels add nothing: the phone says they were paged, and when first)."""
+        await self.session.execute(
+            dialect_insert(self.session, alert_pages)
+            .values(
+                alert_id=str(e.alert_id),
+                person_id=e.person_id,
+                school_id=e.school_id,
+                paged_at=e.occurred_at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def alert_settled(self, e: AlertAcknowledged | AlertResolved) -> None:
         """The alert's last word: acknowledged (again, after a re-trigger), or resolved, which
         nothing after it changes."""
         state = "resolved" if isinstance(e, AlertResolved) else "acknowledged"
         await self.session.execute(
-            sql_update(concern_alerts)
+            sql_update(alert_outcomes)
             .where(
-                concern_alerts.c.alert_id == str(e.alert_id),
-                concern_alerts.c.school_id == e.school_id,
-                concern_alerts.c.state != "resolved",
+                alert_outcomes.c.alert_id == str(e.alert_id),
+                alert_outcomes.c.school_id == e.school_id,
+                alert_outcomes.c.state != "resolved",
             )
             .values(state=state, by_person_id=e.by_person_id, at=e.occurred_at)
         )

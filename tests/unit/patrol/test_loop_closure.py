@@ -2,7 +2,10 @@
 the officer's open concerns raised — open, acknowledged by whom and when, resolved by whom and
 when — from the ALERTS stream's opened, acknowledged and resolved events, whatever order the
 CONCERNS and ALERTS streams reach the patrol service in. Alerts of other sources, and outcomes
-of alerts it never saw open, change nothing."""
+of alerts it never saw open, change nothing there.
+
+It also lists the alerts the officer was paged for (`alert.notified`) that are not their own
+concerns': a missed check, a visitor, another officer's concern — with who has each."""
 
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from lookout.contracts.alerts import AlertAcknowledged, AlertOpened, AlertResolved
+from lookout.contracts.alerts import AlertAcknowledged, AlertNotified, AlertOpened, AlertResolved
 from lookout.contracts.patrol import ConcernRaised
 from lookout.kernel.clock import ManualClock
-from tests.unit.patrol.test_today import KIM, KIM_PHONE, SCHOOL_FILE, ask, cid, z
+from tests.unit.patrol.test_today import KIM, KIM_PHONE, ORTIZ, SCHOOL_FILE, ask, cid, z
 from tests.unit.patrol.tiny_school import Day, at, started_day
 
 ALERTS = {"kind": "service", "id": "alerts"}
@@ -40,20 +43,32 @@ def raised(n: int, actor: dict[str, str], severity: str, hhmm: str) -> ConcernRa
     )  # fmt: skip
 
 
-def opened(n: int, source_event: uuid.UUID, hhmm: str, source: str = "concern") -> AlertOpened:
+def opened(
+    n: int, source_event: uuid.UUID, hhmm: str, source: str = "concern", **facts: Any
+) -> AlertOpened:
+    """Alert n opened at `hhmm` (on the 23rd unless `day` is given): a high vaping alert in
+    bathroom A unless `facts` say otherwise."""
+    what = {"severity": "high", "zone_id": "bath-a", "category": "vaping"} | facts
+    day = what.pop("day", 23)
     return AlertOpened.new(
-        school_id="tiny", occurred_at=at(hhmm), actor=ALERTS, alert_id=aid(n),
-        dedup_key=f"k{n}", source=source, severity="high", source_event_id=source_event,
-        zone_id="bath-a", category="vaping", policy="default",
+        school_id="tiny", occurred_at=at(hhmm, day), actor=ALERTS, alert_id=aid(n),
+        dedup_key=f"k{n}", source=source, source_event_id=source_event, policy="default", **what,
+    )  # fmt: skip
+
+
+def paged(n: int, person: str, hhmm: str, channel: str = "push", day: int = 23) -> AlertNotified:
+    return AlertNotified.new(
+        school_id="tiny", occurred_at=at(hhmm, day), actor=ALERTS, alert_id=aid(n),
+        person_id=person, channel=channel, outcome="delivered",
     )  # fmt: skip
 
 
 def settled(
-    kind: type[AlertAcknowledged] | type[AlertResolved], n: int, hhmm: str
+    kind: type[AlertAcknowledged] | type[AlertResolved], n: int, hhmm: str, day: int = 23
 ) -> AlertAcknowledged | AlertResolved:
     """Alert n acknowledged or resolved by the assistant principal at `hhmm`."""
     return kind.new(
-        school_id="tiny", occurred_at=at(hhmm), actor={"kind": "staff", "id": "ap-diaz"},
+        school_id="tiny", occurred_at=at(hhmm, day), actor={"kind": "staff", "id": "ap-diaz"},
         alert_id=aid(n), by_person_id="ap-diaz",
     )  # fmt: skip
 
@@ -132,3 +147,113 @@ async def test_the_officer_sees_who_has_the_alert_of_each_concern(day: Day) -> N
             },
         },
     ]
+
+
+async def test_the_officer_sees_who_has_each_alert_she_was_paged_for(day: Day) -> None:
+    """At 08:45 on Monday: sso-kim was paged for seven alerts; four are hers to see."""
+    mine = raised(20, KIM_PHONE, "high", "08:02")
+    ortiz = raised(21, ORTIZ, "high", "08:05")
+    for event in (mine, ortiz):
+        day.clock.set(event.occurred_at)
+        await day.apply(day.handlers.concern_events, event)
+    scan = uuid.UUID("00000000-0000-4000-8000-0000000b0001")
+    other = uuid.UUID("00000000-0000-4000-8000-0000000b0002")
+    events = [
+        # Sunday: a visitor overdue, resolved on Sunday (not today's, and settled: left out) ...
+        opened(
+            12,
+            other,
+            "14:00",
+            "visitor_overdue",
+            category="visitor_overdue",
+            zone_id=None,
+            severity="medium",
+            day=22,
+        ),
+        paged(12, "sso-kim", "14:01", day=22),
+        settled(AlertResolved, 12, "15:00", day=22),
+        # ... the phone silent, still open today (listed), and a visitor unaccounted for,
+        # resolved this morning (listed: settled today).
+        opened(
+            13,
+            other,
+            "15:30",
+            "heartbeat_missed",
+            category="heartbeat_missed",
+            zone_id=None,
+            day=22,
+        ),
+        paged(13, "sso-kim", "15:31", channel="sms", day=22),
+        opened(
+            16,
+            other,
+            "16:00",
+            "visitor_unaccounted",
+            category="visitor_unaccounted",
+            zone_id="entrance",
+            day=22,
+        ),
+        paged(16, "sso-kim", "16:01", day=22),
+        settled(AlertResolved, 16, "07:00"),
+        # Monday: a missed check of bathroom A, paged by push then by text, acknowledged ...
+        opened(10, scan, "08:00", "check_missed", category="check_missed", severity="low"),
+        paged(10, "sso-kim", "08:00"),
+        paged(10, "sso-kim", "08:30", channel="sms"),
+        settled(AlertAcknowledged, 10, "08:40"),
+        # ... her own concern's alert (on her concern, not here) ...
+        opened(14, mine.event_id, "08:03"),
+        paged(14, "sso-kim", "08:03"),
+        # ... the other officer's conflict in the cafeteria, still open ...
+        opened(11, ortiz.event_id, "08:06", category="conflict", zone_id="cafeteria"),
+        paged(11, "sso-kim", "08:06"),
+        # ... an alert only the assistant principal was paged for ...
+        opened(15, other, "08:10", "check_missed", category="check_missed"),
+        paged(15, "ap-diaz", "08:10"),
+        # ... and a page for an alert never seen open.
+        paged(17, "sso-kim", "08:20"),
+    ]
+    for event in events:
+        await day.apply(day.handlers.alert_outcomes, event)
+
+    reply = await ask(day, "sso-kim", "08:45")
+    assert reply["paged_total"] == 4
+    assert reply["paged"] == [
+        {
+            "alert_id": str(aid(11)), "source": "concern", "severity": "high",
+            "category": "conflict", "zone_id": "cafeteria", "opened_at": z("08:06"),
+            "paged_at": z("08:06"), "state": "open", "by": None, "at": None,
+        },
+        {
+            "alert_id": str(aid(13)), "source": "heartbeat_missed", "severity": "high",
+            "category": "heartbeat_missed", "zone_id": None, "opened_at": z("15:30", 22),
+            "paged_at": z("15:31", 22), "state": "open", "by": None, "at": None,
+        },
+        {
+            "alert_id": str(aid(10)), "source": "check_missed", "severity": "low",
+            "category": "check_missed", "zone_id": "bath-a", "opened_at": z("08:00"),
+            "paged_at": z("08:00"), "state": "acknowledged", "by": "ap-diaz", "at": z("08:40"),
+        },
+        {
+            "alert_id": str(aid(16)), "source": "visitor_unaccounted", "severity": "high",
+            "category": "visitor_unaccounted", "zone_id": "entrance",
+            "opened_at": z("16:00", 22), "paged_at": z("16:01", 22), "state": "resolved",
+            "by": "ap-diaz", "at": z("07:00"),
+        },
+    ]  # fmt: skip
+    # Her own concern's alert is on the concern, as before.
+    (own,) = [c for c in reply["concerns"] if c["concern_id"] == str(cid(20))]
+    assert own["alert"] == {"alert_id": str(aid(14)), "state": "open", "by": None, "at": None}
+    # The assistant principal was paged for one (the missed check of 08:10), and only that.
+    diaz = await ask(day, "ap-diaz", "08:45")
+    assert [a["alert_id"] for a in diaz["paged"]] == [str(aid(15))]
+
+
+async def test_a_limit_keeps_the_most_pressing_pages_and_counts_them_all(day: Day) -> None:
+    other = uuid.UUID("00000000-0000-4000-8000-0000000b0003")
+    for n, hhmm in ((30, "08:00"), (31, "08:05"), (32, "08:10")):
+        await day.apply(day.handlers.alert_outcomes, opened(n, other, hhmm, "check_missed"))
+        await day.apply(day.handlers.alert_outcomes, paged(n, "sso-kim", hhmm))
+    await day.apply(day.handlers.alert_outcomes, settled(AlertAcknowledged, 32, "08:12"))
+    reply = await ask(day, "sso-kim", "08:45", limit=2)
+    assert [a["alert_id"] for a in reply["paged"]] == [str(aid(31)), str(aid(30))]
+    assert reply["paged_total"] == 3
