@@ -30,6 +30,7 @@ from lookout.cli.demo import demo as demo_command
 from lookout.cli.emit import build, check_tag, check_zone, pick_school
 from lookout.cli.patrol import app as patrol_app
 from lookout.cli.reports import app as reports_app
+from lookout.cli.roster import app as roster_app
 from lookout.cli.simulate import simulate as simulate_command
 from lookout.cli.users import app as users_app
 from lookout.cli.visitors import app as visitors_app
@@ -113,6 +114,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(check_app, name="check")
 app.add_typer(users_app, name="users")
+app.add_typer(roster_app, name="roster")
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
@@ -245,6 +245,21 @@ class WatchlistSource(Strict):
     )
 
 
+class RosterSource(Strict):
+    """Where the student roster comes from: a OneRoster CSV bundle (`lookout roster import`)."""
+
+    student_reference: Literal["sourcedId", "identifier"] = Field(
+        default="sourcedId",
+        description="Which column of the bundle's users.csv is a student's reference in "
+        "Lookout: the SIS's `sourcedId` or the school's own `identifier`.",
+    )
+    org: Token | None = Field(
+        default=None,
+        description="The school's org `sourcedId` in the bundle; unset: the bundle's only "
+        "org of type `school`.",
+    )
+
+
 class VisitorPolicy(Strict):
     """How the visitors service treats visits at this school."""
 
@@ -311,6 +326,7 @@ class SchoolConfig(Strict):
     people: list[Person] = Field(default_factory=list)
     reports: ReportSchedule = Field(default_factory=ReportSchedule)
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
+    roster: RosterSource = Field(default_factory=RosterSource)
     visitors: VisitorPolicy = Field(default_factory=VisitorPolicy)
 
     def student_records_cutoff(self, now: datetime) -> datetime:
