@@ -164,6 +164,7 @@ WEB_HEARS: tuple[type[Event], ...] = (
     alert_events.AlertNotified,
     alert_events.AlertAcknowledged,
     alert_events.AlertResolved,
+    alert_events.AlertNotification,
     visitor_events.VisitorCheckedIn,
     visitor_events.VisitorCheckedOut,
     visitor_events.ScreeningFlagged,

@@ -12,7 +12,7 @@ from faststream.nats import NatsRouter
 
 from lookout.contracts.alerts import (
     AlertAcknowledged,
-    AlertNotified,
+    AlertNotification,
     AlertOpened,
     AlertResolved,
 )
@@ -122,7 +122,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         apply_concerns,
         description="Concerns raised, updated and resolved, by the SSO, staff or sensors.",
     )
-    outcomes = (AlertOpened, AlertNotified, AlertAcknowledged, AlertResolved)
+    outcomes = (AlertOpened, AlertNotification, AlertAcknowledged, AlertResolved)
     kernel.consume(
         "ALERTS",
         by_type(dict.fromkeys(outcomes, handlers.alert_outcomes)),

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.contracts.alerts import (
     AlertAcknowledged,
-    AlertNotified,
+    AlertNotification,
     AlertOpened,
     AlertResolved,
     HeartbeatResumed,
@@ -205,15 +205,15 @@ class PatrolHandlers:
         return {}
 
     async def alert_outcomes(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
-        """What became of the school's alerts, in stream order: opened, who was paged for each,
-        acknowledged, resolved. An attempt or outcome of an alert never seen open is kept
-        (the attempt) or changes nothing (the outcome): without the opening there is nothing
-        to show it with."""
+        """What became of the school's alerts, in stream order: opened, who was paged for each
+        (`alert.notification`), acknowledged, resolved. A page of an alert never seen open is
+        kept but shown nowhere, and its outcome changes nothing: without the opening there is
+        nothing to show them with."""
         repo = PatrolRepository(session)
         for e in events:
             if isinstance(e, AlertOpened):
                 await repo.alert_opened(e)
-            elif isinstance(e, AlertNotified):
+            elif isinstance(e, AlertNotification):
                 await repo.alert_paged(e)
             elif isinstance(e, AlertAcknowledged | AlertResolved):
                 await repo.alert_settled(e)

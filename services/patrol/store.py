@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.contracts.alerts import (
     AlertAcknowledged,
-    AlertNotified,
+    AlertNotification,
     AlertOpened,
     AlertResolved,
 )
@@ -214,8 +214,9 @@ alert_outcomes = Table(
     Index("ix_alert_outcomes_source", "source_event_id"),
 )
 
-# Who was paged for which alert (`alert.notified`: the first attempt on any channel, whatever
-# its outcome), so the phone lists the alerts its officer was paged for and who has them.
+# Who was paged for which alert (`alert.<school>.notify.<person>`, which every escalation step
+# publishes for each person it reaches, whatever else tells them: push, text, email), so the
+# phone lists the alerts its officer was paged for and who has them.
 alert_pages = Table(
     "alert_pages",
     metadata,
@@ -334,9 +335,9 @@ class PatrolRepository:
             )
         )
 
-    async def alert_paged(self, e: AlertNotified) -> None:
-        """The first attempt to tell this person of this alert (later steps, repeats and other
-        channels add nothing: the phone says they were paged, and when first)."""
+    async def alert_paged(self, e: AlertNotification) -> None:
+        """The first step that reached this person for this alert (later steps and repeats add
+        nothing: the phone says they were paged, and when first)."""
         await self.session.execute(
             dialect_insert(self.session, alert_pages)
             .values(

@@ -4,8 +4,10 @@ Events the moment the patrol service says so.
 - `unannounced_check` and `follow_up_due` are addressed to one officer
   (`patrol.<school>.sso.<officer>.…`) and go to that officer's streams only, in their school only;
 - `today` names no data: something changed the Today answer for the school (a window closed or
-  was recovered, a re-check done or missed, a concern raised, updated or resolved), and the
-  phone asks `GET /api/v1/today` again through the normal access checks;
+  was recovered, a re-check done or missed, a concern raised, updated or resolved, an alert
+  acknowledged or resolved), or for one person (`alert.<school>.notify.<person>`: a step of an
+  alert reached them, and their Today lists the alerts they were paged for), and the phone
+  asks `GET /api/v1/today` again through the normal access checks;
 - `hello` opens every stream (the phone fetches Today then: whatever was pushed while it was
   away is in that answer), `ended` says why the server closed it;
 - `visitors`, on the front desk's streams only (`GET /api/v1/visitors/live`, front_desk.py), names
@@ -79,8 +81,9 @@ ALERT_NUDGES: tuple[type[Event], ...] = (
     alerts.AlertAcknowledged,
     alerts.AlertResolved,
 )
-# Of those, what also changes an officer's Today: who acknowledged or resolved the alert of a
-# concern they raised (loop closure; the patrol service keeps it for the `today` answer).
+# Of those, what also changes officers' Today: who acknowledged or resolved the alert of a
+# concern they raised or of one they were paged for (loop closure; the patrol service keeps it
+# for the `today` answer).
 CLOSES_THE_LOOP: tuple[type[Event], ...] = (alerts.AlertAcknowledged, alerts.AlertResolved)
 
 
@@ -90,6 +93,10 @@ def _closes_the_loop(event: Event) -> bool:
         return event.source == alerts.AlertSource.CONCERN
     return isinstance(event, CLOSES_THE_LOOP)
 
+
+# A step of an alert reached one person (`alert.<school>.notify.<person>`): a `today` nudge to
+# that person's phone, whose Today lists the alerts they were paged for.
+PAGES: tuple[type[Event], ...] = (alerts.AlertNotification,)
 
 # What changes a school's on-site roster: a `visitors` nudge to the front desk's streams.
 VISITOR_NUDGES: tuple[type[Event], ...] = (
@@ -165,11 +172,11 @@ class LiveHub:
         web's NATS user may subscribe to exactly these (lookout/deploy/nats.py `WEB_HEARS`; a
         unit test keeps the two equal)."""
         return [
-            BY_MODEL[model].for_school(school, officer_id="*")
-            if "officer_id" in BY_MODEL[model].placeholders
-            else BY_MODEL[model].for_school(school)
+            BY_MODEL[model].for_school(
+                school, **{p: "*" for p in BY_MODEL[model].placeholders if p != "school"}
+            )
             for school in self.school_ids
-            for model in (*ADDRESSED, *NUDGES, *ALERT_NUDGES, *VISITOR_NUDGES)
+            for model in (*ADDRESSED, *NUDGES, *ALERT_NUDGES, *PAGES, *VISITOR_NUDGES)
         ]
 
     async def start(self, nc: Client) -> None:
@@ -232,10 +239,15 @@ class LiveHub:
             self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, ALERT_NUDGES):
             self._nudge(event.school_id, Push("alerts", json.dumps({"because": event.type})))
-            if _closes_the_loop(event):  # the raiser's Today shows who has it
+            if _closes_the_loop(event):  # the raiser's and the paged's Today show who has it
                 # Not to a stream that heard `alerts` just now: a console asks both again.
                 push = Push("today", json.dumps({"because": event.type}))
                 self._nudge(event.school_id, push, unless="alerts")
+        elif isinstance(event, alerts.AlertNotification):  # the paged officer's Today lists it
+            push = Push("today", json.dumps({"because": event.type}))
+            for stream in self.streams.get((event.school_id, event.person_id), []):
+                if "today" in stream.nudges and "alerts" not in stream.nudges:
+                    stream.offer(push)
         elif isinstance(event, VISITOR_NUDGES):
             self._nudge(event.school_id, Push("visitors", json.dumps({"because": event.type})))
 

@@ -49,7 +49,8 @@ class TodayAnswer(TodayReply):
     names: dict[str, str] = Field(
         default_factory=dict,
         description="The name of each person the answer mentions by id (who acknowledged or "
-        "resolved the alert of a concern), from the school file.",
+        "resolved an alert of a concern or one the officer was paged for), from the school "
+        "file.",
     )
 
 
@@ -66,11 +67,13 @@ class TodayAnswer(TodayReply):
 )
 async def today(caller: PatrolAsker, state: State) -> TodayAnswer:
     """Next planned windows, unannounced checks still ahead, welfare re-checks due, the open
-    concerns the caller raised: no student references and no notes (the phone keeps it)."""
+    concerns the caller raised, the alerts the caller was paged for and who has them: no
+    student references and no notes (the phone keeps it)."""
     subject = TODAY.subject(caller.school.id, caller.person.id)
     result = await asking.answer(state, "patrol", subject, None, TodayReply)
     people = {p.id: p.name for p in caller.school.people}
     mentioned = {c.alert.by for c in result.concerns if c.alert is not None and c.alert.by}
+    mentioned |= {a.by for a in result.paged if a.by}
     return TodayAnswer(
         **result.model_dump(),
         heartbeat_seconds=heartbeat_seconds(caller.school),

@@ -80,7 +80,7 @@ PEOPLE = ("principal-okafor", "office-garcia", "sso-rivera")
 DURABLES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "patrol-patrol": ("PATROL", None),
     "patrol-concerns": ("CONCERNS", None),
-    "patrol-alerts": ("ALERTS", ("opened", "notified", "acknowledged", "resolved")),
+    "patrol-alerts": ("ALERTS", ("opened", "notify.{person_id}", "acknowledged", "resolved")),
     "alerts-concerns": ("CONCERNS", None),
     "alerts-patrol": (
         "PATROL",

@@ -63,6 +63,8 @@ HEARS = [
     "concern.{s}.raised", "concern.{s}.updated", "concern.{s}.resolved",
     "alert.{s}.opened", "alert.{s}.escalated", "alert.{s}.notified", "alert.{s}.acknowledged",
     "alert.{s}.resolved",
+    # a step of an alert reaching one person: the paged officer's Today is nudged
+    "alert.{s}.notify.*", "alert.{s}.notify.sso-rivera",
     "visitor.{s}.checked_in", "visitor.{s}.checked_out", "visitor.{s}.screening_flagged",
     "visitor.{s}.overdue", "visitor.{s}.out_of_bounds", "visitor.{s}.unaccounted",
 ]  # fmt: skip
@@ -185,7 +187,7 @@ async def test_svc_web_hears_only_the_today_screens_and_alert_boards_subjects(
             subject = template.format(s=school)
             observed[subject], expected[subject] = await subscribe(subject), ALLOWED
     for subject in (
-        "alert.lhs.>", "alert.lhs.notify.principal-okafor", "patrol.lhs.checkpoint.scanned",
+        "alert.lhs.>", "alert.lhs.notify.sso-rivera.x", "patrol.lhs.checkpoint.scanned",
         "patrol.lhs.>", "patrol.lhs.sso.sso-rivera.>", "concern.>", "visitor.lhs.sighted",
         "visitor.lhs.>", "dlq.>", "_INBOX.>",
         "query.lhs.patrol.today.sso-rivera", "_INBOX.lhs-sso-rivera.x",

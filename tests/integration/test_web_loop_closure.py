@@ -7,11 +7,13 @@ console's "Closed today" says by whom."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
 
+from lookout.contracts.patrol import ConcernRaised
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
@@ -27,7 +29,7 @@ from tests.integration.test_web_alerts import (
     migrated_alerts_db,
     settings,
 )
-from tests.integration.test_web_console_overview import NEW, patrol, seed
+from tests.integration.test_web_console_overview import NEW, chicago, patrol, publish, seed
 
 __all__ = ["alerts", "alerts_db", "clock", "migrated_alerts_db", "patrol", "settings"]
 
@@ -122,3 +124,65 @@ async def test_the_sso_sees_who_acknowledged_and_resolved_the_alert_of_her_conce
 
 async def _is(state: Any, wanted: str) -> bool:
     return await state() == wanted
+
+
+async def test_the_sso_paged_for_the_counselors_concern_sees_who_acknowledged_it(
+    settings: Settings,
+    clock: ManualClock,
+    alerts: ServiceKernel,
+    patrol: ServiceKernel,
+    js: JetStreamContext,
+) -> None:
+    """The counselor reports a high conflict in the cafeteria at 07:58; the `high` policy pages
+    the SSO and the assistant principal at once (here in the app: the test school has no
+    notify rules). The SSO's Today lists it as paged and open, then acknowledged by the
+    principal, by name; her own concerns say nothing of it."""
+    counselors = ConcernRaised.new(
+        school_id="lhs",
+        occurred_at=chicago(23, 7, 58),
+        actor={"kind": "staff", "id": "counselor-patel"},
+        concern_id=uuid.UUID("00000000-0000-4000-8000-0000000000b7"),
+        category="conflict",
+        severity="high",
+        zone_id="cafeteria",
+        student_refs=["S-2002"],
+        note="Pushing in the lunch line",
+    )
+    await publish(js, counselors)
+    async with consoles(settings, clock, (PRINCIPAL, "lhs"), (SSO, "lhs")) as (principal, sso):
+
+        async def paged() -> list[dict[str, Any]]:
+            answer = await sso.get("/api/v1/today")
+            assert answer.status_code == 200, answer.text
+            return list(answer.json()["paged"])
+
+        async def paged_state() -> str | None:
+            found = await paged()
+            return found[0]["state"] if found else None
+
+        await wait_until(lambda: _is(paged_state, "open"), what="the SSO's page on Today")
+        (page,) = await paged()
+        alert_id = page["alert_id"]
+        assert page == {
+            "alert_id": alert_id,
+            "source": "concern",
+            "severity": "high",
+            "category": "conflict",
+            "zone_id": "cafeteria",
+            "opened_at": "2026-11-23T14:00:00Z",  # the suite's clock, stopped at 08:00
+            "paged_at": "2026-11-23T14:00:00Z",
+            "state": "open",
+            "by": None,
+            "at": None,
+        }
+
+        assert (await principal.post(f"/api/v1/alerts/{alert_id}/ack")).status_code == 200
+        await wait_until(lambda: _is(paged_state, "acknowledged"), what="the acknowledgement")
+        answer = (await sso.get("/api/v1/today")).json()
+        assert answer["paged"] == [
+            page | {"state": "acknowledged", "by": PRINCIPAL, "at": "2026-11-23T14:00:00Z"}
+        ]
+        assert answer["paged_total"] == 1
+        assert answer["names"] == {PRINCIPAL: "Ada Okafor"}
+        assert answer["concerns"] == []  # not hers
+        assert "S-2002" not in str(answer) and "lunch" not in str(answer)

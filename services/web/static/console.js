@@ -6,6 +6,7 @@
 // note, and its timeline opens in place. Times are the suite's (clock.js), so a demo's fast
 // clock counts down as the services see it.
 
+import { whatText } from "./alert_words.js";
 import { suiteNow } from "./clock.js";
 import { readContext } from "./page.js";
 import { initSignOut } from "./signout.js";
@@ -40,22 +41,6 @@ const words = (value) => {
   const text = String(value ?? "").replaceAll("_", " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
-
-const SOURCES = {
-  check_missed: "Missed patrol check",
-  heartbeat_missed: "SSO's phone silent",
-  screening_flagged: "Visitor screening flagged",
-  visitor_overdue: "Visitor overdue",
-  visitor_out_of_bounds: "Visitor out of bounds",
-  visitor_unaccounted: "Visitor unaccounted for",
-  follow_up_missed: "Welfare follow-up missed",
-};
-
-/** What happened, in words: "Weapon concern", "Missed patrol check". */
-export function whatText(alert) {
-  if (alert.source === "concern") return `${words(alert.category)} concern`;
-  return SOURCES[alert.source] ?? words(alert.category || alert.source);
-}
 
 const CHANNELS = { nats: "in the app", email: "by email" };
 const CHANNELS_SHORT = { nats: "app", email: "email" };

@@ -3,7 +3,7 @@
 // go to the network, and the outbox keeps what could not be sent. It also shows the console's
 // Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v8";
+const VERSION = "lookout-shell-v9";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -18,6 +18,7 @@ const ASSETS = [
   "/static/sync.js",
   "/static/signout.js",
   "/static/today.js",
+  "/static/alert_words.js",
   "/static/push.js",
   "/static/desk.css",
   "/static/desk_roster.js",

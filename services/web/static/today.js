@@ -1,11 +1,13 @@
 // The Today card: the next planned windows, unannounced checks (pushed live over Server-Sent
-// Events the moment they are scheduled), welfare follow-ups due and the officer's open concerns,
-// from GET /api/v1/today. The last answer is kept on the phone (IndexedDB) and shown "as of HH:MM"
-// without signal. While the app is open and visible the phone also says it is alive
-// (device.heartbeat) for the lone-worker watch: sent straight away, never queued, since a
-// heartbeat that arrives late says nothing about now.
+// Events the moment they are scheduled), welfare follow-ups due, the officer's open concerns and
+// the alerts she was paged for (each with who has its alert), from GET /api/v1/today. The last
+// answer is kept on the phone (IndexedDB) and shown "as of HH:MM" without signal. While the app
+// is open and visible the phone also says it is alive (device.heartbeat) for the lone-worker
+// watch: sent straight away, never queued, since a heartbeat that arrives late says nothing
+// about now.
 
 import { zoneName } from "./actions.js";
+import { whatText } from "./alert_words.js";
 import { suiteNow } from "./clock.js";
 import { makeEvent, openOutbox } from "./outbox.js";
 import { readContext } from "./page.js";
@@ -215,9 +217,28 @@ async function render() {
       return li;
     }),
   );
+
+  // Alerts the officer was paged for that are not her own concerns': who has each.
+  const paged = answer?.paged ?? [];
+  fill(
+    "today-paged",
+    paged.map((a) => {
+      const where = a.zone_id ? ` · ${zoneName(ctx.zones, a.zone_id)}` : "";
+      const told = `paged ${when(a.paged_at, now)}`;
+      const closure = alertLine(a, answer?.names ?? {}, now);
+      const severity = badge(a.severity, `sev-${a.severity}`);
+      const li = item(`${whatText(a)}${where}`, `${told} · ${closure}`, severity);
+      li.dataset.alertId = a.alert_id;
+      return li;
+    }),
+  );
+  const morePaged = answer ? answer.paged_total - paged.length : 0;
+  const pagedLine = $("today-paged-more");
+  pagedLine.hidden = morePaged <= 0;
+  pagedLine.textContent = `and ${morePaged} more`;
 }
 
-/** What became of a concern's alert: who has it (loop closure), or that nobody has yet. */
+/** What became of an alert: who has it (loop closure), or that nobody has yet. */
 export function alertLine(alert, names, now) {
   if (!alert) return "";
   if (alert.state === "open") return "alert not acknowledged yet";

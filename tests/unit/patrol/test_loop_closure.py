@@ -4,7 +4,7 @@ when — from the ALERTS stream's opened, acknowledged and resolved events, what
 CONCERNS and ALERTS streams reach the patrol service in. Alerts of other sources, and outcomes
 of alerts it never saw open, change nothing there.
 
-It also lists the alerts the officer was paged for (`alert.notified`) that are not their own
+It also lists the alerts the officer was paged for (`alert.notification`) that are not their own
 concerns': a missed check, a visitor, another officer's concern — with who has each."""
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from lookout.contracts.alerts import AlertAcknowledged, AlertNotified, AlertOpened, AlertResolved
+from lookout.contracts.alerts import (
+    AlertAcknowledged,
+    AlertNotification,
+    AlertOpened,
+    AlertResolved,
+)
 from lookout.contracts.patrol import ConcernRaised
 from lookout.kernel.clock import ManualClock
 from tests.unit.patrol.test_today import KIM, KIM_PHONE, ORTIZ, SCHOOL_FILE, ask, cid, z
@@ -56,10 +61,12 @@ def opened(
     )  # fmt: skip
 
 
-def paged(n: int, person: str, hhmm: str, channel: str = "push", day: int = 23) -> AlertNotified:
-    return AlertNotified.new(
+def paged(n: int, person: str, hhmm: str, step: int = 0, day: int = 23) -> AlertNotification:
+    """Step `step` of alert n reached `person` at `hhmm`."""
+    return AlertNotification.new(
         school_id="tiny", occurred_at=at(hhmm, day), actor=ALERTS, alert_id=aid(n),
-        person_id=person, channel=channel, outcome="delivered",
+        person_id=person, source="check_missed", category="check_missed", severity="high",
+        zone_id="bath-a", step=step, repeat=0, count=1, opened_at=at(hhmm, day),
     )  # fmt: skip
 
 
@@ -183,7 +190,7 @@ async def test_the_officer_sees_who_has_each_alert_she_was_paged_for(day: Day) -
             zone_id=None,
             day=22,
         ),
-        paged(13, "sso-kim", "15:31", channel="sms", day=22),
+        paged(13, "sso-kim", "15:31", day=22),
         opened(
             16,
             other,
@@ -195,10 +202,10 @@ async def test_the_officer_sees_who_has_each_alert_she_was_paged_for(day: Day) -
         ),
         paged(16, "sso-kim", "16:01", day=22),
         settled(AlertResolved, 16, "07:00"),
-        # Monday: a missed check of bathroom A, paged by push then by text, acknowledged ...
+        # Monday: a missed check of bathroom A, paged at step 0 and again at step 1, acknowledged
         opened(10, scan, "08:00", "check_missed", category="check_missed", severity="low"),
         paged(10, "sso-kim", "08:00"),
-        paged(10, "sso-kim", "08:30", channel="sms"),
+        paged(10, "sso-kim", "08:30", step=1),
         settled(AlertAcknowledged, 10, "08:40"),
         # ... her own concern's alert (on her concern, not here) ...
         opened(14, mine.event_id, "08:03"),

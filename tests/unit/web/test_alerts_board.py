@@ -8,7 +8,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from lookout.contracts.alerts import AlertNotified, AlertOpened, AlertSummary, TimelineEntry
+from lookout.contracts.alerts import (
+    AlertNotification,
+    AlertNotified,
+    AlertOpened,
+    AlertSummary,
+    TimelineEntry,
+)
 from lookout.contracts.patrol import CheckWindowClosed
 from services.web.alerts_board import Notified, _notified, urgency
 from services.web.live import LiveHub, Push
@@ -46,7 +52,8 @@ def test_the_boards_listen_to_the_five_alert_subjects_of_their_schools_only() ->
     assert alerts == [
         f"alert.{school}.{verb}"
         for school in ("lhs", "mhs")
-        for verb in ("opened", "escalated", "notified", "acknowledged", "resolved")
+        # and each person's pages, which nudge only that person's Today
+        for verb in ("opened", "escalated", "notified", "acknowledged", "resolved", "notify.*")
     ]
 
 
@@ -124,3 +131,26 @@ def test_who_was_told_is_each_person_and_channel_once_first_time_last_outcome() 
         Notified(person_id="gone-person", name=None, channel="nats",
                  at=NOW + timedelta(minutes=11), outcome="queued"),
     ]  # fmt: skip
+
+
+def test_a_page_nudges_the_today_of_the_paged_officer_only() -> None:
+    """A step of an alert reached sso-rivera (`alert.lhs.notify.sso-rivera`): her phone's Today
+    lists the alerts she was paged for, so it asks again; another officer's phone, her stream
+    at another school and a console (whose board hears `alert.notified` for it) are not
+    nudged."""
+    hub = LiveHub(["lhs", "mhs"])
+    rivera, kim = hub.open("lhs", "sso-rivera"), hub.open("lhs", "sso-kim")
+    rivera_mhs = hub.open("mhs", "sso-rivera")
+    okafor = hub.open("lhs", "principal-okafor", nudges=("alerts", "today"))
+    hub.route(
+        AlertNotification.new(
+            school_id="lhs", occurred_at=NOW, actor=ENGINE, alert_id=ALERT,
+            person_id="sso-rivera", source="check_missed", category="check_missed",
+            severity="low", zone_id="gym", step=0, repeat=0, count=1, opened_at=NOW,
+        )
+    )  # fmt: skip
+    assert rivera.queue.get_nowait() == Push("today", json.dumps({"because": "alert.notification"}))
+    assert rivera.queue.empty()
+    assert kim.queue.empty()
+    assert rivera_mhs.queue.empty()
+    assert okafor.queue.empty()

@@ -58,6 +58,7 @@ def test_it_listens_to_its_schools_only() -> None:
             ("alert", "notified"),
             ("alert", "acknowledged"),
             ("alert", "resolved"),
+            ("alert", "notify.*"),
             ("visitor", "checked_in"),
             ("visitor", "checked_out"),
             ("visitor", "screening_flagged"),
