@@ -37,6 +37,7 @@ from services.web import (
     pages,
     problems,
     push,
+    roster,
     signin,
     sms_webhook,
     suite_time,
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(ack_links.router)
     app.include_router(pages.router)
     app.include_router(events.router)
+    app.include_router(roster.router)
     app.include_router(today.router)
     app.include_router(live.router)
     app.include_router(alerts_board.router)

@@ -21,6 +21,7 @@ from services.web.deps import Caller, CsrfCaller, State, WebState
 from services.web.domain import may_send_event
 from services.web.problems import Problem
 from services.web.recall import DeviceBinding
+from services.web.roster import OFF_ROSTER, off_roster, student_refs
 from services.web.store import DEVICE_SEEN_EVERY, DeviceTaken, WebRepository
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -136,8 +137,12 @@ async def deliver_events(batch: EventBatch, caller: CsrfCaller, state: State) ->
     if state.js is None:
         raise Problem(503, "Event store unavailable", "retry later")
     results: list[Receipt] = []
-    for index, raw in enumerate(batch.events):
-        prepared = prepare(raw, caller, batch.device_id, state)
+    batch_prepared = [prepare(raw, caller, batch.device_id, state) for raw in batch.events]
+    events = [e for e in batch_prepared if not isinstance(e, str)]
+    missing = await off_roster(state, caller.school.id, events)
+    for index, (raw, prepared) in enumerate(zip(batch.events, batch_prepared, strict=True)):
+        if not isinstance(prepared, str) and missing.intersection(student_refs(prepared)):
+            prepared = f"student_refs: {OFF_ROSTER}"
         if isinstance(prepared, str):
             results.append(
                 Receipt(
