@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
@@ -238,10 +238,25 @@ class ReportSchedule(Strict):
 
 
 class WatchlistSource(Strict):
+    """Where the visitors service screens sign-ins: a provider named in the
+    `lookout.watchlist_providers` entry point group (`csv` and `http` ship)."""
+
+    provider: Token = Field(
+        default="csv",
+        description="The watchlist provider: `csv` (the school's own file, the default), `http` "
+        "(a screening service answering JSON) or one a package registers. Checked when the "
+        "visitors service starts.",
+    )
     csv_path: str | None = Field(
         default=None,
         description="The school's private watchlist CSV; a relative path is resolved against "
         "the directory of the school's YAML file.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The provider's own settings (`http`: base_url, timeout_seconds, "
+        "token_env), checked by the provider when the visitors service starts. Never a "
+        "secret: a token is read from the environment.",
     )
 
 

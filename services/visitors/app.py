@@ -34,13 +34,10 @@ from lookout.kernel.settings import Settings, load_school
 from services.visitors import store
 from services.visitors.drills import DrillHandlers
 from services.visitors.handlers import VisitorHandlers
+from services.visitors.providers.registry import providers
+from services.visitors.screening import UnavailableCounter
 from services.visitors.timers import DrillDayEnd, EndOfDayCheckout, OverdueVisits, PiiPurge
-from services.visitors.watchlist import (
-    CsvWatchlist,
-    EmptyWatchlist,
-    WatchlistProvider,
-    resolve_path,
-)
+from services.visitors.watchlist import WatchlistProvider
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -61,17 +58,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 def watchlists(kernel: ServiceKernel) -> dict[str, WatchlistProvider]:
-    """Each school's watchlist provider: its CSV (relative to its YAML file), or none."""
+    """Each school's watchlist provider, by the name in its school file (`csv` by default)."""
     files = {load_school(path).id: path for path in kernel.settings.school_paths()}
-    providers: dict[str, WatchlistProvider] = {}
-    for school_id, school in kernel.schools.items():
-        csv_path = school.watchlist.csv_path
-        providers[school_id] = (
-            CsvWatchlist(resolve_path(csv_path, files.get(school_id)))
-            if csv_path
-            else EmptyWatchlist()
-        )
-    return providers
+    return providers(kernel.schools, files)
 
 
 def build_app(kernel: ServiceKernel) -> FastStream:
@@ -82,6 +71,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         kernel.sessions,
         kernel.outbox,
         kernel.clock,
+        on_unavailable=UnavailableCounter(kernel.metrics.registry, store.SERVICE),
     )
     drills = DrillHandlers(handlers.commit, kernel.sessions, kernel.clock)
     kernel.use_timers(

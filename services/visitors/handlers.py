@@ -51,6 +51,7 @@ from lookout.kernel.queries import ErrorReply, Refused, answer, request_school
 from lookout.kernel.storage import Outbox
 from lookout.school.config import SchoolConfig
 from services.visitors import domain, drills
+from services.visitors.screening import OnUnavailable, screen_or_hold
 from services.visitors.store import SERVICE, Admitted, VisitorRepository
 from services.visitors.watchlist import WatchlistProvider
 
@@ -70,6 +71,7 @@ class VisitorHandlers:
         outbox: Outbox,
         clock: Clock,
         after_commit: Callable[[], None] = lambda: None,
+        on_unavailable: OnUnavailable = lambda school, provider, failure: None,
     ) -> None:
         self.schools = schools
         self.watchlists = watchlists
@@ -77,6 +79,7 @@ class VisitorHandlers:
         self.outbox = outbox
         self.clock = clock
         self.after_commit = after_commit
+        self.on_unavailable = on_unavailable
 
     # --- request plumbing -------------------------------------------------------------------
 
@@ -123,8 +126,21 @@ class VisitorHandlers:
             raise Refused(reason)
         if (reason := domain.refuse_sign_in(school, req)) is not None:
             raise Refused(reason)
-        matches = self.watchlists[school.id].screen(
-            req.first_name, req.last_name, req.date_of_birth, school.visitors.match_threshold
+        async with self.sessions() as session:
+            again = await VisitorRepository(session).by_request(req.request_id) is not None
+        # A retry of a stored sign-in is answered with its visit below: not screened again.
+        matches = (
+            []
+            if again
+            else await screen_or_hold(
+                self.watchlists[school.id],
+                school.id,
+                req.first_name,
+                req.last_name,
+                req.date_of_birth,
+                school.visitors.match_threshold,
+                self.on_unavailable,
+            )
         )
 
         async def work(session: AsyncSession, now: datetime) -> tuple[str, list[Event]]:
@@ -148,8 +164,8 @@ class VisitorHandlers:
                         "listed_name": m.entry.listed_name[:130],
                         "kind": m.entry.kind,
                         "note": m.entry.note,
-                        "date_of_birth_check": m.date_of_birth.value,
-                        "review_band": m.band.value,
+                        "date_of_birth_check": m.date_of_birth and m.date_of_birth.value,
+                        "review_band": m.band and m.band.value,
                         "listed_date_of_birth": m.entry.date_of_birth,
                     }
                     for m in matches

@@ -1,9 +1,11 @@
 """Watchlist providers: where possible matches for a visitor come from.
 
 A provider answers one question — which listed people might this visitor be? — with scored
-matches. The CSV provider (the school's private list of custody restrictions, trespass orders
-and banned persons, maintained by the admin) is the one that ships. An external registry check
-would be another provider; none is configured by default and no provider makes network calls.
+matches, or raises ScreeningUnavailable when it cannot say (the sign-in is then held for a
+person to screen by hand: services/visitors/screening.py). The CSV provider here (the school's
+private list of custody restrictions, trespass orders and banned persons, maintained by the
+admin) is the default; others are found by name in the `lookout.watchlist_providers` entry point
+group (services/visitors/providers/), e.g. the HTTP JSON provider.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import logging
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -53,13 +56,23 @@ class Entry:
 
 @dataclass(frozen=True)
 class Match:
-    """A listed person the visitor may be: held for a staff member's decision."""
+    """A listed person the visitor may be: held for a staff member's decision. No date check
+    and no band: not a comparison at all (the provider did not answer, see screening)."""
 
     entry: Entry
     score: float
     provider: str
-    date_of_birth: DateOfBirthCheck = DateOfBirthCheck.MISSING
-    band: ReviewBand = ReviewBand.POSSIBLE
+    date_of_birth: DateOfBirthCheck | None = DateOfBirthCheck.MISSING
+    band: ReviewBand | None = ReviewBand.POSSIBLE
+
+
+class ScreeningUnavailable(Exception):
+    """The provider could not screen this visitor. `failure` is a label for the metric and the
+    log (timeout, server_error, rejected, unreachable, malformed), never the visitor's data."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__(failure)
+        self.failure = failure
 
 
 class WatchlistProvider(Protocol):
@@ -67,10 +80,11 @@ class WatchlistProvider(Protocol):
 
     name: str
 
-    def screen(
+    async def screen(
         self, first_name: str, last_name: str, date_of_birth: date | None, threshold: float
     ) -> list[Match]:
-        """Listed people the visitor may be, held at `threshold` (see matching), best first."""
+        """Listed people the visitor may be, held at `threshold` (see matching), best first;
+        ScreeningUnavailable when the source cannot answer."""
         ...
 
 
@@ -79,10 +93,31 @@ class EmptyWatchlist:
 
     name = "none"
 
-    def screen(
+    async def screen(
         self, first_name: str, last_name: str, date_of_birth: date | None, threshold: float
     ) -> list[Match]:
         return []
+
+
+def scored_matches(
+    entries: Mapping[str, Entry],
+    index: WatchlistIndex,
+    provider: str,
+    visitor: Person,
+    threshold: float,
+) -> list[Match]:
+    """The entries of `index` held for `visitor`, as matches of `provider`: every provider
+    scores its candidates here, so a listed person is held the same whatever the source."""
+    return [
+        Match(entries[hit.entry_id], hit.score, provider, hit.date_of_birth, hit.band)
+        for hit in index.screen(visitor, threshold)
+    ]
+
+
+def index_of(entries: Iterable[Entry]) -> WatchlistIndex:
+    return WatchlistIndex(
+        [Listed(e.entry_id, Person.of(e.first_name, e.last_name, e.date_of_birth)) for e in entries]
+    )
 
 
 def read_csv(path: Path) -> list[Entry]:
@@ -143,12 +178,7 @@ class CsvWatchlist:
         stamp = self._file_stamp()
         entries = read_csv(self.path)
         self._entries = {e.entry_id: e for e in entries}
-        self._index = WatchlistIndex(
-            [
-                Listed(e.entry_id, Person.of(e.first_name, e.last_name, e.date_of_birth))
-                for e in entries
-            ]
-        )
+        self._index = index_of(entries)
         self._stamp = stamp
         log.info("event=watchlist_loaded path=%s entries=%d", self.path, len(entries))
 
@@ -170,15 +200,18 @@ class CsvWatchlist:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def screen(
+    def match(
         self, first_name: str, last_name: str, date_of_birth: date | None, threshold: float
     ) -> list[Match]:
+        """The held matches, read in place: the list is in memory, so no waiting."""
         self.refresh()
         visitor = Person.of(first_name, last_name, date_of_birth)
-        return [
-            Match(self._entries[hit.entry_id], hit.score, self.name, hit.date_of_birth, hit.band)
-            for hit in self._index.screen(visitor, threshold)
-        ]
+        return scored_matches(self._entries, self._index, self.name, visitor, threshold)
+
+    async def screen(
+        self, first_name: str, last_name: str, date_of_birth: date | None, threshold: float
+    ) -> list[Match]:
+        return self.match(first_name, last_name, date_of_birth, threshold)
 
 
 def resolve_path(csv_path: str, school_file: Path | None) -> Path:

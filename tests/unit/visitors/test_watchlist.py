@@ -61,16 +61,16 @@ def test_an_edited_file_is_reread_and_a_broken_edit_keeps_the_last_good_list(
 ) -> None:
     path = write(tmp_path / "w.csv", "W1,Ann,Lee,,banned,\n")
     provider = CsvWatchlist(path)
-    assert [m.entry.entry_id for m in provider.screen("Ann", "Lee", None, 0.85)] == ["W1"]
+    assert [m.entry.entry_id for m in provider.match("Ann", "Lee", None, 0.85)] == ["W1"]
 
     write(path, "W2,Bo,Li,,banned,\n")
     os.utime(path, ns=(1, 10**18))  # a different modification time, as an editor would leave
-    assert provider.screen("Ann", "Lee", None, 0.85) == []
-    assert [m.entry.entry_id for m in provider.screen("Bo", "Li", None, 0.85)] == ["W2"]
+    assert provider.match("Ann", "Lee", None, 0.85) == []
+    assert [m.entry.entry_id for m in provider.match("Bo", "Li", None, 0.85)] == ["W2"]
 
     write(path, "W3,Cy,Ng,,nonsense,\n")
     os.utime(path, ns=(1, 2 * 10**18))
-    assert [m.entry.entry_id for m in provider.screen("Bo", "Li", None, 0.85)] == ["W2"]
+    assert [m.entry.entry_id for m in provider.match("Bo", "Li", None, 0.85)] == ["W2"]
 
 
 def test_relative_paths_are_relative_to_the_school_file(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_the_provider_finds_what_a_full_scan_of_the_file_finds(tmp_path: Path) -
     for first, last, dob in visitors:
         for threshold in (0.5, 0.7, 0.85, 0.95, 1.0):
             expected = score_all(Person.of(first, last, dob), listed, threshold)
-            got = provider.screen(first, last, dob, threshold)
+            got = provider.match(first, last, dob, threshold)
             assert [(m.entry.entry_id, m.score) for m in got] == [
                 (h.entry_id, h.score) for h in expected
             ]
