@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # private key, the web gives browsers the public one, so both need the same. A PEM P-256
     # private key; unset: one generated on first start and kept in `<data dir>/vapid.pem`.
     vapid_private_key: SecretStr = SecretStr("")
+    # Staff sign-in with Google Workspace / Microsoft Entra (services/web/oidc.py): the OAuth
+    # clients' secrets, the same for every web replica. A school file's `staff_sign_in` names
+    # the client ids; a provider configured there without its secret stops the web at start.
+    oidc_google_client_secret: SecretStr = SecretStr("")
+    oidc_entra_client_secret: SecretStr = SecretStr("")
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from lookout.contracts.envelope import SchoolId, Token
 from lookout.contracts.patrol import ConcernCategory, Severity
+from lookout.school.staff_sign_in import StaffSignIn
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
@@ -343,6 +344,11 @@ class SchoolConfig(Strict):
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
     roster: RosterSource = Field(default_factory=RosterSource)
     visitors: VisitorPolicy = Field(default_factory=VisitorPolicy)
+    staff_sign_in: StaffSignIn = Field(
+        default_factory=StaffSignIn,
+        description="Sign-in with the district's Google Workspace or Microsoft Entra accounts "
+        "(OpenID Connect), matched to people by their verified email.",
+    )
 
     def student_records_cutoff(self, now: datetime) -> datetime:
         """Student references and notes from before this moment are past the retention period

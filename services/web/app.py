@@ -34,6 +34,7 @@ from services.web import (
     events,
     front_desk,
     live,
+    oidc,
     pages,
     problems,
     push,
@@ -46,6 +47,7 @@ from services.web import (
 from services.web.deps import SignInFirst, WebState
 from services.web.metrics import CountRequests, WebMetrics, health_port
 from services.web.middleware import BodyLimit, SecurityHeaders
+from services.web.oidc_providers import Providers
 from services.web.store import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "create_app"]
@@ -81,6 +83,7 @@ def create_app(
     LOOKOUT_CLOCK's), as every consumer judges them."""
     settings = settings or Settings()
     schools = load_schools(settings)  # a bad school file fails here, before anything starts
+    oidc_providers = Providers(settings, schools)  # and a provider without its client secret
     suite_clock = suite_clock or clock or settings.make_clock()
     clock = clock or SystemClock()
 
@@ -124,6 +127,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     problems.install(app)
+    app.state.oidc = oidc_providers
 
     @app.exception_handler(SignInFirst)
     async def _sign_in_first(_request: Request, exc: SignInFirst) -> Response:
@@ -137,6 +141,7 @@ def create_app(
     app.add_middleware(CountRequests, metrics=app.state.metrics)
 
     app.include_router(signin.router)
+    app.include_router(oidc.router)
     app.include_router(ack_links.router)
     app.include_router(pages.router)
     app.include_router(events.router)

@@ -20,15 +20,17 @@ from services.web.domain import (
     safe_next,
     session_kind,
 )
+from services.web.oidc_providers import buttons
 from services.web.problems import Problem
 from services.web.store import WebRepository, digest, password_matches
 
 router = APIRouter(tags=["sign-in"])
 
 
-async def _start_session(
+async def start_session(
     state: WebState, request: Request, repo: WebRepository, school: SchoolConfig, person_id: str
 ) -> tuple[str, SessionKind]:
+    """A new session for the person (every way of signing in comes through here)."""
     now = state.now()
     old = request.cookies.get(state.cookie_name)
     if old:  # rotate: whatever session the browser held before ends here
@@ -41,7 +43,8 @@ async def _start_session(
     return session_id, kind
 
 
-def _signed_in(state: WebState, session_id: str, kind: SessionKind, location: str) -> Response:
+def signed_in(state: WebState, session_id: str, kind: SessionKind, location: str) -> Response:
+    """The redirect that sets the session's cookie."""
     response = RedirectResponse(location, status_code=303)
     response.set_cookie(
         state.cookie_name,
@@ -96,20 +99,21 @@ async def sign_in_by_link(token: str, request: Request, state: State) -> Respons
         school = state.schools.get(owner[0]) if owner else None
         if owner is None or school is None or owner[1] not in school.person_ids:
             raise Problem(404, "Not found", LINK_GONE)
-        session_id, kind = await _start_session(state, request, repo, school, owner[1])
-    return _signed_in(state, session_id, kind, "/app")
+        session_id, kind = await start_session(state, request, repo, school, owner[1])
+    return signed_in(state, session_id, kind, "/app")
 
 
 @router.get("/signin", response_class=HTMLResponse, summary="The sign-in form")
 async def sign_in_form(request: Request, state: State, next: str | None = None) -> Response:
-    return pages.render(request, state, "signin.html", {"next": safe_next(next)})
+    context = {"next": safe_next(next), "buttons": buttons(request)}
+    return pages.render(request, state, "signin.html", context)
 
 
 NOT_RECOGNISED = "The school, person or password was not recognised."
 LOCKED_OUT = "Too many failed sign-ins. Try again in 15 minutes."
 
 
-def _wants_page(request: Request) -> bool:
+def wants_page(request: Request) -> bool:
     """A browser's form post (it accepts HTML) is answered with the form again, its error
     said in words; an API client gets the problem+json."""
     return "text/html" in request.headers.get("accept", "")
@@ -125,7 +129,13 @@ def _form_again(
     next: str | None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    context = {"next": safe_next(next), "error": error, "school": school, "person": person}
+    context = {
+        "next": safe_next(next),
+        "error": error,
+        "school": school,
+        "person": person,
+        "buttons": buttons(request),
+    }
     response = pages.render(request, state, "signin.html", context)
     response.status_code = status
     response.headers.update(headers or {})
@@ -156,7 +166,7 @@ async def sign_in_with_password(
         repo = WebRepository(db)
         if locked_out(await repo.failures_since(keys=keys, since=now - FAILURE_WINDOW)):
             retry = {"Retry-After": str(int(FAILURE_WINDOW.total_seconds()))}
-            if _wants_page(request):
+            if wants_page(request):
                 return _form_again(request, state, 429, LOCKED_OUT, school, person, next, retry)
             raise Problem(429, "Too many failed sign-ins", "try again later", headers=retry)
         config = state.schools.get(school)
@@ -167,12 +177,12 @@ async def sign_in_with_password(
             failed = True
         else:
             failed = False
-            session_id, kind = await _start_session(state, request, repo, config, person)
+            session_id, kind = await start_session(state, request, repo, config, person)
     if failed:  # the failure is committed before answering
-        if _wants_page(request):
+        if wants_page(request):
             return _form_again(request, state, 401, NOT_RECOGNISED, school, person, next)
         raise Problem(401, "Sign-in failed", "school, person or password: not recognised")
-    return _signed_in(state, session_id, kind, safe_next(next))
+    return signed_in(state, session_id, kind, safe_next(next))
 
 
 @router.post("/signout", summary="Sign out", status_code=303)
