@@ -108,7 +108,11 @@ KIND_WORDS = {
     "custody_restriction": "Custody restriction",
     "trespass_order": "Trespass order",
     "banned": "Banned from campus",
+    "not_screened": "Not screened, check the visitor by hand",
 }
+# The visitors service's hold when its watchlist provider did not answer: a possible match with
+# nobody listed to compare, so no words of likeness (its note says why).
+NOT_SCREENED = "not_screened"
 
 
 def _plain(name: str) -> list[str]:
@@ -314,7 +318,7 @@ def _desk_match(m: PossibleMatch, words: str | None) -> DeskMatch:
     return DeskMatch(
         **m.model_dump(),
         reason=KIND_WORDS.get(m.kind, m.kind.replace("_", " ").capitalize()),
-        words=words,
+        words=None if m.kind == NOT_SCREENED else words,
     )
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from lookout.kernel.settings import EXAMPLE_SCHOOL, ConfigurationError, load_school
+from lookout.kernel.settings import EXAMPLE_SCHOOL, ConfigurationError, Settings, load_school
 from lookout.school.config import WatchlistSource
+from services.visitors.app import create_app
 from services.visitors.providers import registry
 from services.visitors.providers.http_json import HttpJsonWatchlist
 from services.visitors.providers.registry import GROUP, ProviderSetup, installed, providers
@@ -128,3 +130,22 @@ def test_a_package_registers_its_own_provider_in_the_group(
         SCHOOL_FILE,
     )
     assert installed() == ["csv", "everyone", "http"]
+
+
+def test_the_visitors_service_does_not_start_with_a_provider_it_cannot_find(
+    tmp_path: Path,
+) -> None:
+    raw = yaml.safe_load(EXAMPLE_SCHOOL.read_text(encoding="utf-8"))
+    raw["watchlist"] = {"provider": "registry"}
+    path = tmp_path / "lhs.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        schools=str(path),
+        visitors_db_url=f"sqlite+aiosqlite:///{tmp_path / 'visitors.db'}",
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        create_app(settings)
+    assert str(raised.value) == (
+        f"{path}: watchlist.provider: no watchlist provider 'registry' (installed: csv, http)"
+    )

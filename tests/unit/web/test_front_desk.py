@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lookout.contracts.visitors import VisitorCheckedIn, VisitorSighted
-from services.web.front_desk import match_words
+from lookout.contracts.visitors import PossibleMatch, VisitorCheckedIn, VisitorSighted
+from services.web.front_desk import _desk_match, match_words
 from services.web.live import LiveHub, Push
 
 AT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -79,3 +79,19 @@ def test_a_visitor_event_nudges_the_desks_of_its_school_only() -> None:
     assert desk.queue.qsize() == 1
     assert desk.queue.get_nowait() == Push("visitors", '{"because": "visitor.checked_in"}')
     assert console.queue.qsize() == 0 and other.queue.qsize() == 0
+
+
+def test_a_sign_in_its_watchlist_provider_did_not_screen_is_said_so_with_no_likeness() -> None:
+    held = PossibleMatch(
+        watchlist_entry_id="not-screened",
+        score=0.0,
+        listed_name="Not screened",
+        kind="not_screened",
+        note="screening provider did not answer",
+    )
+    desk = _desk_match(held, "similar name (score 0.00)")
+    assert (desk.reason, desk.note, desk.words) == (
+        "Not screened, check the visitor by hand",
+        "screening provider did not answer",
+        None,
+    )
