@@ -65,13 +65,17 @@ def watchlists(kernel: ServiceKernel) -> dict[str, WatchlistProvider]:
 
 def build_app(kernel: ServiceKernel) -> FastStream:
     """The visitors app on a given kernel (tests build the kernel themselves to reach its parts)."""
+    by_school = watchlists(kernel)
+    unavailable = UnavailableCounter(kernel.metrics.registry, store.SERVICE)
+    for school_id, provider in by_school.items():
+        unavailable.watch(school_id, provider.name)
     handlers = VisitorHandlers(
         kernel.schools,
-        watchlists(kernel),
+        by_school,
         kernel.sessions,
         kernel.outbox,
         kernel.clock,
-        on_unavailable=UnavailableCounter(kernel.metrics.registry, store.SERVICE),
+        on_unavailable=unavailable,
     )
     drills = DrillHandlers(handlers.commit, kernel.sessions, kernel.clock)
     kernel.use_timers(

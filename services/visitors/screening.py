@@ -26,6 +26,7 @@ NOT_SCREENED_ID = "not-screened"
 NOT_SCREENED_KIND = "not_screened"
 DID_NOT_ANSWER = "screening provider did not answer"
 
+FAILURES = ("timeout", "server_error", "rejected", "unreachable", "malformed", "error")
 # (school, provider, failure) → count it.
 OnUnavailable = Callable[[str, str, str], None]
 
@@ -81,6 +82,12 @@ class UnavailableCounter:
             ["service", "school", "provider", "failure"],
             registry=registry,
         )
+
+    def watch(self, school_id: str, provider: str) -> None:
+        """Every failure of this school's provider at 0 from the start, so an alert rule on
+        the counter's increase sees the first failure."""
+        for failure in FAILURES:
+            self.counter.labels(self.service, school_id, provider, failure)
 
     def __call__(self, school_id: str, provider: str, failure: str) -> None:
         self.counter.labels(self.service, school_id, provider, failure).inc()

@@ -13,6 +13,7 @@ Use:
     with ScreeningService(candidates=[...]) as service:   # options: base_url=service.url,
         ...                                               # token in LOOKOUT_WATCHLIST_TOKEN
         service.asked[0]["last_name"]
+        service.stop()    # nobody listening any more: a refused connection
 """
 
 from __future__ import annotations
@@ -99,13 +100,17 @@ class ScreeningService:
         threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         return self
 
+    def stop(self) -> None:
+        """Stop answering and close the port (again: nothing more)."""
+        self._stopping.set()
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._stopping.set()
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop()

@@ -10,6 +10,7 @@ the same visit, not screened again; nothing of the visitors reaches the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,13 @@ def school_file(tmp_path: Path, base_url: str) -> Path:
 
 
 @pytest.fixture
+def service() -> Iterator[ScreeningService]:
+    """The registry: every entry of the example school's CSV as its candidates."""
+    with ScreeningService(candidates=lhs_candidates()) as registry:
+        yield registry
+
+
+@pytest.fixture
 async def nc(nats_server: Any) -> Any:
     conn = await nats.connect(nats_server.url)
     yield conn
@@ -74,10 +82,10 @@ async def test_screening_through_a_registry_that_answers_then_fails_every_way(
     js: JetStreamContext,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    service: ScreeningService,
 ) -> None:
     office = FrontOffice(nc)
     published = Published(js)
-    service = ScreeningService(candidates=lhs_candidates()).__enter__()
     monkeypatch.setenv("LOOKOUT_WATCHLIST_TOKEN", service.token)
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -100,6 +108,8 @@ async def test_screening_through_a_registry_that_answers_then_fails_every_way(
             logging.getLogger().addHandler(caplog.handler)
             caplog.handler.setLevel(logging.DEBUG)
             await published.start()
+            # Counted from 0, each failure, from the start.
+            assert [unavailable(f) for f in ("timeout", "unreachable", "rejected")] == [0, 0, 0]
 
             # 08:00 a transposed nickname of a listed person, same date: held as the CSV holds.
             clock.set(local(8, 0))
@@ -155,7 +165,7 @@ async def test_screening_through_a_registry_that_answers_then_fails_every_way(
 
             # 08:05 the registry is gone: nobody listening on its port.
             clock.set(local(8, 5))
-            service.__exit__(None, None, None)
+            service.stop()
             di = await office.ok("command", "sign_in", sign_in_body("Di", "Ode"))
             assert (di["status"], di["possible_matches"]) == ("pending_screening", [NOT_SCREENED])
             assert unavailable("unreachable") == 1.0
@@ -197,7 +207,6 @@ async def test_screening_through_a_registry_that_answers_then_fails_every_way(
             ]  # fmt: skip
     finally:
         logging.getLogger().removeHandler(caplog.handler)
-        service.__exit__(None, None, None)
 
     text = "\n".join(caplog.messages)
     for secret in ("Hollander", "López", "Lee", "Ode", "1979-03-14", "1980-05-06", "4821"):
