@@ -33,6 +33,7 @@ log = logging.getLogger("lookout.web")
 EVENTS_ROUTE = ("POST", "/api/v1/events")
 PASSWORD_SIGN_IN = ("POST", "/signin")
 LINK_SIGN_IN = "/signin/{token}"
+OIDC_SIGN_IN = "/signin/oidc/callback"  # back from Google or Microsoft: a 4xx is a refusal
 UNROUTED = "unrouted"  # no route matched (a 404): the path is not a label either
 RECEIPTS = ("stored", "duplicate", "rejected")
 # The largest receipts body read for counting (100 receipts are about 12 KiB).
@@ -60,8 +61,8 @@ class WebMetrics:
         )
         self.sign_in_failures = Counter(
             "lookout_web_signin_failures",
-            "Failed sign-ins: a wrong school, person or password, or an unknown, used or "
-            "expired one-time link",
+            "Failed sign-ins: a wrong school, person or password, an unknown, used or "
+            "expired one-time link, or a Google or Microsoft account refused (oidc)",
             ["method"],
             registry=r,
         )
@@ -77,7 +78,7 @@ class WebMetrics:
         )
         for outcome in RECEIPTS:
             self.events.labels(outcome)
-        for method in ("password", "link"):
+        for method in ("password", "link", "oidc"):
             self.sign_in_failures.labels(method)
 
     def answered(self, route: str, method: str, status: int, body: bytes | None) -> None:
@@ -89,6 +90,8 @@ class WebMetrics:
             self.lockouts.inc()
         elif route == LINK_SIGN_IN and status == 404:  # the link's page or its button
             self.sign_in_failures.labels("link").inc()
+        elif route == OIDC_SIGN_IN and 400 <= status < 500:  # not a provider that is down
+            self.sign_in_failures.labels("oidc").inc()
         if body is not None:
             self._receipts(body)
 

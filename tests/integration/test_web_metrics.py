@@ -96,6 +96,7 @@ async def test_the_health_port_counts_answers_by_route_template_and_receipt(
             'lookout_web_events_total{outcome="rejected"} 0.0',
             'lookout_web_signin_failures_total{method="password"} 0.0',
             'lookout_web_signin_failures_total{method="link"} 0.0',
+            'lookout_web_signin_failures_total{method="oidc"} 0.0',
             "lookout_web_signin_lockouts_total 0.0",
             "lookout_web_sse_connections 0.0",
         ]
@@ -146,6 +147,7 @@ async def test_the_health_port_counts_answers_by_route_template_and_receipt(
             'lookout_web_events_total{outcome="rejected"} 1.0',
             'lookout_web_signin_failures_total{method="password"} 5.0',
             'lookout_web_signin_failures_total{method="link"} 1.0',
+            'lookout_web_signin_failures_total{method="oidc"} 0.0',
             "lookout_web_signin_lockouts_total 1.0",
             "lookout_web_sse_connections 0.0",
         ]

@@ -50,13 +50,15 @@ async def provider() -> AsyncIterator[LocalProvider]:
         yield running
 
 
-def school_with_sign_in(tmp_path: Path, provider: LocalProvider) -> Path:
+def school_with_sign_in(
+    tmp_path: Path, provider: LocalProvider, google_discovery: str | None = None
+) -> Path:
     school = yaml.safe_load(EXAMPLE_SCHOOL.read_text(encoding="utf-8"))
     school["staff_sign_in"] = {
         "google": {
             "client_id": GOOGLE_CLIENT,
             "hosted_domains": [DOMAIN],
-            "discovery_url": provider.google_discovery(),
+            "discovery_url": google_discovery or provider.google_discovery(),
         },
         "entra": {
             "client_id": ENTRA_CLIENT,
@@ -64,7 +66,7 @@ def school_with_sign_in(tmp_path: Path, provider: LocalProvider) -> Path:
             "discovery_url": provider.entra_discovery(),
         },
     }
-    path = tmp_path / "lhs.yaml"
+    path = tmp_path / ("lhs.yaml" if google_discovery is None else "lhs-down.yaml")
     path.write_text(yaml.safe_dump(school), encoding="utf-8")
     return path
 
@@ -262,6 +264,11 @@ async def test_each_spoiled_id_token_is_refused_by_name_and_makes_no_session(
             assert [s for s in said if s in answer.text or s in caplog.text] == [], case
             assert f"provider={which} reason=" in caplog.text, case
         assert await session_count(client) == 0
+        metrics = client.app.state.metrics.registry  # type: ignore[attr-defined]
+        failures = {"method": "oidc"}
+        assert metrics.get_sample_value("lookout_web_signin_failures_total", failures) == len(
+            REFUSALS
+        )
 
 
 async def test_a_refusal_to_a_browser_is_the_sign_in_page_saying_why(
@@ -341,3 +348,23 @@ async def test_the_sign_in_page_shows_a_button_only_for_each_configured_provider
         page = (await client.get("/signin")).text
         assert "Sign in with" not in page and "Or with a Lookout password" not in page
         assert (await client.post("/signin/oidc/lhs/google")).status_code == 404
+
+
+async def test_a_provider_that_does_not_answer_is_a_502_and_no_failed_sign_in(
+    settings: Settings, clock: ManualClock, tmp_path: Path, provider: LocalProvider
+) -> None:
+    closed = "http://127.0.0.1:1/.well-known/openid-configuration"  # nothing listens on port 1
+    path = school_with_sign_in(tmp_path, provider, google_discovery=closed)
+    async with web(settings.model_copy(update={"schools": str(path)}), clock) as client:
+        answer = await client.post("/signin/oidc/lhs/google")
+        assert answer.status_code == 502
+        assert answer.json() == {"type": "about:blank", "title": "Sign-in refused",
+                                 "status": 502, "detail": "provider: did not answer"}  # fmt: skip
+        assert STATE_COOKIE not in client.cookies
+        page = await client.post("/signin/oidc/lhs/google", headers={"Accept": "text/html"})
+        assert page.status_code == 502
+        assert "Your account&#39;s provider did not answer. Try again in a minute." in page.text
+        metrics = client.app.state.metrics.registry  # type: ignore[attr-defined]
+        assert (
+            metrics.get_sample_value("lookout_web_signin_failures_total", {"method": "oidc"}) == 0
+        )
