@@ -197,12 +197,20 @@ async def test_screening_through_a_registry_that_answers_then_fails_every_way(
                 {"visit_id": bo["visit_id"], "answer": "yes", "decided_by": "ap-chen"},
             )  # fmt: skip
             assert (bo_out["status"], bo_out["badge_number"]) == ("denied", None)
-            assert [summary(e) for e in await published.wait_for(3)] == [
+            # The listed visitor the registry named: confirmed, flagged as a CSV match would be.
+            greg_out = await office.ok(
+                "command", "screen",
+                {"visit_id": greg["visit_id"], "answer": "yes", "decided_by": "ap-chen"},
+            )  # fmt: skip
+            assert greg_out["status"] == "denied"
+            assert [summary(e) for e in await published.wait_for(4)] == [
                 ("visitor.checked_in", maria["visit_id"], local(8, 1), "1123-001", "parent",
                  ["library"]),
                 ("visitor.checked_in", ann["visit_id"], local(8, 10), "1123-002", "parent",
                  ["library"]),
                 ("visitor.screening_flagged", bo["visit_id"], local(8, 10), "not-screened", 0.0,
+                 "yes", "ap-chen"),
+                ("visitor.screening_flagged", greg["visit_id"], local(8, 10), "WL-001", 0.965,
                  "yes", "ap-chen"),
             ]  # fmt: skip
     finally:
