@@ -38,6 +38,7 @@ from services.web.deps import Caller, PageCaller, State, WebState
 from services.web.domain import has_console
 from services.web.pages import page_context, render
 from services.web.problems import Problem
+from services.web.roster import GradeCount, by_grade
 
 router = APIRouter(tags=["console"])
 
@@ -68,6 +69,11 @@ class OpenConcerns(BaseModel):
     total: int = Field(ge=0, description="Open concerns in all (may exceed those listed).")
     access_logged: bool = Field(
         default=True, description="This reading is on the patrol service's access log."
+    )
+    by_grade: list[GradeCount] = Field(
+        default_factory=list,
+        description="The students these concerns name, counted by their grade on the school's "
+        "roster (empty without one); never a name.",
     )
     as_of: datetime
 
@@ -160,6 +166,9 @@ async def open_concerns(caller: ConsoleReader, state: State) -> OpenConcerns:
             for c in found.concerns
         ],
         total=found.total,
+        by_grade=await by_grade(
+            state, school.id, (ref for c in found.concerns for ref in c.student_refs)
+        ),
         as_of=now,
     )
 

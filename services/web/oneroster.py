@@ -21,10 +21,19 @@ MAX_MEMBER_BYTES = 64 * 1024 * 1024  # a district's users.csv is a few MiB; more
 MAX_NAME = 100
 # The shape of a reference in the event contracts (lookout/contracts/envelope.py: StudentRef).
 REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,31}")
-# CEDS entry grade levels, as OneRoster's `grades` column carries them.
-GRADES = frozenset(
-    {"IT", "PR", "PK", "TK", "KG", "PS", "UG", "Other"} | {f"{n:02d}" for n in range(1, 14)}
+# CEDS entry grade levels, as OneRoster's `grades` column carries them, youngest first.
+GRADE_ORDER = (
+    "IT",
+    "PR",
+    "PK",
+    "TK",
+    "KG",
+    *(f"{n:02d}" for n in range(1, 14)),
+    "PS",
+    "UG",
+    "Other",
 )
+GRADES = frozenset(GRADE_ORDER)
 STAFF_ROLES = frozenset(
     {
         "administrator",

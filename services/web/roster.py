@@ -6,6 +6,7 @@ on the school's roster, once the school has one."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from lookout.contracts.envelope import Event
 from lookout.school.config import Role
 from services.web.deps import ApiCaller, Caller, State, WebState
 from services.web.domain import has_console
+from services.web.oneroster import GRADE_ORDER
 from services.web.problems import Problem
 from services.web.roster_store import RosterRepository
 
@@ -124,3 +126,32 @@ async def off_roster(state: WebState, school_id: str, events: Iterable[Event]) -
         if not await repo.has_roster(school_id):
             return set()
         return await repo.missing(school_id=school_id, references=refs)
+
+
+class GradeCount(BaseModel):
+    grade: str | None = Field(
+        description="CEDS grade level (`09`…); null: not on the roster, or no grade given."
+    )
+    students: int = Field(ge=1)
+
+
+async def by_grade(state: WebState, school_id: str, references: Iterable[str]) -> list[GradeCount]:
+    """The distinct students of `references` counted by their roster grade, youngest first
+    (unknown last); none while the school has no roster. Counts only: never a name."""
+    refs = sorted(set(references))
+    if not refs:
+        return []
+    async with state.sessions.begin() as db:
+        repo = RosterRepository(db)
+        if not await repo.has_roster(school_id):
+            return []
+        grades = await repo.grades(school_id=school_id, references=refs)
+    return grade_counts([grades.get(ref) for ref in refs])
+
+
+def grade_counts(grades: Iterable[str | None]) -> list[GradeCount]:
+    """Each student's grade (None: unknown) counted, youngest grade first, unknown last."""
+    counts = Counter(grades)
+    order = {g: i for i, g in enumerate(GRADE_ORDER)}
+    ranked = sorted(counts, key=lambda g: order.get(g, len(order)) if g else len(order) + 1)
+    return [GradeCount(grade=g, students=counts[g]) for g in ranked]

@@ -155,6 +155,18 @@ class RosterRepository:
         )
         return wanted - set(found)
 
+    async def grades(self, *, school_id: str, references: list[str]) -> dict[str, str | None]:
+        """The grade of each of `references` that is on the school's roster."""
+        if not references:
+            return {}
+        rows = await self.session.execute(
+            select(roster_students.c.reference, roster_students.c.grade).where(
+                roster_students.c.school_id == school_id,
+                roster_students.c.reference.in_(sorted(set(references))),
+            )
+        )
+        return {r.reference: r.grade for r in rows}
+
     async def search(self, *, school_id: str, query: str, limit: int) -> list[RosterEntry]:
         """Students whose every word of `query` begins a word of their name (or their
         reference), by family then given name; at most `limit`."""

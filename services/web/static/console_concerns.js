@@ -53,7 +53,18 @@ function drawConcerns(answer) {
     ? "No open concerns."
     : `${answer.total} open${more > 0 ? `; ${more} more not shown` : ""}.`;
   note.hidden = false;
+  const grades = $("concerns-grades");
+  grades.textContent = answer.by_grade?.length
+    ? `Students named, by grade: ${answer.by_grade.map((g) => `${gradeWords(g.grade)} ${g.students}`).join(" · ")}`
+    : "";
+  grades.hidden = !grades.textContent;
   $("concerns").dataset.state = "ready";
+}
+
+// A roster grade in words: "09" → "grade 9"; a grade the roster does not give, said so.
+function gradeWords(grade) {
+  if (!grade) return "not on the roster or no grade:";
+  return /^\d\d$/.test(grade) ? `grade ${Number(grade)}:` : `${grade}:`;
 }
 
 function drawHotspots(answer) {
