@@ -93,7 +93,7 @@ async def start_sign_in(
             Reason.UNREACHABLE.value,
             type(exc).__name__,
         )
-        return _refusal(request, state, Reason.UNREACHABLE)
+        return _refusal(request, state, Reason.UNREACHABLE, safe_next(next))
     sign_in = SignInState(
         school, provider, made["state"], made["nonce"], made["code_verifier"], safe_next(next)
     )
@@ -148,7 +148,7 @@ async def finish_sign_in(
             sign_in.provider if sign_in else "-",
             refused.reason.value,
         )
-        return _refusal(request, state, refused.reason)
+        return _refusal(request, state, refused.reason, sign_in.next if sign_in else "/app")
     async with state.sessions.begin() as db:
         session_id, kind = await start_session(state, request, WebRepository(db), school, person_id)
     response = signed_in(state, session_id, kind, sign_in.next)
@@ -192,12 +192,12 @@ async def _verified_claims(
     return result
 
 
-def _refusal(request: Request, state: WebState, reason: Reason) -> Response:
+def _refusal(request: Request, state: WebState, reason: Reason, next: str = "/app") -> Response:
     """The sign-in page with the reason in words (a browser), or problem+json naming it."""
     wording = WORDING[reason]
     response: Response
     if wants_page(request):
-        context = {"next": "/app", "buttons": buttons(request), "provider_error": wording.words}
+        context = {"next": next, "buttons": buttons(request), "provider_error": wording.words}
         response = pages.render(request, state, "signin.html", context)
         response.status_code = wording.status
     else:

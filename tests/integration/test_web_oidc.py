@@ -143,6 +143,7 @@ async def test_google_signs_in_the_person_of_the_verified_email_with_pkce_state_
     provider.identity = {"email": "D.Rivera@Lakeside.example.org", "email_verified": True,
                          "hd": DOMAIN}  # fmt: skip
     async with web(settings, clock) as client:
+        client.cookies.set("__Host-lookout", "planted-by-an-attacker", domain="lookout.test")
         authorize = await to_provider(client, "google", next="/t/lhs/T-OFC")
         assert authorize.startswith(f"{provider.url}/google/authorize?")
         cookie = client.cookies.jar._cookies["lookout.test"]["/"][STATE_COOKIE]  # type: ignore[attr-defined]
@@ -153,6 +154,7 @@ async def test_google_signs_in_the_person_of_the_verified_email_with_pkce_state_
         assert (answer.status_code, answer.headers["location"]) == (303, "/t/lhs/T-OFC")
         set_cookies = answer.headers.get_list("set-cookie")
         session_id = answer.cookies["__Host-lookout"]
+        assert len(session_id) == 43 and session_id != "planted-by-an-attacker"
         assert f"__Host-lookout={session_id}; HttpOnly; Max-Age=43200; Path=/; SameSite=lax; " \
             "Secure" in set_cookies  # fmt: skip
         assert any(c.startswith(f'{STATE_COOKIE}=""; expires=') for c in set_cookies)
@@ -276,8 +278,10 @@ async def test_a_refusal_to_a_browser_is_the_sign_in_page_saying_why(
 ) -> None:
     provider.identity = GOOD_GOOGLE | {"email": "nobody@lakeside.example.org"}
     async with web(settings, clock) as client:
-        answer = await sign_in_with(client, "google", accept="text/html,application/xhtml+xml")
+        back = await back_from_provider(await to_provider(client, "google", next="/console"))
+        answer = await client.get(back, headers={"Accept": "text/html,application/xhtml+xml"})
         assert answer.status_code == 401
+        assert '<input type="hidden" name="next" value="/console">' in answer.text
         assert answer.headers["content-type"].startswith("text/html")
         assert (
             '<p class="form__error" id="signin-provider-error" role="alert">Your account is not '
