@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     # the client ids; a provider configured there without its secret stops the web at start.
     oidc_google_client_secret: SecretStr = SecretStr("")
     oidc_entra_client_secret: SecretStr = SecretStr("")
+    # The web's sensor ingress (services/web/sensor_ingress.py, sensor_mail.py). Signs each
+    # HALO's URL token (`lookout sensors urls` prints them); the same for every web replica.
+    # Unset: one generated on first start and kept in `<data dir>/sensor-token.secret`.
+    sensor_secret: SecretStr = SecretStr("")
+    # Verkada webhooks' shared secret (`Verkada-Signature`); unset: every webhook is refused.
+    verkada_secret: SecretStr = SecretStr("")
+    # The SMTP listener for sensors that only send email; no port: no listener. It accepts mail
+    # to `sensor_mail_to` only, from a school's `sensors.email_senders` only.
+    sensor_mail_host: str = "127.0.0.1"
+    sensor_mail_port: int | None = Field(default=None, ge=0, le=65535)
+    sensor_mail_to: str = ""
     # How long a SQLite write waits for another writer's lock (connect timeout and PRAGMA
     # busy_timeout) before it fails as a transient error the consumer retries.
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -39,6 +39,8 @@ from services.web import (
     problems,
     push,
     roster,
+    sensor_ingress,
+    sensor_mail,
     signin,
     sms_webhook,
     suite_time,
@@ -84,6 +86,7 @@ def create_app(
     settings = settings or Settings()
     schools = load_schools(settings)  # a bad school file fails here, before anything starts
     oidc_providers = Providers(settings, schools)  # and a provider without its client secret
+    sensor_mail.check(settings)  # and a sensor mail listener without its address
     suite_clock = suite_clock or clock or settings.make_clock()
     clock = clock or SystemClock()
 
@@ -110,9 +113,11 @@ def create_app(
         hub = live.LiveHub(schools)  # the phones' live updates: core NATS subscriptions
         await hub.start(nc)
         app.state.live = hub
+        mail = await sensor_mail.start(state, app.state.sensor_metrics)
         try:
             yield
         finally:
+            await sensor_mail.stop(mail)
             await hub.stop()
             stopping.set()
             await nc.drain()
@@ -136,6 +141,7 @@ def create_app(
     # Middlewares, outermost last: headers on every answer (even a 413), then the body bound;
     # the metrics (served on the health port only) count what each request was answered.
     app.state.metrics = WebMetrics()
+    sensor_ingress.install(app)  # its counters, in the same registry
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, hsts=settings.web_tls())
     app.add_middleware(CountRequests, metrics=app.state.metrics)
@@ -158,6 +164,7 @@ def create_app(
     app.include_router(suite_time.router)
     app.include_router(push.router)
     app.include_router(sms_webhook.router)
+    app.include_router(sensor_ingress.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected
     # input is what BREACH reads.
