@@ -14,7 +14,8 @@ same matching as the CSV (services/visitors/matching.py) and holds those that re
 threshold, so a listed person is held the same way whichever provider lists them. `reason` is
 one of custody_restriction, trespass_order, banned, other (another word reads as other); fields
 it does not know are ignored. A timeout, an answer other than 200, a refused connection or an
-answer that is not this shape raises ScreeningUnavailable: the sign-in is held, never admitted.
+answer that is not this shape (or over 1 MB) raises ScreeningUnavailable: the sign-in is held,
+never admitted.
 
 The whole call is bounded by `timeout_seconds` (connecting, sending and reading together). A
 client is opened per sign-in: sign-ins come a few an hour, and nothing is left open between.
@@ -55,6 +56,8 @@ from services.visitors.watchlist import (
 DEFAULT_TOKEN_ENV = "LOOKOUT_WATCHLIST_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_CANDIDATES = 100
+# 100 candidates at their longest take about 250 kB.
+MAX_ANSWER_BYTES = 1_000_000
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
@@ -148,22 +151,38 @@ class HttpJsonWatchlist:
     async def _ask(self, body: dict[str, Any]) -> Answer:
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                async with httpx.AsyncClient(
-                    timeout=self.timeout_seconds, verify=self._tls
-                ) as client:
-                    response = await client.post(self.url, json=body, headers=self._headers)
+                async with (
+                    httpx.AsyncClient(timeout=self.timeout_seconds, verify=self._tls) as client,
+                    client.stream("POST", self.url, json=body, headers=self._headers) as response,
+                ):
+                    status = response.status_code
+                    content = await _capped(response) if status == 200 else None
         except (TimeoutError, httpx.TimeoutException):
             raise ScreeningUnavailable("timeout") from None
         except httpx.HTTPError:
             raise ScreeningUnavailable("unreachable") from None
-        if response.status_code >= 500:
+        if status >= 500:
             raise ScreeningUnavailable("server_error")
-        if response.status_code != 200:  # a wrong token (401), a wrong URL (404), a redirect
+        if status != 200:  # a wrong token (401), a wrong URL (404), a redirect
             raise ScreeningUnavailable("rejected")
+        if content is None:
+            raise ScreeningUnavailable("malformed")  # larger than any answer of 100 candidates
         try:
-            return Answer.model_validate_json(response.content)
+            return Answer.model_validate_json(content)
         except ValidationError:
             raise ScreeningUnavailable("malformed") from None
+
+
+async def _capped(response: httpx.Response) -> bytes | None:
+    """The body, or None once it grows past MAX_ANSWER_BYTES (read no further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create(setup: ProviderSetup) -> HttpJsonWatchlist:

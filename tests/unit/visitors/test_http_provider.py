@@ -140,6 +140,8 @@ async def failure_of(http: HttpJsonWatchlist) -> str:
         (200, b'{"candidates": [{"id": "R-1", "first_name": "A", "last_name": "B",'
               b' "reason": "banned"}, {"id": "R-1", "first_name": "C", "last_name": "D",'
               b' "reason": "banned"}]}', "malformed"),  # the same id twice
+        (200, b'{"candidates": [], "padding": "' + b"x" * 1_000_000 + b'"}',
+         "malformed"),  # over 1 MB: not read to the end
     ],
 )  # fmt: skip
 async def test_an_answer_that_is_not_a_200_of_the_documented_shape_is_unavailable(
