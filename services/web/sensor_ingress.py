@@ -54,6 +54,7 @@ router = APIRouter(prefix="/sensors", tags=["sensors"])
 HALO_PATH = "/sensors/halo/{token}"
 VERKADA_PATH = "/sensors/verkada/{school}"
 SIGNATURE_HEADER = "verkada-signature"
+PUBLISH_TIMEOUT = 5.0  # JetStream's PubAck takes milliseconds; past this, a 503 (or 451) to retry
 
 # What a refusal is counted as (a label: fixed words only).
 REASONS = (
@@ -134,7 +135,7 @@ async def publish(state: WebState, event: Event) -> Outcome:
             event.model_dump_json().encode(),
             headers=msg_id_headers(event),
             stream=BY_TYPE[event.type].stream,
-            timeout=5,
+            timeout=PUBLISH_TIMEOUT,
         )
     except (NatsError, TimeoutError) as exc:
         raise Unavailable from exc
