@@ -11,10 +11,19 @@ from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 
 from lookout.contracts.envelope import SchoolId, Token
 from lookout.contracts.patrol import ConcernCategory, Severity
+from lookout.school.day_types import CalendarFeed, DayKind, DayType
 from lookout.school.staff_sign_in import StaffSignIn
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -82,17 +91,36 @@ class BellSchedule(Strict):
     )
     periods: list[Period] = Field(min_length=1)
     no_school_days: list[date] = Field(default_factory=list)
+    alternates: dict[Token, Annotated[list[Period], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Named alternate bell schedules (early release, late start) that a "
+        "confirmed calendar day runs on instead of `periods`.",
+    )
 
     @model_validator(mode="after")
     def _no_overlap(self) -> Self:
-        names = [p.name for p in self.periods]
-        if len(set(names)) != len(names):
-            raise ValueError("period names must be unique")
-        ordered = sorted(self.periods, key=lambda p: p.start)
-        for before, after in pairwise(ordered):
-            if after.start < before.end:
-                raise ValueError(f"period {after.name} overlaps {before.name}")
+        _check_periods(self.periods, "")
+        regular = {p.name for p in self.periods}
+        for name, periods in self.alternates.items():
+            _check_periods(periods, f"alternates.{name}: ")
+            # Reports count by period name: an alternate shortens, moves or drops the
+            # regular periods, it does not invent new ones.
+            for period in periods:
+                if period.name not in regular:
+                    raise ValueError(
+                        f"alternates.{name}: period {period.name!r} is not a regular period"
+                    )
         return self
+
+
+def _check_periods(periods: list[Period], where: str) -> None:
+    names = [p.name for p in periods]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{where}period names must be unique")
+    ordered = sorted(periods, key=lambda p: p.start)
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            raise ValueError(f"{where}period {after.name} overlaps {before.name}")
 
 
 class PatrolRule(Strict):
@@ -344,6 +372,14 @@ class SchoolConfig(Strict):
     watchlist: WatchlistSource = Field(default_factory=WatchlistSource)
     roster: RosterSource = Field(default_factory=RosterSource)
     visitors: VisitorPolicy = Field(default_factory=VisitorPolicy)
+    calendar: CalendarFeed | None = Field(
+        default=None,
+        description="The district's iCalendar feed, mapped to day types by keyword rules; a "
+        "mapped date takes effect once an admin confirms it (`lookout calendar confirm`).",
+    )
+    # The confirmed day types by date, kept current by the service's calendar consumer (the
+    # school file names none: they arrive as `school.<school>.day_type.*` events).
+    _day_types: dict[date, DayType] = PrivateAttr(default_factory=dict)
     staff_sign_in: StaffSignIn = Field(
         default_factory=StaffSignIn,
         description="Sign-in with the district's Google Workspace or Microsoft Entra accounts "
@@ -400,6 +436,13 @@ class SchoolConfig(Strict):
         for zone in self.visitors.always_allowed_zones:
             if zone not in zone_ids:
                 raise ValueError(f"visitors.always_allowed_zones: unknown zone {zone!r}")
+        if self.calendar is not None:
+            for i, day_rule in enumerate(self.calendar.rules):
+                if day_rule.schedule and day_rule.schedule not in self.bell_schedule.alternates:
+                    raise ValueError(
+                        f"calendar.rules.{i}: unknown schedule {day_rule.schedule!r} "
+                        "(none such under bell_schedule.alternates)"
+                    )
         for rid in self.reports.recipients:
             if rid not in person_ids:
                 raise ValueError(f"reports.recipients: unknown person {rid!r}")
@@ -429,16 +472,40 @@ class SchoolConfig(Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def set_day_types(self, confirmed: dict[date, DayType]) -> None:
+        """Replace the confirmed day types (the service's calendar table, read in full)."""
+        self._day_types.clear()
+        self._day_types.update(confirmed)
+
+    def day_type(self, day: date) -> DayType | None:
+        """The confirmed day type of `day`, if any."""
+        return self._day_types.get(day)
+
+    def _no_school(self, day: date) -> bool:
+        held = self._day_types.get(day)
+        return day in self.bell_schedule.no_school_days or (
+            held is not None and held.kind is DayKind.NO_SCHOOL
+        )
+
+    def periods_on(self, day: date) -> list[Period]:
+        """The bell periods of `day`: its confirmed alternate schedule (early release, late
+        start) or the usual one; none on a day without school."""
+        if not self.is_school_day(day):
+            return []
+        held = self._day_types.get(day)
+        if held is not None and held.schedule in self.bell_schedule.alternates:
+            return self.bell_schedule.alternates[held.schedule]
+        return self.bell_schedule.periods
+
     def is_school_day(self, day: date) -> bool:
         weekday = list(Weekday)[day.weekday()]
-        sched = self.bell_schedule
-        return weekday in sched.school_days and day not in sched.no_school_days
+        return weekday in self.bell_schedule.school_days and not self._no_school(day)
 
     def school_hours(self, day: date) -> tuple[datetime, datetime] | None:
         """First period start to last period end of `day` (aware, school time), or None."""
         if not self.is_school_day(day):
             return None
-        periods = self.bell_schedule.periods
+        periods = self.periods_on(day)
         start = min(p.start for p in periods)
         end = max(p.end for p in periods)
         return (
@@ -457,7 +524,7 @@ class SchoolConfig(Strict):
         local = moment.astimezone(self.tz)
         if list(Weekday)[local.weekday()] not in person.on_duty:
             return False
-        if local.date() in self.bell_schedule.no_school_days and not person.on_duty_no_school_days:
+        if self._no_school(local.date()) and not person.on_duty_no_school_days:
             return False
         window = person.duty_window
         return window is None or window[0] <= local.time().replace(tzinfo=None) < window[1]
@@ -481,7 +548,7 @@ class SchoolConfig(Strict):
         if not self.is_school_day(local.date()):
             return None
         t = local.time()
-        for period in self.bell_schedule.periods:
+        for period in self.periods_on(local.date()):
             if period.start <= t < period.end:
                 return period
         return None

@@ -39,7 +39,7 @@ def _rule_spans(
     """The stretches of `day` a rule covers, in school time: named periods/kinds or a window."""
     tz = school.tz
     spans: list[tuple[datetime, datetime, str | None]] = []
-    for period in school.bell_schedule.periods:
+    for period in school.periods_on(day):
         if period.name in rule.during or period.kind.value in rule.during:
             spans.append(
                 (
@@ -53,8 +53,17 @@ def _rule_spans(
         start = datetime.combine(day, time.fromisoformat(first), tzinfo=tz)
         end = datetime.combine(day, time.fromisoformat(last), tzinfo=tz)
         period = school.period_at(start)
-        spans.append((start, end, period.name if period else None))
+        # On an early release or late start, a clock-time window outside that day's school
+        # hours is not asked for (nobody is there); `during` follows the day's own bell.
+        hours = school.school_hours(day) if _alternate_day(school, day) else None
+        if hours is None or (hours[0] <= start and end <= hours[1]):
+            spans.append((start, end, period.name if period else None))
     return sorted(spans)
+
+
+def _alternate_day(school: SchoolConfig, day: date) -> bool:
+    held = school.day_type(day)
+    return held is not None and held.schedule is not None
 
 
 def _slots(

@@ -165,7 +165,7 @@ class ReportHandlers:
         if bounds is None:
             bounds = []
             if school.is_school_day(day):
-                for p in school.bell_schedule.periods:
+                for p in school.periods_on(day):
                     start = datetime.combine(day, p.start, tzinfo=school.tz).astimezone(UTC)
                     end = datetime.combine(day, p.end, tzinfo=school.tz).astimezone(UTC)
                     bounds.append((start, end, p.name))
