@@ -31,6 +31,7 @@ from lookout.cli.emit import build, check_tag, check_zone, pick_school
 from lookout.cli.patrol import app as patrol_app
 from lookout.cli.reports import app as reports_app
 from lookout.cli.roster import app as roster_app
+from lookout.cli.sensors import app as sensors_app
 from lookout.cli.simulate import simulate as simulate_command
 from lookout.cli.users import app as users_app
 from lookout.cli.visitors import app as visitors_app
@@ -115,6 +116,7 @@ app.add_typer(deploy_app, name="deploy")
 app.add_typer(check_app, name="check")
 app.add_typer(users_app, name="users")
 app.add_typer(roster_app, name="roster")
+app.add_typer(sensors_app, name="sensors")
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
 
