@@ -26,8 +26,9 @@ from lookout.school.staff_sign_in import (
     EntraSignIn,
     GoogleSignIn,
 )
+from services.web import pages
 from services.web.app import create_app
-from services.web.oidc_providers import Providers, SignInState
+from services.web.oidc_providers import Button, Providers, SignInState
 
 TENANT = "3b8f5a2c-9d41-4e7a-b6c0-12f4e8a9d375"
 GOOGLE = {"client_id": "c.apps.googleusercontent.com", "hosted_domains": ["lhs.example.org"]}
@@ -139,3 +140,26 @@ def test_the_state_cookie_is_signed_and_lasts_ten_minutes(tmp_path: Path) -> Non
     other = Providers(another, load_schools(another))
     assert other.unseal(sealed, now) is None  # another deployment's key
     assert providers.unseal(None, now) is None and providers.unseal("x" * 5000, now) is None
+
+
+def test_with_several_schools_each_schools_buttons_come_under_its_name() -> None:
+    buttons = [
+        Button("lhs", "Lakeside High School", "google", "Sign in with Google"),
+        Button("lhs", "Lakeside High School", "entra", "Sign in with Microsoft"),
+        Button("mhs", "Meadow High School", "google", "Sign in with Google"),
+    ]
+    html = pages._env.get_template("signin.html").render(next="/app", buttons=buttons, nonce="n")
+    headings = [line.strip() for line in html.splitlines() if "<h2" in line]
+    assert headings == [
+        '<h2 class="signin__school">Lakeside High School</h2>',
+        '<h2 class="signin__school">Meadow High School</h2>',
+        '<h2 class="signin__or">Or with a Lookout password</h2>',
+    ]
+    forms = [line.strip() for line in html.splitlines() if "/signin/oidc/" in line]
+    assert forms == [
+        '<form class="form" method="post" action="/signin/oidc/lhs/google">',
+        '<form class="form" method="post" action="/signin/oidc/lhs/entra">',
+        '<form class="form" method="post" action="/signin/oidc/mhs/google">',
+    ]
+    one = pages._env.get_template("signin.html").render(next="/app", buttons=buttons[:2])
+    assert "signin__school" not in one
