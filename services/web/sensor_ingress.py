@@ -69,6 +69,16 @@ REASONS = (
     "recipient",  # email: 550, not the sensor alert address
     "unavailable",  # 503 (email: 451): JetStream did not answer; the sender retries
 )
+# The reasons each vendor can be refused for: the series that start at 0.
+VENDOR_REASONS: dict[SensorVendor, tuple[str, ...]] = {
+    SensorVendor.HALO: (
+        "token", "unknown_school", "unknown_sensor", "malformed", "mismatch", "unavailable"
+    ),
+    SensorVendor.VERKADA: (
+        "signature", "stale", "unknown_school", "unknown_sensor", "malformed", "unavailable"
+    ),
+    SensorVendor.EMAIL: ("sender", "recipient", "unknown_sensor", "malformed", "unavailable"),
+}  # fmt: skip
 
 
 class Outcome(StrEnum):
@@ -99,7 +109,7 @@ class SensorMetrics:
             registry=registry,
         )
         for vendor in SensorVendor:
-            for reason in REASONS:
+            for reason in VENDOR_REASONS[vendor]:
                 self.refusals.labels(vendor.value, reason)
             for outcome in Outcome:
                 self.alerts.labels(vendor.value, outcome.value)
