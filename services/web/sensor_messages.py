@@ -219,17 +219,17 @@ def _parse(text: str, formats: tuple[str, ...], field: str) -> Any:
     raise Malformed(f"{field}: not a date or time a HALO writes")
 
 
-def _field(fields: dict[str, Any], name: str, required: bool) -> str | None:
+def _field(fields: dict[str, Any], name: str, required: bool, where: str = "") -> str | None:
     value = fields.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Malformed(f"{name}: missing")
+            raise Malformed(f"{where}{name}: missing")
         return None
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise Malformed(f"{name}: not text")
+        raise Malformed(f"{where}{name}: not text")
     text = str(value).strip()
     if len(text) > MAX_FIELD:
-        raise Malformed(f"{name}: too long")
+        raise Malformed(f"{where}{name}: too long")
     return text
 
 
@@ -327,9 +327,9 @@ def parse_verkada(body: bytes) -> VerkadaAlert:
     data = payload.get("data")
     if not isinstance(data, dict):
         raise Malformed("data: missing")
-    alert_id = _field(data, "alert_event_id", True) or ""
-    device_id = _field(data, "device_id", True) or ""
-    reading = _field(data, "reading", False) or ""
+    alert_id = _field(data, "alert_event_id", True, "data.") or ""
+    device_id = _field(data, "device_id", True, "data.") or ""
+    reading = _field(data, "reading", False, "data.") or ""
     end = data.get("end_time")
     if end is not None and (not isinstance(end, int | float) or isinstance(end, bool)):
         raise Malformed("data.end_time: not a Unix timestamp")

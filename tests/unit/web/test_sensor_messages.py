@@ -291,7 +291,7 @@ def test_a_verkada_alert_is_raised_until_it_has_an_end() -> None:
         (b'{"webhook_type": "sensor_alert"}', "data: missing"),
         (
             b'{"webhook_type": "sensor_alert", "data": {"device_id": "d"}}',
-            "alert_event_id: missing",
+            "data.alert_event_id: missing",
         ),
         (
             b'{"webhook_type": "sensor_alert", "data": {"alert_event_id": "a", "device_id": "d",'
@@ -354,3 +354,12 @@ def test_an_email_sensor_by_name_with_its_kind_from_the_text() -> None:
         parse_mail(schools, mail("Vape alert: Gym Girls Locker"), RECEIVED)
     with pytest.raises(LookupError):
         parse_mail(schools, mail("Vape alert: Gym Boys Lockers"), RECEIVED)  # not the name
+
+
+def test_a_mail_listener_without_its_address_stops_the_web_at_start(tmp_path: Any) -> None:
+    from lookout.kernel.settings import ConfigurationError, Settings
+    from services.web.app import create_app
+
+    with pytest.raises(ConfigurationError, match=r"^LOOKOUT_SENSOR_MAIL_TO: the address"):
+        create_app(Settings(data_dir=tmp_path, sensor_mail_port=2525))
+    create_app(Settings(data_dir=tmp_path, sensor_mail_port=2525, sensor_mail_to="s@x.org"))
