@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -236,7 +237,10 @@ async def test_a_verkada_alert_signed_raised_then_cleared(
         assert await stream_messages(js, "SENSORS") == 2
 
 
-async def test_refusals_are_problems_and_counted(settings: Settings, js: JetStreamContext) -> None:
+async def test_refusals_are_problems_and_counted(
+    settings: Settings, js: JetStreamContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lookout.web")
     async with serving(settings) as web:
         client = web.client
         good = token("halo-1n-boys")
@@ -306,6 +310,13 @@ async def test_refusals_are_problems_and_counted(settings: Settings, js: JetStre
             for reason in sensor_ingress.REASONS
         }
         assert {key: value for key, value in counted.items() if value} == expected
+
+    # The log names the vendor, the sensor and the reason: never a token, address or value.
+    lines = [r.getMessage() for r in caplog.records if r.name == "lookout.web"]
+    assert "event=sensor_message_refused vendor=halo sensor=halo-1n-boys reason=mismatch" in lines
+    assert "event=sensor_message_refused vendor=email sensor=- reason=sender" in lines
+    secrets = [good.rsplit(".", 1)[1], "4D:02", "4D:01", "someone@", SENDER, "principal@", "Vape"]
+    assert [line for line in lines if any(secret in line for secret in secrets)] == []
 
 
 async def test_without_nats_the_answer_is_a_503_to_retry(
