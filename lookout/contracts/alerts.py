@@ -21,6 +21,7 @@ class AlertSource(StrEnum):
     VISITOR_OUT_OF_BOUNDS = "visitor_out_of_bounds"
     VISITOR_UNACCOUNTED = "visitor_unaccounted"
     FOLLOW_UP_MISSED = "follow_up_missed"
+    SENSOR_UNCHECKED = "sensor_unchecked"  # a sensor alert's zone nobody checked in time
 
 
 class TargetKind(StrEnum):

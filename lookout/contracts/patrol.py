@@ -226,6 +226,46 @@ class UnannouncedCheckScheduled(Event):
     window_end: AwareDatetime
 
 
+class SensorCheckAssigned(Event):
+    """A sensor in a zone went into alert: the nearest on-duty SSO is asked to check the zone
+    by `check_by` (sent only to that officer, like an unannounced check)."""
+
+    type: Literal["sensor_check.assigned"]
+    officer_id: Token
+    zone_id: Token
+    sensor_event_id: uuid.UUID = Field(description="The `sensor.alert.raised` it answers.")
+    sensor_kind: Token = Field(description="What the sensor detected (vape, thc, …).")
+    raised_at: AwareDatetime
+    check_by: AwareDatetime
+
+
+class SensorCheckDone(Event):
+    """The first checkpoint scan in the zone after a sensor alert: how long the response took
+    (also when it came after the deadline, which closes the alert the miss opened)."""
+
+    type: Literal["sensor_check.done"]
+    zone_id: Token
+    sensor_event_id: uuid.UUID
+    sensor_kind: Token
+    raised_at: AwareDatetime
+    checked_at: AwareDatetime
+    response_seconds: int = Field(ge=0, le=7 * 24 * 3600)
+    in_time: bool = Field(description="Scanned by the deadline (the school's check minutes).")
+    officer_id: Token | None = Field(default=None, description="Who scanned, if known.")
+
+
+class SensorCheckMissed(Event):
+    """Nobody scanned the zone within the school's sensor check minutes: the alerts service
+    escalates it by the school's `sensor` policy."""
+
+    type: Literal["sensor_check.missed"]
+    zone_id: Token
+    sensor_event_id: uuid.UUID
+    sensor_kind: Token
+    raised_at: AwareDatetime
+    check_by: AwareDatetime
+
+
 class FocusItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -15,7 +15,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
-from lookout.contracts import alerts, patrol, reports, visitors
+from lookout.contracts import alerts, patrol, reports, sensors, visitors
 from lookout.contracts.envelope import Event
 
 
@@ -54,6 +54,7 @@ STREAMS: dict[str, list[str]] = {
     "VISITORS": ["visitor.>"],
     "ALERTS": ["alert.>"],
     "REPORTS": ["report.>"],
+    "SENSORS": ["sensor.>"],
     "DLQ": ["dlq.>"],
 }
 
@@ -117,6 +118,36 @@ CATALOGUE: tuple[Subject, ...] = (
         "patrol.{school}.sso.{officer_id}.follow_up_due",
         "PATROL",
         "Reminder to one SSO: a welfare re-check is due.",
+    ),
+    Subject(
+        patrol.SensorCheckAssigned,
+        "patrol.{school}.sso.{officer_id}.sensor_check",
+        "PATROL",
+        "A sensor alert's zone to check, sent only to the SSO asked to check it.",
+    ),
+    Subject(
+        patrol.SensorCheckDone,
+        "patrol.{school}.sensor_check.done",
+        "PATROL",
+        "The first scan of a zone after its sensor alert, and how long it took.",
+    ),
+    Subject(
+        patrol.SensorCheckMissed,
+        "patrol.{school}.sensor_check.missed",
+        "PATROL",
+        "Nobody checked a sensor alert's zone in time.",
+    ),
+    Subject(
+        sensors.SensorAlertRaised,
+        "sensor.{school}.alert.raised",
+        "SENSORS",
+        "A vape, THC, sound or tamper sensor went into alert.",
+    ),
+    Subject(
+        sensors.SensorAlertCleared,
+        "sensor.{school}.alert.cleared",
+        "SENSORS",
+        "A sensor's reading went back below its threshold.",
     ),
     Subject(
         patrol.UnannouncedCheckScheduled,

@@ -48,6 +48,7 @@ import typer
 from lookout.contracts import alerts as alert_events
 from lookout.contracts import patrol as patrol_events
 from lookout.contracts import reports as report_events
+from lookout.contracts import sensors as sensor_events
 from lookout.contracts import visitors as visitor_events
 from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import BY_MODEL, STREAMS
@@ -82,6 +83,9 @@ SERVICE_EMITS: dict[str, tuple[type[Event], ...]] = {
         patrol_events.FollowUpMissed,
         patrol_events.UnannouncedCheckScheduled,
         patrol_events.PatrolFocusPublished,
+        patrol_events.SensorCheckAssigned,
+        patrol_events.SensorCheckDone,
+        patrol_events.SensorCheckMissed,
         alert_events.HeartbeatMissed,
         alert_events.HeartbeatResumed,
     ),
@@ -114,8 +118,14 @@ ALERT_INPUT_STREAMS: tuple[str, ...] = ("PATROL", "ALERTS", "VISITORS")
 
 # (stream, consumer name) per service; the durable is `<service>-<name>`.
 SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
-    # ALERTS: what became of the alerts its concerns raised (loop closure on the SSO's phone).
-    "patrol": (("PATROL", "patrol"), ("CONCERNS", "concerns"), ("ALERTS", "alerts")),
+    # ALERTS: what became of alerts and who was paged (loop closure on the SSO's phone);
+    # SENSORS: each sensor alert becomes a zone check for the nearest on-duty SSO.
+    "patrol": (
+        ("PATROL", "patrol"),
+        ("CONCERNS", "concerns"),
+        ("ALERTS", "alerts"),
+        ("SENSORS", "sensors"),
+    ),
     "visitors": (("VISITORS", "sightings"),),
     "alerts": (
         ("CONCERNS", "concerns"),
@@ -165,6 +175,7 @@ WEB_HEARS: tuple[type[Event], ...] = (
     alert_events.AlertAcknowledged,
     alert_events.AlertResolved,
     alert_events.AlertNotification,
+    patrol_events.SensorCheckAssigned,
     visitor_events.VisitorCheckedIn,
     visitor_events.VisitorCheckedOut,
     visitor_events.ScreeningFlagged,
@@ -270,6 +281,14 @@ def person_permissions(school: str, person_id: str, roles: Iterable[Role]) -> Pe
     return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)))
 
 
+# What the web service publishes for no person: its sensor ingress turns each vendor's
+# message into these, as the sensor the message proved itself to be.
+WEB_SENSOR_EVENTS: tuple[type[Event], ...] = (
+    sensor_events.SensorAlertRaised,
+    sensor_events.SensorAlertCleared,
+)
+
+
 def web_permissions(
     people: Iterable[tuple[str, str, Iterable[Role]]], schools: Iterable[str]
 ) -> Permissions:
@@ -282,6 +301,10 @@ def web_permissions(
         perms = person_permissions(school, person_id, roles)
         if perms is not None:
             publish += perms.publish
+    schools = list(schools)
+    publish += [
+        BY_MODEL[model].for_school(school) for school in schools for model in WEB_SENSOR_EVENTS
+    ]
     subscribe = [_hears(model, school) for school in schools for model in WEB_HEARS]
     subscribe.append(f"{inbox_prefix(user)}.>")
     return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)))

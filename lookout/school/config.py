@@ -24,6 +24,7 @@ from pydantic import (
 from lookout.contracts.envelope import SchoolId, Token
 from lookout.contracts.patrol import ConcernCategory, Severity
 from lookout.school.day_types import CalendarFeed, DayKind, DayType
+from lookout.school.sensors import SchoolSensors
 from lookout.school.staff_sign_in import StaffSignIn
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -386,6 +387,12 @@ class SchoolConfig(Strict):
         "(OpenID Connect), matched to people by their verified email.",
     )
 
+    sensors: SchoolSensors = Field(
+        default_factory=SchoolSensors,
+        description="Vape, THC and sound sensors (HALO, Verkada, email): each alert becomes a "
+        "zone check for the nearest on-duty SSO.",
+    )
+
     def student_records_cutoff(self, now: datetime) -> datetime:
         """Student references and notes from before this moment are past the retention period
         (counted from a concern's or alert's resolution, a contact's or observation's time)."""
@@ -446,6 +453,9 @@ class SchoolConfig(Strict):
         for rid in self.reports.recipients:
             if rid not in person_ids:
                 raise ValueError(f"reports.recipients: unknown person {rid!r}")
+        for sensor in self.sensors.devices:
+            if sensor.zone not in zone_ids:
+                raise ValueError(f"sensors: sensor {sensor.id}: unknown zone {sensor.zone!r}")
         try:
             re.compile(self.student_reference_pattern)
         except re.error:
@@ -562,4 +572,5 @@ _ALERT_SOURCES = {
     "visitor_out_of_bounds",
     "visitor_unaccounted",
     "follow_up_missed",
+    "sensor_unchecked",
 }

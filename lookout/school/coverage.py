@@ -97,6 +97,7 @@ def alert_kinds() -> list[Route]:
         ("screening_flagged", Severity.HIGH),
         ("visitor_overdue", Severity.MEDIUM),
         ("visitor_out_of_bounds", Severity.HIGH),
+        ("sensor_unchecked", Severity.MEDIUM),
     ]
     routes += [Route(name, frozenset({name}), s, name == "heartbeat_missed") for name, s in fixed]
     # A missed welfare re-check carries its concern's category and severity.

@@ -36,6 +36,12 @@ CATEGORY = {
     "visitor_out_of_bounds": "visitor out of bounds",
     "visitor_unaccounted": "visitor not signed out",
     "follow_up_missed": "follow-up missed",
+    "sensor_unchecked": "sensor alert not checked in time",
+    # sensor readings
+    "vape": "vape",
+    "thc": "THC",
+    "loud_sound": "loud sound",
+    "tamper": "sensor tampered with",
 }
 OUTCOME = {
     "resolved_by_sso": "resolved by the SSO",

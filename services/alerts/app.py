@@ -35,6 +35,8 @@ from lookout.contracts.patrol import (
     ConcernUpdated,
     FollowUpCompleted,
     FollowUpMissed,
+    SensorCheckDone,
+    SensorCheckMissed,
 )
 from lookout.contracts.subjects import BY_MODEL
 from lookout.contracts.visitors import (
@@ -79,7 +81,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # stream order between the events about one thing: a visitor's checkout never overtakes the
 # overdue or out-of-bounds report before it, nor a recovered check its missed one.
 INPUTS: dict[str, tuple[type[Event], ...]] = {
-    "PATROL": (CheckMissed, CheckRecovered, FollowUpMissed, FollowUpCompleted),
+    "PATROL": (
+        CheckMissed,
+        CheckRecovered,
+        FollowUpMissed,
+        FollowUpCompleted,
+        SensorCheckMissed,
+        SensorCheckDone,
+    ),
     "ALERTS": (HeartbeatMissed, HeartbeatResumed),
     "VISITORS": (
         ScreeningFlagged,
@@ -255,6 +264,8 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
                 CheckRecovered: handlers.checks_recovered,
                 FollowUpMissed: raises,
                 FollowUpCompleted: handlers.follow_ups_completed,
+                SensorCheckMissed: raises,
+                SensorCheckDone: handlers.sensor_checks_done,
             }
         ),
         "ALERTS": by_type({HeartbeatMissed: raises, HeartbeatResumed: handlers.heartbeats_resumed}),

@@ -40,6 +40,7 @@ from lookout.contracts.patrol import (
     CheckMissed,
     ConcernRaised,
     FollowUpMissed,
+    SensorCheckMissed,
     Severity,
 )
 from lookout.contracts.visitors import (
@@ -141,6 +142,17 @@ def seed_for(event: Event, school: SchoolConfig) -> AlertSeed:
             Severity.HIGH,
             event.last_seen_zone,
         )
+    if isinstance(event, SensorCheckMissed):
+        # A vape or sound sensor went off and nobody scanned the zone in time: caught by a
+        # policy for `sensor_unchecked` (the reading, "vape", may be named too).
+        return AlertSeed(
+            sensor_key(event.sensor_event_id),
+            AlertSource.SENSOR_UNCHECKED,
+            "sensor_unchecked",
+            Severity.MEDIUM,
+            event.zone_id,
+            frozenset({"sensor_unchecked"}),
+        )
     if isinstance(event, FollowUpMissed):
         # A missed welfare re-check is caught by policies for its source or its concern category.
         return AlertSeed(
@@ -166,6 +178,10 @@ def concern_key(concern_id: uuid.UUID) -> str:
 
 def follow_up_key(concern_id: uuid.UUID) -> str:
     return f"follow_up_missed:{concern_id}"
+
+
+def sensor_key(sensor_event_id: uuid.UUID) -> str:
+    return f"sensor_unchecked:{sensor_event_id}"
 
 
 def heartbeat_key(officer_id: str) -> str:

@@ -25,6 +25,7 @@ from lookout.contracts.patrol import (
     ConcernResolved,
     ConcernUpdated,
     FollowUpCompleted,
+    SensorCheckDone,
 )
 from lookout.contracts.visitors import CheckoutMethod, VisitorCheckedOut
 from lookout.kernel.clock import Clock
@@ -123,6 +124,16 @@ class AlertHandlers:
             day = event.window_start.astimezone(school.tz).date()
             key = domain.check_missed_key(event.zone_id, day)
             await self._clear(session, event, key, "checked after all (a late-delivered scan)")
+        return {}
+
+    async def sensor_checks_done(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """A sensor alert's zone was scanned: the alert its miss opened, if any, resolves."""
+        for event in events:
+            assert isinstance(event, SensorCheckDone)
+            if event.in_time:
+                continue  # checked by the deadline: no alert was opened
+            key = domain.sensor_key(event.sensor_event_id)
+            await self._clear(session, event, key, "zone checked after the sensor alert")
         return {}
 
     async def follow_ups_completed(

@@ -31,8 +31,12 @@ from lookout.contracts.patrol import (
     FollowUpMissed,
     ObservationLogged,
     PatrolFocusPublished,
+    SensorCheckAssigned,
+    SensorCheckDone,
+    SensorCheckMissed,
     UnannouncedCheckScheduled,
 )
+from lookout.contracts.sensors import SensorAlertCleared, SensorAlertRaised
 from lookout.contracts.subjects import BY_MODEL
 from lookout.kernel.clock import Clock
 from lookout.kernel.service import ServiceKernel, by_type
@@ -40,6 +44,7 @@ from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
 from services.patrol.queries import FocusPublisher, register_queries
+from services.patrol.sensor_checks import SensorCheckDeadlines, SensorCheckHandlers
 from services.patrol.timers import (
     DayPlanner,
     FollowUpDeadlines,
@@ -69,7 +74,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 def build_app(kernel: ServiceKernel) -> FastStream:
     """The patrol app on a given kernel (tests build the kernel themselves to reach its parts)."""
-    handlers = PatrolHandlers(kernel.schools, kernel.outbox, kernel.clock)
+    sensor_checks = SensorCheckHandlers(kernel.schools, kernel.outbox, kernel.clock)
+    handlers = PatrolHandlers(kernel.schools, kernel.outbox, kernel.clock, sensor_checks)
     kernel.use_timers(
         DayPlanner(kernel.schools, kernel.outbox, kernel.settings.patrol_secret()),
         WindowCloser(kernel.outbox),
@@ -78,6 +84,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         FollowUpDeadlines(kernel.outbox),
         FocusPublisher(kernel.schools, kernel.outbox),
         StudentRecordsPurge(kernel.schools),
+        SensorCheckDeadlines(kernel.outbox),
     )
     router = NatsRouter()
     register_queries(router, kernel)
@@ -99,6 +106,9 @@ def build_app(kernel: ServiceKernel) -> FastStream:
             FollowUpCompleted,
             UnannouncedCheckScheduled,
             PatrolFocusPublished,
+            SensorCheckAssigned,
+            SensorCheckDone,
+            SensorCheckMissed,
         ],
         # Scans close windows, heartbeats touch devices, contacts and observations are added:
         # no type's effect depends on another's in the same batch.
@@ -121,6 +131,16 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         "CONCERNS",
         apply_concerns,
         description="Concerns raised, updated and resolved, by the SSO, staff or sensors.",
+    )
+    kernel.consume(
+        "SENSORS",
+        by_type(
+            {
+                SensorAlertRaised: sensor_checks.sensor_events,
+                SensorAlertCleared: sensor_checks.sensor_events,
+            }
+        ),
+        description="Vape, THC and sound sensor alerts: a zone check for the nearest SSO.",
     )
     outcomes = (AlertOpened, AlertNotification, AlertAcknowledged, AlertResolved)
     kernel.consume(

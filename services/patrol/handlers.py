@@ -36,6 +36,7 @@ from lookout.kernel.clock import Clock
 from lookout.kernel.storage import Outbox
 from lookout.school.config import SchoolConfig
 from services.patrol import domain, planning
+from services.patrol.sensor_checks import SensorCheckHandlers
 from services.patrol.store import PatrolRepository, PlanRepository
 
 SERVICE_ACTOR = Actor(kind=ActorKind.SERVICE, id="patrol")
@@ -43,15 +44,23 @@ Refusals = dict[uuid.UUID, str]
 
 
 class PatrolHandlers:
-    def __init__(self, schools: Mapping[str, SchoolConfig], outbox: Outbox, clock: Clock) -> None:
+    def __init__(
+        self,
+        schools: Mapping[str, SchoolConfig],
+        outbox: Outbox,
+        clock: Clock,
+        sensor_checks: SensorCheckHandlers | None = None,
+    ) -> None:
         self.schools = schools
         self.outbox = outbox
         self.clock = clock
+        self.sensor_checks = sensor_checks or SensorCheckHandlers(schools, outbox, clock)
 
     async def checkpoint_scans(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         scans = cast(list[CheckpointScanned], list(events))
         await PatrolRepository(session).add_scans(scans)
         await self._close_windows(session, scans)
+        await self.sensor_checks.scans_check_sensor_zones(session, scans)
         return {}
 
     async def _close_windows(self, session: AsyncSession, scans: list[CheckpointScanned]) -> None:

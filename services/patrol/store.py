@@ -227,6 +227,29 @@ alert_pages = Table(
     Index("ix_alert_pages_person", "school_id", "person_id"),
 )
 
+# Each sensor alert's zone check (the SENSORS stream's `sensor.alert.raised`): who was asked,
+# by when (`check_by`, a deadline the SensorCheckDeadlines timer fires), and the first scan of
+# the zone after it (`checked_at`, which ends it however late). A second alert of the sensor
+# while its check is open folds in (`reports`).
+sensor_checks = Table(
+    "sensor_checks",
+    metadata,
+    Column("sensor_event_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("sensor_id", String(64), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # SensorKind
+    Column("raised_at", UTCDateTime(), nullable=False),
+    Column("check_by", UTCDateTime(), nullable=False),
+    Column("officer_id", String(64), nullable=True),  # asked to check; None: no SSO on duty
+    Column("status", String(16), nullable=False),  # open | missed | checked
+    Column("reports", Integer, nullable=False),
+    Column("checked_at", UTCDateTime(), nullable=True),
+    Column("checked_by", String(64), nullable=True),
+    Index("ix_sensor_checks_due", "status", "check_by"),
+    Index("ix_sensor_checks_zone", "school_id", "zone_id", "status"),
+)
+
 # Who read student-level data through a query, what, and when (FERPA access log).
 access_log = Table(
     "access_log",

@@ -62,6 +62,10 @@ PING_SECONDS = 15  # a comment line that keeps proxies from closing a quiet stre
 ADDRESSED: dict[type[Event], tuple[str, tuple[str, ...]]] = {
     patrol.UnannouncedCheckScheduled: ("unannounced_check", ("zone_id", "check_at", "window_end")),
     patrol.FollowUpDue: ("follow_up_due", ("concern_id", "zone_id", "due_at")),
+    patrol.SensorCheckAssigned: (
+        "sensor_check",
+        ("zone_id", "sensor_event_id", "sensor_kind", "raised_at", "check_by"),
+    ),
 }
 # What changes the school's Today answers: a `today` nudge to its streams.
 NUDGES: tuple[type[Event], ...] = (

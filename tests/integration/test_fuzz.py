@@ -81,10 +81,18 @@ DURABLES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "patrol-patrol": ("PATROL", None),
     "patrol-concerns": ("CONCERNS", None),
     "patrol-alerts": ("ALERTS", ("opened", "notify.{person_id}", "acknowledged", "resolved")),
+    "patrol-sensors": ("SENSORS", None),
     "alerts-concerns": ("CONCERNS", None),
     "alerts-patrol": (
         "PATROL",
-        ("check.missed", "check.recovered", "follow_up.missed", "follow_up.completed"),
+        (
+            "check.missed",
+            "check.recovered",
+            "follow_up.missed",
+            "follow_up.completed",
+            "sensor_check.missed",
+            "sensor_check.done",
+        ),
     ),
     "alerts-alerts": ("ALERTS", ("heartbeat.missed", "heartbeat.resumed")),
     "alerts-visitors": (
@@ -659,7 +667,7 @@ async def test_hostile_input_on_every_subject_is_judged_once_and_never_quoted(
             # The table of readers is what the services declared, no more and no less.
             declared = {
                 (stream, c.name)
-                for stream in ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS")
+                for stream in ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS", "SENSORS")
                 for c in await js.consumers_info(stream)
             }
             assert declared == {(s, d) for d, (s, _) in DURABLES.items()}

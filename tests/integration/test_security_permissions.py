@@ -271,6 +271,11 @@ ORIGINATES: dict[str, str] = {
     "follow_up.completed": "svc-patrol", "follow_up.due": "svc-patrol",
     "unannounced_check.scheduled": "svc-patrol", "patrol_focus.published": "svc-patrol",
     "heartbeat.missed": "svc-patrol", "heartbeat.resumed": "svc-patrol",
+    "sensor_check.assigned": "svc-patrol", "sensor_check.done": "svc-patrol",
+    "sensor_check.missed": "svc-patrol",
+    # the web's sensor ingress, as the sensor a message proved itself to be (svc-web's own
+    # table is in test_security_web_user.py): no person and no other service
+    "sensor.alert.raised": "svc-web", "sensor.alert.cleared": "svc-web",
     # the visitors service (the front office sends commands; the service emits the events)
     "visitor.checked_in": "svc-visitors", "visitor.checked_out": "svc-visitors",
     "visitor.screening_flagged": "svc-visitors", "visitor.overdue": "svc-visitors",
@@ -291,6 +296,7 @@ LEADERS = ("principal", "assistant_principal")
 READS: dict[str, dict[str, str]] = {
     "follow_up.due": {"sso": "own"},
     "unannounced_check.scheduled": {"sso": "own"},
+    "sensor_check.assigned": {"sso": "own"},
     "alert.notification": {"principal": "all", "assistant_principal": "all",
                            "counselor": "own", "district_safety": "own"},
     **{t: dict.fromkeys(LEADERS, "all") for t in (
@@ -322,7 +328,7 @@ ASKS_ONE: dict[tuple[str, str, str], set[str]] = {
 # its own, never delete one, and may touch no other's.
 DURABLES = [
     ("PATROL", "patrol-patrol", "patrol"), ("CONCERNS", "patrol-concerns", "patrol"),
-    ("ALERTS", "patrol-alerts", "patrol"),
+    ("ALERTS", "patrol-alerts", "patrol"), ("SENSORS", "patrol-sensors", "patrol"),
     ("VISITORS", "visitors-sightings", "visitors"),
     ("CONCERNS", "alerts-concerns", "alerts"), ("PATROL", "alerts-patrol", "alerts"),
     ("ALERTS", "alerts-alerts", "alerts"), ("VISITORS", "alerts-visitors", "alerts"),
@@ -333,7 +339,7 @@ DURABLES = [
 REPLAYS = [(s, "reports-replay", "reports") for s in ("PATROL", "CONCERNS", "VISITORS", "ALERTS")]
 # Streams each service looks up (its durables' streams, and the DLQ it dead-letters into).
 STREAMS_READ = {
-    "patrol": {"PATROL", "CONCERNS", "ALERTS", "DLQ"},
+    "patrol": {"PATROL", "CONCERNS", "ALERTS", "SENSORS", "DLQ"},
     "visitors": {"VISITORS", "DLQ"},
     "alerts": {"CONCERNS", "PATROL", "ALERTS", "VISITORS", "DLQ"},
     "reports": {"PATROL", "CONCERNS", "VISITORS", "ALERTS", "DLQ"},
@@ -970,8 +976,10 @@ def test_the_docs_table_says_what_the_hand_written_table_says() -> None:
     for user, service in SERVICES.items():
         events = {wildcard(s, "*") for s in CATALOGUE if ORIGINATES[s.type] == user}
         expected[user] = events | {f"dlq.{service}"}
-    # The web acts for people: everything any role publishes and asks, as a person P of S.
+    # The web acts for people: everything any role publishes and asks, as a person P of S;
+    # and its sensor ingress publishes for the sensors.
     expected["svc-web"] = set().union(*(expected[role.replace("_", " ")] for role, _ in
                                         PEOPLE.values()))  # fmt: skip
+    expected["svc-web"] |= {wildcard(s, "S") for s in CATALOGUE if ORIGINATES[s.type] == "svc-web"}
     del documented["admin"]
     assert documented == expected

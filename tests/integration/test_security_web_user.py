@@ -133,7 +133,9 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
     body = json.dumps({"probe": str(uuid.uuid4())}).encode()
     for spec, _school, subject, _ in event_subjects():
         observed[subject], _ = await outcome(web, subject, body)
-        expected[subject] = ALLOWED if ORIGINATES[spec.type] in ROLES else REFUSED
+        # What a served role originates, and the sensor events of its ingress.
+        web_publishes = ORIGINATES[spec.type] in ROLES or ORIGINATES[spec.type] == WEB
+        expected[subject] = ALLOWED if web_publishes else REFUSED
     for service in ("patrol", "visitors", "alerts", "reports"):
         observed[f"dlq.{service}"], _ = await outcome(web, f"dlq.{service}", body)
         expected[f"dlq.{service}"] = REFUSED
@@ -162,7 +164,8 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
     # end of day, the drill's start, account, end and query) as the front office; the 7 alerts
     # requests as each of the 4 console people, and its push on/off as the SSO; the 3 reports
     # queries (weekly, archive, sent copy) as the 4 console people, no reports command.
-    allowed = 8 + 9 * 4 + 10 * 1 + (7 * 4 + 2) + 3 * 4
+    # And the 2 sensor events (raised, cleared) of its ingress.
+    allowed = 8 + 2 + 9 * 4 + 10 * 1 + (7 * 4 + 2) + 3 * 4
     assert sum(v == ALLOWED for v in expected.values()) == 2 * allowed
 
 

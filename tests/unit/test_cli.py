@@ -222,6 +222,7 @@ def test_tail_filters_intersect_streams() -> None:
         "VISITORS": "visitor.lhs.>",
         "ALERTS": "alert.lhs.>",
         "REPORTS": "report.lhs.>",
+        "SENSORS": "sensor.lhs.>",
         "DLQ": "dlq.lhs.>",
     }
     assert stream_filters("nothing.>") == {}

@@ -142,14 +142,17 @@ def test_svc_web_is_its_peoples_union_and_hears_what_the_web_listens_to() -> Non
     for user in users.values():
         if user.person and user.permissions:
             people |= set(user.permissions.publish)
-    assert set(web.publish) == people
+    # Its people's, and what its sensor ingress publishes as the sensors themselves.
+    assert set(web.publish) == people | {"sensor.lhs.alert.raised", "sensor.lhs.alert.cleared"}
     assert not any(s.startswith(("$JS", "alert.", "dlq.", "_INBOX")) for s in web.publish)
     assert sorted(web.subscribe) == sorted([*LiveHub(["lhs"]).subjects(), "_INBOX.svc-web.>"])
-    # The consoles' boards hear their school's alert lifecycle, and no notification subject.
+    # The consoles' boards hear their school's alert lifecycle; each person's pages nudge
+    # their Today.
     assert sorted(s for s in web.subscribe if s.startswith("alert.")) == [
         "alert.lhs.acknowledged",
         "alert.lhs.escalated",
         "alert.lhs.notified",
+        "alert.lhs.notify.*",
         "alert.lhs.opened",
         "alert.lhs.resolved",
     ]

@@ -72,5 +72,6 @@ def test_every_stream_bounds_message_size_far_below_a_megabyte() -> None:
         "VISITORS": 256 * 1024,
         "ALERTS": 256 * 1024,
         "REPORTS": 256 * 1024,
+        "SENSORS": 256 * 1024,
         "DLQ": 272 * 1024,  # an event's bytes plus the dead letter's headers
     }

@@ -34,6 +34,7 @@ def test_a_school_keeping_student_records_30_days_gets_streams_of_exactly_30_day
         "VISITORS": None,  # ids, badges and zones only: not limited by age
         "ALERTS": 2_592_000.0,  # alert.resolved carried outcome notes until 2026-12
         "REPORTS": None,
+        "SENSORS": None,  # a sensor, a zone and a reading: nobody's record
         "DLQ": 2_592_000.0,
     }
 
@@ -62,6 +63,7 @@ def test_no_duplicate_window_is_longer_than_its_streams_age() -> None:
         "VISITORS": 120.0,
         "ALERTS": 120.0,
         "REPORTS": 120.0,
+        "SENSORS": 120.0,  # a HALO's HTTP message and its alert email arrive within it
         "DLQ": 1.0,
     }
 

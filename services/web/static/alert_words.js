@@ -14,6 +14,7 @@ const SOURCES = {
   visitor_out_of_bounds: "Visitor out of bounds",
   visitor_unaccounted: "Visitor unaccounted for",
   follow_up_missed: "Welfare follow-up missed",
+  sensor_unchecked: "Sensor alert not checked",
 };
 
 /** What happened, in words: "Weapon concern", "Missed patrol check". */

@@ -156,8 +156,12 @@ def test_app_has_one_durable_batch_consumer_per_stream(patrol: Patrol) -> None:
     consumers = {
         c.stream: (c.durable, c.subjects, c.config()) for c in patrol.kernel.stream_consumers
     }
-    assert set(consumers) == {"PATROL", "CONCERNS", "ALERTS"}
-    for stream, subject in [("PATROL", "patrol.>"), ("CONCERNS", "concern.>")]:
+    assert set(consumers) == {"PATROL", "CONCERNS", "ALERTS", "SENSORS"}
+    for stream, subject in [
+        ("PATROL", "patrol.>"),
+        ("CONCERNS", "concern.>"),
+        ("SENSORS", "sensor.>"),
+    ]:
         durable, filtered, config = consumers[stream]
         assert (durable, filtered) == (f"patrol-{stream.lower()}", (subject,))
         assert (config.durable_name, config.filter_subject) == (durable, subject)

@@ -51,6 +51,7 @@ async def test_a_day_of_checks_late_checks_and_misses(
         "follow_up_deadlines": 0,
         "patrol_focus": 0,
         "student_records_purge": 0,
+        "sensor_check_deadlines": 0,
     }
     await day.scan("entrance", "T-E", "07:20")  # in the window: checked
     await day.scan("bath-a", "T-A", "08:44")  # pass-1 ended 08:42, grace to 08:45: late

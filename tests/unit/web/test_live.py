@@ -46,6 +46,7 @@ def test_it_listens_to_its_schools_only() -> None:
         for prefix, rest in [
             ("patrol", "sso.*.unannounced_check"),
             ("patrol", "sso.*.follow_up_due"),
+            ("patrol", "sso.*.sensor_check"),
             ("patrol", "check.window_closed"),
             ("patrol", "check.recovered"),
             ("patrol", "follow_up.completed"),
