@@ -357,6 +357,18 @@ class TodayPagedAlert(_Strict):
     at: AwareDatetime | None = Field(description="When; None while it is open.")
 
 
+class TodaySensorCheck(_Strict):
+    """A sensor alert whose zone nobody has scanned since: any SSO's scan there ends it."""
+
+    sensor_event_id: uuid.UUID
+    zone_id: Token
+    sensor_kind: Token = Field(description="What the sensor detected (vape, thc, …).")
+    raised_at: AwareDatetime
+    check_by: AwareDatetime
+    overdue: bool = Field(description="Past its deadline: escalating.")
+    mine: bool = Field(description="This officer was the one asked to check it.")
+
+
 class TodayReply(_Strict):
     """No student references and no notes: the phone keeps this answer for offline use."""
 
@@ -394,6 +406,13 @@ class TodayReply(_Strict):
         "then resolved, the latest page first.",
     )
     paged_total: int = Field(default=0, ge=0)
+    sensor_checks: list[TodaySensorCheck] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Sensor alerts of the school whose zone is still to be checked, oldest "
+        "first; only for an SSO.",
+    )
+    sensor_checks_total: int = Field(default=0, ge=0)
 
 
 # --- missed (the principal's console) ---------------------------------------------------------

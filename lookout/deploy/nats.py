@@ -176,6 +176,8 @@ WEB_HEARS: tuple[type[Event], ...] = (
     alert_events.AlertResolved,
     alert_events.AlertNotification,
     patrol_events.SensorCheckAssigned,
+    patrol_events.SensorCheckDone,
+    patrol_events.SensorCheckMissed,
     visitor_events.VisitorCheckedIn,
     visitor_events.VisitorCheckedOut,
     visitor_events.ScreeningFlagged,

@@ -66,6 +66,7 @@ from lookout.contracts.patrol_queries import (
     TodayPagedAlert,
     TodayReply,
     TodayRequest,
+    TodaySensorCheck,
     TodayUnannounced,
     TodayWindow,
     TourStatsReply,
@@ -430,6 +431,7 @@ class PatrolQueries:
             concerns, concerns_total = await reads.open_concerns_raised_by(
                 session=session, school_id=school.id, actor_ids=ids, limit=req.limit
             )
+            sensors = await reads.unchecked_sensor_alerts(session=session, school_id=school.id)
             paged = await reads.alerts_paged_to(
                 session=session,
                 school_id=school.id,
@@ -442,6 +444,7 @@ class PatrolQueries:
         planned = [w for w in windows if not w.unannounced]
         is_sso = any(p.id == req.requested_by and Role.SSO in p.roles for p in school.people)
         unannounced = [w for w in windows if w.unannounced and w.status == "open"] if is_sso else []
+        sensors = sensors if is_sso else []
         return TodayReply(
             as_of=now,
             day=day,
@@ -517,6 +520,19 @@ class PatrolQueries:
                 for a in paged[: req.limit]
             ],
             paged_total=len(paged),
+            sensor_checks=[
+                TodaySensorCheck(
+                    sensor_event_id=uuid.UUID(c.sensor_event_id),
+                    zone_id=c.zone_id,
+                    sensor_kind=c.kind,
+                    raised_at=c.raised_at,
+                    check_by=c.check_by,
+                    overdue=c.status == "missed" or c.check_by < now,
+                    mine=c.officer_id == req.requested_by,
+                )
+                for c in sensors[: req.limit]
+            ],
+            sensor_checks_total=len(sensors),
         )
 
     async def missed(self, school: SchoolConfig, req: MissedRequest) -> MissedReply:

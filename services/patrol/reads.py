@@ -28,6 +28,7 @@ from services.patrol.store import (
     follow_ups,
     observations,
     published_focus,
+    sensor_checks,
 )
 
 SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
@@ -157,6 +158,18 @@ async def alerts_paged_to(
             or_(concerns.c.raised_by.is_(None), concerns.c.raised_by.not_in(sorted(not_raised_by))),
         )
         .order_by(settled_rank, p.paged_at.desc(), o.alert_id)
+    )
+    return list(rows.all())
+
+
+async def unchecked_sensor_alerts(*, session: AsyncSession, school_id: str) -> list[Any]:
+    """Sensor alerts whose zone nobody has scanned since (open or past their deadline), oldest
+    first."""
+    t = sensor_checks.c
+    rows = await session.execute(
+        select(sensor_checks)
+        .where(t.school_id == school_id, t.status.in_(["open", "missed"]))
+        .order_by(t.raised_at, t.sensor_event_id)
     )
     return list(rows.all())
 

@@ -76,6 +76,8 @@ NUDGES: tuple[type[Event], ...] = (
     patrol.ConcernRaised,
     patrol.ConcernUpdated,
     patrol.ConcernResolved,
+    patrol.SensorCheckDone,
+    patrol.SensorCheckMissed,
 )
 # What changes a school's alert board: an `alerts` nudge to the console streams of that school.
 ALERT_NUDGES: tuple[type[Event], ...] = (

@@ -191,6 +191,8 @@ async def test_today_answers_the_subjects_officer_with_their_phones_concerns(
                 "concerns_total": 1,
                 "paged": [],
                 "paged_total": 0,
+                "sensor_checks": [],
+                "sensor_checks_total": 0,
             },
         }
 

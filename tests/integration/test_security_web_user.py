@@ -61,6 +61,8 @@ HEARS = [
     "patrol.{s}.check.window_closed", "patrol.{s}.check.recovered",
     "patrol.{s}.follow_up.completed", "patrol.{s}.follow_up.missed",
     "concern.{s}.raised", "concern.{s}.updated", "concern.{s}.resolved",
+    "patrol.{s}.sso.*.sensor_check", "patrol.{s}.sensor_check.done",
+    "patrol.{s}.sensor_check.missed",
     "alert.{s}.opened", "alert.{s}.escalated", "alert.{s}.notified", "alert.{s}.acknowledged",
     "alert.{s}.resolved",
     # a step of an alert reaching one person: the paged officer's Today is nudged

@@ -344,6 +344,8 @@ async def test_today_asks_patrol_as_the_signed_in_officer_and_503_without_it(
                 "concerns_total": 0,
                 "paged": [],
                 "paged_total": 0,
+                "sensor_checks": [],
+                "sensor_checks_total": 0,
                 "heartbeat_seconds": 200,  # a third of Lakeside's 10-minute lone-worker limit
                 "names": {},  # nobody is mentioned: no alert of a concern
             }

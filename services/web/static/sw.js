@@ -3,7 +3,7 @@
 // go to the network, and the outbox keeps what could not be sent. It also shows the console's
 // Web Push notifications (one per escalation step) and acknowledges from them.
 
-const VERSION = "lookout-shell-v9";
+const VERSION = "lookout-shell-v10";
 const ASSETS = [
   "/static/app.css",
   "/static/app.js",
@@ -12,6 +12,7 @@ const ASSETS = [
   "/static/actions.js",
   "/static/badge.js",
   "/static/concerns.js",
+  "/static/roster_find.js",
   "/static/scanner.js",
   "/static/clock.js",
   "/static/outbox.js",

@@ -50,6 +50,13 @@ const words = (value) => {
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
 
+const SENSOR_WORDS = {
+  vape: "Vape sensor",
+  thc: "THC sensor",
+  loud_sound: "Loud sound",
+  tamper: "Sensor tampered with",
+};
+
 function sameDay(a, b) {
   return a.toDateString() === b.toDateString();
 }
@@ -141,6 +148,21 @@ async function render() {
   if (!answer && card.dataset.tried) {
     note.textContent = "Today's patrol shows here once the phone has had signal.";
   }
+
+  // Sensor alerts first: a vape alert is now, and any SSO's scan of the zone ends it.
+  const sensors = answer?.sensor_checks ?? [];
+  fill(
+    "today-sensors",
+    sensors.map((c) => {
+      const kind = SENSOR_WORDS[c.sensor_kind] ?? words(c.sensor_kind);
+      const what = `${kind} · ${zoneName(ctx.zones, c.zone_id)}`;
+      const meta = `${when(c.raised_at, now)} · scan by ${timeText(c.check_by)}`;
+      const state = c.overdue ? badge("overdue", "bad") : c.mine ? badge("yours", "now") : null;
+      const li = item(what, meta, state);
+      li.dataset.sensorEventId = c.sensor_event_id;
+      return li;
+    }),
+  );
 
   const checks = unannouncedChecks(now);
   // The soonest, and any that just arrived: a new check is never hidden under "more".
@@ -345,6 +367,14 @@ async function pushed(kind, data) {
   }
 }
 
+/** A sensor alert asked of this officer: say so at once, and ask Today (which lists it). */
+function sensorAlert(data) {
+  if (!data) return;
+  const what = SENSOR_WORDS[data.sensor_kind] ?? words(data.sensor_kind);
+  announce(`${what} in ${zoneName(ctx.zones, data.zone_id)}: scan by ${timeText(data.check_by)}.`);
+  refresh();
+}
+
 function connect() {
   if (source || !("EventSource" in globalThis)) return;
   if (document.visibilityState !== "visible" || navigator.onLine === false) return;
@@ -354,6 +384,7 @@ function connect() {
   source.addEventListener("today", refreshSoon);
   source.addEventListener("unannounced_check", (m) => pushed("unannounced_check", parse(m)));
   source.addEventListener("follow_up_due", (m) => pushed("follow_up_due", parse(m)));
+  source.addEventListener("sensor_check", (m) => sensorAlert(parse(m)));
   source.addEventListener("ended", (m) => {
     // A newer stream of this officer (another tab) took over: this one waits to be shown again
     // rather than take it back. Other ends (the server stopping) reconnect by themselves.

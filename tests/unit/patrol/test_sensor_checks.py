@@ -22,6 +22,7 @@ from lookout.contracts.sensors import SensorAlertRaised
 from lookout.kernel.clock import ManualClock
 from lookout.school.config import SchoolConfig
 from services.patrol.sensor_rules import LastSeen, nearest_officer
+from tests.unit.patrol.test_today import ask
 from tests.unit.patrol.tiny_school import SCHOOL, Day, at, started_day
 
 SCHOOL_FILE = copy.deepcopy(SCHOOL)
@@ -189,3 +190,38 @@ def test_nearest_officer_prefers_the_zone_then_the_latest_seen_then_the_first_on
     assert nearest_officer(school, "entrance", {}, monday) == "sso-kim"  # first in the file
     saturday = datetime(2026, 11, 28, 16, 0, tzinfo=monday.tzinfo)
     assert nearest_officer(school, "bath-a", seen, saturday) is None  # nobody on duty
+
+
+async def test_today_lists_each_unchecked_sensor_alert_to_every_sso(day: Day) -> None:
+    """At 10:06 the 10:00 alert is overdue and the 10:04 one in the cafeteria still open; both
+    were asked of sso-ortiz (her scan in bathroom A; the only SSO seen scanning), and every
+    SSO sees both, since any scan of the zone ends them. The assistant principal has no phone
+    patrol: no sensor checks in her Today."""
+    day.clock.set(at("09:40"))
+    await day.apply(day.handlers.checkpoint_scans, scan_by_ortiz("bath-a", "T-A", "09:40"))
+    day.clock.set(at("10:00"))
+    await day.apply(day.handlers.sensor_checks.sensor_events, raised(1, "10:00"))
+    day.clock.set(at("10:04"))
+    cafe = raised(2, "10:04", sensor="halo-c", zone="cafeteria")
+    await day.apply(day.handlers.sensor_checks.sensor_events, cafe)
+    await day.tick_at("10:06")
+    kim = await ask(day, "sso-kim", "10:06")
+    assert (kim["sensor_checks"], kim["sensor_checks_total"]) == (
+        [
+            {
+                "sensor_event_id": str(sid(1)), "zone_id": "bath-a", "sensor_kind": "vape",
+                "raised_at": z("10:00"), "check_by": z("10:05"), "overdue": True,
+                "mine": False,
+            },
+            {
+                "sensor_event_id": str(sid(2)), "zone_id": "cafeteria", "sensor_kind": "vape",
+                "raised_at": z("10:04"), "check_by": z("10:09"), "overdue": False,
+                "mine": False,
+            },
+        ],
+        2,
+    )  # fmt: skip
+    ortiz = await ask(day, "sso-ortiz", "10:06")
+    assert [c["mine"] for c in ortiz["sensor_checks"]] == [True, True]
+    diaz = await ask(day, "ap-diaz", "10:06")
+    assert (diaz["sensor_checks"], diaz["sensor_checks_total"]) == ([], 0)

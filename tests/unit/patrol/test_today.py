@@ -256,6 +256,8 @@ async def test_the_officers_day_at_0837_is_exact(day: Day) -> None:
         "concerns_total": 3,
         "paged": [],
         "paged_total": 0,
+        "sensor_checks": [],
+        "sensor_checks_total": 0,
     }
     text = json.dumps(reply)
     assert "S-1001" not in text and "sinks" not in text and "spoke" not in text

@@ -54,6 +54,8 @@ def test_it_listens_to_its_schools_only() -> None:
             ("concern", "raised"),
             ("concern", "updated"),
             ("concern", "resolved"),
+            ("patrol", "sensor_check.done"),
+            ("patrol", "sensor_check.missed"),
             ("alert", "opened"),
             ("alert", "escalated"),
             ("alert", "notified"),
