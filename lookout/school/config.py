@@ -23,6 +23,7 @@ from pydantic import (
 
 from lookout.contracts.envelope import SchoolId, Token
 from lookout.contracts.patrol import ConcernCategory, Severity
+from lookout.school.areas import Area, AreaTree
 from lookout.school.day_types import CalendarFeed, DayKind, DayType
 from lookout.school.sensors import SchoolSensors
 from lookout.school.staff_sign_in import StaffSignIn
@@ -53,6 +54,7 @@ class Zone(Strict):
     name: Name
     kind: ZoneKind
     checkpoints: list[Token] = Field(min_length=1, description="Tag ids mounted in the zone.")
+    area: Token | None = Field(default=None, description="The area it is in (areas: section).")
 
 
 class PeriodKind(StrEnum):
@@ -336,6 +338,7 @@ class SchoolConfig(Strict):
     timezone: str
     student_count: int = Field(ge=1, le=20_000)
     zones: list[Zone] = Field(min_length=1)
+    areas: list[Area] = Field(default_factory=list, description="Buildings, floors and wings.")
     bell_schedule: BellSchedule
     patrol_plan: list[PatrolRule] = Field(default_factory=list)
     heartbeat_limit_minutes: int = Field(default=10, ge=1, le=240)
@@ -407,6 +410,7 @@ class SchoolConfig(Strict):
         zone_ids = [z.id for z in self.zones]
         if len(set(zone_ids)) != len(zone_ids):
             raise ValueError("zone ids must be unique")
+        AreaTree(self.areas, [(z.id, z.area) for z in self.zones])
         owner: dict[str, str] = {}
         for z in self.zones:
             for tag in z.checkpoints:
@@ -473,6 +477,11 @@ class SchoolConfig(Strict):
     @cached_property
     def zone_by_checkpoint(self) -> dict[str, str]:
         return {tag: z.id for z in self.zones for tag in z.checkpoints}
+
+    @cached_property
+    def area_tree(self) -> AreaTree:
+        """Areas and the zones in them: `chain(zone)`, `zones_under(area)`, `roll_up(…)`."""
+        return AreaTree(self.areas, [(z.id, z.area) for z in self.zones])
 
     @cached_property
     def zone_ids(self) -> frozenset[str]:
