@@ -43,6 +43,7 @@ IsoWeek = Annotated[
     Field(description="ISO week, e.g. `2026-W49`."),
 ]
 MAX_RANGE_DAYS = 366
+AREA_FILTER = "Only the zones under this area (a building, floor or wing of the school file)."
 
 
 class _Strict(BaseModel):
@@ -109,6 +110,7 @@ class OpenConcernsReply(_Strict):
 
 class ZoneStatusRequest(PatrolRequest):
     zone_id: Token | None = Field(default=None, description="Only this zone.")
+    area: Token | None = Field(default=None, description=AREA_FILTER)
 
 
 class DueWindow(_Strict):
@@ -128,9 +130,23 @@ class ZoneStatus(_Strict):
     )
 
 
+class AreaStatus(_Strict):
+    """The zones of one area (and the areas inside it) taken together."""
+
+    area_id: Token
+    zones: int = Field(ge=0, description="Zones under the area that the reply lists.")
+    checked_today: int = Field(ge=0, description="Of them, scanned since the school's midnight.")
+    last_check_at: AwareDatetime | None = Field(description="The latest scan of any of them.")
+
+
 class ZoneStatusReply(_Strict):
     as_of: AwareDatetime
     zones: list[ZoneStatus] = Field(description="In the school file's zone order.")
+    areas: list[AreaStatus] = Field(
+        default_factory=list,
+        description="Roll-up by area (building, floor, wing), in the school file's area order: "
+        "every area with a listed zone under it.",
+    )
 
 
 # --- shift summary ----------------------------------------------------------------------------
@@ -163,6 +179,7 @@ class TourStatsRequest(_DateRange):
         default=2, ge=1, le=60, description="Same tag by the same officer again within N minutes."
     )
     zone_id: Token | None = None
+    area: Token | None = Field(default=None, description=AREA_FILTER)
     officer_id: Token | None = None
 
 
@@ -201,11 +218,22 @@ class PaddingFlag(_Strict):
     gap_seconds: float = Field(ge=0)
 
 
+class AreaTourStats(_Strict):
+    area_id: Token
+    zones: int = Field(ge=0, description="Zones under the area in the reply.")
+    zones_scanned: int = Field(ge=0, description="Of them, scanned at least once in the range.")
+    scans: int = Field(ge=0)
+    padding_flags: int = Field(ge=0)
+
+
 class TourStatsReply(_Strict):
     date_from: date
     date_to: date
     padding_minutes: int
     zones: list[ZoneTourStats]
+    areas: list[AreaTourStats] = Field(
+        default_factory=list, description="Coverage rolled up by area, in the file's area order."
+    )
     officers: list[OfficerTourStats]
     padding: list[PaddingFlag] = Field(max_length=500, description="Oldest first, at most 500.")
 
@@ -219,6 +247,7 @@ class HotspotsRequest(PatrolRequest):
     )
     weeks: int = Field(default=4, ge=1, le=26, description="Trailing window length.")
     limit: int = Field(default=20, ge=1, le=100)
+    area: Token | None = Field(default=None, description=AREA_FILTER)
 
 
 class Hotspot(_Strict):
@@ -233,11 +262,23 @@ class Hotspot(_Strict):
     in_plan: bool = Field(description="The patrol plan has windows for this zone and period.")
 
 
+class AreaHotspot(_Strict):
+    area_id: Token
+    score: float = Field(ge=0, description="The sum of its zones' cells' scores.")
+    concerns: int = Field(ge=0)
+    observations: int = Field(ge=0)
+
+
 class HotspotsReply(_Strict):
     window_start: date
     window_end: date = Field(description="Last day of the window, included.")
     school_days: int = Field(ge=0)
     items: list[Hotspot] = Field(description="Highest score first.")
+    areas: list[AreaHotspot] = Field(
+        default_factory=list,
+        description="Every cell (not only the first `limit`) rolled up by area, highest score "
+        "first; areas without a fact are left out.",
+    )
 
 
 class FocusRequest(PatrolRequest):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,9 @@ from lookout.contracts.patrol_queries import (
     TODAY,
     TOUR_STATS,
     ZONE_STATUS,
+    AreaHotspot,
+    AreaStatus,
+    AreaTourStats,
     ConcernAlert,
     ConcernAlertState,
     DeterrenceReply,
@@ -212,7 +216,7 @@ class PatrolQueries:
         return OpenConcernsReply(concerns=items, total=total)
 
     async def zone_status(self, school: SchoolConfig, req: ZoneStatusRequest) -> ZoneStatusReply:
-        _check_zone(school, req.zone_id)
+        wanted = _zones_asked(school, req.zone_id, req.area)
         now = self.clock.now()
         async with self.sessions() as session:
             last = await reads.last_scans(session=session, school_id=school.id)
@@ -220,7 +224,7 @@ class PatrolQueries:
             officer_of = await reads.device_officers(session=session, school_id=school.id)
         zones = []
         for zone in school.zones:
-            if req.zone_id not in (None, zone.id):
+            if wanted is not None and zone.id not in wanted:
                 continue
             scan = last.get(zone.id)
             window = due.get(zone.id)
@@ -244,7 +248,8 @@ class PatrolQueries:
                     ),
                 )
             )
-        return ZoneStatusReply(as_of=now, zones=zones)
+        midnight, _ = planning.day_bounds(school, self._today(school), self._today(school))
+        return ZoneStatusReply(as_of=now, zones=zones, areas=_area_status(school, zones, midnight))
 
     async def shift_summary(
         self, school: SchoolConfig, req: ShiftSummaryRequest
@@ -278,7 +283,7 @@ class PatrolQueries:
         )
 
     async def tour_stats(self, school: SchoolConfig, req: TourStatsRequest) -> TourStatsReply:
-        _check_zone(school, req.zone_id)
+        wanted = _zones_asked(school, req.zone_id, req.area)
         first, last = self._range(school, req)
         start, end = planning.day_bounds(school, first, last)
         async with self.sessions() as session:
@@ -291,16 +296,16 @@ class PatrolQueries:
             school,
             scans,
             padding_minutes=req.padding_minutes,
-            zone_ids=[req.zone_id] if req.zone_id else None,
+            zone_ids=wanted,
         )
-        if req.zone_id is not None:
-            scans_in_zone = [s for s in scans if s.zone_id == req.zone_id]
+        if wanted is not None:
+            scans_in_zone = [s for s in scans if s.zone_id in wanted]
             stats = planning.TourStats(
                 stats.zones,
                 planning.tour_stats(
                     school, scans_in_zone, padding_minutes=req.padding_minutes
                 ).officers,
-                [p for p in stats.padding if p.zone_id == req.zone_id],
+                [p for p in stats.padding if p.zone_id in wanted],
             )
         return TourStatsReply(
             date_from=first,
@@ -338,14 +343,18 @@ class PatrolQueries:
                 )
                 for p in stats.padding[:MAX_PADDING_FLAGS]
             ],
+            areas=_area_tour_stats(school, stats.zones),
         )
 
     async def hotspots(self, school: SchoolConfig, req: HotspotsRequest) -> HotspotsReply:
+        wanted = _zones_asked(school, None, req.area)
         window = planning.trailing_window(
             school, last=req.as_of or self._today(school), weeks=req.weeks
         )
         async with self.sessions() as session:
             cells = await hotspot_cells(session, school, window)
+        if wanted is not None:
+            cells = [c for c in cells if c.zone_id in wanted]
         return HotspotsReply(
             window_start=window.first,
             window_end=window.last,
@@ -368,6 +377,7 @@ class PatrolQueries:
                 )
                 for c in cells[: req.limit]
             ],
+            areas=_area_hotspots(school, cells),
         )
 
     async def focus(self, school: SchoolConfig, req: FocusRequest) -> FocusReply:
@@ -580,6 +590,83 @@ class PatrolQueries:
 def _check_zone(school: SchoolConfig, zone_id: str | None) -> None:
     if zone_id is not None and zone_id not in school.zone_ids:
         raise Refused("zone_id: not a zone of this school")
+
+
+def _zones_asked(school: SchoolConfig, zone_id: str | None, area: str | None) -> list[str] | None:
+    """The zones a request with a zone and/or area filter asks about (file order); None: all."""
+    _check_zone(school, zone_id)
+    if area is not None and area not in school.area_tree.areas:
+        raise Refused("area: not an area of this school")
+    if zone_id is None and area is None:
+        return None
+    wanted = school.area_tree.zones_under(area) if area else [z.id for z in school.zones]
+    return [z for z in wanted if zone_id in (None, z)]
+
+
+def _areas_of(school: SchoolConfig, zone_ids: Iterable[str]) -> list[str]:
+    """The areas with at least one of `zone_ids` under them, in the school file's area order."""
+    hit = {a.id for z in zone_ids for a in school.area_tree.chain(z)}
+    return [a.id for a in school.areas if a.id in hit]
+
+
+def _area_status(
+    school: SchoolConfig, zones: list[ZoneStatus], midnight: datetime
+) -> list[AreaStatus]:
+    tree = school.area_tree
+    out = []
+    for area_id in _areas_of(school, [z.zone_id for z in zones]):
+        under = set(tree.zones_under(area_id))
+        mine = [z for z in zones if z.zone_id in under]
+        checks = [z.last_check_at for z in mine if z.last_check_at is not None]
+        out.append(
+            AreaStatus(
+                area_id=area_id,
+                zones=len(mine),
+                checked_today=sum(1 for at in checks if at >= midnight),
+                last_check_at=max(checks, default=None),
+            )
+        )
+    return out
+
+
+def _area_tour_stats(school: SchoolConfig, zones: list[planning.ZoneTour]) -> list[AreaTourStats]:
+    tree = school.area_tree
+    scans = tree.roll_up({z.zone_id: z.scans for z in zones})
+    flags = tree.roll_up({z.zone_id: z.padding_flags for z in zones})
+    scanned = tree.roll_up({z.zone_id: 1 if z.scans else 0 for z in zones})
+    listed = tree.roll_up(dict.fromkeys((z.zone_id for z in zones), 1))
+    return [
+        AreaTourStats(
+            area_id=a,
+            zones=int(listed[a]),
+            zones_scanned=int(scanned[a]),
+            scans=int(scans[a]),
+            padding_flags=int(flags[a]),
+        )
+        for a in _areas_of(school, [z.zone_id for z in zones])
+    ]
+
+
+def _area_hotspots(school: SchoolConfig, cells: list[planning.HotspotCell]) -> list[AreaHotspot]:
+    tree = school.area_tree
+    score: dict[str, float] = defaultdict(float)
+    concerns: dict[str, int] = defaultdict(int)
+    observations: dict[str, int] = defaultdict(int)
+    for c in cells:
+        for area in tree.chain(c.zone_id):
+            score[area.id] += c.score
+            concerns[area.id] += c.concerns
+            observations[area.id] += c.observations
+    order = {a.id: i for i, a in enumerate(school.areas)}
+    return [
+        AreaHotspot(
+            area_id=a,
+            score=round(score[a], 2),
+            concerns=concerns[a],
+            observations=observations[a],
+        )
+        for a in sorted(score, key=lambda a: (-score[a], order[a]))
+    ]
 
 
 def _gaps(g: planning.GapStats) -> Gaps:
