@@ -15,7 +15,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
@@ -121,12 +121,34 @@ class MissedCheck(BaseModel):
     unannounced: bool
 
 
+class AreaChoice(BaseModel):
+    """A building, floor or wing of the school file: the console's filter offers each."""
+
+    area_id: str
+    name: str
+    kind: str = Field(description="building, floor or wing.")
+    parent: str | None
+
+
+class AreaNow(BaseModel):
+    area_id: str
+    name: str
+    zones: int = Field(ge=0, description="Zones under the area (within the filter).")
+    checked_today: int = Field(ge=0, description="Of them, scanned since midnight.")
+    last_check_at: datetime | None
+
+
 class SchoolNow(BaseModel):
     zones: list[ZoneNow] = Field(max_length=200, description="In the school file's order.")
     officers: list[OfficerNow] = Field(max_length=50, description="The school's SSOs.")
     missed: list[MissedCheck] = Field(max_length=MISSED_ASKED, description="Oldest first.")
     missed_total: int = Field(ge=0)
     as_of: datetime
+    area: str | None = Field(default=None, description="The area asked for (`?area=`), if any.")
+    areas: list[AreaChoice] = Field(default_factory=list, description="The school's areas.")
+    by_area: list[AreaNow] = Field(
+        default_factory=list, description="The zones shown, rolled up by building and floor."
+    )
 
 
 # --- asking ------------------------------------------------------------------------------------
@@ -300,20 +322,33 @@ async def attention(caller: ConsoleReader, state: State) -> Attention:
     )
 
 
-@router.get("/now", response_model=SchoolNow, summary="School now", responses=PROBLEMS)
-async def school_now(caller: ConsoleReader, state: State) -> SchoolNow:
+AreaParam = Annotated[
+    str | None,
+    Query(max_length=64, description="Only the zones under this building, floor or wing."),
+]
+
+
+@router.get(
+    "/now",
+    response_model=SchoolNow,
+    summary="School now",
+    responses={**PROBLEMS, 422: {"description": "area: not an area of this school"}},
+)
+async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None) -> SchoolNow:
     """Each zone's last check and next planned window, where each SSO last scanned, today's
-    missed checks."""
+    missed checks; with `area`, only the zones under it. Rolled up by building and floor."""
     if not asks_patrol(caller.person.roles):
         raise Problem(403, "Not for this role", "role: does not ask the patrol service")
     school, me = caller.school, caller.person.id
+    if area is not None and area not in school.area_tree.areas:
+        raise Problem(422, "Invalid request", "area: not an area of this school")
     names, zones = _names(school)
     status, missed = await asyncio.gather(
         asking.answer(
             state,
             "patrol",
             ZONE_STATUS.subject(school.id, me),
-            ZoneStatusRequest(requested_by=me),
+            ZoneStatusRequest(requested_by=me, area=area),
             ZoneStatusReply,
         ),
         asking.answer(
@@ -324,6 +359,12 @@ async def school_now(caller: ConsoleReader, state: State) -> SchoolNow:
             MissedReply,
         ),
     )
+    if area is not None:  # patrol's `missed` has no area filter: today's misses are few
+        under = set(school.area_tree.zones_under(area))
+        missed = missed.model_copy(
+            update={"windows": [w for w in missed.windows if w.zone_id in under]}
+        )
+        missed = missed.model_copy(update={"windows_total": len(missed.windows)})
     officers = []
     for person in school.people:
         if Role.SSO not in person.roles:
@@ -368,7 +409,29 @@ async def school_now(caller: ConsoleReader, state: State) -> SchoolNow:
         ],
         missed_total=missed.windows_total,
         as_of=state.suite_clock.now(),
+        area=area,
+        **_areas_now(school, status),
     )
+
+
+def _areas_now(school: SchoolConfig, status: ZoneStatusReply) -> dict[str, Any]:
+    names = {a.id: a.name for a in school.areas}
+    return {
+        "areas": [
+            AreaChoice(area_id=a.id, name=a.name, kind=a.kind.value, parent=a.parent)
+            for a in school.areas
+        ],
+        "by_area": [
+            AreaNow(
+                area_id=a.area_id,
+                name=names[a.area_id],
+                zones=a.zones,
+                checked_today=a.checked_today,
+                last_check_at=a.last_check_at,
+            )
+            for a in status.areas
+        ],
+    }
 
 
 @router.get(
