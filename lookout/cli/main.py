@@ -24,6 +24,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from lookout.cli.alerts import app as alerts_app
+from lookout.cli.calendar import app as calendar_app
 from lookout.cli.check import app as check_app
 from lookout.cli.connect import resolve_nats_url
 from lookout.cli.demo import demo as demo_command
@@ -116,6 +117,7 @@ app.add_typer(deploy_app, name="deploy")
 app.add_typer(check_app, name="check")
 app.add_typer(users_app, name="users")
 app.add_typer(roster_app, name="roster")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(sensors_app, name="sensors")
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)

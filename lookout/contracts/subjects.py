@@ -15,7 +15,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json
 
-from lookout.contracts import alerts, patrol, reports, sensors, visitors
+from lookout.contracts import alerts, calendar, patrol, reports, sensors, visitors
 from lookout.contracts.envelope import Event
 
 
@@ -49,6 +49,7 @@ class Subject:
 
 # Streams and the subjects they hold. DLQ keeps dead letters for operators to inspect/replay.
 STREAMS: dict[str, list[str]] = {
+    "CALENDAR": ["school.>"],
     "PATROL": ["patrol.>"],
     "CONCERNS": ["concern.>"],
     "VISITORS": ["visitor.>"],
@@ -287,6 +288,18 @@ CATALOGUE: tuple[Subject, ...] = (
         "report.{school}.weekly_summary.sent",
         "REPORTS",
         "A weekly summary email was sent.",
+    ),
+    Subject(
+        calendar.DayTypeConfirmed,
+        "school.{school}.day_type.confirmed",
+        "CALENDAR",
+        "An admin confirmed a date's day type (no school, early release, late start).",
+    ),
+    Subject(
+        calendar.DayTypeWithdrawn,
+        "school.{school}.day_type.withdrawn",
+        "CALENDAR",
+        "An admin withdrew a date's day type: it keeps the school file's own bell.",
     ),
 )
 

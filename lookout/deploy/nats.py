@@ -125,11 +125,15 @@ SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("CONCERNS", "concerns"),
         ("ALERTS", "alerts"),
         ("SENSORS", "sensors"),
+        ("CALENDAR", "calendar"),
     ),
-    "visitors": (("VISITORS", "sightings"),),
+    # CALENDAR: confirmed day types (no school, early release, late start) into each
+    # service's own table (lookout/kernel/day_types.py).
+    "visitors": (("VISITORS", "sightings"), ("CALENDAR", "calendar")),
     "alerts": (
         ("CONCERNS", "concerns"),
         *((stream, stream.lower()) for stream in ALERT_INPUT_STREAMS),
+        ("CALENDAR", "calendar"),
     ),
     # The read model reads every domain stream.
     "reports": (
@@ -137,6 +141,7 @@ SERVICE_CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("CONCERNS", "concerns"),
         ("VISITORS", "visitors"),
         ("ALERTS", "alerts"),
+        ("CALENDAR", "calendar"),
     ),
 }
 

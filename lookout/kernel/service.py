@@ -19,6 +19,7 @@ from lookout.contracts.envelope import Event
 from lookout.contracts.subjects import STREAMS
 from lookout.kernel.clock import Clock
 from lookout.kernel.clock_watch import ClockWatch
+from lookout.kernel.day_types import DayTypeFollower, OnChange
 from lookout.kernel.health import HealthServer, ServiceMetrics
 from lookout.kernel.log import configure_logging
 from lookout.kernel.messaging import (
@@ -110,6 +111,7 @@ class ServiceKernel:
         # Why the process must end (e.g. its NATS connection was closed for good), else None.
         self.fatal: str | None = None
         self._app: KernelApp | None = None
+        self.day_types: DayTypeFollower | None = None
 
     def use_timers(self, *modules: TimerModule) -> Ticker:
         """Fire these timer modules every tick (and right after a wake) while the service runs."""
@@ -157,9 +159,21 @@ class ServiceKernel:
         self.metrics.watch_stall(stream, consumer.stall)
         return consumer
 
+    def follow_day_types(self, table: Table, on_change: OnChange | None = None) -> None:
+        """Keep the confirmed day types (CALENDAR stream) in `table` and the school models:
+        read at start-up, then kept current by this service's `<name>-calendar` consumer."""
+        self.day_types = DayTypeFollower(table, self.schools, on_change)
+        self.consume(
+            "CALENDAR",
+            self.day_types.apply,
+            description="Confirmed day types: the bell this service plans each date by.",
+        )
+
     async def prepare(self) -> None:
         """Before consuming: schema at head, streams present."""
         await upgrade_database(self.engine, self.migrations, self.name)
+        if self.day_types is not None:
+            await self.day_types.load(self.sessions)
         if self.settings.provision_streams:
             await ensure_streams(self.settings)
         else:  # provisioned by `lookout deploy streams`; this service may only look them up

@@ -500,6 +500,10 @@ class SchoolConfig(Strict):
         """The confirmed day type of `day`, if any."""
         return self._day_types.get(day)
 
+    def confirmed_day_types(self) -> dict[date, DayType]:
+        """Every confirmed day type, by date (a copy)."""
+        return dict(self._day_types)
+
     def _no_school(self, day: date) -> bool:
         held = self._day_types.get(day)
         return day in self.bell_schedule.no_school_days or (

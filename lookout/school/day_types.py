@@ -10,22 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
+from lookout.contracts.calendar import DayKind
 from lookout.contracts.envelope import Token
 
+__all__ = ["STRENGTH", "CalendarFeed", "DayKind", "DayType", "DayTypeRule", "ProposedDay"]
+
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
-
-
-class DayKind(StrEnum):
-    """What a confirmed date does to the school day."""
-
-    NO_SCHOOL = "no_school"  # as a date in `bell_schedule.no_school_days`
-    EARLY_RELEASE = "early_release"  # a school day on an alternate bell schedule
-    LATE_START = "late_start"  # likewise
 
 
 # When two events of one date map to different kinds, the one that takes more of the day wins.

@@ -53,10 +53,10 @@ def _rule_spans(
         start = datetime.combine(day, time.fromisoformat(first), tzinfo=tz)
         end = datetime.combine(day, time.fromisoformat(last), tzinfo=tz)
         period = school.period_at(start)
-        # On an early release or late start, a clock-time window outside that day's school
-        # hours is not asked for (nobody is there); `during` follows the day's own bell.
+        # On an early release or late start, a clock-time window from that day's last bell on
+        # is not asked for (the school has gone home); `during` follows the day's own bell.
         hours = school.school_hours(day) if _alternate_day(school, day) else None
-        if hours is None or (hours[0] <= start and end <= hours[1]):
+        if hours is None or start < hours[1]:
             spans.append((start, end, period.name if period else None))
     return sorted(spans)
 

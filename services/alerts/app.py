@@ -241,6 +241,8 @@ def build(kernel: ServiceKernel) -> tuple[FastStream, AlertTimers]:
         kernel.sessions, kernel.schools, escalator, commands, kernel.clock, timers.after_commit
     )
     router = NatsRouter()
+    # Confirmed day types: school hours for `when:` steps, and who is on duty.
+    kernel.follow_day_types(store.day_types)
 
     apply_concerns = by_type(
         {

@@ -45,6 +45,7 @@ from lookout.contracts.alerts import (
 )
 from lookout.contracts.envelope import Event
 from lookout.contracts.patrol import Severity
+from lookout.kernel.day_types import day_types_table
 from lookout.kernel.storage import Outbox, UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.alerts.domain import AlertFacts, AlertSeed, Escalation, PolicySnapshot
 
@@ -52,6 +53,7 @@ SERVICE = "alerts"
 metadata = new_metadata()
 inbox = inbox_table(metadata, SERVICE)
 outbox = outbox_table(metadata, SERVICE)
+day_types = day_types_table(metadata, SERVICE)  # confirmed day types (CALENDAR)
 
 alerts = Table(
     "alerts",

@@ -44,6 +44,7 @@ from lookout.kernel.settings import Settings
 from services.patrol import store
 from services.patrol.handlers import PatrolHandlers
 from services.patrol.queries import FocusPublisher, register_queries
+from services.patrol.replanning import DayReplanner
 from services.patrol.sensor_checks import SensorCheckDeadlines, SensorCheckHandlers
 from services.patrol.timers import (
     DayPlanner,
@@ -88,6 +89,10 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     )
     router = NatsRouter()
     register_queries(router, kernel)
+    kernel.follow_day_types(
+        store.day_types,
+        DayReplanner(kernel.outbox, kernel.clock, kernel.settings.patrol_secret()),
+    )
 
     apply_patrol = by_type(
         {

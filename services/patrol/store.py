@@ -42,6 +42,7 @@ from lookout.contracts.patrol import (
     ContactLogged,
     ObservationLogged,
 )
+from lookout.kernel.day_types import day_types_table
 from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.patrol.domain import ConcernState, ConcernStatus, PlannedWindow
 
@@ -50,6 +51,7 @@ NOT_MONITORED = "not_monitored"  # a check window's status: see check_windows
 metadata = new_metadata()
 inbox = inbox_table(metadata, SERVICE)
 outbox = outbox_table(metadata, SERVICE)
+day_types = day_types_table(metadata, SERVICE)  # confirmed day types (CALENDAR)
 
 checkpoint_scans = Table(
     "checkpoint_scans",

@@ -74,6 +74,8 @@ def build_app(kernel: ServiceKernel) -> FastStream:
     ]
     for stream, apply, what in facts:
         kernel.consume(stream, apply, description=f"Facts for the weekly report: {what}.")
+    # Confirmed day types: the school days and bell periods the report counts by.
+    kernel.follow_day_types(store.day_types, handlers.day_type_changed)
 
     # `command|query.<school>.reports.<name>.<person>` (operators: the admin user, as `cli`).
     def school(message: NatsMessage) -> str:

@@ -156,6 +156,12 @@ class ReportHandlers:
             "ALERTS": self.apply_alerts,
         }
 
+    async def day_type_changed(
+        self, session: AsyncSession, school: SchoolConfig, day: date
+    ) -> None:
+        """A confirmed or withdrawn day type: that day's bell periods are read again."""
+        self._periods.pop((school.id, day), None)
+
     def _period(self, school_id: str, at: datetime) -> str | None:
         """The bell period of a moment, from a per-day table of UTC bounds (hot path)."""
         school = self.schools[school_id]

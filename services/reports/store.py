@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lookout.kernel.day_types import day_types_table
 from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 from services.reports import domain
 
@@ -46,6 +47,7 @@ SERVICE = "reports"
 metadata = new_metadata()
 inbox = inbox_table(metadata, SERVICE)
 outbox = outbox_table(metadata, SERVICE)
+day_types = day_types_table(metadata, SERVICE)  # confirmed day types (CALENDAR)
 
 patrol_facts = Table(
     "report_patrol_facts",

@@ -85,6 +85,7 @@ def build_app(kernel: ServiceKernel) -> FastStream:
         PiiPurge(),
     )
     router = NatsRouter()
+    kernel.follow_day_types(store.day_types)  # an early release checks visitors out earlier
     apply_sightings = by_type({VisitorSighted: handlers.sightings})
 
     # Only the SSO's sightings: our own outputs share the VISITORS stream.

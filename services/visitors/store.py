@@ -39,12 +39,14 @@ from lookout.contracts.visitors import (
     SignIn,
     VisitStatus,
 )
+from lookout.kernel.day_types import day_types_table
 from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
 
 SERVICE = "visitors"
 metadata = new_metadata()
 inbox = inbox_table(metadata, SERVICE)
 outbox = outbox_table(metadata, SERVICE)
+day_types = day_types_table(metadata, SERVICE)  # confirmed day types (CALENDAR)
 
 visits = Table(
     "visits",

@@ -104,6 +104,11 @@ DURABLES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "reports-visitors": ("VISITORS", None),
     "reports-alerts": ("ALERTS", None),
     "visitors-sightings": ("VISITORS", ("sighted",)),
+    # Confirmed day types: every service that plans by the bell keeps them.
+    "patrol-calendar": ("CALENDAR", None),
+    "alerts-calendar": ("CALENDAR", None),
+    "reports-calendar": ("CALENDAR", None),
+    "visitors-calendar": ("CALENDAR", None),
 }
 
 
@@ -667,7 +672,15 @@ async def test_hostile_input_on_every_subject_is_judged_once_and_never_quoted(
             # The table of readers is what the services declared, no more and no less.
             declared = {
                 (stream, c.name)
-                for stream in ("PATROL", "CONCERNS", "VISITORS", "ALERTS", "REPORTS", "SENSORS")
+                for stream in (
+                    "PATROL",
+                    "CONCERNS",
+                    "VISITORS",
+                    "ALERTS",
+                    "REPORTS",
+                    "SENSORS",
+                    "CALENDAR",
+                )
                 for c in await js.consumers_info(stream)
             }
             assert declared == {(s, d) for d, (s, _) in DURABLES.items()}

@@ -288,6 +288,8 @@ ORIGINATES: dict[str, str] = {
     "alert.notification": "svc-alerts",
     # the reports service
     "weekly_summary.sent": "svc-reports",
+    # an admin's confirmation of a calendar date (`lookout calendar`, as the admin user)
+    "day_type.confirmed": "admin", "day_type.withdrawn": "admin",
 }  # fmt: skip
 
 # Who may read each event as it is published (services read streams through durables only):
@@ -334,15 +336,17 @@ DURABLES = [
     ("ALERTS", "alerts-alerts", "alerts"), ("VISITORS", "alerts-visitors", "alerts"),
     ("PATROL", "reports-patrol", "reports"), ("CONCERNS", "reports-concerns", "reports"),
     ("VISITORS", "reports-visitors", "reports"), ("ALERTS", "reports-alerts", "reports"),
+    ("CALENDAR", "patrol-calendar", "patrol"), ("CALENDAR", "visitors-calendar", "visitors"),
+    ("CALENDAR", "alerts-calendar", "alerts"), ("CALENDAR", "reports-calendar", "reports"),
 ]  # fmt: skip
 # `lookout reports rebuild` replays each stream with one short-lived consumer of that name.
 REPLAYS = [(s, "reports-replay", "reports") for s in ("PATROL", "CONCERNS", "VISITORS", "ALERTS")]
 # Streams each service looks up (its durables' streams, and the DLQ it dead-letters into).
 STREAMS_READ = {
-    "patrol": {"PATROL", "CONCERNS", "ALERTS", "SENSORS", "DLQ"},
-    "visitors": {"VISITORS", "DLQ"},
-    "alerts": {"CONCERNS", "PATROL", "ALERTS", "VISITORS", "DLQ"},
-    "reports": {"PATROL", "CONCERNS", "VISITORS", "ALERTS", "DLQ"},
+    "patrol": {"PATROL", "CONCERNS", "ALERTS", "SENSORS", "DLQ", "CALENDAR"},
+    "visitors": {"VISITORS", "DLQ", "CALENDAR"},
+    "alerts": {"CONCERNS", "PATROL", "ALERTS", "VISITORS", "DLQ", "CALENDAR"},
+    "reports": {"PATROL", "CONCERNS", "VISITORS", "ALERTS", "DLQ", "CALENDAR"},
 }
 
 ALLOWED, REFUSED = "allowed", "refused"

@@ -217,6 +217,7 @@ def test_tail_filters_intersect_streams() -> None:
     assert set(stream_filters(">")) >= {"PATROL", "CONCERNS", "DLQ"}
     assert stream_filters("patrol.lhs.>") == {"PATROL": "patrol.lhs.>"}
     assert stream_filters("*.lhs.>") == {
+        "CALENDAR": "school.lhs.>",
         "PATROL": "patrol.lhs.>",
         "CONCERNS": "concern.lhs.>",
         "VISITORS": "visitor.lhs.>",

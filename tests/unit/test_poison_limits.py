@@ -67,6 +67,7 @@ def test_every_stream_bounds_message_size_far_below_a_megabyte() -> None:
     limits = {c.name: c.max_msg_size for c in stream_configs(Settings())}
     assert set(limits) == set(STREAMS)
     assert limits == {
+        "CALENDAR": 256 * 1024,
         "PATROL": 256 * 1024,
         "CONCERNS": 256 * 1024,
         "VISITORS": 256 * 1024,

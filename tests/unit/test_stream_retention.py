@@ -29,6 +29,7 @@ def max_ages(settings: Settings, *schools: SchoolConfig) -> dict[str, float | No
 
 def test_a_school_keeping_student_records_30_days_gets_streams_of_exactly_30_days() -> None:
     assert max_ages(Settings(), school("lhs", 30)) == {
+        "CALENDAR": None,  # the calendar's audit log: every confirmation and withdrawal
         "PATROL": 2_592_000.0,  # 30 days in seconds
         "CONCERNS": 2_592_000.0,
         "VISITORS": None,  # ids, badges and zones only: not limited by age
@@ -58,6 +59,7 @@ def test_no_duplicate_window_is_longer_than_its_streams_age() -> None:
     configs = stream_configs(Settings(dlq_max_age_days=1 / DAY), {"lhs": school("lhs", 30)})
     windows = {c.name: c.duplicate_window for c in configs}
     assert windows == {
+        "CALENDAR": 120.0,
         "PATROL": 120.0,
         "CONCERNS": 120.0,
         "VISITORS": 120.0,

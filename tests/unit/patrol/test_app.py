@@ -156,11 +156,12 @@ def test_app_has_one_durable_batch_consumer_per_stream(patrol: Patrol) -> None:
     consumers = {
         c.stream: (c.durable, c.subjects, c.config()) for c in patrol.kernel.stream_consumers
     }
-    assert set(consumers) == {"PATROL", "CONCERNS", "ALERTS", "SENSORS"}
+    assert set(consumers) == {"PATROL", "CONCERNS", "ALERTS", "SENSORS", "CALENDAR"}
     for stream, subject in [
         ("PATROL", "patrol.>"),
         ("CONCERNS", "concern.>"),
         ("SENSORS", "sensor.>"),
+        ("CALENDAR", "school.>"),
     ]:
         durable, filtered, config = consumers[stream]
         assert (durable, filtered) == (f"patrol-{stream.lower()}", (subject,))
