@@ -6,6 +6,7 @@
 // never a student reference or a note (the server sends none). Times are the suite's.
 
 import { suiteNow } from "./clock.js";
+import { drawAreas, nowPath, onAreaChange } from "./console_area.js";
 
 const FETCH_TIMEOUT_MS = 8000;
 const POLL_MS = 60000;
@@ -154,6 +155,7 @@ function drawNow(answer) {
     }),
     "No zones.",
   );
+  drawAreas(answer);
   $("now-note").hidden = true;
   $("now-parts").hidden = false;
   $("now").dataset.state = "ready";
@@ -176,7 +178,7 @@ export async function refresh() {
   }
   busy = Promise.all([
     load("attention", "/api/v1/console/attention", drawAttention),
-    load("now", "/api/v1/console/now", drawNow),
+    load("now", nowPath(), drawNow),
   ]);
   try {
     await busy;
@@ -222,6 +224,7 @@ function disconnect() {
 function start() {
   if (!$("attention")) return;
   connect();
+  onAreaChange(refresh);
   refresh();
   setInterval(() => {
     if (document.visibilityState === "visible") refresh();
