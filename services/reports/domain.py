@@ -26,6 +26,7 @@ from typing import Any
 from lookout.contracts.patrol import ContactKind, Severity, WindowOutcome
 from lookout.school import words
 from lookout.school.config import Period, SchoolConfig, Weekday
+from services.reports import areas
 
 DISTRICT = "_district"
 SEVERITY_POINTS = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 5}
@@ -314,6 +315,7 @@ class WeeklySummary:
     previous_known: bool = True  # False: a first week, or one after a gap
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     attention: list[AttentionItem] = field(default_factory=list)
+    by_area: list[areas.AreaFigures] = field(default_factory=list)  # building and floor
     ack_words: str = ""
     step_labels: dict[str, str] = field(default_factory=dict)  # "step 3" → "step 3 (principal)"
     period_names: dict[str, str] = field(default_factory=dict)  # pass-6 → passing time (…)
@@ -835,6 +837,7 @@ def summarize(
         headlines=headlines(now, before),
         coverage=cov,
         totals=totals,
+        by_area=areas.by_area(school, cov, Counter(c.zone_id for c in raised if c.zone_id)),
         concerns_by_category=_ranked(Counter(c.category or "other" for c in raised)),
         concerns_by_severity={
             s.value: n
