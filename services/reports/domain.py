@@ -7,6 +7,9 @@ week-over-week changes, hotspots and the recommended focus (no broker, no databa
 - Percentages are whole numbers rounded half up; ratios one decimal rounded half up.
 - Median: the middle value (the mean of the two middle ones for an even count); p90: nearest
   rank (the ⌈0.9·n⌉-th smallest). Durations are whole minutes, rounded half up.
+- Sensor alerts (raised in the span) by kind: checked within the school's check minutes counts
+  a scan known by the span's end only; the median response time is of those checked by then
+  (lookout/school/sensor_response.py, shared with the console).
 - Hotspots and the computed focus follow the patrol service's published rule (see
   docs/architecture.md, "Patrol queries and preventive planning"): score of a zone x bell period
   = (severity points of its concerns + observations) / school days in the 4 weeks before next
@@ -24,8 +27,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from lookout.contracts.patrol import ContactKind, Severity, WindowOutcome
-from lookout.school import words
+from lookout.school import sensor_response, words
 from lookout.school.config import Period, SchoolConfig, Weekday
+from lookout.school.sensor_response import KindFigures, SensorCheckFact
 from services.reports import areas
 
 DISTRICT = "_district"
@@ -103,6 +107,7 @@ class Facts:
     published_focus: list[dict[str, Any]] | None = None
     # Alerts about the concerns above, whenever they were opened (who owns an open concern).
     concern_alerts: list[AlertFact] = field(default_factory=list)
+    sensor_checks: list[SensorCheckFact] = field(default_factory=list)  # raised in the span
 
 
 def has_data(facts: Facts, start: datetime, end: datetime) -> bool:
@@ -112,6 +117,7 @@ def has_data(facts: Facts, start: datetime, end: datetime) -> bool:
         or facts.windows
         or facts.alerts
         or facts.visitors
+        or facts.sensor_checks
         or any(
             _in(c.raised_at, start, end) or _in(c.resolved_at, start, end) for c in facts.concerns
         )
@@ -322,6 +328,12 @@ class WeeklySummary:
     period_short: dict[str, str] = field(default_factory=dict)  # pass-6 → passing time
     period_start: dict[str, str] = field(default_factory=dict)  # pass-6 → 14:20
     hotspot_reasons: list[str] = field(default_factory=list)
+    # Sensor alerts raised in the week, by kind: how many, checked within the school's check
+    # minutes (by the week's end), median response; `sensors_configured`: the school has any.
+    sensors: list[KindFigures] = field(default_factory=list)
+    sensor_words: list[str] = field(default_factory=list)
+    sensors_configured: bool = False
+    check_minutes: int = 5
 
     def headline(self, key: str) -> Headline:
         return next(h for h in self.headlines if h.key == key)
@@ -827,6 +839,8 @@ def summarize(
     while trend_kept and not trend_kept[0][1] and not trend_kept[0][2] and trend_kept[0][3] is None:
         trend_kept.pop(0)
     periods = school.bell_schedule.periods
+    sensed = sensor_response.figures(facts.sensor_checks, end)
+    check_minutes = school.sensors.check_minutes
 
     return WeeklySummary(
         school_id=school.id,
@@ -885,6 +899,13 @@ def summarize(
         period_short={p.name: words.period_short(p) for p in periods},
         period_start={p.name: f"{p.start:%H:%M}" for p in periods},
         hotspot_reasons=[hotspot_reason(c) for c in cells[:5]],
+        sensors=sensed,
+        sensor_words=[
+            sensor_response.sentence(f, check_minutes, unchecked="not checked by the week's end")
+            for f in sensed
+        ],
+        sensors_configured=bool(school.sensors.devices),
+        check_minutes=check_minutes,
     )
 
 

@@ -44,6 +44,9 @@ from lookout.contracts.patrol import (
     FollowUpMissed,
     ObservationLogged,
     PatrolFocusPublished,
+    SensorCheckAssigned,
+    SensorCheckDone,
+    SensorCheckMissed,
     UnannouncedCheckScheduled,
     WindowOutcome,
 )
@@ -60,7 +63,15 @@ from lookout.contracts.visitors import (
     VisitorUnaccounted,
 )
 from lookout.school.config import Role, SchoolConfig
-from services.reports.store import alerts, concerns, focus, patrol_facts, visitor_facts, windows
+from services.reports.store import (
+    alerts,
+    concerns,
+    focus,
+    patrol_facts,
+    sensor_checks,
+    visitor_facts,
+    windows,
+)
 
 Refusals = dict[uuid.UUID, str]
 Handler = Callable[[AsyncSession, Sequence[Event]], Awaitable[Refusals]]
@@ -107,6 +118,9 @@ class ReportHandlers:
                 CheckWindowClosed: self.windows,
                 CheckRecovered: self.windows,
                 PatrolFocusPublished: self.focus,
+                SensorCheckAssigned: self.sensor_checks,
+                SensorCheckMissed: self.sensor_checks,
+                SensorCheckDone: self.sensor_checks,
             },
             # CheckMissed duplicates a missed CheckWindowClosed; the rest are not summarised.
             ignore=[
@@ -269,6 +283,51 @@ class ReportHandlers:
                     update(focus).where(key).values(items=items, published_at=e.occurred_at)
                 )
         return {}
+
+    async def sensor_checks(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
+        """Fold a sensor alert's zone check into one row: asked (its deadline), missed, done
+        (when the zone was scanned, the response time, in time or not). Each event carries the
+        alert's kind, zone and time, so whichever comes first makes the row; the first `done`
+        stands."""
+        ids = list({str(e.sensor_event_id) for e in events})  # type: ignore[attr-defined]
+        t = sensor_checks
+        existing = {
+            r.sensor_event_id: dict(r._mapping)
+            for r in await session.execute(select(t).where(t.c.sensor_event_id.in_(ids)))
+        }
+        rows: dict[str, dict[str, Any]] = {}
+        refused: Refusals = {}
+        for e in events:
+            assert isinstance(e, SensorCheckAssigned | SensorCheckMissed | SensorCheckDone)
+            sid = str(e.sensor_event_id)
+            row = rows.get(sid) or existing.get(sid)
+            if row is not None and row["school_id"] != e.school_id:
+                refused[e.event_id] = "sensor_event_id: belongs to another school"
+                continue
+            if row is None:
+                row = {c.name: None for c in t.columns}
+                row |= {
+                    "sensor_event_id": sid,
+                    "school_id": e.school_id,
+                    "zone_id": e.zone_id,
+                    "kind": e.sensor_kind,
+                    "raised_at": e.raised_at,
+                    "missed": False,
+                }
+            row = dict(row)
+            if isinstance(e, SensorCheckAssigned | SensorCheckMissed):
+                row["check_by"] = e.check_by
+            if isinstance(e, SensorCheckMissed):
+                row["missed"] = True
+            elif isinstance(e, SensorCheckDone) and row["checked_at"] is None:
+                row |= {
+                    "checked_at": e.checked_at,
+                    "response_seconds": e.response_seconds,
+                    "in_time": e.in_time,
+                }
+            rows[sid] = row
+        await _upsert(session, t, t.c.sensor_event_id, rows, existing)
+        return refused
 
     async def concerns(self, session: AsyncSession, events: Sequence[Event]) -> Refusals:
         """Fold raised/updated/resolved into one row per concern (stream order holds)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from lookout.school import words
+from lookout.school import sensor_response, words
 from services.reports import charts
 from services.reports.domain import DistrictRow, Headline, WeeklySummary, district_totals
 
@@ -57,6 +57,8 @@ _env.filters["category"] = words.category
 _env.filters["outcome"] = words.outcome
 _env.filters["contact"] = words.contact
 _env.filters["screening"] = words.screening
+_env.filters["sensor_alerts"] = sensor_response.alerts_of
+_env.filters["clock"] = sensor_response.clock
 
 # A verdict's colours (text on tint, contrast above 4.5:1) and the symbol beside its words, so
 # colour is never the only sign.

@@ -14,6 +14,8 @@ rebuilt read model can never re-send a week.
 - `report_visitor_facts`: check-ins (by visitor type), screening flags, overdue, out of bounds,
   unaccounted (checked out by the end of the day, not at the desk);
 - `report_focus`: the patrol service's published focus per school and week;
+- `report_sensor_checks`: one row per sensor alert's zone check, folded from assigned / missed /
+  done (kind, zone, raised, deadline, when the zone was scanned, in time or not);
 - `report_sends`: the weekly emails, their state and their rendered message.
 """
 
@@ -41,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.kernel.day_types import day_types_table
 from lookout.kernel.storage import UTCDateTime, inbox_table, new_metadata, outbox_table
+from lookout.school.sensor_response import SensorCheckFact
 from services.reports import domain
 
 SERVICE = "reports"
@@ -137,6 +140,22 @@ focus = Table(
     Column("published_at", UTCDateTime(), nullable=False),
 )
 
+sensor_checks = Table(
+    "report_sensor_checks",
+    metadata,
+    Column("sensor_event_id", String(36), primary_key=True),
+    Column("school_id", String(32), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # vape, thc, loud_sound, tamper, other
+    Column("raised_at", UTCDateTime(), nullable=False),
+    Column("check_by", UTCDateTime(), nullable=True),  # the deadline (assigned or missed)
+    Column("missed", Boolean, nullable=False),  # the deadline passed unchecked
+    Column("checked_at", UTCDateTime(), nullable=True),  # the first scan of the zone after it
+    Column("response_seconds", Integer, nullable=True),
+    Column("in_time", Boolean, nullable=True),
+    Index("ix_report_sensor_checks_school_raised", "school_id", "raised_at"),
+)
+
 sends = Table(
     "report_sends",
     metadata,
@@ -157,7 +176,15 @@ sends = Table(
     Index("ix_report_sends_due_at", "due_at"),
 )
 
-READ_MODEL: tuple[Table, ...] = (patrol_facts, windows, concerns, alerts, visitor_facts, focus)
+READ_MODEL: tuple[Table, ...] = (
+    patrol_facts,
+    windows,
+    concerns,
+    alerts,
+    visitor_facts,
+    focus,
+    sensor_checks,
+)
 
 
 class ReportRepository:
@@ -231,7 +258,14 @@ class ReportRepository:
                 focus.c.school_id == school_id, focus.c.week == focus_week
             )
         )
-        return domain.Facts(patrol, wins, cons, alts, vis, published, about)
+        sc = sensor_checks.c
+        rows = await s.execute(
+            select(sc.kind, sc.raised_at, sc.checked_at, sc.response_seconds, sc.in_time).where(
+                sc.school_id == school_id, sc.raised_at >= start, sc.raised_at < end
+            )
+        )
+        sensed = [SensorCheckFact(*r) for r in rows]
+        return domain.Facts(patrol, wins, cons, alts, vis, published, about, sensed)
 
     async def _alerts(self, *where: Any) -> list[domain.AlertFact]:
         a = alerts.c
@@ -272,6 +306,9 @@ class ReportRepository:
             ),
             select(visitor_facts.c.at).where(
                 visitor_facts.c.school_id == school_id, visitor_facts.c.at < moment
+            ),
+            select(sensor_checks.c.raised_at).where(
+                sensor_checks.c.school_id == school_id, sensor_checks.c.raised_at < moment
             ),
         ]
         for query in checks:

@@ -27,6 +27,7 @@ from services.reports import domain, store
 from services.reports.app import build_app, create_kernel
 from tests.integration.conftest import consumer_drained, running, stream_messages, wait_until
 from tests.unit.reports import scripted_week as sw
+from tests.unit.reports import sensor_week
 
 pytestmark = pytest.mark.nats
 
@@ -53,10 +54,12 @@ def settings(nats_url: str, db: str, tmp_path: Path, sink: MailSink) -> Settings
     )
 
 
-async def publish_week(js: JetStreamContext) -> int:
+async def publish_week(js: JetStreamContext, *, with_sensors: bool = False) -> int:
     n = 0
     streams = sw.scripted_events()
     streams["PATROL"].append(sw.published_focus())
+    if with_sensors:
+        streams["PATROL"] += sensor_week.sensor_events()
     for events in streams.values():
         for e in events:
             headers = {"Nats-Msg-Id": str(e.event_id)}
@@ -185,7 +188,7 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
     clock = ManualClock(datetime(2026, 11, 27, 21, 5, tzinfo=UTC))
     s = settings(nats_server.url, database_url, tmp_path, sink)
     await ensure_streams(s)
-    published = await publish_week(js)
+    published = await publish_week(js, with_sensors=True)
     # An invalid message is dead-lettered live and skipped by the replay.
     await js.publish("concern.lhs.raised", b"not json")
     kernel = create_kernel(s, clock)
@@ -199,6 +202,7 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
             "report_alerts": 5,
             "report_visitor_facts": 14,  # 13 and 1 visitor not signed out
             "report_focus": 1,
+            "report_sensor_checks": 7,  # 15 events of 7 sensor alerts
         }
         html_before = (
             await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": sw.WEEK})
@@ -212,6 +216,8 @@ async def test_rebuild_replays_every_stream_into_the_same_read_model_twice(
             await request(nats_server.url, "query.lhs.reports.weekly.cli", {"week": sw.WEEK})
         )["result"]["html"]
         assert sw.parse_html(html_after) == sw.parse_html(html_before)
+        sensed = {k: v for k, v in sw.parse_html(html_after).items() if k.startswith("sensors.")}
+        assert sensed == sensor_week.EXPECTED_HTML
 
 
 async def test_cli_preview_send_and_rebuild(
