@@ -498,6 +498,41 @@ class MissedReply(_Strict):
     follow_ups_total: int = Field(ge=0)
 
 
+# --- today's sensor alerts (the principal's console) ---------------------------------------
+
+
+class SensorChecksRequest(PatrolRequest):
+    """The school's sensor alerts raised today, by kind: how fast their zones were checked."""
+
+
+class SensorKindToday(_Strict):
+    sensor_kind: Token = Field(description="What the sensors detected (vape, thc, …).")
+    alerts: int = Field(
+        ge=0,
+        description="Alerts raised today (a second alert of a sensor whose check is open is "
+        "folded into the first).",
+    )
+    checked_in_time: int = Field(ge=0, description="Zones scanned within the check minutes.")
+    checked: int = Field(ge=0, description="Zones scanned since their alert, in time or late.")
+    median_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        description="Median time from alert to scan of those checked (None: none yet).",
+    )
+    unchecked: int = Field(ge=0, description="Alerts whose zone nobody has scanned yet.")
+
+
+class SensorChecksReply(_Strict):
+    """Counts and times only: no student (a sensor knows none), no officer."""
+
+    as_of: AwareDatetime
+    day: date = Field(description="The school-local day.")
+    check_minutes: int = Field(ge=1, description="The school's `sensors.check_minutes`.")
+    kinds: list[SensorKindToday] = Field(
+        max_length=20, description="Kinds with an alert today (vape, THC, loud sound, tamper)."
+    )
+
+
 # --- catalogue --------------------------------------------------------------------------------
 
 
@@ -586,6 +621,14 @@ MISSED = PatrolQuery(
     "The school's misses: today's missed checks and welfare re-checks missed in 7 days.",
 )
 
+SENSOR_CHECKS = PatrolQuery(
+    "sensor_checks",
+    SensorChecksRequest,
+    SensorChecksReply,
+    False,
+    "Today's sensor alerts by kind: how many, checked in time, median response, not checked.",
+)
+
 QUERIES: tuple[PatrolQuery, ...] = (
     OPEN_CONCERNS,
     ZONE_STATUS,
@@ -596,5 +639,6 @@ QUERIES: tuple[PatrolQuery, ...] = (
     DETERRENCE,
     TODAY,
     MISSED,
+    SENSOR_CHECKS,
 )
 BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

@@ -35,6 +35,7 @@ from lookout.contracts.patrol_queries import (
     HOTSPOTS,
     MISSED,
     OPEN_CONCERNS,
+    SENSOR_CHECKS,
     SHIFT_SUMMARY,
     TODAY,
     TOUR_STATS,
@@ -63,6 +64,9 @@ from lookout.contracts.patrol_queries import (
     OpenConcernsRequest,
     PaddingFlag,
     PatrolQuery,
+    SensorChecksReply,
+    SensorChecksRequest,
+    SensorKindToday,
     ShiftSummaryReply,
     ShiftSummaryRequest,
     TodayConcern,
@@ -85,8 +89,9 @@ from lookout.kernel.clock import Clock
 from lookout.kernel.queries import ErrorReply, Refused, answer, request_school, request_subscriber
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.storage import Outbox
+from lookout.school import sensor_response
 from lookout.school.config import Role, SchoolConfig
-from services.patrol import planning, reads
+from services.patrol import planning, reads, sensor_rules
 from services.patrol.store import SERVICE
 
 log = logging.getLogger("lookout.patrol.queries")
@@ -113,6 +118,7 @@ def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
         (DETERRENCE, queries.deterrence),
         (TODAY, queries.today),
         (MISSED, queries.missed),
+        (SENSOR_CHECKS, queries.sensor_checks),
     ]
     for query, handle in table:
         _subscribe(router, kernel.schools, query, handle)
@@ -584,6 +590,50 @@ class PatrolQueries:
                 for f in follow_ups[: req.limit]
             ],
             follow_ups_total=len(follow_ups),
+        )
+
+    async def sensor_checks(
+        self, school: SchoolConfig, req: SensorChecksRequest
+    ) -> SensorChecksReply:
+        """Today's sensor alerts of the school by kind, for the console: counts and times."""
+        now = self.clock.now()
+        day = now.astimezone(school.tz).date()
+        start, end = planning.day_bounds(school, day, day)
+        async with self.sessions() as session:
+            rows = await reads.sensor_checks_raised(
+                session=session, school_id=school.id, start=start, end=end
+            )
+        facts = [
+            sensor_response.SensorCheckFact(
+                kind=r.kind,
+                raised_at=r.raised_at,
+                checked_at=r.checked_at,
+                response_seconds=(
+                    sensor_rules.response_seconds(r.raised_at, r.checked_at)
+                    if r.checked_at is not None
+                    else None
+                ),
+                in_time=r.checked_at is not None and r.checked_at <= r.check_by,
+            )
+            for r in rows
+        ]
+        # Every scan the service has taken in counts: it is now for the console.
+        kinds = sensor_response.figures(facts, until=max(now, end))
+        return SensorChecksReply(
+            as_of=now,
+            day=day,
+            check_minutes=school.sensors.check_minutes,
+            kinds=[
+                SensorKindToday(
+                    sensor_kind=k.kind,
+                    alerts=k.alerts,
+                    checked_in_time=k.in_time,
+                    checked=k.checked,
+                    median_seconds=k.median_seconds,
+                    unchecked=k.unchecked,
+                )
+                for k in kinds
+            ],
         )
 
 

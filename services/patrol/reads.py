@@ -174,6 +174,19 @@ async def unchecked_sensor_alerts(*, session: AsyncSession, school_id: str) -> l
     return list(rows.all())
 
 
+async def sensor_checks_raised(
+    *, session: AsyncSession, school_id: str, start: datetime, end: datetime
+) -> list[Any]:
+    """Sensor checks of alerts raised in [start, end), oldest first."""
+    t = sensor_checks.c
+    rows = await session.execute(
+        select(t.kind, t.raised_at, t.check_by, t.checked_at)
+        .where(t.school_id == school_id, t.raised_at >= start, t.raised_at < end)
+        .order_by(t.raised_at, t.sensor_event_id)
+    )
+    return list(rows.all())
+
+
 async def windows_of_day(
     *, session: AsyncSession, school_id: str, start: datetime, end: datetime, now: datetime
 ) -> list[Any]:

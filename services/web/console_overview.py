@@ -24,15 +24,19 @@ from lookout.contracts.patrol import Severity
 from lookout.contracts.patrol_queries import (
     MISSED,
     OPEN_CONCERNS,
+    SENSOR_CHECKS,
     ZONE_STATUS,
     MissedReply,
     MissedRequest,
     OpenConcernsReply,
     OpenConcernsRequest,
+    SensorChecksReply,
+    SensorChecksRequest,
     ZoneStatusReply,
     ZoneStatusRequest,
 )
 from lookout.kernel.queries import query_subject
+from lookout.school import sensor_response
 from lookout.school.config import Role, SchoolConfig
 from lookout.school.permissions import may_request
 from services.web import asking
@@ -138,11 +142,33 @@ class AreaNow(BaseModel):
     last_check_at: datetime | None
 
 
+class SensorsToday(BaseModel):
+    """One kind of sensor alert today, in words and in numbers (the whole school)."""
+
+    sensor_kind: str
+    words: str = Field(
+        description="e.g. 'Vape alerts today: 3, checked within 5 min: 2, median 2:40; "
+        "1 not checked yet'."
+    )
+    alerts: int = Field(ge=0)
+    checked_in_time: int = Field(ge=0)
+    median_seconds: int | None
+    unchecked: int = Field(ge=0, description="Zones nobody has scanned since their alert.")
+
+
 class SchoolNow(BaseModel):
     zones: list[ZoneNow] = Field(max_length=200, description="In the school file's order.")
     officers: list[OfficerNow] = Field(max_length=50, description="The school's SSOs.")
     missed: list[MissedCheck] = Field(max_length=MISSED_ASKED, description="Oldest first.")
     missed_total: int = Field(ge=0)
+    sensors: list[SensorsToday] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Today's sensor alerts of the whole school, by kind.",
+    )
+    sensors_configured: bool = Field(
+        default=False, description="The school file names sensors (else the part is not shown)."
+    )
     as_of: datetime
     area: str | None = Field(default=None, description="The area asked for (`?area=`), if any.")
     areas: list[AreaChoice] = Field(default_factory=list, description="The school's areas.")
@@ -285,6 +311,28 @@ async def _patrol_items(
     return items
 
 
+def _sensors_today(answer: SensorChecksReply) -> list[SensorsToday]:
+    out = []
+    for k in answer.kinds:
+        figures = sensor_response.KindFigures(
+            k.sensor_kind, k.alerts, k.checked_in_time, k.checked, k.median_seconds
+        )
+        said = sensor_response.sentence(
+            figures, answer.check_minutes, when=" today", unchecked="not checked yet"
+        )
+        out.append(
+            SensorsToday(
+                sensor_kind=k.sensor_kind,
+                words=said,
+                alerts=k.alerts,
+                checked_in_time=k.checked_in_time,
+                median_seconds=k.median_seconds,
+                unchecked=k.unchecked,
+            )
+        )
+    return out
+
+
 def _names(school: SchoolConfig) -> tuple[dict[str, str], dict[str, str]]:
     return {p.id: p.name for p in school.people}, {z.id: z.name for z in school.zones}
 
@@ -336,14 +384,15 @@ AreaParam = Annotated[
 )
 async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None) -> SchoolNow:
     """Each zone's last check and next planned window, where each SSO last scanned, today's
-    missed checks; with `area`, only the zones under it. Rolled up by building and floor."""
+    missed checks; with `area`, only the zones under it. Rolled up by building and floor.
+    Today's sensor alerts by kind (the whole school)."""
     if not asks_patrol(caller.person.roles):
         raise Problem(403, "Not for this role", "role: does not ask the patrol service")
     school, me = caller.school, caller.person.id
     if area is not None and area not in school.area_tree.areas:
         raise Problem(422, "Invalid request", "area: not an area of this school")
     names, zones = _names(school)
-    status, missed = await asyncio.gather(
+    status, missed, sensed = await asyncio.gather(
         asking.answer(
             state,
             "patrol",
@@ -357,6 +406,13 @@ async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None
             MISSED.subject(school.id, me),
             MissedRequest(requested_by=me, limit=MISSED_ASKED),
             MissedReply,
+        ),
+        asking.answer(
+            state,
+            "patrol",
+            SENSOR_CHECKS.subject(school.id, me),
+            SensorChecksRequest(requested_by=me),
+            SensorChecksReply,
         ),
     )
     if area is not None:  # patrol's `missed` has no area filter: today's misses are few
@@ -408,6 +464,8 @@ async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None
             for w in missed.windows
         ],
         missed_total=missed.windows_total,
+        sensors=_sensors_today(sensed),
+        sensors_configured=bool(school.sensors.devices),
         as_of=state.suite_clock.now(),
         area=area,
         **_areas_now(school, status),

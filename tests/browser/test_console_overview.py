@@ -2,8 +2,9 @@
 real suite with the alerts service (a real nats-server; patrol, alerts and the web in process,
 on a clock stopped at Monday 23 November 2026, 08:00 at Lakeside), seeded as in
 tests/integration/test_web_console_overview.py: both sections in words (no student reference,
-no note), a new alert listed under "Needs your attention" without a reload; axe-core finds no
-violation and the browser no CSP violation at 360x800 and 1280x800; screenshots under SHOTS."""
+no note; today's sensor alerts by kind), a new alert listed under "Needs your attention"
+without a reload; axe-core finds no violation and the browser no CSP violation at 360x800 and
+1280x800; screenshots under SHOTS."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import SHOTS
 from tests.integration.test_web_alerts import T0, concern, schools_without_email
 from tests.integration.test_web_console_overview import seed
+from tests.integration.test_web_console_sensors import EXPECTED_WORDS, seed_sensors
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -40,6 +42,7 @@ async def test_the_principal_sees_what_needs_attention_and_the_school_now(
     settings = suite_settings(nats_server.url, tmp_path, schools=schools_without_email(tmp_path))
     async with running_suite(settings, ManualClock(T0), with_alerts=True) as suite:
         await seed(suite.js, suite.patrol)
+        await seed_sensors(suite.js)  # 3 vape alerts and a THC one this morning
         audit = Audit()
         context = await browser.new_context(
             viewport=viewport, timezone_id="America/Chicago", locale="en-US"
@@ -88,6 +91,7 @@ async def test_the_principal_sees_what_needs_attention_and_the_school_now(
         assert await page.locator("#now-missed").inner_text() == (
             "1st floor north hallway: 7:30 AM\u20137:37 AM"
         )
+        assert await page.locator("#now-sensors li").all_inner_texts() == EXPECTED_WORDS
         zones = await page.locator("#now-zones li").all_inner_texts()
         assert len(zones) == 23
         assert "Cafeteria: checked 7:45 AM by Dana Rivera; next 8:30 AM\u20138:40 AM" in zones

@@ -1,7 +1,7 @@
 // The principal's console, below the alert board: "Needs your attention" (GET
 // /api/v1/console/attention: unacknowledged alerts, concerns open too long, welfare re-checks
 // missed) and "School now" (GET /api/v1/console/now: each zone's last check and next window,
-// where the SSO last scanned, today's missed checks). Asked again when the live stream (GET
+// where the SSO last scanned, today's missed checks, today's sensor alerts). Asked again when the live stream (GET
 // /api/v1/console/live) nudges `alerts` or `today`, and every minute; every item in words,
 // never a student reference or a note (the server sends none). Times are the suite's.
 
@@ -142,6 +142,10 @@ function drawNow(answer) {
   const extra = answer.missed_total - answer.missed.length;
   if (extra > 0) missed.push(`${extra} more`);
   lines($("now-missed"), missed, "None today.");
+  // Today's sensor alerts by kind, in the server's words; shown where the school has sensors.
+  const sensors = $("now-sensors");
+  sensors.closest(".card").hidden = !answer.sensors_configured && !answer.sensors.length;
+  lines(sensors, answer.sensors.map((s) => s.words), "No sensor alerts today.");
   lines(
     $("now-zones"),
     answer.zones.map((z) => {
