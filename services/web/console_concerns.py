@@ -33,7 +33,16 @@ from lookout.contracts.patrol_queries import (
 from lookout.school import words
 from lookout.school.config import SchoolConfig
 from services.web import asking
-from services.web.console_overview import PROBLEMS, ConsoleReader, asks_patrol, minutes
+from services.web.console_overview import (
+    PROBLEMS,
+    AreaChoice,
+    AreaParam,
+    ConsoleReader,
+    area_choices,
+    asks_patrol,
+    check_area,
+    minutes,
+)
 from services.web.deps import Caller, PageCaller, State, WebState
 from services.web.domain import has_console
 from services.web.pages import page_context, render
@@ -92,6 +101,13 @@ class FocusLine(BaseModel):
     reason: str = Field(description="Why the patrol service recommends it.")
 
 
+class AreaHotspotLine(BaseModel):
+    area_id: str
+    name: str
+    per_school_day: float = Field(ge=0, description="The sum of its zones' hotspot scores.")
+    what: str = Field(description="e.g. '3 concerns, 1 observation'.")
+
+
 class Hotspots(BaseModel):
     window_start: date
     window_end: date = Field(description="The last day of the window, included.")
@@ -99,6 +115,11 @@ class Hotspots(BaseModel):
     hotspots: list[HotspotLine] = Field(max_length=HOTSPOTS_SHOWN, description="Worst first.")
     focus_week: str = Field(description="The ISO week the focus is for (next week).")
     focus: list[FocusLine] = Field(max_length=FOCUS_SHOWN)
+    area: str | None = Field(default=None, description="The area asked for (`?area=`), if any.")
+    areas: list[AreaChoice] = Field(default_factory=list, description="The school's areas.")
+    by_area: list[AreaHotspotLine] = Field(
+        default_factory=list, description="The hotspots rolled up by building and floor."
+    )
 
 
 def _patrol_reader(caller: Caller) -> None:
@@ -174,7 +195,7 @@ async def open_concerns(caller: ConsoleReader, state: State) -> OpenConcerns:
 
 
 async def _hotspots(
-    state: WebState, caller: Caller, today: date
+    state: WebState, caller: Caller, today: date, area: str | None = None
 ) -> tuple[HotspotsReply, FocusReply]:
     school, me = caller.school, caller.person.id
     hot, focus = await asyncio.gather(
@@ -183,7 +204,11 @@ async def _hotspots(
             "patrol",
             HOTSPOTS.subject(school.id, me),
             HotspotsRequest(
-                requested_by=me, as_of=today, weeks=HOTSPOT_WEEKS, limit=HOTSPOTS_SHOWN
+                requested_by=me,
+                as_of=today,
+                weeks=HOTSPOT_WEEKS,
+                limit=HOTSPOTS_SHOWN,
+                area=area,
             ),
         ),
         asking.ask(
@@ -200,15 +225,18 @@ async def _hotspots(
     "/api/v1/console/hotspots",
     response_model=Hotspots,
     summary="Hotspots of the last four weeks and next week's patrol focus",
-    responses=PROBLEMS,
+    responses={**PROBLEMS, 422: {"description": "area: not an area of this school"}},
 )
-async def hotspots(caller: ConsoleReader, state: State) -> Hotspots:
-    """Where and when concerns and observations gathered in the last four weeks (worst first)
-    and what the patrol service recommends for next week, in words."""
+async def hotspots(caller: ConsoleReader, state: State, area: AreaParam = None) -> Hotspots:
+    """Where and when concerns and observations gathered in the last four weeks (worst first),
+    with `area` only under that building or floor, rolled up by area; and what the patrol
+    service recommends for next week (the whole school), in words."""
     _patrol_reader(caller)
     school = caller.school
+    check_area(school, area)
     today = state.suite_clock.now().astimezone(school.tz).date()
-    hot, focus = await _hotspots(state, caller, today)
+    hot, focus = await _hotspots(state, caller, today, area)
+    names = {a.id: a.name for a in school.areas}
     return Hotspots(
         window_start=hot.window_start,
         window_end=hot.window_end,
@@ -236,6 +264,18 @@ async def hotspots(caller: ConsoleReader, state: State) -> Hotspots:
                 reason=f.reason,
             )
             for f in focus.items
+        ],
+        area=area,
+        areas=area_choices(school),
+        by_area=[
+            AreaHotspotLine(
+                area_id=a.area_id,
+                name=names[a.area_id],
+                per_school_day=a.score,
+                what=f"{words.plural(a.concerns, 'concern')}, "
+                f"{words.plural(a.observations, 'observation')}",
+            )
+            for a in hot.areas
         ],
     )
 

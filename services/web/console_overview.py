@@ -389,8 +389,7 @@ async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None
     if not asks_patrol(caller.person.roles):
         raise Problem(403, "Not for this role", "role: does not ask the patrol service")
     school, me = caller.school, caller.person.id
-    if area is not None and area not in school.area_tree.areas:
-        raise Problem(422, "Invalid request", "area: not an area of this school")
+    check_area(school, area)
     names, zones = _names(school)
     status, missed, sensed = await asyncio.gather(
         asking.answer(
@@ -472,13 +471,24 @@ async def school_now(caller: ConsoleReader, state: State, area: AreaParam = None
     )
 
 
+def check_area(school: SchoolConfig, area: str | None) -> None:
+    """422 naming `area` for an area the school file does not have."""
+    if area is not None and area not in school.area_tree.areas:
+        raise Problem(422, "Invalid request", "area: not an area of this school")
+
+
+def area_choices(school: SchoolConfig) -> list[AreaChoice]:
+    """The school's areas in its file's order: what the console's area select offers."""
+    return [
+        AreaChoice(area_id=a.id, name=a.name, kind=a.kind.value, parent=a.parent)
+        for a in school.areas
+    ]
+
+
 def _areas_now(school: SchoolConfig, status: ZoneStatusReply) -> dict[str, Any]:
     names = {a.id: a.name for a in school.areas}
     return {
-        "areas": [
-            AreaChoice(area_id=a.id, name=a.name, kind=a.kind.value, parent=a.parent)
-            for a in school.areas
-        ],
+        "areas": area_choices(school),
         "by_area": [
             AreaNow(
                 area_id=a.area_id,

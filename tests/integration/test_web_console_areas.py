@@ -2,7 +2,10 @@
 real nats-server and the real patrol and alerts services (Lakeside, Monday 23 November 2026,
 08:00): the seed of test_web_console_overview scans the cafeteria (07:45) and the main
 entrance (07:52), both on the Main building's 1st floor, and misses the 1st floor north hallway
-today (07:30) and the 2nd floor south one on Friday. An unknown area is a 422 naming `area`."""
+today (07:30) and the 2nd floor south one on Friday; its concerns, a medium one in the east
+stairwell (Main building) on Friday in p6 and a low one in the 1st floor north boys' bathroom
+this morning in p1, are the hotspots (`GET /api/v1/console/hotspots?area=`) of the 20 school
+days to Monday. An unknown area is a 422 naming `area`."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def area(area_id: str, name: str, zones: int, checked: int, last: str | None) ->
     }
 
 
-async def test_school_now_by_building_and_floor(
+async def test_school_now_and_hotspots_by_building_and_floor(
     settings: Settings,
     clock: ManualClock,
     alerts: ServiceKernel,
@@ -92,5 +95,37 @@ async def test_school_now_by_building_and_floor(
         assert downstairs["officers"][0]["zone_id"] == "entrance-main"
 
         wrong = await principal.get("/api/v1/console/now?area=annex")
+        assert_problem(wrong, 422)
+        assert wrong.json()["detail"] == "area: not an area of this school"
+
+        # Hotspots of the 20 school days to Monday, by building and floor.
+        hot = (await principal.get("/api/v1/console/hotspots")).json()
+        assert hot["school_days"] == 20
+        assert [(h["zone_name"], h["per_school_day"]) for h in hot["hotspots"]] == [
+            ("East stairwell", 0.1),  # medium: 2 points / 20 days
+            ("1st floor north boys' bathroom", 0.05),  # low: 1 / 20
+        ]
+        assert hot["by_area"] == [
+            {
+                "area_id": "main",
+                "name": "Main building",
+                "per_school_day": 0.15,
+                "what": "2 concerns, 0 observations",
+            },
+            {
+                "area_id": "main-1",
+                "name": "Main building, 1st floor",
+                "per_school_day": 0.05,
+                "what": "1 concern, 0 observations",
+            },
+        ]
+        floor = (await principal.get("/api/v1/console/hotspots?area=main-1")).json()
+        assert floor["area"] == "main-1"
+        assert [h["zone_name"] for h in floor["hotspots"]] == ["1st floor north boys' bathroom"]
+        assert [(a["area_id"], a["per_school_day"]) for a in floor["by_area"]] == [
+            ("main", 0.05),
+            ("main-1", 0.05),
+        ]
+        wrong = await principal.get("/api/v1/console/hotspots?area=annex")
         assert_problem(wrong, 422)
         assert wrong.json()["detail"] == "area: not an area of this school"

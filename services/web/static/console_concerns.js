@@ -3,6 +3,7 @@
 // and the hotspots of the last four weeks with next week's focus (GET
 // /api/v1/console/hotspots). Students appear by reference only; notes never reach the page.
 
+import { fillAreas, rollUp, watchArea, withArea } from "./console_area.js";
 import { ageText, ask } from "./console_overview.js";
 
 const $ = (id) => document.getElementById(id);
@@ -92,6 +93,8 @@ function drawHotspots(answer) {
   const focusNote = $("focus-note");
   focusNote.textContent = answer.focus.length ? "" : "No extra checks recommended.";
   focusNote.hidden = !!answer.focus.length;
+  fillAreas($("hotspots-area"), answer);
+  rollUp($("hotspots-areas"), answer, (a) => `${a.name}: ${a.per_school_day} per school day (${a.what})`);
   $("hotspots").dataset.state = "ready";
 }
 
@@ -111,5 +114,6 @@ async function load(part, path, draw) {
 
 if ($("concerns")) {
   load("concerns", "/api/v1/console/concerns", drawConcerns);
-  load("hotspots", "/api/v1/console/hotspots", drawHotspots);
+  load("hotspots", withArea("/api/v1/console/hotspots"), drawHotspots);
+  watchArea($("hotspots-area"), () => load("hotspots", withArea("/api/v1/console/hotspots"), drawHotspots));
 }
