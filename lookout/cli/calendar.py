@@ -24,6 +24,7 @@ from lookout.contracts.envelope import Actor, ActorKind, Event
 from lookout.contracts.subjects import parse_event
 from lookout.kernel.calendar_feed import read_feed
 from lookout.kernel.errors import CliError, UsageError
+from lookout.kernel.feed_links import feed_url
 from lookout.kernel.settings import Settings, load_school
 from lookout.school.config import Role, SchoolConfig
 from lookout.school.day_types import DayType, ProposedDay
@@ -263,6 +264,20 @@ def list_(school: str | None = SCHOOL) -> None:
     _say(f"in effect ({len(current)}):")
     for d, day_type in sorted(current.items()):
         _say(f"  {d} {d:%a}  {_kind(day_type)}")
+
+
+@app.command("feed-url")
+def feed_url_(
+    person: str = typer.Option(..., "--person", help="The SSO whose feed it is."),
+    school: str | None = SCHOOL,
+) -> None:
+    """Print an SSO's calendar feed address (their calendar app subscribes to it; it shows the
+    announced windows of the next two weeks, never the unannounced checks)."""
+    sc, _ = _school(school)
+    officer = next((p for p in sc.people if p.id == person), None)
+    if officer is None or Role.SSO not in officer.roles:
+        raise UsageError(f"--person: {person!r} is no SSO of {sc.id}")
+    _say(feed_url(Settings(), sc.id, officer.id))
 
 
 def _stamp(moment: datetime, school: SchoolConfig) -> str:

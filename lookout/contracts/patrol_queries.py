@@ -533,6 +533,46 @@ class SensorChecksReply(_Strict):
     )
 
 
+# --- the SSO's planned windows (their calendar app's feed) -------------------------------------
+
+PLAN_MAX_DAYS = 31
+
+
+class PlanRequest(PatrolRequest):
+    """The school's announced check windows from `date_from` to `date_to` (school-local days,
+    both included), by the bell each day keeps (confirmed early releases, late starts and
+    no-school days included). Unannounced checks are never in it."""
+
+    date_from: RequestDate = Field(description="First day.")
+    date_to: RequestDate = Field(description="Last day, included.")
+
+    @field_validator("date_to")
+    @classmethod
+    def _ordered(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("date_from")
+        if start is not None:
+            if value < start:
+                raise ValueError("date_to is before date_from")
+            if (value - start).days >= PLAN_MAX_DAYS:
+                raise ValueError(f"the range is longer than {PLAN_MAX_DAYS} days")
+        return value
+
+
+class PlanWindow(_Strict):
+    zone_id: Token
+    zone_name: str = Field(max_length=120, description="The zone's name in the school file.")
+    start: AwareDatetime
+    end: AwareDatetime
+    grace_minutes: int = Field(ge=0, le=120, description="A scan this long after `end` is late.")
+    period: Token | None = Field(description="The bell period it falls in, if any.")
+
+
+class PlanReply(_Strict):
+    """Places and times only; the same for every SSO of the school."""
+
+    windows: list[PlanWindow] = Field(max_length=5000, description="Soonest first.")
+
+
 # --- catalogue --------------------------------------------------------------------------------
 
 
@@ -621,6 +661,14 @@ MISSED = PatrolQuery(
     "The school's misses: today's missed checks and welfare re-checks missed in 7 days.",
 )
 
+PLAN = PatrolQuery(
+    "plan",
+    PlanRequest,
+    PlanReply,
+    False,
+    "The school's announced check windows over up to 31 days (an SSO's calendar feed).",
+)
+
 SENSOR_CHECKS = PatrolQuery(
     "sensor_checks",
     SensorChecksRequest,
@@ -639,6 +687,7 @@ QUERIES: tuple[PatrolQuery, ...] = (
     DETERRENCE,
     TODAY,
     MISSED,
+    PLAN,
     SENSOR_CHECKS,
 )
 BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

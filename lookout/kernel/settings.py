@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # Signs alert emails' acknowledge links (lookout/kernel/action_links.py): the alerts service
     # signs, the web verifies, so both need the same. Unset: `<data dir>/alert-link.secret`.
     alert_link_secret: SecretStr = SecretStr("")
+    # Signs each SSO's calendar feed address (lookout/kernel/feed_links.py): the web checks it,
+    # `lookout calendar feed-url` prints it. Unset: `<data dir>/calendar-feed.secret`; a new
+    # one turns every feed address given out into a 404.
+    calendar_feed_secret: SecretStr = SecretStr("")
     # Web Push's VAPID key (lookout/kernel/vapid.py): the alerts service signs pushes with the
     # private key, the web gives browsers the public one, so both need the same. A PEM P-256
     # private key; unset: one generated on first start and kept in `<data dir>/vapid.pem`.

@@ -92,6 +92,7 @@ from lookout.kernel.storage import Outbox
 from lookout.school import sensor_response
 from lookout.school.config import Role, SchoolConfig
 from services.patrol import planning, reads, sensor_rules
+from services.patrol.plan_query import PLAN_QUERY, plan_windows
 from services.patrol.store import SERVICE
 
 log = logging.getLogger("lookout.patrol.queries")
@@ -118,6 +119,7 @@ def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
         (DETERRENCE, queries.deterrence),
         (TODAY, queries.today),
         (MISSED, queries.missed),
+        (PLAN_QUERY, plan_windows),
         (SENSOR_CHECKS, queries.sensor_checks),
     ]
     for query, handle in table:

@@ -26,6 +26,7 @@ from lookout.kernel.storage import make_engine, make_sessionmaker, upgrade_datab
 from services.web import (
     ack_links,
     alerts_board,
+    calendar_feed,
     console_closed,
     console_concerns,
     console_overview,
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(push.router)
     app.include_router(sms_webhook.router)
     app.include_router(sensor_ingress.router)
+    app.include_router(calendar_feed.router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected
     # input is what BREACH reads.

@@ -24,6 +24,7 @@ from lookout.cli.main import app
 from lookout.contracts.calendar import DayKind, DayTypeConfirmed, DayTypeWithdrawn
 from lookout.contracts.subjects import parse_event
 from lookout.kernel.clock import ManualClock
+from lookout.kernel.feed_links import feed_secret, feed_token
 from lookout.kernel.messaging import ensure_streams
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import EXAMPLE_SCHOOL, Settings
@@ -223,10 +224,24 @@ def test_confirm_and_withdraw_publish_with_who_and_list_is_the_audit_log(
         (["withdraw", "--by", "principal-okafor", "2026-12-18"],
          "2026-12-18: no day type in effect to withdraw"),
         (["pull", "--school", "mhs"], "--school: unknown school 'mhs'"),
+        (["feed-url", "--person", "principal-okafor"],
+         "--person: 'principal-okafor' is no SSO of lhs"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(cli: Any, args: list[str], line: str) -> None:
     assert cli(*args, code=2) == f"lookout: error: {line}\n"
+
+
+def test_feed_url_prints_the_address_the_web_checks(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOKOUT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOOKOUT_WEB_BASE_URL", "https://lookout.lakeside.example.org")
+    out = cli("feed-url", "--person", "sso-rivera")
+    settings = Settings(data_dir=tmp_path / "data")
+    token = feed_token(feed_secret(settings), "lhs", "sso-rivera")
+    assert len(token) == 43
+    assert out == f"https://lookout.lakeside.example.org/calendar/lhs/sso-rivera/{token}.ics\n"
 
 
 def test_a_malformed_feed_is_one_line(cli: Any, tmp_path: Path) -> None:
