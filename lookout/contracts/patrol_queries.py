@@ -264,7 +264,9 @@ class Hotspot(_Strict):
 
 class AreaHotspot(_Strict):
     area_id: Token
-    score: float = Field(ge=0, description="The sum of its zones' cells' scores.")
+    score: float = Field(
+        ge=0, description="(Severity points + observations of its zones) / school days."
+    )
     concerns: int = Field(ge=0)
     observations: int = Field(ge=0)
 

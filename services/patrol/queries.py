@@ -385,7 +385,7 @@ class PatrolQueries:
                 )
                 for c in cells[: req.limit]
             ],
-            areas=_area_hotspots(school, cells),
+            areas=_area_hotspots(school, cells, window.school_days),
         )
 
     async def focus(self, school: SchoolConfig, req: FocusRequest) -> FocusReply:
@@ -699,21 +699,26 @@ def _area_tour_stats(school: SchoolConfig, zones: list[planning.ZoneTour]) -> li
     ]
 
 
-def _area_hotspots(school: SchoolConfig, cells: list[planning.HotspotCell]) -> list[AreaHotspot]:
+def _area_hotspots(
+    school: SchoolConfig, cells: list[planning.HotspotCell], school_days: int
+) -> list[AreaHotspot]:
+    """Each area's score by the cells' rule, from its cells' points (not their rounded
+    scores): (severity points + observations) / school days."""
     tree = school.area_tree
-    score: dict[str, float] = defaultdict(float)
+    points: dict[str, int] = defaultdict(int)
     concerns: dict[str, int] = defaultdict(int)
     observations: dict[str, int] = defaultdict(int)
     for c in cells:
         for area in tree.chain(c.zone_id):
-            score[area.id] += c.score
+            points[area.id] += c.severity_points + c.observations
             concerns[area.id] += c.concerns
             observations[area.id] += c.observations
+    score = {a: round(n / school_days, 2) if school_days else 0.0 for a, n in points.items()}
     order = {a.id: i for i, a in enumerate(school.areas)}
     return [
         AreaHotspot(
             area_id=a,
-            score=round(score[a], 2),
+            score=score[a],
             concerns=concerns[a],
             observations=observations[a],
         )

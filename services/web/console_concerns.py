@@ -104,7 +104,9 @@ class FocusLine(BaseModel):
 class AreaHotspotLine(BaseModel):
     area_id: str
     name: str
-    per_school_day: float = Field(ge=0, description="The sum of its zones' hotspot scores.")
+    per_school_day: float = Field(
+        ge=0, description="Its zones' weighted count per school day (as a hotspot's)."
+    )
     what: str = Field(description="e.g. '3 concerns, 1 observation'.")
 
 

@@ -432,6 +432,16 @@ async def test_zone_status_and_the_officers_shift_summary(
                     },
                 }
             ],
+            # bath-1n-boys is on the Main building's 1st floor; checked Tuesday, not today
+            "areas": [
+                {
+                    "area_id": area,
+                    "zones": 1,
+                    "checked_today": 0,
+                    "last_check_at": utc(TUE, "08:36"),
+                }
+                for area in ("main", "main-1")
+            ],
         },
     }
     everything = await ask(nc, "zone_status", {})
@@ -550,6 +560,16 @@ async def test_tour_stats_per_zone_and_officer_with_padding(
                     "gap_seconds": 60.0,
                 }
             ],
+            "areas": [
+                {
+                    "area_id": area,
+                    "zones": 1,
+                    "zones_scanned": 1,
+                    "scans": 5,
+                    "padding_flags": 1,
+                }
+                for area in ("main", "main-1")
+            ],
         },
     }
     strict = await ask(
@@ -614,6 +634,12 @@ async def test_hotspots_focus_and_deterrence_are_exact(
                     "observations_by_category": {},
                     "in_plan": False,
                 },
+            ],
+            "areas": [
+                # the stairwell is in the Main building, the bathroom on its 1st floor:
+                # (1 + 2 + 2 observations + 3) / 18 = 0.44 and 5 / 18 = 0.28
+                {"area_id": "main", "score": 0.44, "concerns": 3, "observations": 2},
+                {"area_id": "main-1", "score": 0.28, "concerns": 2, "observations": 2},
             ],
         },
     }
