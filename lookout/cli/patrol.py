@@ -203,9 +203,13 @@ def plan(
 # --- status -------------------------------------------------------------------------------------
 
 
+AREA = typer.Option(None, "--area", help="Only the zones under this building, floor or wing.")
+
+
 @app.command("status")
 def status(
     zone: str | None = typer.Option(None, "--zone", help="Only this zone."),
+    area: str | None = AREA,
     school: str | None = SCHOOL,
     requested_by: str = AS,
     fmt: Format = FORMAT,
@@ -214,7 +218,10 @@ def status(
     """Last check of each zone and its next planned window."""
     sch = _school(school)
     reply, result = ask(
-        ZONE_STATUS, sch.id, {"requested_by": requested_by, "zone_id": zone}, timeout
+        ZONE_STATUS,
+        sch.id,
+        {"requested_by": requested_by, "zone_id": zone, "area": area},
+        timeout,
     )
     assert isinstance(reply, ZoneStatusReply)
     if fmt is Format.JSON:
@@ -234,6 +241,25 @@ def status(
             (w.period or "-") if w else "-",
             _when(w.deadline_at, sch, False) if w else "-",
         )
+    console.print(table)
+    _by_area(
+        ("zones", "checked today", "last check"),
+        [
+            (a.area_id, str(a.zones), str(a.checked_today), _when(a.last_check_at, sch))
+            for a in reply.areas
+        ],
+    )
+
+
+def _by_area(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """The reply's roll-up by building, floor and wing (none at a school without areas)."""
+    if not rows:
+        return
+    table = Table(title="By area")
+    for col in ("area", *columns):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -286,6 +312,7 @@ def stats(
         2, "--padding-minutes", help="Flag the same tag scanned again within N minutes."
     ),
     zone: str | None = typer.Option(None, "--zone", help="Only this zone."),
+    area: str | None = AREA,
     officer: str | None = typer.Option(None, "--officer", help="Only this officer."),
     school: str | None = SCHOOL,
     requested_by: str = AS,
@@ -300,6 +327,7 @@ def stats(
         "date_to": _day(date_to, "to"),
         "padding_minutes": padding_minutes,
         "zone_id": zone,
+        "area": area,
         "officer_id": officer,
     }
     reply, result = ask(TOUR_STATS, sch.id, fields, timeout)
@@ -315,6 +343,13 @@ def stats(
         tags = ", ".join(f"{t} {n}" for t, n in z.checkpoints.items())
         zones.add_row(z.zone_id, str(z.scans), tags, *_gaps(z.gaps), str(z.padding_flags))
     console.print(zones)
+    _by_area(
+        ("zones", "scanned", "scans", "padding"),
+        [
+            (a.area_id, str(a.zones), str(a.zones_scanned), str(a.scans), str(a.padding_flags))
+            for a in reply.areas
+        ],
+    )
     officers = Table(title="Per officer")
     for col in ("officer", "scans", "zones", "min gap", "avg gap", "max gap", "padding"):
         officers.add_column(col)
@@ -349,6 +384,7 @@ def hotspots(
     as_of: str | None = typer.Option(None, "--as-of", help="Last day (default: today)."),
     weeks: int = typer.Option(4, "--weeks", help="Trailing window in weeks."),
     limit: int = typer.Option(20, "--limit", help="At most this many rows."),
+    area: str | None = AREA,
     school: str | None = SCHOOL,
     requested_by: str = AS,
     fmt: Format = FORMAT,
@@ -361,6 +397,7 @@ def hotspots(
         "as_of": _day(as_of, "as-of"),
         "weeks": weeks,
         "limit": limit,
+        "area": area,
     }
     reply, result = ask(HOTSPOTS, sch.id, fields, timeout)
     assert isinstance(reply, HotspotsReply)
@@ -388,6 +425,10 @@ def hotspots(
             "yes" if h.in_plan else "no",
         )
     console.print(table)
+    _by_area(
+        ("score", "concerns", "observations"),
+        [(a.area_id, _num(a.score), str(a.concerns), str(a.observations)) for a in reply.areas],
+    )
 
 
 @app.command("deterrence")

@@ -874,6 +874,14 @@ async def test_cli_prints_the_plan_and_answers_in_json(
         assert result.exit_code == 0, (args, result.output)
     status = await lookout("patrol", "status", "--zone", "bath-1n-boys", url=url)
     assert "Tue 24 Nov 08:36" in status.output and "Mon 30 Nov 08:35-08:42" in status.output
+    upstairs = await lookout(
+        "patrol", "hotspots", "--as-of", "2026-11-28", "--area", "main-1", url=url
+    )
+    rows = [line.split() for line in upstairs.output.splitlines() if "main" in line]
+    assert [r for r in rows if r[1] != "bath-1n-boys"] == [  # the "By area" table
+        ["│", "main", "│", "0.28", "│", "2", "│", "2", "│"],
+        ["│", "main-1", "│", "0.28", "│", "2", "│", "2", "│"],
+    ]
 
     bad = await lookout("patrol", "plan", "--week", "2026-W99", url=url)
     assert (bad.exit_code, bad.stderr) == (
