@@ -3,8 +3,9 @@ nats-server; patrol, alerts and the web in process, Monday 23 November 2026, 08:
 Lakeside), seeded as in tests/integration/test_web_console_overview.py (the cafeteria and the
 main entrance, both on the Main building's 1st floor, scanned this morning): the roll-up by
 building and floor, then the 2nd floor chosen in the select — its five zones only, kept in the
-address across a reload; axe-core finds no violation and the browser no CSP violation at
-360x800 and 1280x800; screenshots under SHOTS."""
+address across a reload; then the hotspots page asked for the 1st floor by its address (its
+bathroom's low concern: 1 point / 20 school days). axe-core finds no violation and the browser
+no CSP violation at 360x800 and 1280x800; screenshots under SHOTS."""
 
 from __future__ import annotations
 
@@ -88,6 +89,20 @@ async def test_the_principal_filters_school_now_by_floor(
         await page.locator("#now[data-state=ready]").wait_for()
         assert await area.input_value() == "main-2"
         assert await zones.count() == 5
+
+        # The hotspots page, asked for the 1st floor by its address: its bathroom only.
+        await page.goto(page.url.replace("/app?area=main-2", "/console/concerns?area=main-1"))
+        await page.locator("#hotspots[data-state=ready]").wait_for()
+        assert await page.locator("#hotspots-area").input_value() == "main-1"
+        assert await page.locator("#hotspots-list .attention__what").all_inner_texts() == [
+            "1st floor north boys' bathroom, period 1 (07:45\u201308:35)"
+        ]
+        assert await page.locator("#hotspots-areas li").all_inner_texts() == [
+            "Main building: 0.05 per school day (1 concern, 0 observations)",
+            "Main building, 1st floor: 0.05 per school day (1 concern, 0 observations)",
+        ]
+        await audit.check(page, "hotspots: 1st floor")
+        await page.screenshot(path=SHOTS / f"console-areas-hotspots-{size}.png", full_page=True)
 
         assert audit.found == {}, audit.report()
         assert csp.violations == []
