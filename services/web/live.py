@@ -241,6 +241,11 @@ class LiveHub:
             officer = str(event.officer_id)  # type: ignore[attr-defined]
             for stream in self.streams.get((event.school_id, officer), []):
                 stream.offer(push)
+            if isinstance(event, patrol.SensorCheckAssigned):
+                # A new sensor alert changes every SSO's Today (it lists the school's unchecked
+                # ones) and the consoles' School now (today's by kind); the asked SSO heard it.
+                push = Push("today", json.dumps({"because": event.type}))
+                self._nudge(event.school_id, push, besides=officer)
         elif isinstance(event, NUDGES):
             self._nudge(event.school_id, Push("today", json.dumps({"because": event.type})))
         elif isinstance(event, ALERT_NUDGES):
@@ -257,10 +262,13 @@ class LiveHub:
         elif isinstance(event, VISITOR_NUDGES):
             self._nudge(event.school_id, Push("visitors", json.dumps({"because": event.type})))
 
-    def _nudge(self, school_id: str, nudge: Push, unless: str | None = None) -> None:
-        """To every stream of the school that hears this kind of nudge (and not `unless`)."""
-        for (school, _), streams in self.streams.items():
-            if school == school_id:
+    def _nudge(
+        self, school_id: str, nudge: Push, unless: str | None = None, besides: str | None = None
+    ) -> None:
+        """To every stream of the school that hears this kind of nudge (and not `unless`), but
+        the streams of the person `besides`."""
+        for (school, person), streams in self.streams.items():
+            if school == school_id and person != besides:
                 for stream in streams:
                     if nudge.event in stream.nudges and unless not in stream.nudges:
                         stream.offer(nudge)

@@ -29,7 +29,7 @@ from tests.browser.test_outbox import fatal
 from tests.browser.test_phone_flow import SHOTS
 from tests.integration.test_web_alerts import T0, concern, schools_without_email
 from tests.integration.test_web_console_overview import seed
-from tests.integration.test_web_console_sensors import EXPECTED_WORDS, seed_sensors
+from tests.integration.test_web_console_sensors import EXPECTED_WORDS, raised, seed_sensors
 
 pytestmark = [pytest.mark.browser, pytest.mark.nats]
 
@@ -109,6 +109,13 @@ async def test_the_principal_sees_what_needs_attention_and_the_school_now(
         )
         assert await page.evaluate("window.notReloaded") is True
         await audit.check(page, "overview: a new alert")
+
+        # A new sensor alert: School now counts it without a reload (its check's nudge).
+        alarm = raised("halo-1n-girls", "vape", T0)
+        await suite.js.publish(subject_of(alarm), alarm.model_dump_json().encode())
+        fourth = "Vape alerts today: 4, checked within 5 min: 2, median 2:40; 2 not checked yet"
+        await page.locator("#now-sensors li", has_text=fourth).wait_for(timeout=10_000)
+        assert await page.evaluate("window.notReloaded") is True
 
         assert audit.found == {}, audit.report()
         assert csp.violations == []

@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from lookout.contracts.patrol import CheckWindowClosed, FollowUpDue, UnannouncedCheckScheduled
+from lookout.contracts.patrol import (
+    CheckWindowClosed,
+    FollowUpDue,
+    SensorCheckAssigned,
+    UnannouncedCheckScheduled,
+)
 from lookout.kernel.settings import EXAMPLE_SCHOOL, load_school
 from services.web.live import QUEUE_SIZE, LiveHub, Push, Stream
 from services.web.today import heartbeat_seconds
@@ -118,6 +123,27 @@ async def test_an_addressed_event_goes_to_its_officer_in_its_school() -> None:
         )
     ]
     assert queued(rivera_mhs) == []
+
+
+async def test_a_new_sensor_alert_is_told_to_its_officer_and_nudges_the_schools_today() -> None:
+    hub = LiveHub(["lhs", "mhs"])
+    rivera, kim, console = (
+        hub.open("lhs", "sso-rivera"),
+        hub.open("lhs", "sso-kim"),
+        hub.open("lhs", "principal-okafor", nudges=("alerts", "today")),
+    )
+    desk, meadow = hub.open("lhs", "desk-garcia", nudges=("visitors",)), hub.open("mhs", "sso-x")
+    assigned = SensorCheckAssigned.new(
+        school_id="lhs", occurred_at=NOW, actor=SERVICE, officer_id="sso-rivera",
+        zone_id="bath-1n-boys", sensor_event_id="00000000-0000-4000-8000-0000000000e1",
+        sensor_kind="vape", raised_at=NOW, check_by=NOW + timedelta(minutes=5),
+    )  # fmt: skip
+    hub.route(assigned)
+    [told] = queued(rivera)  # the asked officer: the check itself, no second nudge
+    assert told is not None and told.event == "sensor_check"
+    nudge = Push("today", json.dumps({"because": "sensor_check.assigned"}))
+    assert queued(kim) == [nudge] and queued(console) == [nudge]
+    assert queued(desk) == [] and queued(meadow) == []
 
 
 async def test_a_burst_of_window_closings_is_one_nudge_until_it_is_read() -> None:
