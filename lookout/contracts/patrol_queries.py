@@ -575,6 +575,24 @@ class PlanReply(_Strict):
     windows: list[PlanWindow] = Field(max_length=5000, description="Soonest first.")
 
 
+class DayTypesRequest(PatrolRequest):
+    """The confirmed day types (no school, early release, late start) the patrol service plans
+    by, from `date_from` on: the console's school calendar."""
+
+    date_from: RequestDate | None = Field(default=None, description="First day (default: today).")
+
+
+class ConfirmedDay(_Strict):
+    day: date
+    day_type: Token = Field(description="no_school, early_release or late_start.")
+    schedule: Token | None = Field(description="The alternate bell it runs on.")
+    confirmed_at: AwareDatetime
+
+
+class DayTypesReply(_Strict):
+    days: list[ConfirmedDay] = Field(max_length=400, description="In date order.")
+
+
 # --- catalogue --------------------------------------------------------------------------------
 
 
@@ -671,6 +689,14 @@ PLAN = PatrolQuery(
     "The school's announced check windows over up to 31 days (an SSO's calendar feed).",
 )
 
+DAY_TYPES = PatrolQuery(
+    "day_types",
+    DayTypesRequest,
+    DayTypesReply,
+    False,
+    "The confirmed day types the patrol service plans by, from a day on (the console).",
+)
+
 SENSOR_CHECKS = PatrolQuery(
     "sensor_checks",
     SensorChecksRequest,
@@ -690,6 +716,7 @@ QUERIES: tuple[PatrolQuery, ...] = (
     TODAY,
     MISSED,
     PLAN,
+    DAY_TYPES,
     SENSOR_CHECKS,
 )
 BY_NAME: dict[str, PatrolQuery] = {q.name: q for q in QUERIES}

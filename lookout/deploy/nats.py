@@ -46,6 +46,7 @@ import bcrypt
 import typer
 
 from lookout.contracts import alerts as alert_events
+from lookout.contracts import calendar as calendar_events
 from lookout.contracts import patrol as patrol_events
 from lookout.contracts import reports as report_events
 from lookout.contracts import sensors as sensor_events
@@ -296,6 +297,14 @@ WEB_SENSOR_EVENTS: tuple[type[Event], ...] = (
 )
 
 
+# What the web publishes for the console's calendar page, as the principal or district safety
+# the page checked (they have no NATS user of their own for it): a day type confirmed or withdrawn.
+WEB_CALENDAR_EVENTS: tuple[type[Event], ...] = (
+    calendar_events.DayTypeConfirmed,
+    calendar_events.DayTypeWithdrawn,
+)
+
+
 def web_permissions(
     people: Iterable[tuple[str, str, Iterable[Role]]], schools: Iterable[str]
 ) -> Permissions:
@@ -311,6 +320,9 @@ def web_permissions(
     schools = list(schools)
     publish += [
         BY_MODEL[model].for_school(school) for school in schools for model in WEB_SENSOR_EVENTS
+    ]
+    publish += [
+        BY_MODEL[model].for_school(school) for school in schools for model in WEB_CALENDAR_EVENTS
     ]
     subscribe = [_hears(model, school) for school in schools for model in WEB_HEARS]
     subscribe.append(f"{inbox_prefix(user)}.>")

@@ -54,9 +54,11 @@ def may_publish(roles: Iterable[Role], event_type: str) -> bool:
 
 # Single requests a role sends beyond ROLE_REQUESTS (`<kind>.<school>.<service>.<name>.<own id>`):
 # escalation steps page the SSO, so their phone turns alert pushes on and off for its own
-# browser; they acknowledge and resolve nothing.
+# browser; they acknowledge and resolve nothing. District safety confirms school calendar days
+# on the console, so it reads the day types the patrol service plans by (no student in them).
 ROLE_REQUEST_NAMES: dict[Role, tuple[tuple[str, str, str], ...]] = {
     Role.SSO: (("command", "alerts", "push_subscribe"), ("command", "alerts", "push_unsubscribe")),
+    Role.DISTRICT_SAFETY: (("query", "patrol", "day_types"),),
 }
 
 

@@ -92,7 +92,7 @@ from lookout.kernel.storage import Outbox
 from lookout.school import sensor_response
 from lookout.school.config import Role, SchoolConfig
 from services.patrol import planning, reads, sensor_rules
-from services.patrol.plan_query import PLAN_QUERY, plan_windows
+from services.patrol.plan_query import DAY_TYPES_QUERY, PLAN_QUERY, DayTypesQuery, plan_windows
 from services.patrol.store import SERVICE
 
 log = logging.getLogger("lookout.patrol.queries")
@@ -120,6 +120,7 @@ def register_queries(router: NatsRouter, kernel: ServiceKernel) -> None:
         (TODAY, queries.today),
         (MISSED, queries.missed),
         (PLAN_QUERY, plan_windows),
+        (DAY_TYPES_QUERY, DayTypesQuery(kernel.sessions, kernel.clock).answer),
         (SENSOR_CHECKS, queries.sensor_checks),
     ]
     for query, handle in table:

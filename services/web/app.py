@@ -27,6 +27,7 @@ from services.web import (
     ack_links,
     alerts_board,
     calendar_feed,
+    console_calendar,
     console_closed,
     console_concerns,
     console_overview,
@@ -167,6 +168,8 @@ def create_app(
     app.include_router(sms_webhook.router)
     app.include_router(sensor_ingress.router)
     app.include_router(calendar_feed.router)
+    app.include_router(console_calendar.router)
+    app.include_router(console_calendar.page_router)
     # The modules and the stylesheet go gzip'd (a phone's first load, on a weak signal). Only
     # static files: a page carries its CSRF token, and compressing secrets next to reflected
     # input is what BREACH reads.

@@ -28,7 +28,7 @@ from lookout.local.runtime import free_port
 from services.patrol.app import build_app, create_kernel
 from services.web.app import create_app
 from tests.integration.conftest import consumer_drained, running, wait_until
-from tests.integration.test_calendar import EARLY
+from tests.integration.test_calendar import EARLY, ICS, RULES
 from tests.integration.test_web_alerts import BASE, Console
 
 pytestmark = pytest.mark.nats
@@ -43,6 +43,8 @@ FRIDAY = date(2026, 12, 18)
 def settings(nats_server: Any, tmp_path: Path) -> Settings:
     data = yaml.safe_load(EXAMPLE_SCHOOL.read_text(encoding="utf-8"))
     data["bell_schedule"]["alternates"] = {"early": copy.deepcopy(EARLY)}
+    data["calendar"] = {"file": "district.ics", "rules": RULES}
+    (tmp_path / "district.ics").write_text(ICS, encoding="utf-8", newline="")
     data["patrol_plan"] = [
         {"zones": ["hall-1-north"], "during": ["passing"], "grace_minutes": 2},
         {"zones": ["gym"], "during": ["class"], "unannounced_checks": 2},

@@ -288,8 +288,9 @@ ORIGINATES: dict[str, str] = {
     "alert.notification": "svc-alerts",
     # the reports service
     "weekly_summary.sent": "svc-reports",
-    # an admin's confirmation of a calendar date (`lookout calendar`, as the admin user)
-    "day_type.confirmed": "admin", "day_type.withdrawn": "admin",
+    # a calendar date confirmed on the console (the web, for a principal or district safety;
+    # `lookout calendar` publishes them as the admin user)
+    "day_type.confirmed": "svc-web", "day_type.withdrawn": "svc-web",
 }  # fmt: skip
 
 # Who may read each event as it is published (services read streams through durables only):
@@ -324,6 +325,7 @@ ASKS: dict[tuple[str, str], set[str]] = {
 ASKS_ONE: dict[tuple[str, str, str], set[str]] = {
     ("command", "alerts", "push_subscribe"): {"sso"},
     ("command", "alerts", "push_unsubscribe"): {"sso"},
+    ("query", "patrol", "day_types"): {"district_safety"},
 }
 
 # Durable consumers: (stream, name, owner). Each owner may create, look up, pull from and ack

@@ -161,13 +161,14 @@ async def test_svc_web_on_every_event_request_and_jetstream_subject(
             observed[label], _ = await outcome(web, subject, b"{")
         expected[label] = REFUSED
     assert _diff(observed, expected) == []
-    # In each school: the SSO's 8 events; the 11 patrol requests as the SSO, the principal, the
+    # In each school: the SSO's 8 events; the 12 patrol requests as the SSO, the principal, the
     # AP and the counselor; the 10 visitors requests (sign-in, sign-out, screen, roster, held,
     # end of day, the drill's start, account, end and query) as the front office; the 7 alerts
     # requests as each of the 4 console people, and its push on/off as the SSO; the 3 reports
     # queries (weekly, archive, sent copy) as the 4 console people, no reports command.
-    # And the 2 sensor events (raised, cleared) of its ingress.
-    allowed = 8 + 2 + 11 * 4 + 10 * 1 + (7 * 4 + 2) + 3 * 4
+    # And the 2 sensor events (raised, cleared) of its ingress; the 2 day-type events (confirmed,
+    # withdrawn) of the console's calendar, and its day_types query as district safety.
+    allowed = 8 + 2 + 2 + 12 * 4 + 1 + 10 * 1 + (7 * 4 + 2) + 3 * 4
     assert sum(v == ALLOWED for v in expected.values()) == 2 * allowed
 
 

@@ -224,6 +224,7 @@ def test_a_person_may_ask_only_as_themself() -> None:
             "command.lhs.alerts.*.district-lee",
             "query.lhs.alerts.*.district-lee",
             "query.lhs.reports.*.district-lee",
+            "query.lhs.patrol.day_types.district-lee",  # the console's school calendar
         ],
         "lhs-office-garcia": [
             "command.lhs.visitors.*.office-garcia",
