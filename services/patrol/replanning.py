@@ -1,19 +1,20 @@
 """A day type confirmed or withdrawn for a day already planned (today or tomorrow: a snow day
 called at 6 a.m.): the day's windows not yet begun are planned again by the day's new bell.
-Windows already under way or past keep their outcome."""
+Windows past keep their outcome; one under way stays open if the new bell has it too, and is no
+longer watched (never missed) if it does not."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lookout.kernel.clock import Clock
 from lookout.kernel.storage import Outbox
 from lookout.school.config import SchoolConfig
 from services.patrol import domain
-from services.patrol.store import PlanRepository, check_windows, planned_days
+from services.patrol.store import NOT_MONITORED, PlanRepository, check_windows, planned_days
 from services.patrol.timers import _unannounced_notices
 
 
@@ -43,6 +44,25 @@ class DayReplanner:
                 t.c.school_id == school.id, t.c.window_start >= from_, t.c.window_start < until
             )
         )
-        windows = [w for w in domain.windows_for_day(school, day, self.seed) if w.start >= from_]
+        plan = domain.windows_for_day(school, day, self.seed)
+        # A window under way that the day's new bell does not have is no longer watched: nobody
+        # is told they missed a check the school called off (a snow day at 08:36).
+        kept = {(w.zone_id, w.start, w.end, w.unannounced) for w in plan}
+        under_way = await session.execute(
+            select(t.c.id, t.c.zone_id, t.c.window_start, t.c.window_end, t.c.unannounced).where(
+                t.c.school_id == school.id,
+                t.c.status == "open",
+                t.c.window_start >= day_start,
+                t.c.window_start < from_,
+            )
+        )
+        dropped = [
+            r.id
+            for r in under_way
+            if (r.zone_id, r.window_start, r.window_end, bool(r.unannounced)) not in kept
+        ]
+        if dropped:
+            await session.execute(update(t).where(t.c.id.in_(dropped)).values(status=NOT_MONITORED))
+        windows = [w for w in plan if w.start >= from_]
         await PlanRepository(session).add_windows(school.id, windows)
         await self.outbox.add(session, _unannounced_notices(school, windows, now), now)

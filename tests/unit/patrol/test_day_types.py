@@ -80,7 +80,7 @@ async def test_an_early_release_confirmed_mid_morning_replans_what_has_not_begun
     assert await apply(d, confirmed(MONDAY, DayKind.EARLY_RELEASE, "early")) == {}
     assert await windows(d) == [
         ("entrance", "07:15-07:45", "missed"),  # past: keeps its outcome
-        ("bath-a", "08:35-08:42", "open"),  # under way: kept
+        ("bath-a", "08:35-08:42", "not_monitored"),  # under way, not on the early bell
         ("bath-a", "08:50-08:55", "open"),  # the early bell's pass-2
         ("cafeteria", "08:55-09:05", "open"),  # its lunch, every 10 minutes
         ("cafeteria", "09:05-09:15", "open"),
@@ -111,6 +111,31 @@ async def test_a_snow_day_called_at_six_removes_the_day_and_its_withdrawal_bring
         ("cafeteria", "11:10-11:20", "open"),
         ("cafeteria", "11:20-11:30", "open"),
     ]
+
+
+async def test_a_snow_day_called_mid_morning_misses_nobody(
+    database_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    d = await started_day(database_url, clock, tmp_path, TINY)
+    await d.tick_at("07:00")
+    await d.tick_at("08:36")  # the entrance (07:15-07:45) was missed; pass-1 is under way
+    assert await apply(d, confirmed(MONDAY, DayKind.NO_SCHOOL)) == {}
+    assert await windows(d) == [
+        ("entrance", "07:15-07:45", "missed"),
+        ("bath-a", "08:35-08:42", "not_monitored"),
+    ]
+    await d.tick_at("08:50")  # past pass-1's deadline (08:45): nothing more is missed
+    assert [e.type for e in await d.emitted() if e.type == "check.missed"] == ["check.missed"]
+
+
+async def test_a_window_the_new_bell_keeps_stays_open(
+    database_url: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    d = await started_day(database_url, clock, tmp_path, TINY)
+    await d.tick_at("07:00")
+    await d.tick_at("07:20")  # the entrance window (07:15-07:45) is under way
+    assert await apply(d, confirmed(MONDAY, DayKind.EARLY_RELEASE, "early")) == {}
+    assert (await windows(d))[0] == ("entrance", "07:15-07:45", "open")
 
 
 async def test_a_day_not_yet_planned_is_planned_by_its_confirmed_bell_when_its_day_comes(
