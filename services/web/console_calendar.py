@@ -26,18 +26,18 @@ from lookout.contracts.subjects import BY_TYPE, subject_of
 from lookout.kernel.calendar_feed import read_feed
 from lookout.kernel.messaging import msg_id_headers
 from lookout.kernel.settings import load_school
-from lookout.school.config import Role, SchoolConfig
+from lookout.school.config import SchoolConfig
 from lookout.school.day_types import DayType, ProposedDay
 from lookout.school.ical import CalendarError, propose
 from services.web import asking
 from services.web.deps import ApiCaller, Caller, CsrfCaller, PageCaller, State, WebState
+from services.web.domain import confirms_calendar
 from services.web.pages import page_context, render
 from services.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/console/calendar", tags=["console"])
 page_router = APIRouter(tags=["console"])
 
-CONFIRMERS = frozenset({Role.PRINCIPAL, Role.DISTRICT_SAFETY})
 PROPOSED_DAYS = 120  # how far ahead the page lists the feed's proposals
 PUBLISH_TIMEOUT = 3.0
 _feeds: dict[str, tuple[float, bytes]] = {}  # school id -> (monotonic time read, the feed)
@@ -45,7 +45,7 @@ _files: dict[str, Path] = {}  # school id -> its school file
 
 
 def calendar_admin(caller: ApiCaller) -> Caller:
-    if not CONFIRMERS.intersection(caller.person.roles):
+    if not confirms_calendar(caller.person.roles):
         raise Problem(
             403, "Not for this role", "role: only a principal or district safety confirms days"
         )
@@ -243,7 +243,7 @@ def _line(d: Day) -> dict[str, str | bool]:
 async def calendar_page(request: Request, caller: PageCaller, state: State) -> Response:
     """The feed's proposals and the day types in effect, rendered on the server; the buttons
     post to the API (console_calendar.js) and the page is loaded again."""
-    if not CONFIRMERS.intersection(caller.person.roles):
+    if not confirms_calendar(caller.person.roles):
         raise Problem(404, "Not found")
     found = await view(caller, state)
     context = page_context(caller, state) | {

@@ -127,6 +127,14 @@ def may_send_event(roles: Iterable[Role], event_type: str) -> bool:
     return may_publish(roles, event_type)
 
 
+# Who confirms and withdraws school calendar days on the console (lookout calendar: any admin).
+CALENDAR_CONFIRMERS = frozenset({Role.PRINCIPAL, Role.DISTRICT_SAFETY})
+
+
+def confirms_calendar(roles: Iterable[Role]) -> bool:
+    return bool(CALENDAR_CONFIRMERS.intersection(roles))
+
+
 def has_console(roles: Iterable[Role]) -> bool:
     """Whether these roles get the principal's console (its alert board): those that ask the
     alerts service and do not carry the SSO's phone (they scan no checkpoint)."""

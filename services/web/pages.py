@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoe
 
 from lookout.contracts.visitors import IdType, VisitorType
 from services.web.deps import Caller, PageCaller, State, WebState
-from services.web.domain import has_console, has_desk
+from services.web.domain import confirms_calendar, has_console, has_desk
 from services.web.problems import Problem
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -73,6 +73,8 @@ def page_context(caller: Caller, state: WebState) -> dict[str, Any]:
             "student_reference_pattern": school.student_reference_pattern,
         },
         "person": {"id": caller.person.id, "name": caller.person.name},
+        # The console's nav shows the school calendar page to those who confirm its days.
+        "confirms_calendar": confirms_calendar(caller.person.roles),
         "zones": [
             {"id": z.id, "name": z.name, "checkpoints": list(z.checkpoints)} for z in school.zones
         ],

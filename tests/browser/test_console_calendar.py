@@ -54,7 +54,9 @@ async def test_the_principal_confirms_the_early_release_and_withdraws_it(
         visit(browser, suite, "principal-okafor", viewport) as v,
     ):
         page = v.page
-        await page.goto(f"{suite.web.url}/console/calendar")
+        await page.goto(f"{suite.web.url}/console/concerns")  # any console page's nav has it
+        await page.get_by_role("link", name="School calendar").click()
+        await page.get_by_role("heading", name="School calendar").wait_for()
         proposed = page.locator("#proposed-list li")
         assert await proposed.all_inner_texts() == [
             "Fri 18 Dec 2026: Early release (early bell)\n\n"

@@ -131,6 +131,22 @@ async def test_other_roles_may_not(settings: Settings, web: httpx.AsyncClient, p
         assert answer.json()["detail"] == "role: only a principal or district safety confirms days"
 
 
+@pytest.mark.parametrize(
+    ("person", "shown"),
+    [("principal-okafor", True), ("district-lee", True), ("ap-chen", False)],
+)
+async def test_the_console_nav_shows_the_calendar_to_those_who_confirm(
+    settings: Settings, web: httpx.AsyncClient, person: str, shown: bool
+) -> None:
+    console = await signed_in(web, settings, person)
+    pages = ["/app"] if person == "district-lee" else ["/app", "/console/concerns"]
+    for page in pages:
+        html = (await console.get(page)).text
+        assert ('<a href="/console/calendar">School calendar</a>' in html) is shown, page
+    page = await console.get("/console/calendar")
+    assert page.status_code == (200 if shown else 404)
+
+
 async def test_a_confirmation_without_the_csrf_token_is_refused(
     settings: Settings, web: httpx.AsyncClient
 ) -> None:
