@@ -23,7 +23,7 @@ from lookout.contracts.calendar import DayKind, DayTypeConfirmed, DayTypeWithdra
 from lookout.contracts.envelope import Actor, ActorKind, Event, Token
 from lookout.contracts.patrol_queries import DAY_TYPES, DayTypesReply, DayTypesRequest
 from lookout.contracts.subjects import BY_TYPE, subject_of
-from lookout.kernel.calendar_feed import read_feed
+from lookout.kernel.calendar_feed import feed_file, read_feed
 from lookout.kernel.messaging import msg_id_headers
 from lookout.kernel.settings import load_school
 from lookout.school.config import SchoolConfig
@@ -40,8 +40,10 @@ page_router = APIRouter(tags=["console"])
 
 PROPOSED_DAYS = 120  # how far ahead the page lists the feed's proposals
 PUBLISH_TIMEOUT = 3.0
-_feeds: dict[str, tuple[float, bytes]] = {}  # school id -> (monotonic time read, the feed)
-_files: dict[str, Path] = {}  # school id -> its school file
+# Per process, keyed by what they were read from (a deployment's LOOKOUT_SCHOOLS, a feed's file
+# or URL), so another configuration never gets a copy of this one's.
+_feeds: dict[str, tuple[float, bytes]] = {}  # feed -> (monotonic time read, its bytes)
+_files: dict[tuple[str, str], Path] = {}  # (LOOKOUT_SCHOOLS, school id) -> its school file
 
 
 def calendar_admin(caller: ApiCaller) -> Caller:
@@ -56,19 +58,22 @@ CalendarAdmin = Annotated[Caller, Depends(calendar_admin)]
 
 
 def _school_file(state: WebState, school_id: str) -> Path:
-    if school_id not in _files:
+    key = (state.settings.schools, school_id)
+    if key not in _files:
         for path in state.settings.school_paths():
-            _files[load_school(path).id] = path
-    return _files[school_id]
+            _files[(state.settings.schools, load_school(path).id)] = path
+    return _files[key]
 
 
 async def _feed(state: WebState, school: SchoolConfig) -> bytes:
     assert school.calendar is not None
-    held = _feeds.get(school.id)
+    path = _school_file(state, school.id)
+    source = str(school.calendar.url or feed_file(school.calendar, path))
+    held = _feeds.get(source)
     if held is not None and time.monotonic() - held[0] < school.calendar.refresh_minutes * 60:
         return held[1]
-    ics = await read_feed(school.calendar, _school_file(state, school.id), wait=5.0)
-    _feeds[school.id] = (time.monotonic(), ics)
+    ics = await read_feed(school.calendar, path, wait=5.0)
+    _feeds[source] = (time.monotonic(), ics)
     return ics
 
 

@@ -17,7 +17,6 @@ from lookout.contracts.calendar import DayKind
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.settings import EXAMPLE_SCHOOL
 from lookout.school.day_types import DayType
-from services.web import console_calendar
 from tests.browser.suite import DESKTOP, PHONE, running_suite, suite_settings
 from tests.browser.test_phone_flow import SHOTS
 from tests.browser.visit import visit
@@ -46,8 +45,6 @@ async def test_the_principal_confirms_the_early_release_and_withdraws_it(
     browser: Any, nats_server: Any, tmp_path: Path, viewport: dict[str, int]
 ) -> None:
     size = f"{viewport['width']}x{viewport['height']}"
-    console_calendar._feeds.clear()
-    console_calendar._files.clear()
     settings = suite_settings(nats_server.url, tmp_path, schools=school_file(tmp_path))
     async with (
         running_suite(settings, ManualClock(NOW)) as suite,

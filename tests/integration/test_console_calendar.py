@@ -18,7 +18,6 @@ from lookout.contracts.subjects import parse_event
 from lookout.kernel.clock import ManualClock
 from lookout.kernel.service import ServiceKernel
 from lookout.kernel.settings import Settings
-from services.web import console_calendar
 from tests.integration.conftest import consumer_drained, wait_until
 from tests.integration.test_calendar_feed import NOW, patrol, settings, web
 from tests.integration.test_web_alerts import Console
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.nats
 API = "/api/v1/console/calendar"
 EARLY_18 = {"day": "2026-12-18", "day_type": "early_release", "schedule": "early",
             "titles": ["Early Release - end of semester"]}  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def fresh_feed_cache() -> None:
-    console_calendar._feeds.clear()
-    console_calendar._files.clear()
 
 
 async def signed_in(web: httpx.AsyncClient, settings: Settings, person: str) -> Console:
