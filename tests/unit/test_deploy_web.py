@@ -142,8 +142,14 @@ def test_svc_web_is_its_peoples_union_and_hears_what_the_web_listens_to() -> Non
     for user in users.values():
         if user.person and user.permissions:
             people |= set(user.permissions.publish)
-    # Its people's, and what its sensor ingress publishes as the sensors themselves.
-    assert set(web.publish) == people | {"sensor.lhs.alert.raised", "sensor.lhs.alert.cleared"}
+    # Its people's, what its sensor ingress publishes as the sensors themselves, and the day
+    # types the console's calendar page publishes for a principal or district safety.
+    assert set(web.publish) == people | {
+        "sensor.lhs.alert.raised",
+        "sensor.lhs.alert.cleared",
+        "school.lhs.day_type.confirmed",
+        "school.lhs.day_type.withdrawn",
+    }
     assert not any(s.startswith(("$JS", "alert.", "dlq.", "_INBOX")) for s in web.publish)
     assert sorted(web.subscribe) == sorted([*LiveHub(["lhs"]).subjects(), "_INBOX.svc-web.>"])
     # The consoles' boards hear their school's alert lifecycle; each person's pages nudge
